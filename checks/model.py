@@ -1,0 +1,250 @@
+"""The claim model: what a claim is, what its check returns, and the context it runs in.
+
+A claim is declared once, in a ``theory.claims`` module, with :func:`claim`. Everything else —
+the pytest tests, the reports, the CLI — is generated from the registry those declarations fill.
+
+Note: adding a claim
+--------------------
+1. Read the paper's statement and copy it *verbatim* (LaTeX) into ``statement``.
+2. If the printed text admits several readings, say which one the check implements in ``reading``.
+3. List the printed hypotheses, and in ``exercises`` which of them the generated inputs stress.
+4. Write a check ``(ctx: Context) -> Outcome``. Take every random stream from ``ctx`` (never
+   from global state) and every cost knob from ``ctx.pick(quick=..., full=...)``.
+5. If the printed form is refuted, do **not** edit it: add ``corrected=Corrected(...)`` with the
+   derived statement and its own check, and list the id in ``tests/xfails.txt``.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+
+class ClaimError(ValueError):
+    """Bad input to the claim machinery (unknown id, malformed declaration...)."""
+
+
+class Status(str, enum.Enum):
+    """Verdict words, exactly as the reports print them."""
+
+    VERIFIED = "verified"  # identity/inequality held on every generated case, or proved symbolically
+    SUPPORTED = "supported"  # statistical/asymptotic: consistent with the prediction at the stated confidence
+    REFUTED = "refuted"  # counterexample found and stored
+    INCONCLUSIVE = "inconclusive"  # budget too small to decide; the evidence says what would decide
+    NOT_EXECUTABLE = "not-executable"  # cannot run here; the summary says why
+    ERROR = "error"  # the check crashed; traceback in the evidence
+
+    @property
+    def passing(self) -> bool:
+        return self in (Status.VERIFIED, Status.SUPPORTED)
+
+
+class Kind(str, enum.Enum):
+    """What sort of statement a claim is; decides which verdicts are possible."""
+
+    DEFINITION = "definition"  # a definition whose well-posedness / stated properties are checked
+    IDENTITY = "exact identity"
+    INEQUALITY = "inequality"
+    LIMIT = "limit"  # asymptotic statement, checked by rate and constant over a ladder
+    DISTRIBUTIONAL = "distributional"  # a statement about a law / an expectation, Monte Carlo
+    SYMBOLIC = "symbolic"  # proved with sympy
+    FIGURE = "figure"  # what a figure's caption asserts
+
+    @property
+    def statistical(self) -> bool:
+        return self in (Kind.LIMIT, Kind.DISTRIBUTIONAL, Kind.FIGURE)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A named cost level. Claims read their budgets through :meth:`Context.pick`."""
+
+    name: str
+    # Hypothesis examples per property check.
+    examples: int
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile("quick", examples=60),
+    "full": Profile("full", examples=400),
+}
+
+# Family-wise false-alarm rate of the whole suite: the probability that *any* statistical claim
+# whose prediction is exactly true is reported refuted. Split over claims by Bonferroni.
+SUITE_ALPHA = 0.01
+
+
+def derive_seed(global_seed: int, *parts: str | int) -> int:
+    """A 63-bit seed from (global seed, claim id, stream name...), independent of execution order."""
+    text = "\x1f".join([str(global_seed), *map(str, parts)])
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
+
+
+@dataclass
+class Context:
+    """Everything a check may depend on besides its claim: seed, profile, device, error budget."""
+
+    claim_id: str
+    seed: int = 0
+    profile: Profile = PROFILES["quick"]
+    device: str = "cpu"
+    # Number of statistical claims in the whole registry (not just this run), for Bonferroni.
+    n_statistical: int = 1
+
+    # -- randomness -------------------------------------------------------------------------
+    def seed_for(self, stream: str = "") -> int:
+        return derive_seed(self.seed, self.claim_id, stream)
+
+    def rng(self, stream: str = "") -> np.random.Generator:
+        """A numpy Generator for the named stream of this claim."""
+        return np.random.default_rng(self.seed_for(stream))
+
+    def torch_generator(self, stream: str = ""):
+        """A torch.Generator on ``self.device`` for the named stream of this claim."""
+        import torch
+
+        g = torch.Generator(device=self.device)
+        g.manual_seed(self.seed_for(stream))
+        return g
+
+    # -- cost -------------------------------------------------------------------------------
+    def pick(self, **per_profile: Any) -> Any:
+        """``ctx.pick(quick=200, full=20000)``: the value for the active profile."""
+        try:
+            return per_profile[self.profile.name]
+        except KeyError:
+            raise ClaimError(
+                f"{self.claim_id}: no budget for profile {self.profile.name!r} "
+                f"(has {sorted(per_profile)})"
+            ) from None
+
+    # -- statistics -------------------------------------------------------------------------
+    @property
+    def alpha(self) -> float:
+        """This claim's share of the suite-wide false-alarm rate (Bonferroni)."""
+        return SUITE_ALPHA / max(1, self.n_statistical)
+
+    def z(self, comparisons: int = 1) -> float:
+        """Two-sided critical value for ``comparisons`` tests inside this claim."""
+        from scipy.stats import norm
+
+        return float(norm.isf(self.alpha / (2 * max(1, comparisons))))
+
+
+@dataclass
+class Comparison:
+    """One computed-vs-reference comparison: passes when ``err <= tol``."""
+
+    err: float
+    tol: float
+    # Anything that helps a reader judge the comparison (the two values, the condition number...).
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.err <= self.tol) and not math.isnan(self.err)
+
+    def describe(self) -> str:
+        ratio = self.err / self.tol if self.tol > 0 else math.inf
+        return f"err={self.err:.3e} tol={self.tol:.3e} (err/tol={ratio:.3g}) {'OK' if self.ok else 'FAIL'}"
+
+
+@dataclass
+class Outcome:
+    """What a check returns: the verdict and the evidence behind it."""
+
+    status: Status
+    # One line a reader can judge the verdict by (shown in the summary table).
+    summary: str
+    # JSON-able numbers: examples tried, worst error vs tolerance, estimates with SE and CI...
+    evidence: dict = field(default_factory=dict)
+    # How the evidence was produced (generators, sample sizes, fits), in prose.
+    method: str = ""
+    # For a refuted claim: the counterexample as data, replayable with ``python -m checks replay``.
+    counterexample: dict | None = None
+    # matplotlib Figures by name; the runner renders them to PNG and closes them.
+    figures: dict = field(default_factory=dict)
+
+
+# A check maps a context to an outcome; a replay maps a stored counterexample to a comparison.
+Check = Callable[[Context], Outcome]
+Replay = Callable[[dict], Comparison]
+
+
+@dataclass(frozen=True)
+class Corrected:
+    """A derived, corrected form of a refuted statement, with its own check and verdict."""
+
+    statement: str
+    check: Check
+    reading: str = ""
+    # How the correction was derived (which slip it repairs).
+    derivation: str = ""
+    replay: Replay | None = None
+
+
+_ID = re.compile(r"^(def|lem|thm|prop|cor|rem|fig|app)-[a-z0-9.]+(/[a-z0-9._-]+)*$")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One executable assertion of the paper."""
+
+    # Paper numbering, lowercase: thm-5.3/limit, lem-c.3, app-b.2.2/cauchy-binet, fig-6/quoted.
+    id: str
+    # Where it is printed: "Theorem 5.3 (Section 5.1)".
+    ref: str
+    # Report grouping: "Section 5", "Appendix B".
+    section: str
+    # The statement verbatim as printed (LaTeX).
+    statement: str
+    kind: Kind
+    check: Check
+    # The precise reading checked, where the printed text needs one.
+    reading: str = ""
+    # The hypotheses as printed.
+    hypotheses: tuple[str, ...] = ()
+    # Which hypotheses the generated inputs exercise, and how inputs are generated.
+    exercises: str = ""
+    # Ids of the claims the proof of this one uses.
+    depends_on: tuple[str, ...] = ()
+    # Re-runs a stored counterexample (optional; property checks provide one).
+    replay: Replay | None = None
+    corrected: Corrected | None = None
+
+    @property
+    def title(self) -> str:
+        """A short statement for tables: the reading's first sentence, else the statement."""
+        text = (self.reading or self.statement).strip().split("\n")[0]
+        return text if len(text) <= 110 else text[:107] + "..."
+
+
+REGISTRY: dict[str, Claim] = {}
+
+
+def claim(*, check: Check | None = None, **meta: Any):
+    """Declare a claim. Use as ``claim(check=fn, ...)`` or as a decorator on the check.
+
+    A check object with a ``replay`` attribute (see :mod:`checks.property`) provides the replay.
+    """
+
+    def register(fn: Check) -> Check:
+        cid = meta.get("id", "")
+        if not _ID.match(cid):
+            raise ClaimError(f"claim id {cid!r} does not follow the paper-numbering scheme")
+        if cid in REGISTRY:
+            raise ClaimError(f"claim id {cid!r} declared twice")
+        meta.setdefault("replay", getattr(fn, "replay", None))
+        REGISTRY[cid] = Claim(check=fn, **meta)
+        return fn
+
+    if check is not None:
+        register(check)
+        return check
+    return register

@@ -1,0 +1,99 @@
+"""Hypothesis property checks: an identity or inequality tested on generated inputs.
+
+A :class:`PropertyCheck` pairs a Hypothesis strategy that draws a dict of named inputs with a
+``compare(**inputs) -> Comparison`` function. Run under a claim's context it returns an
+:class:`~checks.model.Outcome`: ``verified`` with the worst error-to-tolerance ratio seen, or
+``refuted`` with Hypothesis's *shrunk* counterexample stored as data, which :meth:`replay` re-runs.
+
+Example::
+
+    claim(id="app-b.2.2/cauchy-binet", ..., check=PropertyCheck(
+        st.builds(dict, M=strategies.matrices(...), N=strategies.matrices(...)),
+        compare=lambda M, N: Comparison(err=..., tol=...),
+        generated="pairs of 1x1..5x5 matrices, condition numbers up to 1e6",
+    ))
+"""
+
+from __future__ import annotations
+
+import math
+import traceback
+from typing import Callable
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+
+from checks import serialize
+from checks.model import Comparison, Context, Outcome, Status
+
+
+class PropertyCheck:
+    """Check ``compare(**inputs).ok`` for every ``inputs`` drawn from ``strategy``."""
+
+    def __init__(self, strategy: st.SearchStrategy, compare: Callable[..., Comparison], *,
+                 generated: str, examples: int | None = None):
+        if not isinstance(strategy, st.SearchStrategy):
+            raise TypeError(f"strategy must be a Hypothesis strategy, got {type(strategy).__name__}")
+        if not callable(compare):
+            raise TypeError("compare must be callable")
+        self.strategy = strategy
+        self.compare = compare
+        # How inputs are generated, in words, for the report's "method".
+        self.generated = generated
+        # Override of the profile's example count (e.g. for expensive inputs); None = profile's.
+        self.examples = examples
+
+    def __call__(self, ctx: Context) -> Outcome:
+        n_examples = self.examples if self.examples is not None else ctx.profile.examples
+        seen = {"n": 0, "worst": None, "worst_ratio": -math.inf}
+        failing: dict = {}
+
+        @hypothesis_seed(ctx.seed_for("hypothesis"))
+        @settings(max_examples=n_examples, deadline=None, database=None, derandomize=False,
+                  suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
+        @given(self.strategy)
+        def run(inputs):
+            try:
+                cmp = self.compare(**inputs)
+            except Exception as exc:  # a crash on an input is recorded with that input
+                failing.update(inputs=inputs, crash="".join(traceback.format_exception(exc)))
+                raise
+            seen["n"] += 1
+            ratio = cmp.err / cmp.tol if cmp.tol > 0 else (0.0 if cmp.err == 0 else math.inf)
+            if cmp.ok and ratio > seen["worst_ratio"]:
+                seen["worst_ratio"], seen["worst"] = ratio, cmp
+            if not cmp.ok:
+                failing.clear()
+                failing.update(inputs=inputs, cmp=cmp)
+                raise AssertionError(cmp.describe())
+
+        method = f"Hypothesis property check, {n_examples} examples (seeded from the claim id): {self.generated}."
+        try:
+            run()
+        except Exception as exc:
+            if "cmp" in failing:
+                cmp = failing["cmp"]
+                return Outcome(
+                    Status.REFUTED,
+                    f"counterexample: {cmp.describe()}",
+                    evidence={"examples_run": seen["n"], "failing": {"err": cmp.err, "tol": cmp.tol, **cmp.detail}},
+                    method=method,
+                    counterexample={"inputs": serialize.encode(failing["inputs"])},
+                )
+            crash = failing.get("crash") or "".join(traceback.format_exception(exc))
+            return Outcome(Status.ERROR, f"check crashed: {type(exc).__name__}: {exc}"[:200],
+                           evidence={"traceback": crash,
+                                     "inputs": serialize.encode(failing.get("inputs"))},
+                           method=method)
+        worst = seen["worst"]
+        evidence = {"examples_run": seen["n"], "worst_err_over_tol": seen["worst_ratio"]}
+        if worst is not None:
+            evidence["worst"] = {"err": worst.err, "tol": worst.tol, **worst.detail}
+        summary = (f"{seen['n']} generated cases; worst err/tol = {seen['worst_ratio']:.3g}"
+                   if worst is not None else f"{seen['n']} generated cases")
+        return Outcome(Status.VERIFIED, summary, evidence=evidence, method=method)
+
+    def replay(self, counterexample: dict) -> Comparison:
+        """Re-run the comparison on a stored counterexample."""
+        return self.compare(**serialize.decode(counterexample["inputs"]))

@@ -1,0 +1,184 @@
+"""Running claims: one claim to one JSON-able result, serially or in worker processes.
+
+Reproducibility: each claim runs single-threaded (torch and BLAS), with every random stream derived
+from (seed, claim id), so a claim's result does not depend on which process runs it or in what
+order — serial, ``--jobs N`` and ``pytest -n N`` runs give byte-identical ``claims.json``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+
+from checks import serialize
+from checks.model import PROFILES, Claim, ClaimError, Context, Outcome, Status
+
+
+def pin_threads() -> None:
+    """One thread per process for torch and BLAS: determinism, and no oversubscription."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+
+
+def resolve_device(device: str) -> str:
+    """'auto' -> 'cuda' when available else 'cpu'; 'cuda' without CUDA is a ClaimError."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ClaimError("--device cuda requested but no CUDA device is available")
+    if device not in ("cpu", "cuda"):
+        raise ClaimError(f"unknown device {device!r} (choose auto, cpu or cuda)")
+    return device
+
+
+@dataclass
+class Result:
+    """A claim's verdict and evidence (``record`` goes into claims.json) plus rendered plots."""
+
+    record: dict
+    # name -> PNG bytes
+    plots: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _render(figures: dict, prefix: str) -> dict:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = {}
+    for name, fig in figures.items():
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+        plt.close(fig)
+        out[f"{prefix}{name}"] = buf.getvalue()
+    return out
+
+
+def _execute(check, ctx: Context) -> Outcome:
+    try:
+        out = check(ctx)
+        if not isinstance(out, Outcome):
+            raise TypeError(f"check returned {type(out).__name__}, expected Outcome")
+        return out
+    except Exception as exc:
+        tb = "".join(traceback.format_exception(exc))
+        return Outcome(Status.ERROR, f"check crashed: {type(exc).__name__}: {exc}"[:200],
+                       evidence={"traceback": tb})
+
+
+def _outcome_record(out: Outcome) -> dict:
+    return {
+        "status": out.status.value,
+        "summary": out.summary,
+        "method": out.method,
+        "evidence": serialize.encode(out.evidence),
+        "counterexample": serialize.encode(out.counterexample),
+        "plots": sorted(out.figures),
+    }
+
+
+def run_claim(c: Claim, *, seed: int, profile: str, device: str, n_statistical: int) -> Result:
+    """Run one claim (and its corrected form, if any) and return its result."""
+    pin_threads()
+    t0 = time.perf_counter()
+    ctx = Context(c.id, seed=seed, profile=PROFILES[profile], device=device, n_statistical=n_statistical)
+    out = _execute(c.check, ctx)
+    record = {
+        "id": c.id,
+        "ref": c.ref,
+        "section": c.section,
+        "kind": c.kind.value,
+        "statement": c.statement.strip(),
+        "reading": c.reading.strip(),
+        "hypotheses": list(c.hypotheses),
+        "exercises": c.exercises.strip(),
+        "depends_on": list(c.depends_on),
+        **_outcome_record(out),
+        "corrected": None,
+    }
+    plots = _render(out.figures, "")
+    if c.corrected is not None:
+        cctx = Context(c.id + "#corrected", seed=seed, profile=PROFILES[profile], device=device,
+                       n_statistical=n_statistical)
+        cout = _execute(c.corrected.check, cctx)
+        record["corrected"] = {
+            "statement": c.corrected.statement.strip(),
+            "reading": c.corrected.reading.strip(),
+            "derivation": c.corrected.derivation.strip(),
+            **_outcome_record(cout),
+        }
+        plots.update(_render(cout.figures, "corrected-"))
+    return Result(record, plots, time.perf_counter() - t0)
+
+
+def _worker(args) -> Result:
+    cid, seed, profile, device, n_stat = args
+    from checks import registry
+
+    reg = registry.load()
+    return run_claim(reg[cid], seed=seed, profile=profile, device=device, n_statistical=n_stat)
+
+
+def run_many(reg: dict[str, Claim], ids: list[str], *, seed: int, profile: str, device: str,
+             jobs: int = 1, progress=None) -> dict[str, Result]:
+    """Run ``ids``; ``progress(done, total, cid, result)`` is called as each finishes."""
+    from checks.registry import n_statistical
+
+    if profile not in PROFILES:
+        raise ClaimError(f"unknown profile {profile!r} (choose {', '.join(PROFILES)})")
+    n_stat = n_statistical(reg)
+    results: dict[str, Result] = {}
+    if jobs <= 1 or len(ids) <= 1:
+        for k, cid in enumerate(ids, 1):
+            if progress:
+                progress(k - 1, len(ids), cid, None)
+            results[cid] = run_claim(reg[cid], seed=seed, profile=profile, device=device, n_statistical=n_stat)
+            if progress:
+                progress(k, len(ids), cid, results[cid])
+        return results
+    # 'spawn': workers do not inherit torch/BLAS thread pools from the parent.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        futs = {pool.submit(_worker, (cid, seed, profile, device, n_stat)): cid for cid in ids}
+        for k, fut in enumerate(as_completed(futs), 1):
+            cid = futs[fut]
+            results[cid] = fut.result()
+            if progress:
+                progress(k, len(ids), cid, results[cid])
+    return {cid: results[cid] for cid in ids}
+
+
+def progress_printer(stream=None):
+    """A progress line on stderr: rewritten in place on a terminal, one line per claim otherwise."""
+    stream = stream or sys.stderr
+    tty = stream.isatty()
+
+    def show(done: int, total: int, cid: str, result: Result | None) -> None:
+        width = 24
+        bar = "#" * (width * done // max(total, 1))
+        if result is None:
+            if tty:
+                stream.write(f"\r[{bar:<{width}}] {done}/{total} running {cid:<40}")
+                stream.flush()
+            return
+        status = result.record["status"]
+        line = f"[{bar:<{width}}] {done}/{total} {cid:<34} {status:<14} {result.seconds:6.1f}s"
+        stream.write(("\r" + line + "\n") if tty else (line + "\n"))
+        stream.flush()
+
+    return show
