@@ -96,6 +96,9 @@ class Context:
     device: str = "cpu"
     # Number of statistical claims in the whole registry (not just this run), for Bonferroni.
     n_statistical: int = 1
+    # Local data sets the user points to (never downloaded), e.g. {"mnist": "/data/mnist"}.
+    # A claim whose data set is absent returns Status.NOT_EXECUTABLE saying which path it needs.
+    data: dict = field(default_factory=dict)
 
     # -- randomness -------------------------------------------------------------------------
     def seed_for(self, stream: str = "") -> int:

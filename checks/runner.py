@@ -93,11 +93,14 @@ def _outcome_record(out: Outcome) -> dict:
     }
 
 
-def run_claim(c: Claim, *, seed: int, profile: str, device: str, n_statistical: int) -> Result:
+def run_claim(c: Claim, *, seed: int, profile: str, device: str, n_statistical: int,
+              data: dict | None = None) -> Result:
     """Run one claim (and its corrected form, if any) and return its result."""
     pin_threads()
     t0 = time.perf_counter()
-    ctx = Context(c.id, seed=seed, profile=PROFILES[profile], device=device, n_statistical=n_statistical)
+    data = dict(data or {})
+    ctx = Context(c.id, seed=seed, profile=PROFILES[profile], device=device, n_statistical=n_statistical,
+                  data=data)
     out = _execute(c.check, ctx)
     record = {
         "id": c.id,
@@ -115,7 +118,7 @@ def run_claim(c: Claim, *, seed: int, profile: str, device: str, n_statistical: 
     plots = _render(out.figures, "")
     if c.corrected is not None:
         cctx = Context(c.id + "#corrected", seed=seed, profile=PROFILES[profile], device=device,
-                       n_statistical=n_statistical)
+                       n_statistical=n_statistical, data=data)
         cout = _execute(c.corrected.check, cctx)
         record["corrected"] = {
             "statement": c.corrected.statement.strip(),
@@ -128,15 +131,15 @@ def run_claim(c: Claim, *, seed: int, profile: str, device: str, n_statistical: 
 
 
 def _worker(args) -> Result:
-    cid, seed, profile, device, n_stat = args
+    cid, seed, profile, device, n_stat, data = args
     from checks import registry
 
     reg = registry.load()
-    return run_claim(reg[cid], seed=seed, profile=profile, device=device, n_statistical=n_stat)
+    return run_claim(reg[cid], seed=seed, profile=profile, device=device, n_statistical=n_stat, data=data)
 
 
 def run_many(reg: dict[str, Claim], ids: list[str], *, seed: int, profile: str, device: str,
-             jobs: int = 1, progress=None) -> dict[str, Result]:
+             jobs: int = 1, progress=None, data: dict | None = None) -> dict[str, Result]:
     """Run ``ids``; ``progress(done, total, cid, result)`` is called as each finishes."""
     from checks.registry import n_statistical
 
@@ -148,13 +151,14 @@ def run_many(reg: dict[str, Claim], ids: list[str], *, seed: int, profile: str, 
         for k, cid in enumerate(ids, 1):
             if progress:
                 progress(k - 1, len(ids), cid, None)
-            results[cid] = run_claim(reg[cid], seed=seed, profile=profile, device=device, n_statistical=n_stat)
+            results[cid] = run_claim(reg[cid], seed=seed, profile=profile, device=device,
+                                     n_statistical=n_stat, data=data)
             if progress:
                 progress(k, len(ids), cid, results[cid])
         return results
     # 'spawn': workers do not inherit torch/BLAS thread pools from the parent.
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-        futs = {pool.submit(_worker, (cid, seed, profile, device, n_stat)): cid for cid in ids}
+        futs = {pool.submit(_worker, (cid, seed, profile, device, n_stat, data)): cid for cid in ids}
         for k, fut in enumerate(as_completed(futs), 1):
             cid = futs[fut]
             results[cid] = fut.result()
