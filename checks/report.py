@@ -1,0 +1,335 @@
+"""Report writer: ``CLAIMS.md``, ``claims/<id>.md``, ``claims.json``, ``plots/``, ``timing.json``.
+
+``claims.json`` holds no wall-clock times or machine names, so the same seed reproduces it byte for
+byte; timings go to ``timing.json``. Everything is written into a scratch directory first and moved
+into place at the end, so an interrupted run leaves the previous report intact.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from checks import serialize
+from checks.model import Claim, ClaimError, Status
+
+STATUS_ORDER = [s.value for s in Status]
+COLOURS = {
+    "verified": ("#1b5e20", "#fff"),
+    "supported": ("#43a047", "#fff"),
+    "refuted": ("#c62828", "#fff"),
+    "inconclusive": ("#f9a825", "#000"),
+    "not-executable": ("#9e9e9e", "#000"),
+    "error": ("#6a1b9a", "#fff"),
+    "unchecked": ("#eeeeee", "#000"),
+}
+PASSING = ("verified", "supported")
+
+
+def check_writable(out: Path) -> None:
+    """Raise ClaimError unless ``out`` exists as a writable directory or can be created."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".probe-"):
+            pass
+    except OSError as exc:
+        raise ClaimError(f"--out {out}: not writable ({exc.strerror or exc})") from None
+
+
+def safe_name(cid: str) -> str:
+    """File name for a claim id: '/' becomes '__'."""
+    return cid.replace("/", "__")
+
+
+# -- merging and dependency status --------------------------------------------------------------
+
+def _merge(out: Path, records: dict, seed: int, profile: str, device: str) -> dict:
+    """Keep earlier results of claims not re-run, when they came from the same seed/profile/device."""
+    path = out / "claims.json"
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            old = {}
+        if (old.get("seed"), old.get("profile"), old.get("device")) == (seed, profile, device):
+            merged = {c["id"]: c for c in old.get("claims", [])}
+            merged.update(records)
+            return merged
+    return dict(records)
+
+
+def dependency_issues(reg: dict[str, Claim], records: dict) -> dict[str, list[str]]:
+    """For each claim, the transitive dependencies whose printed form is not verified/supported."""
+    memo: dict[str, set] = {}
+
+    def deps(cid: str, seen=()) -> set:
+        if cid in memo:
+            return memo[cid]
+        acc = set()
+        for d in reg[cid].depends_on if cid in reg else ():
+            if d in seen:
+                continue
+            acc.add(d)
+            acc |= deps(d, seen + (cid,))
+        memo[cid] = acc
+        return acc
+
+    issues = {}
+    for cid in records:
+        bad = sorted(d for d in deps(cid) if records.get(d, {}).get("status", "unchecked") not in PASSING)
+        issues[cid] = bad
+    return issues
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+def _fmt(x) -> str:
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, float):
+        if math.isnan(x) or math.isinf(x):
+            return str(x)
+        return f"{x:.6g}"
+    if isinstance(x, dict) and "__ndarray__" in x:
+        return f"array{tuple(x.get('shape', []))}"
+    if isinstance(x, list) and all(not isinstance(v, (dict, list)) for v in x) and len(x) <= 12:
+        return "[" + ", ".join(_fmt(v) for v in x) + "]"
+    s = str(x)
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def render_value(obj, indent: int = 0) -> list[str]:
+    """Evidence as Markdown: dicts as bullet lists, lists of flat dicts as tables."""
+    pad = "  " * indent
+    lines: list[str] = []
+    if isinstance(obj, dict) and "__ndarray__" not in obj:
+        for k, v in obj.items():
+            if isinstance(v, str) and ("\n" in v or len(v) > 200):
+                lines += [f"{pad}- **{k}**:", "", "```", v.rstrip(), "```", ""]
+            elif isinstance(v, (dict, list)) and _is_nested(v):
+                lines.append(f"{pad}- **{k}**:")
+                lines += render_value(v, indent + 1)
+            else:
+                lines.append(f"{pad}- **{k}**: {_fmt(v)}")
+        return lines
+    if isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj):
+        cols: list[str] = []
+        for r in obj:
+            cols += [k for k in r if k not in cols]
+        lines += ["", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines += ["| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |" for r in obj]
+        lines.append("")
+        return lines
+    if isinstance(obj, list):
+        return [f"{pad}- {_fmt(v)}" for v in obj]
+    return [f"{pad}{_fmt(obj)}"]
+
+
+def _is_nested(v) -> bool:
+    if isinstance(v, dict):
+        return "__ndarray__" not in v
+    return isinstance(v, list) and (len(v) > 12 or any(isinstance(x, (dict, list)) for x in v))
+
+
+def _status_cell(rec: dict, issues: list[str]) -> str:
+    s = f"**{rec['status']}**"
+    if issues and rec["status"] in PASSING:
+        s += " (conditional†)"
+    if rec.get("corrected"):
+        s += f"; corrected: **{rec['corrected']['status']}**"
+    return s
+
+
+def claim_text(c: Claim, rec: dict | None, issues: list[str] | None = None, plot_dir: str = "../plots") -> str:
+    """The Markdown page of one claim (also printed by ``python -m checks show``)."""
+    issues = issues or []
+    L = [f"# `{c.id}` — {c.ref}", ""]
+    status = rec["status"] if rec else "unchecked"
+    L += [f"**Verdict:** {status}" + (f" — {rec['summary']}" if rec else ""), ""]
+    if issues:
+        L += [f"† Not fully supported: it depends on {', '.join(f'`{d}`' for d in issues)}, "
+              "which did not pass (refuted or unchecked).", ""]
+    L += [f"**Kind:** {c.kind.value} · **Section:** {c.section}", ""]
+    L += ["## Statement (as printed)", "", c.statement.strip(), ""]
+    if c.reading:
+        L += ["## Reading checked", "", c.reading.strip(), ""]
+    if c.hypotheses:
+        L += ["## Hypotheses (as printed)", ""] + [f"- {h}" for h in c.hypotheses] + [""]
+    if c.exercises:
+        L += ["## What the inputs exercise", "", c.exercises.strip(), ""]
+    if c.depends_on:
+        L += ["## Depends on", ""] + [f"- [`{d}`]({safe_name(d)}.md)" for d in c.depends_on] + [""]
+    if rec:
+        L += _outcome_section(rec, c.id, plot_dir, "")
+        if rec.get("corrected"):
+            cr = rec["corrected"]
+            L += ["## Corrected form", "", f"**Verdict:** {cr['status']} — {cr['summary']}", "",
+                  "### Statement", "", cr["statement"], ""]
+            if cr.get("reading"):
+                L += ["### Reading checked", "", cr["reading"], ""]
+            if cr.get("derivation"):
+                L += ["### Derivation", "", cr["derivation"], ""]
+            L += _outcome_section(cr, c.id, plot_dir, "corrected-", level="###")
+    return "\n".join(L).rstrip() + "\n"
+
+
+def _outcome_section(rec: dict, cid: str, plot_dir: str, prefix: str, level: str = "##") -> list[str]:
+    L = []
+    if rec.get("method"):
+        L += [f"{level} Method", "", rec["method"], ""]
+    if rec.get("evidence"):
+        L += [f"{level} Evidence", ""] + render_value(rec["evidence"]) + [""]
+    for name in rec.get("plots", []):
+        L += [f"![{name}]({plot_dir}/{safe_name(cid)}--{prefix}{name}.png)", ""]
+    if rec.get("counterexample"):
+        blob = json.dumps(rec["counterexample"], separators=(",", ":"))
+        if len(blob) > 6000:
+            blob = blob[:6000] + "\n... (truncated here; full data in claims.json)"
+        L += [f"{level} Counterexample", "", "```json", blob, "```", "",
+              f"Replay: `python -m checks replay {cid}`", ""]
+    return L
+
+
+def _mermaid(reg: dict[str, Claim], records: dict, issues: dict) -> list[str]:
+    ids = [cid for cid in records if reg.get(cid)]
+    linked = {d for cid in ids for d in reg[cid].depends_on} | {cid for cid in ids if reg[cid].depends_on}
+    nodes = [cid for cid in reg if cid in linked]
+    if not nodes:
+        return ["(no dependencies declared among the checked claims)"]
+    key = {cid: f"n{k}" for k, cid in enumerate(nodes)}
+    L = ["```mermaid", "flowchart LR"]
+    for cid in nodes:
+        rec = records.get(cid)
+        st = rec["status"] if rec else "unchecked"
+        cls = st.replace("-", "_")
+        if rec and st in PASSING and issues.get(cid):
+            cls += "_cond"
+        label = f"{cid}<br/>{st}{'†' if cls.endswith('_cond') else ''}"
+        L.append(f'  {key[cid]}["{label}"]:::{cls}')
+    for cid in nodes:
+        for d in reg[cid].depends_on:
+            if d in key:
+                L.append(f"  {key[d]} --> {key[cid]}")
+    used = {line.rsplit(":::", 1)[1] for line in L if ":::" in line}
+    for st, (fill, fg) in COLOURS.items():
+        cls = st.replace("-", "_")
+        if cls in used:
+            L.append(f"  classDef {cls} fill:{fill},color:{fg},stroke:#333")
+        if cls + "_cond" in used:
+            L.append(f"  classDef {cls}_cond fill:{fill},color:{fg},stroke:#000,stroke-width:3px,stroke-dasharray:6 4")
+    L.append("```")
+    return L
+
+
+def summary_markdown(reg: dict[str, Claim], records: dict, issues: dict, meta: dict) -> str:
+    counts = {s: 0 for s in STATUS_ORDER}
+    ccounts = {s: 0 for s in STATUS_ORDER}
+    for rec in records.values():
+        counts[rec["status"]] = counts.get(rec["status"], 0) + 1
+        if rec.get("corrected"):
+            ccounts[rec["corrected"]["status"]] += 1
+    L = ["# Claim status: *Why Deep Jacobian Spectra Separate*", "",
+         f"Generated by `python -m checks verify --profile {meta['profile']} --seed {meta['seed']}` "
+         f"on device `{meta['device']}`. {len(records)} of {len(reg)} registered claims have a result.",
+         "", "Each statistical verdict is a two-sided test at a Bonferroni share of a suite-wide "
+         f"false-alarm rate of {meta['suite_alpha']} over {meta['n_statistical']} statistical verdicts.", "",
+         "## Verdicts", "", "| verdict | printed forms | corrected forms |", "|---|---|---|"]
+    for s in STATUS_ORDER:
+        L.append(f"| {s} | {counts[s]} | {ccounts[s]} |")
+    cond = sorted(cid for cid, rec in records.items() if rec["status"] in PASSING and issues.get(cid))
+    L += ["", f"† {len(cond)} passing claims are *conditional*: something they depend on is refuted "
+          "or unchecked, so they are not fully supported.", ""]
+    refuted = [rec for rec in records.values() if rec["status"] == "refuted"]
+    if refuted:
+        L += ["## Refuted as printed", "", "| claim | counterexample / evidence | corrected form |", "|---|---|---|"]
+        for rec in refuted:
+            corr = rec.get("corrected")
+            L.append(f"| [`{rec['id']}`](claims/{safe_name(rec['id'])}.md) | {_fmt(rec['summary'])} | "
+                     + (f"**{corr['status']}** — {_fmt(corr['summary'])}" if corr else "none encoded") + " |")
+        L.append("")
+    sections: dict[str, list[str]] = {}
+    for cid in reg:
+        if cid in records:
+            sections.setdefault(reg[cid].section, []).append(cid)
+    for sec in sorted(sections, key=_section_key):
+        L += [f"## {sec}", "", "| claim | statement | verdict | evidence |", "|---|---|---|---|"]
+        for cid in sections[sec]:
+            rec = records[cid]
+            L.append(f"| [`{cid}`](claims/{safe_name(cid)}.md) | {_fmt(reg[cid].title)} | "
+                     f"{_status_cell(rec, issues.get(cid, []))} | {_fmt(rec['summary'])} |")
+        L.append("")
+    L += ["## Dependency graph", "",
+          "Edges point from a claim to the claims whose proofs use it. Dashed thick borders (†) mark "
+          "passing claims with a dependency that is refuted or unchecked.", ""]
+    L += _mermaid(reg, records, issues)
+    return "\n".join(L) + "\n"
+
+
+def _section_key(sec: str) -> tuple:
+    kind, _, num = sec.partition(" ")
+    return (0 if kind == "Section" else 1, int(num) if num.isdigit() else 0, num)
+
+
+# -- writing ---------------------------------------------------------------------------------------
+
+def write(out: Path, reg: dict[str, Claim], results: dict, *, seed: int, profile: str, device: str) -> dict:
+    """Write the full report for ``results`` (merged with earlier compatible results) atomically."""
+    from checks.model import SUITE_ALPHA
+    from checks.registry import n_statistical, sort_key
+
+    out = Path(out)
+    check_writable(out)
+    records = _merge(out, {cid: r.record for cid, r in results.items()}, seed, profile, device)
+    records = {cid: records[cid] for cid in sorted(records, key=sort_key) if cid in reg}
+    issues = dependency_issues(reg, records)
+    for cid, rec in records.items():
+        rec["dependency_issues"] = issues[cid]
+    meta = {"seed": seed, "profile": profile, "device": device, "suite_alpha": SUITE_ALPHA,
+            "n_statistical": n_statistical(reg)}
+    doc = {**meta, "claims": list(records.values())}
+
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out))
+    try:
+        (tmp / "claims").mkdir()
+        (tmp / "plots").mkdir()
+        (tmp / "claims.json").write_text(serialize.dumps(doc))
+        (tmp / "CLAIMS.md").write_text(summary_markdown(reg, records, issues, meta))
+        for cid, rec in records.items():
+            (tmp / "claims" / f"{safe_name(cid)}.md").write_text(claim_text(reg[cid], rec, issues[cid]))
+        # Plots: new ones from this run; earlier ones of merged claims are carried over.
+        old_plots = out / "plots"
+        for cid, rec in records.items():
+            names = [f"{safe_name(cid)}--{n}.png" for n in rec.get("plots", [])]
+            names += [f"{safe_name(cid)}--corrected-{n}.png" for n in (rec.get("corrected") or {}).get("plots", [])]
+            fresh = results[cid].plots if cid in results else {}
+            for name in names:
+                short = name.split("--", 1)[1][:-4]
+                if short in fresh:
+                    (tmp / "plots" / name).write_bytes(fresh[short])
+                elif (old_plots / name).exists():
+                    shutil.copy2(old_plots / name, tmp / "plots" / name)
+        timing_path = out / "timing.json"
+        timing = json.loads(timing_path.read_text()) if timing_path.exists() else {}
+        timing.update({cid: round(r.seconds, 3) for cid, r in results.items()})
+        (tmp / "timing.json").write_text(json.dumps(dict(sorted(timing.items())), indent=1) + "\n")
+        # Swap into place: files by os.replace (atomic), directories by rename.
+        for d in ("claims", "plots"):
+            old = out / d
+            if old.exists():
+                trash = out / f".tmp-old-{d}-{os.getpid()}"
+                old.rename(trash)
+                (tmp / d).rename(old)
+                shutil.rmtree(trash)
+            else:
+                (tmp / d).rename(old)
+        for f in ("claims.json", "CLAIMS.md", "timing.json"):
+            os.replace(tmp / f, out / f)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    counts = {s: sum(r["status"] == s for r in records.values()) for s in STATUS_ORDER}
+    return {"counts": counts, "n": len(records)}

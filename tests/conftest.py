@@ -1,0 +1,65 @@
+"""pytest plugin for the claim suite.
+
+Options: ``--claims-profile`` (quick), ``--claims-seed`` (0), ``--claims-device`` (cpu) and
+``--claims-report DIR``, which writes the same report as ``python -m checks verify`` from the pytest
+run (serial or ``-n N``: results travel from xdist workers to the controller).
+"""
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import pytest  # noqa: E402
+
+_RESULTS: dict = {}
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("claims")
+    g.addoption("--claims-profile", default="quick", help="profile for claim tests (default quick)")
+    g.addoption("--claims-seed", type=int, default=0, help="global seed for claim tests (default 0)")
+    g.addoption("--claims-device", default="cpu", help="device for claim tests (default cpu)")
+    g.addoption("--claims-report", default=None, metavar="DIR", help="write the claim report here")
+
+
+@pytest.fixture
+def claims_options(request):
+    cfg = request.config
+    return {
+        "profile": cfg.getoption("--claims-profile"),
+        "seed": cfg.getoption("--claims-seed"),
+        "device": cfg.getoption("--claims-device"),
+    }
+
+
+@pytest.fixture
+def record_claim(request):
+    """Attach a claim result to the test report, so the controller can write the report."""
+
+    def record(result):
+        payload = {"record": result.record, "plots": result.plots, "seconds": result.seconds}
+        request.node.user_properties.append(("claim_result", payload))
+
+    return record
+
+
+def pytest_runtest_logreport(report):
+    if report.when != "call":
+        return
+    for key, payload in report.user_properties:
+        if key == "claim_result":
+            _RESULTS[payload["record"]["id"]] = payload
+
+
+def pytest_sessionfinish(session):
+    out = session.config.getoption("--claims-report", default=None)
+    if not out or hasattr(session.config, "workerinput") or not _RESULTS:
+        return
+    from checks import registry, report, runner
+
+    results = {cid: runner.Result(p["record"], p["plots"], p["seconds"]) for cid, p in _RESULTS.items()}
+    reg = registry.load()
+    opts = session.config
+    report.write(out, reg, results, seed=opts.getoption("--claims-seed"),
+                 profile=opts.getoption("--claims-profile"), device=opts.getoption("--claims-device"))

@@ -1,0 +1,99 @@
+"""One test per registered claim, generated from the registry (no hand-kept list).
+
+A claim's test passes when its printed form is verified/supported. Claims listed in
+``tests/xfails.txt`` expect exactly the listed verdict: a refuted one is a strict expected failure
+(``xfail(strict=True, raises=ClaimRefuted)``) whose reason names the counterexample, so a change in
+its behaviour is noticed. A corrected form, where encoded, must always pass.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checks import registry, runner
+
+REG = registry.load()
+N_STAT = registry.n_statistical(REG)
+XFAILS_PATH = Path(__file__).with_name("xfails.txt")
+PASSING = ("verified", "supported")
+EXPECTABLE = ("refuted", "inconclusive", "not-executable")
+
+
+class ClaimRefuted(AssertionError):
+    """The printed form was refuted (the expected outcome for claims listed as refuted)."""
+
+
+def load_expected(path: Path = XFAILS_PATH) -> dict[str, tuple[str, str]]:
+    expected = {}
+    for k, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(None, 2)
+        if len(parts) < 3 or parts[1] not in EXPECTABLE:
+            raise ValueError(f"{path.name}:{k}: expected '<id> <{'|'.join(EXPECTABLE)}> <reason>', got {line!r}")
+        if parts[0] in expected:
+            raise ValueError(f"{path.name}:{k}: {parts[0]} listed twice")
+        expected[parts[0]] = (parts[1], parts[2])
+    return expected
+
+
+EXPECTED = load_expected()
+
+
+def _params():
+    params = []
+    for cid in REG:
+        marks = [pytest.mark.claim]
+        status, reason = EXPECTED.get(cid, (None, ""))
+        if status == "refuted":
+            marks.append(pytest.mark.xfail(strict=True, raises=ClaimRefuted, reason=f"refuted as printed: {reason}"))
+        params.append(pytest.param(cid, marks=marks, id=cid))
+    return params
+
+
+PARAMS = _params()
+
+
+def test_registry_is_not_empty():
+    assert len(PARAMS) != 0, "no claims registered: theory.claims modules failed to register anything"
+
+
+def test_xfails_name_existing_claims():
+    unknown = sorted(set(EXPECTED) - set(REG))
+    assert not unknown, f"tests/xfails.txt lists ids that match no claim: {unknown}"
+
+
+def _explain(rec: dict) -> str:
+    lines = [f"{rec['id']}: {rec['status']} — {rec['summary']}"]
+    tb = (rec.get("evidence") or {}).get("traceback")
+    if tb:
+        lines.append(tb)
+    if rec.get("counterexample"):
+        lines.append(f"replay: python -m checks replay {rec['id']}")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("cid", PARAMS)
+def test_claim(cid, claims_options, record_claim):
+    result = runner.run_claim(REG[cid], n_statistical=N_STAT, **claims_options)
+    record_claim(result)
+    rec = result.record
+    corrected = rec.get("corrected")
+    if corrected is not None:
+        assert corrected["status"] in PASSING, "corrected form: " + _explain({**corrected, "id": cid})
+    expected, reason = EXPECTED.get(cid, (None, ""))
+    status = rec["status"]
+    if expected is None:
+        assert status in PASSING, _explain(rec)
+    elif expected == "refuted":
+        assert status == "refuted", f"listed as refuted ({reason}) but got: " + _explain(rec)
+        raise ClaimRefuted(_explain(rec))
+    elif expected == "not-executable":
+        if status == "not-executable":
+            pytest.skip(rec["summary"])
+        assert status in PASSING, _explain(rec)
+    else:
+        assert status == expected, f"listed as {expected} ({reason}) but got: " + _explain(rec)
