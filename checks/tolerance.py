@@ -21,8 +21,9 @@ C_DEFAULT = 8.0
 
 def eps_of(dtype) -> float:
     """Unit roundoff of a numpy or torch floating dtype."""
-    name = str(dtype).replace("torch.", "")
-    return float(np.finfo(np.dtype(name)).eps)
+    if str(dtype).startswith("torch."):
+        dtype = str(dtype).removeprefix("torch.")
+    return float(np.finfo(np.dtype(dtype)).eps)
 
 
 def tol(n: int, *, kappa: float = 1.0, scale: float = 1.0, kernels: int = 1,
