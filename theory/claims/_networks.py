@@ -1,0 +1,87 @@
+"""Hypothesis strategies and small helpers shared by the FGLN claim modules (sec4, sec7, app_a, app_e).
+
+Not a claims module (leading underscore: the registry skips it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import strategies as st
+
+from checks import strategies as cst
+from checks.tolerance import tol
+
+GATE_KINDS = ("masked", "general")
+
+
+@st.composite
+def gate_vector(draw, n: int, kind: str) -> np.ndarray:
+    """Diagonal of a gate: 0/1 ('masked') or arbitrary reals incl. 0, negatives, tiny and huge
+    ('general', i.e. not idempotent)."""
+    if kind == "masked":
+        return draw(cst.gates(n))
+    vals = draw(st.lists(st.one_of(st.just(0.0), st.just(1.0),
+                                   st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False),
+                                   st.sampled_from([1e-3, -2.0, 2.0, 10.0])),
+                         min_size=n, max_size=n))
+    d = np.array(vals, dtype=np.float64)
+    if np.all((d == 0) | (d == 1)) and n >= 1:
+        d[0] = 2.0  # make sure a 'general' gate is not idempotent
+    return d
+
+
+@st.composite
+def networks(draw, *, L=(1, 5), n=(1, 5), gate_kind=GATE_KINDS, square: bool = False,
+             cond=(1.0, 1e3), min_gate_rank: int = 0):
+    """A (possibly rectangular) FGLN: dict(Ws=[W_1..W_L], ds=[d_1..d_{L-1}], kind=...).
+
+    Weights have controlled spectra (spread / clustered / repeated / geometric, rank-deficient
+    allowed) through :func:`checks.strategies.matrices`.
+    """
+    Lv = draw(st.integers(*L))
+    kind = draw(st.sampled_from(gate_kind)) if isinstance(gate_kind, tuple) else gate_kind
+    if square:
+        w = draw(st.integers(*n))
+        ns = [w] * (Lv + 1)
+    else:
+        ns = [draw(st.integers(*n)) for _ in range(Lv + 1)]
+    Ws = [draw(cst.matrices(ns[l + 1], ns[l], cond=cond, rank="any", scale=(0.3, 3.0)))
+          for l in range(Lv)]
+    ds = []
+    for l in range(1, Lv):
+        d = draw(gate_vector(ns[l], kind))
+        if min_gate_rank and np.count_nonzero(d) < min_gate_rank:
+            d[:min_gate_rank] = np.where(d[:min_gate_rank] == 0, 1.0, d[:min_gate_rank])
+        ds.append(d)
+    return {"Ws": Ws, "ds": ds}
+
+
+def product_scale(Ws, ds, G=None) -> float:
+    """An upper bound for every partial product's norm (times ||G||): prod ||W_l|| prod max(1,|d_l|)."""
+    s = 1.0
+    for w in Ws:
+        s *= max(np.linalg.norm(w, 2), 1.0)
+    for d in ds:
+        s *= max(np.max(np.abs(d)) if d.size else 1.0, 1.0)
+    if G is not None:
+        s *= max(np.linalg.norm(G, 2), 1e-300)
+    return s
+
+
+def chain_tol(Ws, ds, G=None, extra_kernels: int = 2) -> float:
+    """Float64 tolerance for a chain of L+extra matmuls of the network's size (checks.tolerance)."""
+    nmax = max(max(w.shape) for w in Ws)
+    return tol(nmax, scale=product_scale(Ws, ds, G), kernels=len(Ws) + extra_kernels)
+
+
+def torch_fgln_grads(Ws, ds, G):
+    """Reference gradient by torch autograd: grad_{W_l} of <G, J(W)> (so grad_J L = G)."""
+    import torch
+
+    W = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in Ws]
+    D = [torch.tensor(d, dtype=torch.float64) for d in ds]
+    J = W[0]
+    for l in range(1, len(W)):
+        J = W[l] @ (D[l - 1][:, None] * J)
+    obj = torch.sum(torch.tensor(G, dtype=torch.float64) * J)
+    return [g.numpy() for g in torch.autograd.grad(obj, W)]

@@ -1,0 +1,319 @@
+"""Fixed-gates linear networks (Definitions 4.1, 4.3), their partial products, and bias-free ReLU MLPs.
+
+Conventions (paper, Section 3 and Definition 4.1)
+-------------------------------------------------
+* Weights ``Ws = [W_1, ..., W_L]`` with ``W_l`` of shape ``(n_l, n_{l-1})`` (rectangular allowed).
+* Gates ``ds = [d_1, ..., d_{L-1}]`` are the *diagonals* of ``D_1..D_{L-1}`` (any real numbers; a
+  Masked Linear Network has entries in {0, 1}). ``D_0 = I`` and ``D_L = I``.
+* ``M_{a:b} := M_b ... M_a`` (1-based, inclusive) and ``M_{a:b} := I`` when ``a > b``.
+* The two layer conventions of the paper are kept apart, because they differ for non-0/1 gates:
+  ``layers_two_sided``: ``M_l = D_l W_l D_{l-1}`` (Proposition 4.5, Lemma A.1);
+  ``layers_left``:      ``M_l = D_l W_l``         (Lemma E.1, Remark 7.2 with M_l = D_l W_l).
+* ``A_sec7(l) = W_L D_{L-1} ... W_{l+1} D_l`` and ``B_sec7(l) = D_{l-1} W_{l-1} ... D_1 W_1`` (Section 7),
+  so that ``J = A_l W_l B_l``; ``A_rem72(l) = M_{l:L}``, ``B_rem72(l) = M_{1:l-1}`` (Remark 7.2).
+
+Everything here is plain float64 numpy (the oracle side); :mod:`theory.dynamics` holds the flows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+# ---------------------------------------------------------------------------------------------
+# validation
+# ---------------------------------------------------------------------------------------------
+def check_network(Ws, ds) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Validate shapes: W_l is (n_l, n_{l-1}), d_l has length n_l, len(ds) == L - 1."""
+    Ws = [np.asarray(w, dtype=np.float64) for w in Ws]
+    ds = [np.asarray(d, dtype=np.float64).ravel() for d in ds]
+    L = len(Ws)
+    if L < 1:
+        raise ValueError("an FGLN needs at least one weight matrix")
+    if len(ds) != L - 1:
+        raise ValueError(f"need L-1 = {L - 1} gates, got {len(ds)}")
+    for l in range(1, L):
+        if Ws[l].shape[1] != Ws[l - 1].shape[0]:
+            raise ValueError(f"W_{l + 1} has {Ws[l].shape[1]} columns but W_{l} has {Ws[l - 1].shape[0]} rows")
+        if ds[l - 1].shape[0] != Ws[l - 1].shape[0]:
+            raise ValueError(f"gate d_{l} has length {ds[l - 1].shape[0]}, expected n_{l} = {Ws[l - 1].shape[0]}")
+    return Ws, ds
+
+
+def widths(Ws) -> list[int]:
+    """[n_0, n_1, ..., n_L]."""
+    return [Ws[0].shape[1]] + [w.shape[0] for w in Ws]
+
+
+def full_gates(Ws, ds) -> list[np.ndarray]:
+    """[d_0, d_1, ..., d_L] with d_0 = 1 and d_L = 1 (the paper's D_0 = I, D_L = I)."""
+    n = widths(Ws)
+    return [np.ones(n[0])] + [np.asarray(d, dtype=np.float64) for d in ds] + [np.ones(n[-1])]
+
+
+# ---------------------------------------------------------------------------------------------
+# products
+# ---------------------------------------------------------------------------------------------
+def jacobian(Ws, ds) -> np.ndarray:
+    """J = W_L D_{L-1} W_{L-1} ... D_1 W_1 (Definition 4.1), multiplied left to right from W_1."""
+    Ws, ds = check_network(Ws, ds)
+    J = Ws[0]
+    for l in range(1, len(Ws)):
+        J = Ws[l] @ (ds[l - 1][:, None] * J)
+    return J
+
+
+def layers_two_sided(Ws, ds) -> list[np.ndarray]:
+    """M_l = D_l W_l D_{l-1}, l = 1..L (Proposition 4.5, Lemma A.1)."""
+    Ws, ds = check_network(Ws, ds)
+    g = full_gates(Ws, ds)
+    return [g[l][:, None] * Ws[l - 1] * g[l - 1][None, :] for l in range(1, len(Ws) + 1)]
+
+
+def layers_left(Ws, ds) -> list[np.ndarray]:
+    """M_l = D_l W_l, l = 1..L with D_L = I (Lemma E.1)."""
+    Ws, ds = check_network(Ws, ds)
+    g = full_gates(Ws, ds)
+    return [g[l][:, None] * Ws[l - 1] for l in range(1, len(Ws) + 1)]
+
+
+def pprod(Ms, a: int, b: int, dim: int | None = None) -> np.ndarray:
+    """M_{a:b} = M_b ... M_a (1-based). For a > b the identity of size ``dim`` (default: the input
+    size of M_a if a <= L, else the output size of M_L)."""
+    L = len(Ms)
+    if a > b:
+        if dim is None:
+            dim = Ms[a - 1].shape[1] if 1 <= a <= L else Ms[-1].shape[0]
+        return np.eye(dim)
+    if not (1 <= a and b <= L):
+        raise ValueError(f"M_{{{a}:{b}}} out of range for L = {L}")
+    P = Ms[a - 1]
+    for l in range(a + 1, b + 1):
+        P = Ms[l - 1] @ P
+    return P
+
+
+def A_sec7(Ws, ds, l: int) -> np.ndarray:
+    """A_l := W_L D_{L-1} W_{L-1} ... W_{l+1} D_l (Section 7); A_L = D_L = I."""
+    Ws, ds = check_network(Ws, ds)
+    g = full_gates(Ws, ds)
+    P = np.diag(g[l])
+    for k in range(l + 1, len(Ws) + 1):
+        P = Ws[k - 1] @ P
+        if k < len(Ws):
+            P = g[k][:, None] * P
+    return P
+
+
+def B_sec7(Ws, ds, l: int) -> np.ndarray:
+    """B_l := D_{l-1} W_{l-1} ... D_1 W_1 (Section 7); B_1 = D_0 = I."""
+    Ws, ds = check_network(Ws, ds)
+    g = full_gates(Ws, ds)
+    P = np.eye(widths(Ws)[0])
+    for k in range(1, l):
+        P = g[k][:, None] * (Ws[k - 1] @ P)
+    return P
+
+
+def prefix_suffix(Ws, ds):
+    """All B_l and A_l of Section 7 in O(L) products: lists indexed l = 1..L (entry l-1)."""
+    Ws, ds = check_network(Ws, ds)
+    L = len(Ws)
+    g = full_gates(Ws, ds)
+    B = [np.eye(Ws[0].shape[1])]
+    for l in range(2, L + 1):
+        B.append(g[l - 1][:, None] * (Ws[l - 2] @ B[-1]))
+    A = [None] * L
+    A[L - 1] = np.eye(Ws[-1].shape[0])
+    for l in range(L - 1, 0, -1):
+        A[l - 1] = (A[l] @ Ws[l]) * g[l][None, :]
+    return A, B
+
+
+# ---------------------------------------------------------------------------------------------
+# gradients (Lemma A.1) and J-dot (Lemma E.1)
+# ---------------------------------------------------------------------------------------------
+def grad_weights(Ws, ds, G) -> list[np.ndarray]:
+    """Exact chain rule: grad_{W_l} L = A_l^T G B_l^T, with A_l, B_l of Section 7 (J = A_l W_l B_l)."""
+    A, B = prefix_suffix(Ws, ds)
+    G = np.asarray(G, dtype=np.float64)
+    return [A[l].T @ G @ B[l].T for l in range(len(A))]
+
+
+def grad_lemma_a1(Ws, ds, G) -> list[np.ndarray]:
+    """Lemma A.1 as printed: D_l M_{l+1:L}^T G M_{1:l-1}^T with M_l := D_l W_l D_{l-1}."""
+    Ms = layers_two_sided(Ws, ds)
+    g = full_gates(*check_network(Ws, ds))
+    L = len(Ms)
+    out = []
+    for l in range(1, L + 1):
+        suf = pprod(Ms, l + 1, L, dim=Ms[l - 1].shape[0])
+        pre = pprod(Ms, 1, l - 1, dim=Ms[0].shape[1])
+        out.append(g[l][:, None] * (suf.T @ G @ pre.T))
+    return out
+
+
+def jdot_from_weight_velocity(Ws, ds, Wdots) -> np.ndarray:
+    """dJ/dt = sum_l A_l Wdot_l B_l (product rule on Definition 4.1, gates fixed)."""
+    A, B = prefix_suffix(Ws, ds)
+    return sum(A[l] @ Wdots[l] @ B[l] for l in range(len(A)))
+
+
+def jdot_flow(Ws, ds, G) -> np.ndarray:
+    """dJ/dt under gradient flow Wdot_l = -grad_{W_l}: -sum_l A_l A_l^T G B_l^T B_l (exact)."""
+    return jdot_from_weight_velocity(Ws, ds, [-g for g in grad_weights(Ws, ds, G)])
+
+
+def jdot_lemma_e1(Ws, ds, G) -> np.ndarray:
+    """Lemma E.1 as printed: -sum_l M_{l+1:L} D_l M_{l+1:L}^T G M_{1:l-1}^T M_{1:l-1}, M_l := D_l W_l."""
+    Ms = layers_left(Ws, ds)
+    g = full_gates(*check_network(Ws, ds))
+    L = len(Ms)
+    out = 0.0
+    for l in range(1, L + 1):
+        suf = pprod(Ms, l + 1, L, dim=Ms[l - 1].shape[0])
+        pre = pprod(Ms, 1, l - 1, dim=Ms[0].shape[1])
+        out = out - (suf * g[l][None, :]) @ suf.T @ G @ pre.T @ pre
+    return out
+
+
+def jdot_lemma_e1_corrected(Ws, ds, G) -> np.ndarray:
+    """Lemma E.1 with D_l replaced by D_l^2 (the form valid for general diagonal gates)."""
+    Ms = layers_left(Ws, ds)
+    g = full_gates(*check_network(Ws, ds))
+    L = len(Ms)
+    out = 0.0
+    for l in range(1, L + 1):
+        suf = pprod(Ms, l + 1, L, dim=Ms[l - 1].shape[0])
+        pre = pprod(Ms, 1, l - 1, dim=Ms[0].shape[1])
+        out = out - (suf * (g[l] ** 2)[None, :]) @ suf.T @ G @ pre.T @ pre
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# balanced masked initialisation (Proposition 4.5)
+# ---------------------------------------------------------------------------------------------
+def balanced_masked_init(ns, ds, svals, rng: np.random.Generator, junk: float = 1.0):
+    """Weights with M_{l+1}^T M_{l+1} = M_l M_l^T for M_l = D_l W_l D_{l-1} and 0/1 gates.
+
+    Construction: M_l = U_l diag(svals) U_{l-1}^T where U_l (n_l x r) has orthonormal columns
+    supported on the open coordinates of D_l; entries of W_l that the gates hide get i.i.d.
+    N(0, junk^2) values (they never influence J, nor are they trained). r = len(svals) must not
+    exceed the rank of any gate nor any width.
+    """
+    ns = list(ns)
+    L = len(ns) - 1
+    g = [np.ones(ns[0])] + [np.asarray(d, dtype=np.float64) for d in ds] + [np.ones(ns[-1])]
+    r = len(svals)
+    Us = []
+    for l in range(L + 1):
+        idx = np.flatnonzero(g[l] != 0)
+        if idx.size < r:
+            raise ValueError(f"gate {l} has rank {idx.size} < r = {r}")
+        q, _ = np.linalg.qr(rng.standard_normal((idx.size, r)))
+        U = np.zeros((ns[l], r))
+        U[idx] = q
+        Us.append(U)
+    Ws = []
+    for l in range(1, L + 1):
+        core = (Us[l] * np.asarray(svals)) @ Us[l - 1].T
+        hidden = 1.0 - np.outer(g[l] != 0, g[l - 1] != 0)
+        Ws.append(core + junk * hidden * rng.standard_normal(core.shape))
+    return Ws
+
+
+def balance_defect(Ws, ds) -> list[np.ndarray]:
+    """Delta_l = M_{l+1}^T M_{l+1} - M_l M_l^T, l = 1..L-1, for M_l = D_l W_l D_{l-1}."""
+    Ms = layers_two_sided(Ws, ds)
+    return [Ms[l].T @ Ms[l] - Ms[l - 1] @ Ms[l - 1].T for l in range(1, len(Ms))]
+
+
+# ---------------------------------------------------------------------------------------------
+# multi-mode FGLN (Definition 4.3) and bias-free ReLU MLP (Remark 4.4)
+# ---------------------------------------------------------------------------------------------
+def multimode_apply(Ws, gates_by_mode: dict, sigma, X) -> np.ndarray:
+    """x -> J^{(sigma(x))} x for the columns x of X (Definition 4.3)."""
+    X = np.asarray(X, dtype=np.float64)
+    out = np.empty((Ws[-1].shape[0], X.shape[1]))
+    for j in range(X.shape[1]):
+        m = sigma(X[:, j])
+        out[:, j] = jacobian(Ws, gates_by_mode[m]) @ X[:, j]
+    return out
+
+
+def relu_mlp(Ws, x) -> np.ndarray:
+    """Bias-free ReLU MLP x -> W_L relu(W_{L-1} ... relu(W_1 x))."""
+    h = np.asarray(x, dtype=np.float64)
+    for W in Ws[:-1]:
+        h = np.maximum(W @ h, 0.0)
+    return Ws[-1] @ h
+
+
+def activation_pattern(Ws, x) -> tuple:
+    """The mode sigma(x): per hidden layer, the 0/1 vector 1[pre-activation > 0]."""
+    h = np.asarray(x, dtype=np.float64)
+    pat = []
+    for W in Ws[:-1]:
+        z = W @ h
+        d = (z > 0).astype(np.float64)
+        pat.append(d)
+        h = d * z
+    return tuple(pat)
+
+
+def pattern_key(pattern) -> tuple:
+    """A hashable mode index for an activation pattern."""
+    return tuple(tuple(int(v) for v in d) for d in pattern)
+
+
+def preactivation_margin(Ws, x) -> float:
+    """min_l,i |pre-activation_{l,i}(x)|: distance (in pre-activation units) to an activation boundary."""
+    h = np.asarray(x, dtype=np.float64)
+    m = np.inf
+    for W in Ws[:-1]:
+        z = W @ h
+        m = min(m, float(np.min(np.abs(z))))
+        h = np.maximum(z, 0.0)
+    return m
+
+
+# ---------------------------------------------------------------------------------------------
+# spectra
+# ---------------------------------------------------------------------------------------------
+def svd_sorted(M):
+    """Full SVD with singular values in non-increasing order (numpy's convention)."""
+    return np.linalg.svd(np.asarray(M, dtype=np.float64))
+
+
+def log_svals(M, k: int | None = None, floor: float = 1e-300) -> np.ndarray:
+    s = np.linalg.svd(np.asarray(M, dtype=np.float64), compute_uv=False)
+    s = s if k is None else s[:k]
+    return np.log(np.maximum(s, floor))
+
+
+def depth_scaling_eps(logs_by_depth: np.ndarray, depths: np.ndarray):
+    """Smallest eps with |log s - (l*gamma + delta)| <= eps for all l (Definition 4.6), one mode.
+
+    Chebyshev (minimax) affine fit by linear programming. Returns (eps, gamma, delta).
+    """
+    from scipy.optimize import linprog
+
+    y = np.asarray(logs_by_depth, dtype=np.float64)
+    x = np.asarray(depths, dtype=np.float64)
+    # variables (gamma, delta, eps); minimise eps s.t. +-(y - x gamma - delta) <= eps
+    A = np.concatenate([np.stack([-x, -np.ones_like(x), -np.ones_like(x)], 1),
+                        np.stack([x, np.ones_like(x), -np.ones_like(x)], 1)])
+    b = np.concatenate([-y, y])
+    res = linprog([0, 0, 1], A_ub=A, b_ub=b, bounds=[(None, None)] * 3, method="highs")
+    if not res.success:
+        raise RuntimeError(f"depth_scaling_eps: LP failed: {res.message}")
+    g, d, e = res.x
+    return float(e), float(g), float(d)
+
+
+def separation_ratios(M, r: int) -> np.ndarray:
+    """s_{k+1}/s_k for k = 1..r with the convention s_{n+1} = 0 (Definition 4.7)."""
+    s = np.linalg.svd(np.asarray(M, dtype=np.float64), compute_uv=False)
+    s = np.concatenate([s, [0.0]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return s[1:r + 1] / s[:r]
