@@ -317,3 +317,93 @@ def separation_ratios(M, r: int) -> np.ndarray:
     s = np.concatenate([s, [0.0]])
     with np.errstate(divide="ignore", invalid="ignore"):
         return s[1:r + 1] / s[:r]
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 7 / Appendix E: regimes where assumptions (i) and (ii) hold to a measured degree
+# ---------------------------------------------------------------------------------------------
+def small_rotation(n: int, eta: float, rng: np.random.Generator) -> np.ndarray:
+    """exp(eta K) for a random skew K with ||K||_max <= 1 (an orthogonal matrix eta-close to I)."""
+    from scipy.linalg import expm
+
+    K = rng.uniform(-1.0, 1.0, (n, n))
+    return expm(eta * (K - K.T) / 2)
+
+
+def shared_basis_chain(n: int, layer_svals, rng: np.random.Generator, eta: float = 0.0):
+    """Square weights W_l = Q_l diag(layer_svals[l]) R_l Q_{l-1}^T with Haar Q_l and R_l = exp(eta K_l).
+
+    With eta = 0 all partial products share singular bases exactly (assumption (ii) with eps = 0),
+    and their singular values are products of ``layer_svals`` (so assumption (i) can be met exactly
+    by choosing them); eta > 0 breaks the alignment by a controlled amount.
+    """
+    from checks.strategies import haar_orthogonal_np
+
+    L = len(layer_svals)
+    Qs = [haar_orthogonal_np(n, rng) for _ in range(L + 1)]
+    return [(Qs[l + 1] * np.asarray(layer_svals[l])) @ small_rotation(n, eta, rng) @ Qs[l].T
+            for l in range(L)]
+
+
+def _aligned_svd(M, U_ref):
+    """SVD of M whose left vectors are sign-matched to U_ref (and = U_ref when M is a multiple of
+    an orthogonal matrix, where the SVD basis is arbitrary)."""
+    U, s, Vt = np.linalg.svd(M)
+    if s[0] > 0 and np.allclose(s, s[0], rtol=1e-12, atol=0.0):
+        U_new = U_ref
+        Vt = (U_new.T @ M) / s[:, None]
+        return U_new, s, Vt
+    sg = np.sign(np.sum(U * U_ref, axis=0))
+    sg[sg == 0] = 1.0
+    return U * sg, s, Vt * sg[:, None]
+
+
+def section7_diagnostics(Ws, ds, G):
+    """Everything Proposition 7.1 speaks about, for a square FGLN at one time.
+
+    Returns dict with s (singular values of J), g_k = <G, u_k v_k^T>, sdot (exact u_k^T Jdot v_k under
+    gradient flow), logA[l,k], logB[l,k] (l = 1..L), fitted gamma_k, delta_k of assumption (i) by
+    least squares with max residual fit_resid[k], and eps = max_l max(||U^T U_{A_l} - I||_max,
+    ||V^T V_{B_l} - I||_max) of assumption (ii) (SVD signs matched to U, V).
+    """
+    Ws, ds = check_network(Ws, ds)
+    L = len(Ws)
+    J = jacobian(Ws, ds)
+    U, s, Vt = np.linalg.svd(J)
+    V = Vt.T
+    Jdot = jdot_flow(Ws, ds, G)
+    sdot = np.einsum("ik,ij,jk->k", U, Jdot, V)
+    g = np.einsum("ik,ij,jk->k", U, G, V)
+    A, B = prefix_suffix(Ws, ds)
+    n = J.shape[0]
+    logA = np.empty((L, n))
+    logB = np.empty((L, n))
+    eps_rows = []
+    for l in range(L):
+        Ua, sa, _ = _aligned_svd(A[l], U)
+        Vb, sb, _ = _aligned_svd(B[l].T, V)  # right singular vectors of B = left of B^T
+        logA[l] = np.log(np.maximum(sa, 1e-300))
+        logB[l] = np.log(np.maximum(sb, 1e-300))
+        eps_rows.append(max(np.max(np.abs(U.T @ Ua - np.eye(n))), np.max(np.abs(V.T @ Vb - np.eye(n)))))
+    ls = np.arange(1, L + 1, dtype=np.float64)
+    X = np.concatenate([np.stack([L - ls + 1, np.ones(L)], 1), np.stack([ls, np.ones(L)], 1)])
+    gam, del_, res = np.empty(n), np.empty(n), np.empty(n)
+    for k in range(n):
+        y = np.concatenate([logA[:, k], logB[:, k]])
+        c, *_ = np.linalg.lstsq(X, y, rcond=None)
+        gam[k], del_[k] = c
+        res[k] = np.max(np.abs(X @ c - y))
+    return {"s": s, "g": g, "sdot": sdot, "logA": logA, "logB": logB, "gamma": gam, "delta": del_,
+            "fit_resid": res, "eps": float(max(eps_rows)), "eps_by_l": np.array(eps_rows), "L": L}
+
+
+def prop71_printed(diag: dict) -> np.ndarray:
+    """Proposition 7.1's right-hand side: -e^{(2+2/L) delta_k} L s_k^{2-2/L} <G, u_k v_k^T>."""
+    L = diag["L"]
+    return -np.exp((2 + 2 / L) * diag["delta"]) * L * diag["s"] ** (2 - 2 / L) * diag["g"]
+
+
+def prop71_corrected(diag: dict) -> np.ndarray:
+    """What (i) as printed and (ii) with eps -> 0 give: -L e^{2(L+1) gamma_k + 4 delta_k} <G, u_k v_k^T>."""
+    L = diag["L"]
+    return -L * np.exp(2 * (L + 1) * diag["gamma"] + 4 * diag["delta"]) * diag["g"]

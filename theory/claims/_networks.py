@@ -85,3 +85,45 @@ def torch_fgln_grads(Ws, ds, G):
         J = W[l] @ (D[l - 1][:, None] * J)
     obj = torch.sum(torch.tensor(G, dtype=torch.float64) * J)
     return [g.numpy() for g in torch.autograd.grad(obj, W)]
+
+
+def torch_jdot_flow(Ws, ds, G):
+    """Reference dJ/dt under gradient flow: forward-mode derivative (torch.func.jvp) of W -> J(W) in
+    the direction Wdot = -(autograd gradient of <G, J>)."""
+    import torch
+    from torch.func import jvp
+
+    Wdot = [torch.tensor(-x, dtype=torch.float64) for x in torch_fgln_grads(Ws, ds, G)]
+    D = [torch.tensor(d, dtype=torch.float64) for d in ds]
+
+    def J_of(*W):
+        J = W[0]
+        for l in range(1, len(W)):
+            J = W[l] @ (D[l - 1][:, None] * J)
+        return J
+
+    _, jd = jvp(J_of, tuple(torch.tensor(w, dtype=torch.float64) for w in Ws), tuple(Wdot))
+    return jd.numpy()
+
+
+@st.composite
+def distinct_svals(draw, k: int, *, min_log_gap: float = 0.02, zero_last: bool = False):
+    """k strictly decreasing positive singular values with log-gaps >= min_log_gap (optionally a
+    trailing exact zero)."""
+    top = draw(st.floats(-1.0, 1.0))
+    gaps = draw(st.lists(st.floats(min_log_gap, 3.0), min_size=k - 1, max_size=k - 1))
+    s = np.exp(top - np.concatenate([[0.0], np.cumsum(gaps)]))
+    if zero_last:
+        s[-1] = 0.0
+    return s
+
+
+@st.composite
+def matrix_with_svals(draw, rows: int, cols: int, s):
+    from checks.strategies import haar_orthogonal_np
+
+    rng = np.random.default_rng(draw(cst.seeds()))
+    k = len(s)
+    U = haar_orthogonal_np(rows, rng)[:, :k]
+    V = haar_orthogonal_np(cols, rng)[:, :k]
+    return (U * s) @ V.T
