@@ -70,12 +70,31 @@ class Prediction:
     Tinv: np.ndarray  # T_C^{-1}
 
 
+def ldl_unit_mp(Cr, dps: int = 60):
+    """Same factorisation as :func:`ldl_unit`, in mpmath (exact input, 60 digits): the float64 LDL^T of
+    an ill-conditioned C^{r,r} carries a relative error ~ eps * cond, which would otherwise become the
+    error floor of every limit comparison. Returns (T, d, T^{-1}) rounded to float64."""
+    Cr = np.asarray(Cr, dtype=np.float64)
+    r = Cr.shape[0]
+    with mp.workdps(dps):
+        A = mp.matrix(Cr.tolist())
+        T = mp.eye(r)
+        d = [mp.mpf(0)] * r
+        for j in range(r):
+            d[j] = A[j, j] - mp.fsum(T[j, k] ** 2 * d[k] for k in range(j))
+            if not d[j] > 0:
+                raise ValueError(f"C^{{r,r}} is not positive definite (pivot {j + 1} = {float(d[j]):.3g})")
+            for i in range(j + 1, r):
+                T[i, j] = (A[i, j] - mp.fsum(T[i, k] * T[j, k] * d[k] for k in range(j))) / d[j]
+        Ti = mp.inverse(T)
+        f = lambda M: np.array([[float(M[a, b]) for b in range(r)] for a in range(r)])
+        return f(T), np.array([float(x) for x in d]), f(Ti)
+
+
 def predict(C, r: int) -> Prediction:
     C = np.asarray(C, dtype=np.float64)
     _check_square(C, r)
-    T, d = ldl_unit(C[:r, :r])
-    # T is unit lower-triangular: forward substitution is exact up to rounding; use solve for clarity.
-    Tinv = np.linalg.solve(T, np.eye(r))
+    T, d, Tinv = ldl_unit_mp(C[:r, :r])
     return Prediction(leading_minor_ratios(C, r), T, d, Tinv)
 
 
@@ -204,6 +223,22 @@ class Section6:
     log_sJ: np.ndarray
 
 
+def _orthonormalize_mp(Q):
+    """Modified Gram-Schmidt (twice, for full working precision) on the columns of an mp matrix."""
+    n = Q.rows
+    Q = Q.copy()
+    for _ in range(2):
+        for b in range(n):
+            for c in range(b):
+                proj = mp.fsum(Q[k, c] * Q[k, b] for k in range(n))
+                for k in range(n):
+                    Q[k, b] -= proj * Q[k, c]
+            nrm = mp.sqrt(mp.fsum(Q[k, b] ** 2 for k in range(n)))
+            for k in range(n):
+                Q[k, b] /= nrm
+    return Q
+
+
 def section6(log_sA, UA, B, r: int, dps: int | None = None) -> Section6:
     """SVD of ``J = U_A diag(exp(log_sA)) B`` in mpmath (an algorithm independent of :func:`graded_eig`).
 
@@ -217,7 +252,9 @@ def section6(log_sA, UA, B, r: int, dps: int | None = None) -> Section6:
     dps = dps_for(log_sA) if dps is None else dps
     with mp.workdps(dps):
         sA = [mp.exp(mp.mpf(float(x))) for x in log_sA]
-        UAm = mp.matrix(UA.tolist())
+        # a float64 'orthogonal' U_A is orthogonal only to ~1e-16, which the graded scaling would amplify
+        # by s_1/s_r: re-orthonormalise it at working precision (Gram-Schmidt, columns in order).
+        UAm = _orthonormalize_mp(mp.matrix(UA.tolist()))
         J = UAm * mp.diag(sA) * mp.matrix(B.tolist())
         UJ, SJ, _ = mp.svd_r(J)
         R = UAm.T * UJ

@@ -121,11 +121,16 @@ def _ladder(C, r, a, kind):
 
 
 def _remainder_cmp(per_rung_err, rungs, K, extra=None) -> Comparison:
-    """err = max over the last two rungs of remainder / eps_L ; tol = REMAINDER_CONST."""
-    norm = [e / rg.eps if rg.eps > 0 else (0.0 if e == 0 else math.inf) for e, rg in zip(per_rung_err, rungs)]
+    """err = max over the last two rungs of remainder / (eps_L + floor) ; tol = REMAINDER_CONST.
+
+    ``floor`` = tol(5, kappa=K_eff) / REMAINDER_CONST: the float64 rounding of the inputs (C = B B^T is formed
+    in float64; outputs are rounded to float64) perturbs the predicted constants by ~ n eps K_eff relative."""
+    floor = tol(5, kappa=K) / al.REMAINDER_CONST
+    norm = [e / (rg.eps + floor) for e, rg in zip(per_rung_err, rungs)]
     err = max(norm[-2:])
     detail = {"eps_L": [rg.eps for rg in rungs], "L": [rg.L for rg in rungs],
-              "remainder": [float(e) for e in per_rung_err], "remainder_over_eps": norm, "K_eff": K}
+              "remainder": [float(e) for e in per_rung_err], "remainder_over_eps": norm, "K_eff": K,
+              "rounding_floor": floor}
     if extra:
         detail.update(extra)
     return Comparison(err=float(err), tol=al.REMAINDER_CONST, detail=detail)
@@ -208,7 +213,7 @@ def cmp_entries(C, r, a, kind, family="", corrected=True) -> Comparison:
     cmp = _remainder_cmp(per_rung, rungs, K, {"family": family, "kind": kind, "fits": rows[:6],
                                                 "max_slope_deviation": slope_dev})
     # the log-log slope deviates from 1 by O(eps / log-ratio step); fold it into the same budget
-    cmp.err = max(cmp.err, slope_dev / rungs[-1].eps if rungs[-1].eps > 0 else 0.0)
+    cmp.err = max(cmp.err, slope_dev / (rungs[-1].eps + cmp.detail["rounding_floor"]))
     return cmp
 
 
