@@ -205,7 +205,7 @@ def log_svals_graded(logt: torch.Tensor, nmat: torch.Tensor, live: torch.Tensor)
     """
     bsz, m, n = nmat.shape
     # LQ of N (QR of N^T): s(diag(t) N) = s(diag(t) R^T) = s(R diag(t)).
-    rn = torch.linalg.qr(nmat.transpose(1, 2), mode="r")[1]  # (B, m, m) upper
+    rn = torch.triu(torch.geqrf(nmat.transpose(1, 2))[0][:, :m, :])  # (B, m, m) upper
     rn = rn.cpu().numpy()
     lt = logt.cpu().numpy()
     lv = live.cpu().numpy()
@@ -237,67 +237,102 @@ class ProductSpectrum:
 
 
 class _State:
-    """Scaled QR state for a chunk: J = P Q T with T = diag(exp(logt)) N (rows >= live are 0)."""
+    """Scaled QR state of a chunk: J = P Q T, T = diag(exp(logt)) N, rows of T >= live exactly 0.
 
-    def __init__(self, q, logt, nmat, live):
-        self.q = q  # (B, K, m): orthonormal columns on the K active rows of the last layer
-        self.logt = logt  # (B, m): Benettin log-scales, -inf on dead rows
-        self.nmat = nmat  # (B, m, n): scaled triangular factor, |N_ii| = 1 on live rows
+    ``h, tau``: compact Householder QR (torch.geqrf) of the last A (B, K, m) whose rows >= k[b]
+    are exactly zero; Q = first mn = min(K, m) columns of H_1...H_mn, living on the K active rows
+    of the last gate (P embeds them in R^n; never needed, since only s(T) matters).
+    """
+
+    def __init__(self, h, tau, k, logt, nmat, live):
+        self.h = h  # (B, K, m)
+        self.tau = tau  # (B, mn)
+        self.k = k  # (B,) active rows of the last layer
+        self.logt = logt  # (B, mn): Benettin log-scales, -inf on dead rows
+        self.nmat = nmat  # (B, mn, n): scaled triangular factor, |N_ii| = 1 on live rows
         self.live = live  # (B,): exact rank of J
 
+    @property
+    def mn(self) -> int:
+        return self.tau.shape[1]
 
-def _mask_rows(x: torch.Tensor, count: torch.Tensor, dim_rows: int = -2) -> torch.Tensor:
-    """Zero rows index >= count[b] of x along dim_rows (count is (B,))."""
-    size = x.shape[dim_rows]
-    idx = torch.arange(size, device=x.device)
-    keep = idx.unsqueeze(0) < count.unsqueeze(1)  # (B, size)
-    shape = [x.shape[0]] + [1] * (x.dim() - 1)
-    shape[dim_rows] = size
-    return x * keep.reshape(shape).to(x.dtype)
+    def q(self) -> torch.Tensor:
+        """Explicit (B, K, mn) Q; rows >= k zeroed (they hold identity columns of dead rows)."""
+        q = torch.linalg.householder_product(self.h[:, :, :self.mn], self.tau)
+        return _mask_rows(q, self.k)
 
 
-def _qr_step(a: torch.Tensor, k: torch.Tensor, state: _State | None, n: int):
+def _mask_rows(x: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    """Zero rows index >= count[b] of the (B, rows, cols) tensor x."""
+    keep = torch.arange(x.shape[1], device=x.device).unsqueeze(0) < count.unsqueeze(1)
+    return x * keep.unsqueeze(-1).to(x.dtype)
+
+
+def _mask_cols(x: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    """Zero columns index >= count[b] of the (B, rows, cols) tensor x."""
+    keep = torch.arange(x.shape[2], device=x.device).unsqueeze(0) < count.unsqueeze(1)
+    return x * keep.unsqueeze(1).to(x.dtype)
+
+
+def _fold(a: torch.Tensor, k: torch.Tensor, state: _State | None) -> _State:
     """Fold A = (active rows of M_l) Q_{l-1} (B, K, m; rows >= k[b] exactly zero) into the state.
 
-    Returns the new state and log|diag R| (B, m_new) with -inf on dead rows.
+    Householder QR keeps zero rows at the bottom exactly zero (each reflector is supported on the
+    nonzero rows), so R's rows >= k are exactly zero and rank J_l = min(k, rank J_{l-1}) exactly.
     """
     bsz, kk, m = a.shape
-    q, r = torch.linalg.qr(a, mode="reduced")  # q (B, K, mn), r (B, mn, m); mn = min(K, m)
-    mn = r.shape[1]
+    h, tau = torch.geqrf(a)
+    mn = min(kk, m)
+    r = torch.triu(h[:, :mn, :])
     prev_live = state.live if state is not None else torch.full_like(k, m)
     live = torch.minimum(k, prev_live).clamp(max=mn)
-    idx = torch.arange(mn, device=a.device)
-    alive = idx.unsqueeze(0) < live.unsqueeze(1)  # (B, mn)
-    # Rows of Q beyond k are Householder identity columns on padded rows: zero them (they only
-    # multiply dead rows of T).
-    q = _mask_rows(q, k, dim_rows=-2)
-    diag = torch.diagonal(r, dim1=-2, dim2=-1)
-    absd = diag.abs()
-    logr = torch.where(alive, torch.log(torch.where(alive, absd, torch.ones_like(absd))),
-                       torch.full_like(absd, -math.inf))
-    # S_ik = (R_ik / |R_ii|) exp(logt_k - logt_i): bounded, scale-free update of N.
-    safe_absd = torch.where(alive, absd, torch.ones_like(absd))
-    rs = r / safe_absd.unsqueeze(-1)
+    alive = torch.arange(mn, device=a.device).unsqueeze(0) < live.unsqueeze(1)  # (B, mn)
+    absd = torch.diagonal(r, dim1=-2, dim2=-1).abs()
+    safe = torch.where(alive, absd, torch.ones_like(absd))
+    neg_inf = torch.full_like(absd, -math.inf)
+    logr = torch.where(alive, torch.log(safe), neg_inf)
+    rs = r / safe.unsqueeze(-1)
     if state is None:
-        logt = logr
-        nmat = rs  # (B, mn, n) since m == n at the first layer
+        logt, nmat = logr, rs  # m == n at the first layer
     else:
-        lt_old = state.logt[:, :m]
+        # N_new = S N with S_ik = (R_ik / |R_ii|) exp(logt_k - logt_i): bounded and scale-free.
+        lt_old = state.logt
         lt_i = torch.where(alive, lt_old[:, :mn], torch.zeros_like(lt_old[:, :mn]))
-        ok_k = torch.isfinite(lt_old)
-        expo = torch.where(ok_k.unsqueeze(1), lt_old.unsqueeze(1) - lt_i.unsqueeze(2),
-                           torch.full((bsz, mn, m), -math.inf, dtype=a.dtype, device=a.device))
+        expo = lt_old.unsqueeze(1) - lt_i.unsqueeze(2)  # (B, mn, m); -inf where k is dead
         scale = torch.exp(expo.clamp(max=700.0))
-        s_mat = torch.triu(rs * scale)
-        nmat = s_mat @ state.nmat[:, :m, :]
-        logt = torch.where(alive, lt_old[:, :mn] + logr, torch.full_like(logr, -math.inf))
+        nmat = torch.triu(rs * scale) @ state.nmat
+        logt = torch.where(alive, lt_old[:, :mn] + logr, neg_inf)
     nmat = nmat * alive.unsqueeze(-1).to(nmat.dtype)
-    return _State(q, logt, nmat, live), logt
+    return _State(h, tau, k, logt, nmat, live)
 
 
-def _stream_chunk(*, n, depths, bsz, p, sigma, gen, r, conditioned, layer_fn=None):
-    """Run one chunk; returns (log_svals, benettin, rank) for that chunk."""
-    dev = gen.device if layer_fn is None else layer_fn.device
+class _Draws:
+    """Random numbers of one chunk: Gaussians from numpy's PCG64 on the CPU (about 2x faster
+    than torch's float64 randn there), torch.randn on CUDA; gates from a torch generator. Both
+    are seeded from one integer drawn from the caller's generator, so a chunk's draws do not
+    depend on the order in which chunks run."""
+
+    def __init__(self, seed: int, device: torch.device):
+        self.device = device
+        self.tgen = torch.Generator(device=device).manual_seed(seed)
+        self.np = np.random.default_rng(seed) if device.type == "cpu" else None
+
+    def normal(self, shape) -> torch.Tensor:
+        if self.np is not None:
+            return torch.from_numpy(self.np.standard_normal(shape))
+        return torch.randn(shape, generator=self.tgen, dtype=torch.float64, device=self.device)
+
+
+def _record(j, ell, state, out_s, out_b, out_r):
+    m = state.logt.shape[1]
+    out_b[j, :, :m] = state.logt / ell
+    out_s[j] = log_svals_graded(state.logt, state.nmat, state.live)
+    out_r[j] = state.live
+
+
+def _stream_chunk(*, n, depths, bsz, p, sigma, draws: _Draws, r, conditioned, apply_q="ormqr"):
+    """Run one chunk of generated layers; returns (log_svals, benettin, rank) for that chunk."""
+    dev = draws.device
     nd = len(depths)
     out_s = torch.full((nd, bsz, n), -math.inf, dtype=torch.float64, device=dev)
     out_b = torch.full((nd, bsz, n), -math.inf, dtype=torch.float64, device=dev)
@@ -305,51 +340,48 @@ def _stream_chunk(*, n, depths, bsz, p, sigma, gen, r, conditioned, layer_fn=Non
     state = None
     j = 0
     for ell in range(1, depths[-1] + 1):
-        if layer_fn is not None:
-            a, k = layer_fn(ell - 1, state)
+        # Only the number of active gate rows matters: W has i.i.d. entries, so the rows of W met
+        # by the gate and the columns met by Q_{l-1}'s support are an i.i.d. Gaussian block.
+        if p >= 1.0:
+            k = torch.full((bsz,), n, dtype=torch.long, device=dev)
+        elif conditioned:
+            k = samplers.rp_gate(bsz, n, r, p, draws.tgen).sum(1).round().long()
         else:
-            # number of active gate rows: exact (rejection-)sampled gates, only their count matters
-            if p >= 1.0:
-                k = torch.full((bsz,), n, dtype=torch.long, device=dev)
-            elif conditioned:
-                k = samplers.rp_gate(bsz, n, r, p, gen).sum(1).round().long()
+            k = samplers.p_gate(bsz, n, p, draws.tgen).sum(1).round().long()
+        kmax = max(int(k.max()), 1)
+        cols = n if state is None else state.h.shape[1]
+        g = draws.normal((bsz, kmax, cols)).to(dev)
+        g.mul_(sigma)
+        if p < 1.0:
+            g = _mask_rows(g, k)
+        if state is None:
+            a = g
+        else:
+            if p < 1.0:
+                g = _mask_cols(g, state.k)  # Q's rows >= k_prev carry identity columns: kill them
+            if apply_q == "ormqr":
+                a = torch.ormqr(state.h, state.tau, g, left=False)[:, :, :state.mn]
             else:
-                k = samplers.p_gate(bsz, n, p, gen).sum(1).round().long()
-            kmax = int(k.max())
-            if state is None:
-                cols = n
-            else:
-                cols = state.q.shape[1]
-            if kmax == 0:
-                g = torch.zeros(bsz, 1, cols, dtype=torch.float64, device=dev)
-                kmax = 1
-            else:
-                g = torch.randn(bsz, kmax, cols, generator=gen, dtype=torch.float64, device=dev)
-                g.mul_(sigma)
-                if p < 1.0:
-                    g = _mask_rows(g, k)
-            a = g if state is None else g @ state.q
-        state, _ = _qr_step(a, k, state, n)
+                a = g @ torch.linalg.householder_product(state.h[:, :, :state.mn], state.tau)
+        state = _fold(a, k, state)
         if ell == depths[j]:
-            m = state.logt.shape[1]
-            out_b[j, :, :m] = state.logt / ell
-            out_s[j] = log_svals_graded(state.logt, state.nmat, state.live)
-            out_r[j] = state.live
+            _record(j, ell, state, out_s, out_b, out_r)
             j += 1
     return out_s, out_b, out_r
 
 
 def product_spectrum(*, n: int, depths: Sequence[int], batch: int, p: float, sigma: float,
                      gen: torch.Generator, r: int | None = None, conditioned: bool = True,
-                     chunk: int | None = None) -> ProductSpectrum:
+                     chunk: int | None = None, workers: int = 1) -> ProductSpectrum:
     """Log singular values and Benettin estimates of ``J_L = M_L ... M_1`` at every L in ``depths``.
 
     One streaming pass over ``depths[-1]`` layers, batched over ``batch`` samples processed
-    ``chunk`` at a time (working memory independent of ``batch``). Layers are (r, p, sigma)-layers
+    ``chunk`` at a time (working memory independent of ``batch``); ``workers`` > 1 runs chunks in
+    that many threads (torch and LAPACK release the GIL). Layers are (r, p, sigma)-layers
     (Definition 5.2, rejection-conditioned gates) if ``conditioned`` else unconditioned p-gated
     Ginibre layers; ``p = 1`` means no gating. float64 on ``gen.device``; the final blocked Jacobi
     SVD of each requested depth runs on the CPU. Draws are a deterministic function of ``gen``'s
-    state and ``chunk``.
+    state and ``chunk`` (one seed per chunk is drawn from ``gen``), not of ``workers``.
 
     >>> g = torch.Generator().manual_seed(0)
     >>> ps = product_spectrum(n=4, depths=[1, 10], batch=3, p=0.5, sigma=1.0, gen=g, r=1)
@@ -359,39 +391,55 @@ def product_spectrum(*, n: int, depths: Sequence[int], batch: int, p: float, sig
     depths = _check_depths(depths)
     _check_common(n, batch, p, sigma, r, conditioned, chunk)
     chunk = chunk or DEFAULT_CHUNK
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
     dev = gen.device
     nd = len(depths)
+    starts = list(range(0, batch, chunk))
+    # one seed per chunk, drawn up front: results do not depend on workers or scheduling
+    seeds = torch.randint(0, 2 ** 62, (len(starts),), generator=gen, device=dev).tolist()
     ls = torch.empty((nd, batch, n), dtype=torch.float64, device=dev)
     bn = torch.empty((nd, batch, n), dtype=torch.float64, device=dev)
     rk = torch.empty((nd, batch), dtype=torch.long, device=dev)
-    for start in range(0, batch, chunk):
+
+    def one(ci):
+        start = starts[ci]
         bsz = min(chunk, batch - start)
-        s, b, k = _stream_chunk(n=n, depths=depths, bsz=bsz, p=float(p), sigma=float(sigma), gen=gen,
-                                r=r, conditioned=conditioned)
+        s, b, k = _stream_chunk(n=n, depths=depths, bsz=bsz, p=float(p), sigma=float(sigma),
+                                draws=_Draws(int(seeds[ci]), dev), r=r, conditioned=conditioned)
         ls[:, start:start + bsz] = s
         bn[:, start:start + bsz] = b
         rk[:, start:start + bsz] = k
+
+    if workers == 1:
+        for ci in range(len(starts)):
+            one(ci)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as ex:
+            list(ex.map(one, range(len(starts))))
     return ProductSpectrum(depths, ls, bn, rk)
 
 
 def log_svals(*, n: int, depths: Sequence[int], batch: int, p: float, sigma: float,
               gen: torch.Generator, r: int | None = None, conditioned: bool = True,
-              chunk: int | None = None) -> torch.Tensor:
+              chunk: int | None = None, workers: int = 1) -> torch.Tensor:
     """(len(depths), batch, n) log singular values (descending) of J_L; see :func:`product_spectrum`.
 
     Accurate to ~1e-10 absolute in log s_k for every k (relative accuracy of s_k), however far
     s_k / s_1 falls below machine epsilon; ``-inf`` exactly beyond the rank of J_L.
     """
     return product_spectrum(n=n, depths=depths, batch=batch, p=p, sigma=sigma, gen=gen, r=r,
-                            conditioned=conditioned, chunk=chunk).log_svals
+                            conditioned=conditioned, chunk=chunk, workers=workers).log_svals
 
 
 def lyapunov_estimates(*, n: int, depths: Sequence[int], batch: int, p: float, sigma: float,
                        gen: torch.Generator, r: int | None = None, conditioned: bool = True,
-                       chunk: int | None = None) -> torch.Tensor:
+                       chunk: int | None = None, workers: int = 1) -> torch.Tensor:
     """(len(depths), batch, n) Benettin estimates (1/L) sum_l log|R_l[i,i]| from the same pass."""
     return product_spectrum(n=n, depths=depths, batch=batch, p=p, sigma=sigma, gen=gen, r=r,
-                            conditioned=conditioned, chunk=chunk).benettin
+                            conditioned=conditioned, chunk=chunk, workers=workers).benettin
 
 
 def log_svals_of(mats, depths: Sequence[int] | None = None) -> torch.Tensor:
@@ -417,27 +465,25 @@ def log_svals_of(mats, depths: Sequence[int] | None = None) -> torch.Tensor:
     if ds[-1] > nl:
         raise ValueError(f"depths: max depth {ds[-1]} exceeds the {nl} given layers")
     dev = mats.device
-    perm_holder = {}
-
-    def layer_fn(i, state):
-        m = mats[:, i]
+    out = torch.full((len(ds), bsz, n), -math.inf, dtype=torch.float64, device=dev)
+    state, order_prev, j = None, None, 0
+    for ell in range(1, ds[-1] + 1):
+        m = mats[:, ell - 1]
         nz = (m != 0).any(dim=-1)  # (B, n) nonzero rows
         k = nz.sum(1)
-        # stable sort: nonzero rows first (exact zero rows at the bottom keep R's zero rows exact)
+        # stable sort, nonzero rows first: exact zero rows at the bottom stay exact in R
         order = torch.argsort((~nz).to(torch.int8), dim=1, stable=True)
-        mp_ = torch.gather(m, 1, order.unsqueeze(-1).expand(-1, -1, n))
+        msort = torch.gather(m, 1, order.unsqueeze(-1).expand(-1, -1, n))
         if state is None:
-            a = mp_
+            a = msort
         else:
-            # previous Q lives on previously sorted rows: undo that permutation
-            prev = perm_holder["order"]
-            qfull = torch.zeros(bsz, n, state.q.shape[2], dtype=torch.float64, device=dev)
-            qfull.scatter_(1, prev.unsqueeze(-1).expand(-1, -1, state.q.shape[2]), state.q)
-            a = mp_ @ qfull
-        perm_holder["order"] = order
-        return a, k
-
-    layer_fn.device = dev
-    s, _, _ = _stream_chunk(n=n, depths=ds, bsz=bsz, p=1.0, sigma=1.0, gen=None, r=None,
-                            conditioned=False, layer_fn=layer_fn)
-    return s[0] if depths is None else s
+            q = state.q()  # rows in the previous sorted order: scatter back to R^n
+            qfull = torch.zeros(bsz, n, q.shape[2], dtype=torch.float64, device=dev)
+            qfull.scatter_(1, order_prev.unsqueeze(-1).expand(-1, -1, q.shape[2]), q)
+            a = msort @ qfull
+        order_prev = order
+        state = _fold(a, k, state)
+        if ell == ds[j]:
+            _record(j, ell, state, out, torch.empty_like(out), torch.empty((len(ds), bsz), dtype=torch.long, device=dev))
+            j += 1
+    return out[0] if depths is None else out
