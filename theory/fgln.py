@@ -393,7 +393,7 @@ def section7_diagnostics(Ws, ds, G):
         c, *_ = np.linalg.lstsq(X, y, rcond=None)
         gam[k], del_[k] = c
         res[k] = np.max(np.abs(X @ c - y))
-    return {"s": s, "g": g, "sdot": sdot, "logA": logA, "logB": logB, "gamma": gam, "delta": del_,
+    return {"s": s, "g": g, "sdot": sdot, "jdot_norm": float(np.linalg.norm(Jdot, 2)), "logA": logA, "logB": logB, "gamma": gam, "delta": del_,
             "fit_resid": res, "eps": float(max(eps_rows)), "eps_by_l": np.array(eps_rows), "L": L}
 
 
@@ -407,3 +407,61 @@ def prop71_corrected(diag: dict) -> np.ndarray:
     """What (i) as printed and (ii) with eps -> 0 give: -L e^{2(L+1) gamma_k + 4 delta_k} <G, u_k v_k^T>."""
     L = diag["L"]
     return -L * np.exp(2 * (L + 1) * diag["gamma"] + 4 * diag["delta"]) * diag["g"]
+
+
+def rem72_chain(n: int, L: int, gammas, rng: np.random.Generator, eta: float = 0.0):
+    """Square chain M_l = Q_l diag(e^gamma) R_l Q_{l-1}^T (l < L), M_L = Q_L R_L Q_{L-1}^T.
+
+    At eta = 0 Remark 7.2's assumption (i) holds exactly with delta_k = -gamma_k (A_l = M_{l:L} has
+    L - l factors e^gamma, B_l = M_{1:l-1} has l - 1) and (ii) with T^- = T^+ = I, eps = 0.
+    """
+    e = np.exp(np.asarray(gammas, dtype=np.float64))
+    return shared_basis_chain(n, [e] * (L - 1) + [np.ones(n)], rng, eta)
+
+
+def rem72_diagnostics(Ms, Mdots):
+    """Remark 7.2 quantities for a square chain: actual ds_k/dt, the printed prediction (with the
+    B_l index reading, T^-/T^+ = triangular parts of the matrices in (ii)), the unfactored first-order
+    sum, fitted gamma/delta of (i) and eps of (ii) (largest entry outside the triangle)."""
+    L = len(Ms)
+    n = Ms[0].shape[0]
+    J = pprod(Ms, 1, L)
+    U, s, Vt = np.linalg.svd(J)
+    V = Vt.T
+    Jdot = sum(pprod(Ms, l + 1, L, dim=n) @ Mdots[l - 1] @ pprod(Ms, 1, l - 1, dim=n) for l in range(1, L + 1))
+    sdot = np.einsum("ik,ij,jk->k", U, Jdot, V)
+    A = {l: pprod(Ms, l, L, dim=n) for l in range(1, L + 2)}  # A_l = M_{l:L}, A_{L+1} = I
+    B = {l: pprod(Ms, 1, l - 1, dim=n) for l in range(1, L + 1)}  # B_l = M_{1:l-1}
+    svdA = {l: _aligned_svd(A[l], U) for l in A}
+    svdB = {l: _aligned_svd(B[l].T, V) for l in B}  # (V_B, s_B, U_B^T)
+    eps, terms_p, terms_c = 0.0, np.zeros(n), np.zeros(n)
+    Tm, Tp = {}, {}
+    for l in A:
+        Ua, sa, _ = svdA[l]
+        X = (U.T @ Ua * sa[None, :]) / sa[:, None]  # S_A^{-1} U^T U_A S_A
+        Tm[l] = np.tril(X)
+        eps = max(eps, float(np.max(np.abs(np.triu(X, 1)))) if n > 1 else 0.0)
+    for l in B:
+        Vb, sb, UbT = svdB[l]
+        X = (sb[:, None] * (Vb.T @ V)) / sb[None, :]  # S_B V_B^T V S_B^{-1}
+        Tp[l] = np.triu(X)
+        eps = max(eps, float(np.max(np.abs(np.tril(X, -1)))) if n > 1 else 0.0)
+    for l in range(1, L + 1):
+        _, sa, VaT = svdA[l + 1]
+        _, sb, UbT = svdB[l]
+        core = np.diag(Tm[l + 1] @ VaT @ Mdots[l - 1] @ UbT.T @ Tp[l])
+        terms_p += core
+        terms_c += sa * sb * core
+    logA = np.array([np.log(svdA[l][1]) for l in range(1, L + 1)])
+    logB = np.array([np.log(svdB[l][1]) for l in range(1, L + 1)])
+    ls = np.arange(1, L + 1, dtype=np.float64)
+    X = np.concatenate([np.stack([L - ls + 1, np.ones(L)], 1), np.stack([ls, np.ones(L)], 1)])
+    gam, dl, res = np.empty(n), np.empty(n), np.empty(n)
+    for k in range(n):
+        y = np.concatenate([logA[:, k], logB[:, k]])
+        c, *_ = np.linalg.lstsq(X, y, rcond=None)
+        gam[k], dl[k] = c
+        res[k] = np.max(np.abs(X @ c - y))
+    printed = np.exp((1 + 1 / L) * dl) * s ** (1 - 1 / L) * terms_p
+    return {"s": s, "sdot": sdot, "printed": printed, "first_order_sum": terms_c, "gamma": gam, "delta": dl,
+            "fit_resid": res, "eps": eps, "L": L}
