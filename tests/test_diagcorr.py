@@ -1,0 +1,103 @@
+"""theory.diagcorr (Appendix F) against independent references: scipy.stats.pearsonr on expanded
+samples, np.cov with weights, exact rationals, mpmath; and its input validation."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+from scipy.stats import pearsonr
+
+from theory import diagcorr as dc
+
+
+def expanded_pearson(w: np.ndarray) -> float:
+    """Pearson r of the sample in which cell (i, j) appears w_ij times (integer weights)."""
+    n = w.shape[0]
+    ii, jj = np.meshgrid(np.arange(1, n + 1), np.arange(1, n + 1), indexing="ij")
+    x = np.repeat(ii.ravel(), w.ravel())
+    y = np.repeat(jj.ravel(), w.ravel())
+    return float(pearsonr(x, y).statistic)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_rho_matches_pearsonr_on_expanded_samples(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 7))
+    w = rng.integers(0, 6, (n, n)) * (rng.random((n, n)) < 0.6)
+    w[0, 0] += 1
+    w[-1, -1] += 1  # defined: two rows and two columns
+    ref = expanded_pearson(w)
+    assert math.isclose(dc.rho(w), ref, rel_tol=1e-10, abs_tol=1e-12)
+    assert math.isclose(dc.rho_closed_form(w), ref, rel_tol=1e-9, abs_tol=1e-12)
+    c, vx, vy = dc.rho_exact_parts(w.tolist())
+    assert math.isclose(float(c) / math.sqrt(float(vx * vy)), ref, rel_tol=1e-10, abs_tol=1e-12)
+
+
+def test_rho_matches_weighted_cov_for_real_weights():
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        n = int(rng.integers(2, 8))
+        a = rng.standard_normal((n, n)) * 10.0 ** rng.uniform(-6, 0, (n, n))
+        w = np.abs(a) / np.abs(a).sum()
+        ii, jj = np.meshgrid(np.arange(1, n + 1), np.arange(1, n + 1), indexing="ij")
+        cv = np.cov(np.vstack([ii.ravel(), jj.ravel()]).astype(float), aweights=w.ravel(), bias=True)
+        ref = cv[0, 1] / math.sqrt(cv[0, 0] * cv[1, 1])
+        assert math.isclose(dc.rho(a), ref, rel_tol=1e-9, abs_tol=1e-12)
+        assert dc.rho(a) == dc.rho(np.abs(a))  # "up to taking absolute value"
+
+
+def test_extreme_scales_and_dynamic_range_against_mpmath():
+    base = np.array([[3.0, 1e-12, 0.0], [1.0, 2.0, 1e-9], [0.0, 5.0, 1.0]])
+    with mpmath.workdps(50):
+        W = [[mpmath.mpf(x) for x in r] for r in base]
+        m = mpmath.fsum(x for r in W for x in r)
+        n = 3
+        ex = mpmath.fsum((i + 1) * W[i][j] for i in range(n) for j in range(n)) / m
+        ey = mpmath.fsum((j + 1) * W[i][j] for i in range(n) for j in range(n)) / m
+        cov = mpmath.fsum((i + 1 - ex) * (j + 1 - ey) * W[i][j] for i in range(n) for j in range(n)) / m
+        vx = mpmath.fsum((i + 1 - ex) ** 2 * W[i][j] for i in range(n) for j in range(n)) / m
+        vy = mpmath.fsum((j + 1 - ey) ** 2 * W[i][j] for i in range(n) for j in range(n)) / m
+        ref = float(cov / mpmath.sqrt(vx * vy))
+    for scale in (1e-300, 1e-100, 1.0, 1e100, 1e300):
+        assert math.isclose(dc.rho_pearson(base * scale), ref, rel_tol=1e-13)
+        assert math.isclose(dc.rho_closed_form(base * scale), ref, rel_tol=1e-11)
+
+
+def test_extreme_values_and_examples():
+    assert math.isclose(dc.rho(np.eye(4)), 1.0, rel_tol=1e-15)
+    assert math.isclose(dc.rho(np.fliplr(np.eye(5))), -1.0, rel_tol=1e-15)
+    a = np.zeros((3, 3))
+    a[0, 0] = a[2, 1] = 1.0  # collinear, not diagonal: rho = 1 (Appendix F finding)
+    assert math.isclose(dc.rho(a), 1.0, rel_tol=1e-15)
+    assert dc.rho_exact_parts(a.astype(int).tolist())[0] ** 2 == math.prod(dc.rho_exact_parts(a.astype(int).tolist())[1:])
+    s = 0.3
+    assert math.isclose(dc.rho(np.array([[1 - s, s], [s, 1 - s]])), 1 - 2 * s, rel_tol=1e-14)
+
+
+def test_undefined_cases_are_nan_in_both_forms():
+    for a in (np.array([[1.0]]), np.diag([1.0, 0.0]), np.array([[0.1, 0.7], [0.0, 0.0]]),
+              np.array([[0.0, 0.3, 0.0], [0.0, 1e-7, 0.0], [0.0, 2.0, 0.0]])):
+        assert not dc.is_defined(a)
+        assert math.isnan(dc.rho_pearson(a)) and math.isnan(dc.rho_closed_form(a))
+    assert dc.is_defined(np.eye(2))
+
+
+def test_exact_parts_fractions_and_errors():
+    c, vx, vy = dc.rho_exact_parts([[Fraction(1, 3), 0], [0, Fraction(2, 3)]])
+    assert c > 0 and c * c == vx * vy
+    with pytest.raises(ValueError):
+        dc.rho_exact_parts([[0, 0], [0, 0]])
+    with pytest.raises(ValueError):
+        dc.rho_exact_parts([[1, 2, 3], [4, 5, 6]])
+
+
+@pytest.mark.parametrize("bad", [np.ones((2, 3)), np.ones(4), np.ones((2, 2, 2)), np.zeros((3, 3)),
+                                 np.array([[1.0, np.nan], [0.0, 1.0]]), np.array([[np.inf, 0.0], [0.0, 1.0]])])
+def test_bad_inputs_raise(bad):
+    for fn in (dc.rho, dc.rho_pearson, dc.rho_closed_form, dc.is_defined):
+        with pytest.raises(ValueError):
+            fn(bad)
