@@ -203,15 +203,20 @@ def test_welford_matches_numpy_over_chunks_and_skips_inf():
     assert w.n_nonfinite.tolist() == [0, 0, 1]
 
 
-def test_forced_split_of_wide_blocks_exact_reference():
-    # One layer diag(d) Q with Q orthogonal: s = d exactly (rowwise relative rounding only).
-    # Gaps of 19.5 nats (< CUT_NATS) over 40 indices span 760 nats > MAX_BLOCK_NATS, so the
-    # block must be split by the forced rule; the coupling across a 19.5-nat gap is ~e^-19.5,
-    # its effect second order (~1e-17).
+def test_final_svd_forced_split_of_wide_blocks_vs_mpmath():
+    # The accurate final step alone on a strongly graded triangular T = diag(e^logt) N. Gaps of
+    # ~12 nats (< CUT_NATS) over 60 indices span 710 nats > MAX_BLOCK_NATS, so the block must be
+    # split by the forced rule (coupling ~e^-12 across the split, effect second order ~e^-24).
+    # Reference: mpmath SVD of the same float matrix at 360 digits.
     rng = np.random.default_rng(3)
-    n = 40
+    n = 60
     q, _ = np.linalg.qr(rng.standard_normal((n, n)))
-    logd = -19.5 * np.arange(n) + 300.0
-    m = np.exp(logd)[:, None] * q
-    eng = P.log_svals_of(m[None, None])[0].numpy()
-    assert np.max(np.abs(eng - logd)) <= TOL_LOG
+    logd = -12.0 * np.arange(n) + 300.0
+    r = np.linalg.qr(np.exp(logd)[:, None] * q)[1]
+    lt = np.log(np.abs(np.diag(r)))
+    nm = r / np.abs(np.diag(r))[:, None]
+    eng = P.log_svals_graded(torch.tensor(lt)[None], torch.tensor(nm)[None], torch.tensor([n]))[0]
+    with mp.workdps(360):
+        sv = mp.svd_r(mp.matrix(r.tolist()), compute_uv=False)
+        ref = np.sort([float(mp.log(x)) for x in sv])[::-1]
+    assert np.max(np.abs(eng.numpy() - ref)) <= TOL_LOG
