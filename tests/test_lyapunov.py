@@ -1,0 +1,168 @@
+"""Closed forms of Section 5 / Appendix C (theory.lyapunov) against independent references.
+
+References: the printed formulas re-implemented in mpmath with exact binomials (mp.binomial,
+mp.digamma); Gaussian facts not used by the derivation (Bartlett chi-square for p = 1, the
+cofactor identity d_i = d_{n-i} for Haar matrices, the Beta(1/2, (n-1)/2) law of Omega_11^2 by
+quadrature); Monte Carlo Haar matrices with tolerances from the estimated SE.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mpmath as mp
+import numpy as np
+import pytest
+import torch
+
+from theory import lyapunov as Ly
+
+
+def mp_gamma(n, p, sigma, r, approx=False):
+    """Remark 5.4 / 5.5 as printed, with exact binomials, at 40 digits."""
+    with mp.workdps(40):
+        p = mp.mpf(p)
+        w = {t: mp.binomial(n, t) * p ** t * (1 - p) ** (n - t) for t in range(r, n + 1)}
+        den = 1 if approx else sum(w.values())
+        out = []
+        for i in range(1, r + 1):
+            num = sum(w[t] * mp.digamma(mp.mpf(t - i + 1) / 2) for t in range(r, n + 1) if w[t] != 0)
+            out.append(mp.log(mp.sqrt(2) * sigma) + num / (2 * den))
+        return np.array([float(x) for x in out])
+
+
+def mp_lam(n, p, sigma, r):
+    """Lemma C.4 as printed (p < 1)."""
+    with mp.workdps(40):
+        p = mp.mpf(p)
+        w = {t: mp.binomial(n, t) * p ** t * (1 - p) ** (n - t) for t in range(r, n + 1)}
+        den = sum(w.values())
+        out = []
+        for i in range(1, n + 1):
+            if i > r:
+                out.append(-np.inf)
+                continue
+            num = sum(w[t] * sum(mp.digamma(mp.mpf(t - k + 1) / 2) for k in range(1, i + 1))
+                      for t in range(r, n + 1))
+            out.append(float(mp.mpf(i) / 2 * mp.log(2 * sigma ** 2) + num / (2 * den)))
+        return np.array(out)
+
+
+@pytest.mark.parametrize("n,p,sigma,r", [(10, 0.5, 1.0, 3), (10, 0.3, 0.7, 6), (7, 0.9, 2.0, 7),
+                                         (30, 0.5, 1.0, 1), (12, 0.05, 1.0, 4)])
+def test_gamma_and_lam_match_printed_formulas_in_mpmath(n, p, sigma, r):
+    assert np.allclose(Ly.gamma(n, p, sigma, r), mp_gamma(n, p, sigma, r), rtol=0, atol=1e-13)
+    assert np.allclose(Ly.gamma(n, p, sigma, r, approx=True), mp_gamma(n, p, sigma, r, True),
+                       rtol=0, atol=1e-13)
+    lam = Ly.lam(n, p, sigma, r)
+    ref = mp_lam(n, p, sigma, r)
+    assert np.array_equal(np.isinf(lam), np.isinf(ref))
+    assert np.allclose(lam[:r], ref[:r], rtol=0, atol=1e-12)
+
+
+def test_gamma_stable_when_conditioning_event_is_tiny():
+    # P(rank >= r) ~ 1e-140: normalised weights must stay accurate (log-space), all finite.
+    g = Ly.gamma(200, 0.1, 1.0, 150)
+    ref = mp_gamma(200, 0.1, 1.0, 150)
+    assert np.all(np.isfinite(g)) and np.allclose(g, ref, rtol=0, atol=1e-12)
+
+
+def test_p_equal_one_is_the_ungated_ginibre_spectrum():
+    # Independent fact: QR of a sigma-Ginibre matrix has R_ii ~ sigma * chi_{n-i+1} (Bartlett), and
+    # E log chi_k = (ln 2 + psi(k/2)) / 2, so gamma_i = ln(sqrt2 sigma) + psi((n-i+1)/2)/2.
+    n, sigma = 9, 1.7
+    with mp.workdps(30):
+        ref = [float(mp.log(sigma) + (mp.log(2) + mp.digamma(mp.mpf(n - i + 1) / 2)) / 2)
+               for i in range(1, n + 1)]
+    assert np.allclose(Ly.gamma(n, 1.0, sigma, n), ref, atol=1e-13, rtol=0)
+    assert np.allclose(Ly.gamma(n, 1.0, sigma, 4), ref[:4], atol=1e-13, rtol=0)
+    lam = Ly.lam(n, 1.0, sigma, 4)
+    assert np.all(np.isfinite(lam))  # p = 1: every wedge is a.s. nonzero
+    assert np.allclose(lam, np.cumsum(ref), atol=1e-12, rtol=0)
+    # Monte Carlo of the Bartlett fact itself (log|R_ii| of QR of Ginibre), 5 SE
+    g = torch.Generator().manual_seed(0)
+    w = sigma * torch.randn(4000, n, n, generator=g, dtype=torch.float64)
+    lr = torch.log(torch.diagonal(torch.linalg.qr(w)[1], dim1=-2, dim2=-1).abs()).numpy()
+    se = lr.std(0, ddof=1) / math.sqrt(lr.shape[0])
+    assert np.all(np.abs(lr.mean(0) - ref) < 5 * se)
+
+
+def test_gamma_strictly_decreasing_and_approx_close_when_r_small():
+    g = Ly.gamma(64, 0.5, 1.0, 20)
+    assert np.all(np.diff(g) < 0)  # Lemma C.5: gamma_i > gamma_{i+1}
+    # r = 10 << np = 32: 1 - P(rank >= r) ~ 1e-9, so Remark 5.5 differs by ~1e-9 * |psi|
+    assert np.allclose(Ly.gamma(64, 0.5, 1.0, 10), Ly.gamma(64, 0.5, 1.0, 10, approx=True), atol=1e-7)
+    assert not np.allclose(g, Ly.gamma(64, 0.5, 1.0, 20, approx=True), atol=1e-7)
+
+
+@pytest.mark.parametrize("bad,name", [(dict(p=0.0), "p"), (dict(p=1.01), "p"), (dict(sigma=0.0), "sigma"),
+                                      (dict(r=0), "r"), (dict(r=11), "r"), (dict(n=0), "n")])
+def test_invalid_arguments(bad, name):
+    kw = dict(n=10, p=0.5, sigma=1.0, r=3)
+    kw.update(bad)
+    for f in (Ly.gamma, Ly.lam):
+        with pytest.raises(ValueError, match=name):
+            f(kw["n"], kw["p"], kw["sigma"], kw["r"])
+    with pytest.raises(ValueError, match="i must"):
+        Ly.d(5, 4)
+    with pytest.raises(ValueError, match="samples"):
+        Ly.d_mc(1, 4, 1, torch.Generator())
+
+
+# ---------------------------------------------------------------- d_i
+
+
+def test_d_endpoints_and_mpmath():
+    for n in (1, 2, 5, 17, 128):
+        assert Ly.d(0, n) == 0.0
+        assert abs(Ly.d(n, n)) < 1e-13  # Omega^{n,n} = Omega, |det| = 1
+        with mp.workdps(30):
+            d1 = (mp.digamma(mp.mpf(n) / 2) - mp.digamma(mp.mpf(1) / 2)) / 2
+        assert abs(Ly.d(1, n) - float(d1)) < 1e-13
+        for i in range(0, n + 1, max(1, n // 7)):
+            assert abs(Ly.d(i, n) - float(Ly.d_mp(i, n, dps=40))) < 1e-12 * max(1.0, Ly.d(i, n))
+
+
+def test_d_first_entry_by_quadrature():
+    # Omega_11^2 ~ Beta(1/2, (n-1)/2) (first column of a Haar matrix is uniform on the sphere):
+    # d_1 = -E log|Omega_11| = -(1/2) int log(x) Beta-density dx, by mpmath quadrature.
+    for n in (2, 3, 8, 40):
+        with mp.workdps(30):
+            a, b = mp.mpf(1) / 2, mp.mpf(n - 1) / 2
+            dens = lambda x: x ** (a - 1) * (1 - x) ** (b - 1) / mp.beta(a, b)
+            val = -mp.quad(lambda x: mp.log(x) * dens(x), [0, mp.mpf(1) / 2, 1]) / 2
+        assert abs(Ly.d(1, n) - float(val)) < 1e-12
+
+
+def test_d_complementary_minor_symmetry():
+    # Jacobi's complementary-minor identity for orthogonal Omega: |det Omega^{i,i}| equals the
+    # |det| of the complementary (n-i) x (n-i) block, whose law is that of Omega^{n-i,n-i}.
+    # Hence d_i = d_{n-i}; the closed form is not manifestly symmetric.
+    for n in (2, 3, 6, 11, 50):
+        for i in range(n + 1):
+            assert abs(Ly.d(i, n) - Ly.d(n - i, n)) < 1e-12
+
+
+@pytest.mark.parametrize("i,n", [(1, 2), (1, 8), (3, 8), (5, 8), (2, 30), (15, 30), (7, 48)])
+def test_d_monte_carlo(i, n):
+    g = torch.Generator().manual_seed(100 * n + i)
+    mean, se = Ly.d_mc(i, n, 4000, g)
+    # 7 comparisons in this test: z = 4 keeps the family-wise false-alarm rate below 1e-3
+    assert abs(mean - Ly.d(i, n)) < 4 * se + 1e-12, (mean, se, Ly.d(i, n))
+
+
+def test_d_depends_on_n():
+    # The paper says the d_i "depend only on i"; they depend on n too (recorded for the claims).
+    assert Ly.d(1, 4) < Ly.d(1, 8) < Ly.d(1, 16)
+
+
+def test_haar_sampler_is_orthogonal_and_sign_fixed():
+    g = torch.Generator().manual_seed(1)
+    om = Ly.haar_orthogonal(50, 6, g)
+    eye = torch.eye(6, dtype=torch.float64)
+    assert torch.allclose(om.mT @ om, eye.expand(50, 6, 6), atol=1e-13)
+    # sign fix makes E[Omega_11] = 0 and Omega_11^2 ~ Beta(1/2, 5/2) with mean 1/6
+    big = Ly.haar_orthogonal(20000, 6, g)[:, 0, 0].numpy()
+    assert abs(big.mean()) < 4 * big.std() / math.sqrt(big.size)
+    x = big ** 2
+    assert abs(x.mean() - 1 / 6) < 4 * x.std() / math.sqrt(x.size)
