@@ -76,7 +76,7 @@ class PropertyCheck:
                 cmp = failing["cmp"]
                 return Outcome(
                     Status.REFUTED,
-                    f"counterexample: {cmp.describe()}",
+                    f"counterexample: {cmp.describe()}{_brief(cmp.detail)}",
                     evidence={"examples_run": seen["n"], "failing": {"err": cmp.err, "tol": cmp.tol, **cmp.detail}},
                     method=method,
                     counterexample={"inputs": serialize.encode(failing["inputs"])},
@@ -97,3 +97,17 @@ class PropertyCheck:
     def replay(self, counterexample: dict) -> Comparison:
         """Re-run the comparison on a stored counterexample."""
         return self.compare(**serialize.decode(counterexample["inputs"]))
+
+
+def _brief(detail: dict, limit: int = 160) -> str:
+    """The scalar entries of a comparison's detail, shortened for a one-line summary."""
+    parts = []
+    for k, v in detail.items():
+        if isinstance(v, float):
+            parts.append(f"{k}={v:.4g}")
+        elif isinstance(v, (int, str, bool)) and len(str(v)) <= 40:
+            parts.append(f"{k}={v}")
+    text = "; ".join(parts)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f" — {text}" if text else ""
