@@ -415,3 +415,72 @@ def k_tail(C, r: int) -> np.ndarray:
     C = np.asarray(C, dtype=np.float64)
     pred = predict(C, r)
     return C[r:, :r] @ pred.Tinv.T / pred.Sigma[None, :]
+
+
+def fgln_products(gen, samples: int, n: int, p: float, L: int, sigma: float, reading: str = "fgln"):
+    """Batched products at initialisation for the alignment figures (Section 8 / Appendix G.2).
+
+    ``reading="fgln"`` (Section 8 says notations are those of Section 7; the network is an FGLN, Def. 4.1):
+    J = W_L D_{L-1} W_{L-1} ... D_1 W_1 and A_l = W_L D_{L-1} ... W_{l+1} D_l (l = 1..L-1).
+    ``reading="masked"`` (Section 6's A_l with Section 5's layers M = D W, every layer gated):
+    J = M_L ... M_1 and A_l = M_L ... M_{l+1}.
+    ``reading="masked+1"`` (Remark 7.2's A_l = M_{l:L}): A_l = M_L ... M_l.
+    Returns (J, A) with A[:, l-1] = A_l, shapes (S, n, n) and (S, L-1, n, n); each product is
+    Frobenius-normalised (singular vectors and rho are scale-free).
+    """
+    import torch
+
+    from theory import samplers
+
+    W = samplers.ginibre(samples * L, n, sigma, gen).reshape(samples, L, n, n)
+    D = samplers.p_gate(samples * L, n, p, gen).reshape(samples, L, n) if p < 1 else \
+        torch.ones(samples, L, n, dtype=torch.float64, device=gen.device)
+
+    def nrm(X):
+        f = X.flatten(1).norm(dim=1)[:, None, None]
+        return X / torch.where(f > 0, f, torch.ones_like(f))
+
+    A = torch.empty(samples, L - 1, n, n, dtype=torch.float64, device=gen.device)
+    if reading == "fgln":
+        P = nrm(W[:, L - 1])  # P_L = W_L
+        for l in range(L - 1, 0, -1):  # A_l = P_{l+1} D_l ; P_l = A_l W_l
+            A[:, l - 1] = nrm(P * D[:, l - 1][:, None, :])
+            P = nrm(A[:, l - 1] @ W[:, l - 1])
+        return P, A
+    M = D[:, :, :, None] * W  # M_k = D_k W_k (index k-1)
+    acc = nrm(M[:, L - 1])
+    suffix = {L - 1: acc}  # suffix[l] = M_L ... M_{l+1}
+    for l in range(L - 2, -1, -1):
+        acc = nrm(acc @ M[:, l])
+        suffix[l] = acc
+    J = suffix[0]
+    for l in range(1, L):
+        A[:, l - 1] = suffix[l] if reading == "masked" else suffix[l - 1]
+    if reading not in ("masked", "masked+1"):
+        raise ValueError(f"unknown reading {reading!r}")
+    return J, A
+
+
+def alignment_profiles(J, A, k: int = 10) -> dict:
+    """Per-sample diagonal correlations along l (Appendix F, absolute values), numpy (S, L-1) arrays:
+    ``full``: rho(U_J^T U_{A_l}) (n x n); ``top``: rho of its top-left k x k block (Figure 11);
+    ``gram``: rho of the top-left k x k block of U_J^T A_l A_l^T U_J (Figure 10);
+    ``aat``: rho of the top-left k x k block of A_l A_l^T (Figure 12);
+    ``sep``: log(s_1/s_k) of A_l (spectral separation of A_l A_l^T, in log, halved)."""
+    import torch
+
+    UJ = torch.linalg.svd(J)[0]
+    UA, sA, _ = torch.linalg.svd(A)
+    R = UJ.transpose(-1, -2).unsqueeze(1) @ UA
+    Uk = UJ[:, :, :k].unsqueeze(1)
+    G = Uk.transpose(-1, -2) @ A
+    gram = G @ G.transpose(-1, -2)
+    Ak = A[:, :, :k, :]
+    aat = Ak @ Ak.transpose(-1, -2)
+    return {
+        "full": rho_batch(R.cpu().numpy()),
+        "top": rho_batch(R[..., :k, :k].cpu().numpy()),
+        "gram": rho_batch(gram.cpu().numpy()),
+        "aat": rho_batch(aat.cpu().numpy()),
+        "sep": (torch.log(sA[..., 0]) - torch.log(sA[..., k - 1])).cpu().numpy(),
+    }
