@@ -78,12 +78,13 @@ def _run_symbolic(cases) -> tuple[bool, list[dict], dict | None]:
     return bad is None, rows, bad
 
 
-def _symbolic_check(cases, what: str, prop: PropertyCheck | None = None):
-    """A check: sympy proves ``what`` at the listed sizes, then (optionally) a float property check
-    extends it to stress inputs. Verified only if both pass; the property check's replay is kept."""
+def _symbolic_check(cases, what: str, prop: PropertyCheck | None = None, full_cases=(), label: str = "float check"):
+    """A check: sympy proves ``what`` at the listed sizes (plus ``full_cases`` in the full profile),
+    then (optionally) a float property check extends it to stress inputs. Verified only if both pass;
+    the property check's replay is kept."""
 
     def check(ctx) -> Outcome:
-        ok, rows, bad = _run_symbolic(cases)
+        ok, rows, bad = _run_symbolic(list(cases) + list(ctx.pick(quick=(), full=tuple(full_cases))))
         labels = ", ".join(r["case"] for r in rows)
         if not ok:
             return Outcome(Status.REFUTED, f"sympy: {what} fails at {bad['case']}",
@@ -98,7 +99,7 @@ def _symbolic_check(cases, what: str, prop: PropertyCheck | None = None):
         out.evidence["symbolic"] = rows
         out.method = method + " " + out.method
         if out.status == Status.VERIFIED:
-            out.summary = f"sympy proves {what} at {labels}; float check: {out.summary}"
+            out.summary = f"sympy proves {what} at {labels}; {label}: {out.summary}"
         return out
 
     if prop is not None:
@@ -798,7 +799,7 @@ def _top_cmp(power, top_value, top_index):
         e2 = _nrm(big @ vI - val * uI)
         tl = tol(big.shape[0] + n, scale=scale, kernels=2 * t + 2)
         return Comparison(max(e1, e2), tl, {"n": n, "t": t, "top_value_mpmath": val, "norm_numpy": norm_direct,
-                                             "|norm - value|": e1, "||M_t v_I - value u_I||": e2})
+                                             "abs(norm - value)": e1, "norm(power(M) v_I - value u_I)": e2})
     return compare
 
 
@@ -1323,10 +1324,12 @@ claim(
     statement=CB_B4,
     reading="Cauchy–Binet for compound matrices, for all n x n real M, N and 1 <= t <= n.",
     hypotheses=("M, N any n x n real matrices",),
-    exercises="symbolic M, N at (3,2), (4,2), (4,3); float: ill-conditioned, singular, repeated spectra.",
+    exercises="symbolic M, N at (3,2), (4,2) (and (4,3) in the full profile); float: ill-conditioned, singular, "
+              "repeated spectra.",
     depends_on=("def-b.4/coefficient",),
     kind=Kind.SYMBOLIC,
-    check=_symbolic_check([_cb_case(3, 2), _cb_case(4, 2), _cb_case(4, 3)], "∧^t(MN) = ∧^t M ∧^t N", _pc_cb),
+    check=_symbolic_check([_cb_case(3, 2), _cb_case(4, 2)], "∧^t(MN) = ∧^t M ∧^t N", _pc_cb,
+                          full_cases=[_cb_case(4, 3)]),
 )
 
 
@@ -1519,13 +1522,20 @@ GEO_SETUP = r"""Let v_1, \dots, v_t (resp. w_1, \dots, w_t) be linearly independ
 PROP_B23 = GEO_SETUP + r"""$$v_1 \wedge \cdots \wedge v_t = a(w_1 \wedge \cdots \wedge w_t) \text{ for some scalar } a \in \mathbb{R} \text{ if and only if } E = F.$$"""
 
 
-def _int_nullspace(a: sp.Matrix) -> list[list[int]]:
-    """Integer basis of the right null space of an integer matrix."""
+def _int_nullspace(rows: list[list[int]]) -> list[list[int]]:
+    """Integer basis of the right null space of an integer matrix (given as rows), exact over Q."""
+    if not rows:
+        return []
+    dm = DomainMatrix([[sp.QQ(int(x)) for x in r] for r in rows], (len(rows), len(rows[0])), sp.QQ)
     out = []
-    for v in a.nullspace():
-        den = sp.ilcm(*[sp.fraction(x)[1] for x in v]) if len(v) else 1
-        out.append([int(x * den) for x in v])
+    for v in dm.nullspace().to_Matrix().tolist():
+        den = sp.ilcm(*[sp.Rational(x).q for x in v])
+        out.append([int(sp.Rational(x) * den) for x in v])
     return out
+
+
+def _cols(a: np.ndarray) -> list[list[int]]:
+    return [[int(x) for x in a[:, k]] for k in range(a.shape[1])]
 
 
 @st.composite
@@ -1538,30 +1548,29 @@ def _int_families(draw, mode_set=("same", "share", "random", "orth")):
     ints = st.integers(-2, 2)
 
     def mat(r, c):
-        return sp.Matrix(r, c, draw(st.lists(ints, min_size=r * c, max_size=r * c)))
+        return np.array(draw(st.lists(ints, min_size=r * c, max_size=r * c)), dtype=np.int64).reshape(r, c)
 
     V = mat(n, t)
-    if V.rank() < t:
-        V = sp.eye(n)[:, :t] + V * 0  # fall back to a guaranteed independent family (shrinks well)
+    if _rank_q(_cols(V)) < t:
+        V = np.eye(n, dtype=np.int64)[:, :t]  # fall back to a guaranteed independent family (shrinks well)
     mode = draw(st.sampled_from(mode_set))
     if mode == "same":
         G = mat(t, t)
-        if G.det() == 0:
-            G = sp.eye(t)
-        W = V * G
+        if ext.leibniz_det(G.tolist()) == 0:
+            G = np.eye(t, dtype=np.int64)
+        W = V @ G
     elif mode == "share":
-        W = V * mat(t, t)
-        W[:, 0] = mat(n, 1)
+        W = V @ mat(t, t)
+        W[:, 0] = mat(n, 1)[:, 0]
     elif mode == "orth" and t < n:
-        null = _int_nullspace(V.T)
-        z = sp.Matrix(null[draw(st.integers(0, len(null) - 1))])
+        null = _int_nullspace(_cols(V))
         W = mat(n, t)
-        W[:, 0] = z
+        W[:, 0] = null[draw(st.integers(0, len(null) - 1))]
     else:
         W = mat(n, t)
-    if W.rank() < t:
+    if _rank_q(_cols(W)) < t:
         W = V
-    return {"V": np.array(V.tolist(), dtype=np.int64), "W": np.array(W.tolist(), dtype=np.int64)}
+    return {"V": V, "W": W}
 
 
 def _exact_plucker(M: np.ndarray) -> list[int]:
@@ -1606,8 +1615,8 @@ claim(
               "wedge(V)) at n=3, t=2.",
     depends_on=("app-b.2.1/dimension", "app-b.2.2/cauchy-binet"),
     kind=Kind.IDENTITY,
-    check=_symbolic_check([("wedge(VG) = det(G) wedge(V), n=3,t=2", _prop_sym)],
-                          "the 'if' direction", _pc_prop),
+    check=_symbolic_check([("n=3,t=2", _prop_sym)], "the 'if' direction (wedge(VG) = det(G) wedge(V))",
+                          _pc_prop, label="exact integer check of both directions"),
 )
 
 
@@ -1632,7 +1641,7 @@ def _orth_corrected_cmp(V, W) -> Comparison:
     n, t = V.shape
     p, q = _exact_plucker(V), _exact_plucker(W)
     ip = sum(a * b for a, b in zip(p, q))
-    perp_basis = _int_nullspace(sp.Matrix(W.T.tolist()))
+    perp_basis = _int_nullspace(_cols(W))
     stacked = [list(map(int, V[:, k])) for k in range(t)] + perp_basis
     inter = t + len(perp_basis) - _rank_q(stacked)
     right_angle = inter > 0
@@ -1733,7 +1742,7 @@ def _check_conv(ctx) -> Outcome:
         V = np.column_stack([[1.0, 0.0], v2])
         p = ext.plucker(V)
         ladder.append({"L": L, "projector_distance": ext.projector_distance(V, np.eye(2)),
-                       "min_±|v∧ ∓ e1∧e2|": float(min(abs(p[0] - 1), abs(p[0] + 1)))})
+                       "dist(v∧, ±e1∧e2)": float(min(abs(p[0] - 1), abs(p[0] + 1)))})
     refuted = (not cmp.ok) and cmp.detail["projector_distance"] < 1e-15 and sp.N(exact_gap) > 0.29
     return Outcome(Status.REFUTED if refuted else Status.VERIFIED,
                    "constant sequence v_L = (e1, e2), w = (e1, (e1+e2)/√2): E_L = F for all L, but min_± |v∧ ∓ w∧| = "
@@ -1812,7 +1821,7 @@ def _check_conv_corrected(ctx) -> Outcome:
         W = np.eye(4)[:, :2]
         p, q = ext.plucker(V), ext.plucker(W)
         d = float(min(np.linalg.norm(p - q), np.linalg.norm(p + q)))
-        rows.append({"L": L, "sin_theta_max": ext.projector_distance(V, W), "min_±|v∧ ∓ w∧|": d})
+        rows.append({"L": L, "sin_theta_max": ext.projector_distance(V, W), "dist(v∧, ±w∧)": d})
     out.evidence["ladder_rotation_by_1/L"] = rows
     return out
 
