@@ -465,3 +465,27 @@ def rem72_diagnostics(Ms, Mdots):
     printed = np.exp((1 + 1 / L) * dl) * s ** (1 - 1 / L) * terms_p
     return {"s": s, "sdot": sdot, "printed": printed, "first_order_sum": terms_c, "gamma": gam, "delta": dl,
             "fit_resid": res, "eps": eps, "L": L}
+
+
+# ---------------------------------------------------------------------------------------------
+# Section 8 panels (Figures 4 and 5) for a given network
+# ---------------------------------------------------------------------------------------------
+def logsv_B_ladder(Ws, ds, k: int) -> np.ndarray:
+    """log s_j(B_l), j = 1..k, for l = 2..L+1 (B_{L+1} := J): rows indexed by l (Figure 4)."""
+    A, B = prefix_suffix(Ws, ds)
+    mats = B[1:] + [jacobian(Ws, ds)]
+    return np.array([log_svals(m, k) for m in mats])
+
+
+def alignment_rho_ladder(Ws, ds, k: int | None = None) -> np.ndarray:
+    """rho(U_J^T U_{A_l}) for l = 1..L-1 (Figure 5), on the top-left k x k block (None: full)."""
+    from theory.diagcorr import rho
+
+    A, _ = prefix_suffix(Ws, ds)
+    U = np.linalg.svd(jacobian(Ws, ds))[0]
+    out = []
+    for l in range(len(Ws) - 1):
+        Ua = np.linalg.svd(A[l])[0]
+        M = U.T @ Ua
+        out.append(rho(M if k is None else M[:k, :k]))
+    return np.array(out)
