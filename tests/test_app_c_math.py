@@ -1,0 +1,141 @@
+"""Math helpers of Section 5 / Appendix C claims against independent references.
+
+gate_law (exact (r, p)-gate law, exact ranks), wedge (QR wedge norms, Wishart log-det, Lemma C.6
+ratio) and subadditive (Lemma C.7 identities), checked with sympy, mpmath, brute force and direct
+float computations.
+"""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+from math import comb
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+from checks.strategies import haar_orthogonal_np
+from theory import gate_law, subadditive, wedge
+
+
+# --- gate_law ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n,r,p", [(1, 1, Fraction(1, 3)), (4, 2, Fraction(1, 2)), (5, 4, Fraction(3, 10)), (6, 0, Fraction(1, 7))])
+def test_pattern_law_sums_to_one_and_matches_rank_law(n, r, p):
+    law = gate_law.pattern_law(n, r, p)
+    assert sum(law.values()) == 1
+    assert all(w == 0 for pat, w in law.items() if sum(pat) < r)
+    by_rank = {}
+    for pat, w in law.items():
+        by_rank[sum(pat)] = by_rank.get(sum(pat), 0) + w
+    for t, w in gate_law.rank_law(n, r, p).items():
+        assert by_rank[t] == w
+
+
+def test_marginal_formula_matches_enumeration_and_exceeds_p():
+    for n in range(1, 7):
+        for r in range(0, n + 1):
+            p = Fraction(2, 5)
+            law = gate_law.pattern_law(n, r, p)
+            q = sum(w for pat, w in law.items() if pat[0] == 1)
+            assert q == gate_law.marginal(n, r, p)
+            assert q >= p
+    assert gate_law.marginal(4, 2, Fraction(1, 2)) == Fraction(7, 11)
+
+
+def test_acceptance_matches_sympy_and_chernoff_is_a_lower_bound():
+    x = sp.Rational(3, 10)
+    for n in (3, 8, 20):
+        for r in range(0, n + 1):
+            ref = sum(sp.binomial(n, t) * x ** t * (1 - x) ** (n - t) for t in range(r, n + 1))
+            assert gate_law.acceptance(n, r, Fraction(3, 10)) == Fraction(int(ref.p), int(ref.q))
+            assert gate_law.chernoff_lower(n, r, 0.3) <= float(ref) + 1e-15
+
+
+def test_exact_rank_matches_sympy():
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        n, m, k = rng.integers(1, 6, size=3)
+        a = rng.integers(-4, 5, size=(n, k)) @ rng.integers(-4, 5, size=(k, m))
+        assert gate_law.exact_rank(a) == sp.Matrix(a.tolist()).rank()
+
+
+def test_intersection_dim_exact_on_coordinate_subspaces():
+    e = np.eye(5, dtype=np.int64)
+    assert gate_law.intersection_dim_exact(e[:, :3], e[:, 2:]) == 1
+    assert gate_law.intersection_dim_exact(e[:, :2], e[:, 2:4]) == 0
+    assert gate_law.intersection_dim_exact(e[:, :4], e[:, 1:]) == 3
+
+
+# --- wedge ---------------------------------------------------------------------------------------
+
+def test_log_wedge_columns_matches_gram_determinant():
+    rng = np.random.default_rng(1)
+    y = rng.standard_normal((7, 5, 5))
+    for i in range(1, 6):
+        gram = np.einsum("bki,bkj->bij", y[:, :, :i], y[:, :, :i])
+        assert np.allclose(wedge.log_wedge_columns(y, i), 0.5 * np.log(np.linalg.det(gram)), atol=1e-12)
+
+
+def test_wishart_logdet_mean_matches_mpmath_quadrature_i1_and_bartlett_i2():
+    for t in (1, 3, 6):
+        with mpmath.workdps(25):
+            q = mpmath.quad(lambda x: mpmath.log(x) * x ** (mpmath.mpf(t) / 2 - 1) * mpmath.exp(-x / 2)
+                            / (2 ** (mpmath.mpf(t) / 2) * mpmath.gamma(mpmath.mpf(t) / 2)), [0, 1, mpmath.inf])
+        assert abs(float(q) - wedge.wishart_logdet_mean(1, t, 1.0)) < 1e-12
+    # sigma scaling: i ln(sigma^2) shift
+    assert abs(wedge.wishart_logdet_mean(3, 5, 2.0) - wedge.wishart_logdet_mean(3, 5, 1.0) - 3 * np.log(4.0)) < 1e-12
+
+
+def test_lemma_c3_printed_vs_corrected_branches():
+    assert wedge.lemma_c3_printed(2, 3, 1, 1.0) == -np.inf  # printed: i > r
+    assert np.isfinite(wedge.lemma_c3_corrected(2, 3, 1.0))  # true: i <= t
+    assert wedge.lemma_c3_corrected(3, 2, 1.0) == -np.inf
+
+
+def test_compound_matches_brute_force_minors_and_cauchy_binet():
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((2, 5, 5))
+    for t in (1, 2, 3):
+        sets = list(itertools.combinations(range(5), t))
+        brute = np.array([[np.linalg.det(a[np.ix_(i, j)]) for j in sets] for i in sets])
+        assert np.allclose(wedge.compound(a, t), brute, atol=1e-12)
+        assert np.allclose(wedge.compound(a @ b, t), wedge.compound(a, t) @ wedge.compound(b, t), atol=1e-10)
+
+
+def test_log_ratio_c6_matches_direct_svd_and_limits():
+    rng = np.random.default_rng(3)
+    om = haar_orthogonal_np(5, rng)
+    a = np.exp(-0.7 * np.arange(5))
+    b = np.exp(-0.4 * np.arange(5))
+    for t in (1, 2, 3):
+        s = np.linalg.svd(np.diag(a) @ om @ np.diag(b), compute_uv=False)
+        direct = np.log(s[:t]).sum() - np.log(a[:t]).sum() - np.log(b[:t]).sum()
+        assert abs(wedge.log_ratio_c6(a, om, b, t) - direct) < 1e-10
+        # extreme separation: the ratio tends to |det Omega^{t,t}|
+        far = wedge.log_ratio_c6(np.exp(-40 * np.arange(5)), om, np.exp(-40 * np.arange(5)), t)
+        assert abs(far - wedge.log_abs_top_minor(om, t)) < 1e-8
+
+
+# --- subadditive ---------------------------------------------------------------------------------
+
+def test_induction_identity_on_random_rational_sequences():
+    rng = np.random.default_rng(4)
+    for L, m in [(2, 4), (3, 3), (5, 2)]:
+        vals = [Fraction(int(v), int(w)) for v, w in zip(rng.integers(-99, 99, L ** m), rng.integers(1, 9, L ** m))]
+        u = lambda k: vals[k - 1]  # noqa: E731
+        assert subadditive.induction_lhs(u, L, m) == u(L) / L
+
+
+def test_family_defects_are_exact():
+    u = subadditive.family("inv", Fraction(2), Fraction(1), Fraction(3))
+    assert subadditive.defect(u, 2, 3) == 1 + Fraction(3, 2) + 1 - Fraction(3, 5)
+    assert subadditive.remainder(u, Fraction(2), Fraction(1), 10) == Fraction(3, 10)
+    us = subadditive.shifted(subadditive.family("inv-neg", 0, Fraction(1), Fraction(1, 4)), Fraction(1))
+    assert subadditive.defect(us, 1, 1) == Fraction(-3, 8)
+
+
+def test_binomial_sums_agree_with_math_comb():
+    assert gate_law.acceptance(10, 3, Fraction(1, 2)) == Fraction(sum(comb(10, t) for t in range(3, 11)), 2 ** 10)
