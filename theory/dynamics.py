@@ -284,7 +284,7 @@ def train_mnist_fgln(X, y, *, n: int, L: int, p: float, lr: float, steps: int, b
             for w, g in zip(params, grads):
                 w -= lr * g
         if step % max(1, steps // 20) == 0:
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
     with torch.no_grad():
         acc = float((forward(Xt).argmax(0) == yt).double().mean())
     hidden_ds = [gates[l + 1].cpu().numpy() for l in range(L - 1)]
