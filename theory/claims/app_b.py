@@ -107,6 +107,35 @@ def _symbolic_check(cases, what: str, prop: PropertyCheck | None = None, full_ca
     return check
 
 
+class _Tally:
+    """A compare function that also counts the generated cases per class (e.g. which side of an
+    equivalence they fall on), so the evidence shows that both sides were exercised."""
+
+    def __init__(self, compare, key):
+        self.compare, self.key, self.counts = compare, key, {}
+
+    def __call__(self, **inputs) -> Comparison:
+        cmp = self.compare(**inputs)
+        k = str(self.key(cmp.detail))
+        self.counts[k] = self.counts.get(k, 0) + 1
+        return cmp
+
+
+def _tallied(strategy, compare, key, generated: str):
+    """A PropertyCheck whose outcome carries ``cases_by_class`` (see :class:`_Tally`)."""
+    tally = _Tally(compare, key)
+    pc = PropertyCheck(strategy, tally, generated=generated)
+
+    def check(ctx) -> Outcome:
+        tally.counts.clear()
+        out = pc(ctx)
+        out.evidence["cases_by_class"] = dict(sorted(tally.counts.items()))
+        return out
+
+    check.replay = pc.replay
+    return check
+
+
 def _rank_q(rows: list[list]) -> int:
     """Exact rank over Q of an integer/rational matrix."""
     if not rows or not rows[0]:
@@ -363,9 +392,10 @@ def _int_vec_pair(draw):
     return {"v": v, "w": w}
 
 
-_pc_noncomm = PropertyCheck(_int_vec_pair(), _noncomm_corrected_cmp,
-                            generated="integer vectors in [-3,3]^n, n = 1..4, half of them dependent pairs "
-                                      "(multiples of a common vector, zero included); exact arithmetic")
+_pc_noncomm = _tallied(_int_vec_pair(), _noncomm_corrected_cmp,
+                       lambda d: f"commute={d['commute']}, dependent={d['dependent']}",
+                       generated="integer vectors in [-3,3]^n, n = 1..4, half of them dependent pairs "
+                                 "(multiples of a common vector, zero included); exact arithmetic")
 
 claim(
     id="app-b.1.1/noncommutative",
@@ -1541,36 +1571,55 @@ def _cols(a: np.ndarray) -> list[list[int]]:
 @st.composite
 def _int_families(draw, mode_set=("same", "share", "random", "orth")):
     """Two integer n x t families with independent columns, built to hit both sides of the geometric
-    equivalences often: W = V G (same span), W sharing t-1 columns' span with V, W random, or W
-    containing a vector orthogonal to span(V)."""
+    equivalences often: W = V G (same span), W = V G with one column replaced (spans sharing t-1
+    dimensions), W random, or W whose first column is orthogonal to span(V). Hypothesis chooses n, t, the
+    mode and a seed; entries in [-2, 2] come from a generator on that seed (drawing entries one by one
+    from Hypothesis biases them to 0, which makes most families dependent)."""
     n = draw(st.integers(1, 5))
     t = draw(st.integers(1, n))
-    ints = st.integers(-2, 2)
+    mode = draw(st.sampled_from(mode_set))
+    if mode == "orth" and t == n:
+        if n == 1:
+            mode = "random"
+        else:
+            t = n - 1
+    rng = np.random.default_rng(draw(S.seeds()))
 
     def mat(r, c):
-        return np.array(draw(st.lists(ints, min_size=r * c, max_size=r * c)), dtype=np.int64).reshape(r, c)
+        return rng.integers(-2, 3, (r, c))
 
-    V = mat(n, t)
-    if _rank_q(_cols(V)) < t:
-        V = np.eye(n, dtype=np.int64)[:, :t]  # fall back to a guaranteed independent family (shrinks well)
-    mode = draw(st.sampled_from(mode_set))
+    def independent(make):
+        for _ in range(20):
+            a = make()
+            if _rank_q(_cols(a)) == a.shape[1]:
+                return a
+        return None
+
+    V = independent(lambda: mat(n, t))
+    if V is None:
+        V = np.eye(n, dtype=np.int64)[:, :t]
     if mode == "same":
-        G = mat(t, t)
-        if ext.leibniz_det(G.tolist()) == 0:
-            G = np.eye(t, dtype=np.int64)
-        W = V @ G
+        G = independent(lambda: mat(t, t))
+        W = V @ (G if G is not None else np.eye(t, dtype=np.int64))
     elif mode == "share":
-        W = V @ mat(t, t)
-        W[:, 0] = mat(n, 1)[:, 0]
-    elif mode == "orth" and t < n:
+        def make():
+            w = V @ mat(t, t)
+            w[:, 0] = mat(n, 1)[:, 0]
+            return w
+        W = independent(make)
+    elif mode == "orth":
         null = _int_nullspace(_cols(V))
-        W = mat(n, t)
-        W[:, 0] = null[draw(st.integers(0, len(null) - 1))]
+
+        def make():
+            w = mat(n, t)
+            w[:, 0] = null[int(rng.integers(len(null)))]
+            return w
+        W = independent(make)
     else:
-        W = mat(n, t)
-    if _rank_q(_cols(W)) < t:
+        W = independent(lambda: mat(n, t))
+    if W is None:
         W = V
-    return {"V": V, "W": W}
+    return {"V": V.astype(np.int64), "W": W.astype(np.int64)}
 
 
 def _exact_plucker(M: np.ndarray) -> list[int]:
@@ -1587,11 +1636,12 @@ def _prop_cmp(V, W) -> Comparison:
                                                                "E=F": same_span})
 
 
-_pc_prop = PropertyCheck(_int_families(("same", "share", "random")), _prop_cmp,
-                         generated="integer families (entries in [-2,2], n = 1..5, t = 1..n, independent columns): "
-                                   "W = V G with det G != 0, W = V G with one column replaced (spans sharing t-1 "
-                                   "dimensions), W random; Plücker coordinates exact (Leibniz on ints), spans by exact "
-                                   "rank of [V W]")
+_pc_prop = _tallied(_int_families(("same", "share", "random")), _prop_cmp,
+                    lambda d: f"proportional={d['proportional']}, E=F={d['E=F']}",
+                    generated="integer families (entries in [-2,2], n = 1..5, t = 1..n, independent columns): "
+                              "W = V G with det G != 0, W = V G with one column replaced (spans sharing t-1 "
+                              "dimensions), W random; Plücker coordinates exact (Leibniz on ints), spans by exact "
+                              "rank of [V W]")
 
 
 def _prop_sym():
@@ -1678,11 +1728,12 @@ def _check_orth(ctx) -> Outcome:
 
 _pc_orth_printed = PropertyCheck(_int_families(), _orth_cmp,
                                  generated="integer families as for proportionality plus W with a column in span(V)^⟂")
-_pc_orth_corrected = PropertyCheck(_int_families(), _orth_corrected_cmp,
-                                   generated="integer families (entries in [-2,2], n = 1..5, t = 1..n): equal spans, "
-                                             "spans sharing t-1 dimensions, random, and W with a column orthogonal to "
-                                             "span(V); exact Plücker product vs exact dim(E ∩ F^⟂) from a null-space "
-                                             "basis of W^T (independent of det(V^T W)); principal angles reported")
+_pc_orth_corrected = _tallied(_int_families(), _orth_corrected_cmp,
+                              lambda d: f"inner=0: {d['inner'] == 0}, E∩F^⟂≠0: {d['dim(E ∩ F^⟂)'] > 0}",
+                              generated="integer families (entries in [-2,2], n = 1..5, t = 1..n): equal spans, "
+                                        "spans sharing t-1 dimensions, random, and W with a column orthogonal to "
+                                        "span(V); exact Plücker product vs exact dim(E ∩ F^⟂) from a null-space "
+                                        "basis of W^T (independent of det(V^T W)); principal angles reported")
 
 claim(
     id="app-b.2.3/orthogonal-iff-right-angle",
