@@ -38,6 +38,8 @@ Public API: :func:`product_spectrum` (one streaming pass, both outputs), :func:`
 from __future__ import annotations
 
 import math
+import threading
+import time
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -53,6 +55,27 @@ CUT_NATS = 20.0
 MAX_BLOCK_NATS = 600.0
 # Default number of samples streamed together (working memory ~ chunk * n^2 * 8 bytes * few).
 DEFAULT_CHUNK = 64
+
+# Phase timer for benchmarks: set to a dict to accumulate seconds per phase (CPU, workers=1).
+PROFILE: dict | None = None
+
+
+class _Timer:
+    """Accumulate wall time of a phase into PROFILE (no-op when PROFILE is None)."""
+
+    __slots__ = ("name", "t0")
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        if PROFILE is not None:
+            self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        if PROFILE is not None:
+            PROFILE[self.name] = PROFILE.get(self.name, 0.0) + time.perf_counter() - self.t0
 
 
 # ----------------------------------------------------------------------------------------------
@@ -152,6 +175,66 @@ class Welford:
 
 
 # ----------------------------------------------------------------------------------------------
+# OpenBLAS threading for the small dgejsv calls
+
+_blas_lock = threading.Lock()
+_blas_depth = [0, None]  # (active single-thread sections, saved thread count)
+
+
+def _openblas_thread_setters():
+    """(get, set) for every OpenBLAS build loaded in-process (scipy's, numpy's); [] if none.
+
+    dgejsv on ~100 x 100 matrices is a stream of level-1 rotations; OpenBLAS threading makes it
+    10-200x slower on a busy 2-core machine, so the engine runs it single-threaded."""
+    import ctypes
+
+    out = []
+    try:
+        paths = {ln.split()[-1] for ln in open("/proc/self/maps") if "openblas" in ln.lower()}
+    except OSError:
+        return out
+    for path in sorted(p for p in paths if p.endswith(".so")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for suffix in ("", "64_"):
+            get = getattr(lib, f"scipy_openblas_get_num_threads{suffix}", None)
+            set_ = getattr(lib, f"scipy_openblas_set_num_threads{suffix}", None)
+            if get is not None and set_ is not None:
+                out.append((get, set_))
+    return out
+
+
+_SETTERS = None
+
+
+class single_blas_thread:
+    """Context manager: OpenBLAS (numpy/scipy) runs single-threaded inside; restored on exit.
+
+    Re-entrant and thread-safe (a counter under a lock); a no-op where OpenBLAS is not found."""
+
+    def __enter__(self):
+        global _SETTERS
+        with _blas_lock:
+            if _SETTERS is None:
+                _SETTERS = _openblas_thread_setters()
+            if _blas_depth[0] == 0:
+                _blas_depth[1] = [int(get()) for get, _ in _SETTERS]
+                for _, set_ in _SETTERS:
+                    set_(1)
+            _blas_depth[0] += 1
+        return self
+
+    def __exit__(self, *exc):
+        with _blas_lock:
+            _blas_depth[0] -= 1
+            if _blas_depth[0] == 0:
+                for (_, set_), k in zip(_SETTERS, _blas_depth[1]):
+                    set_(k)
+
+
+# ----------------------------------------------------------------------------------------------
 # accurate singular values of diag(exp(logt)) N
 
 
@@ -210,10 +293,11 @@ def log_svals_graded(logt: torch.Tensor, nmat: torch.Tensor, live: torch.Tensor)
     lt = logt.cpu().numpy()
     lv = live.cpu().numpy()
     res = np.full((bsz, n), -np.inf)
-    for s in range(bsz):
-        k = int(lv[s])
-        if k > 0:
-            res[s, :k] = _block_svals(lt[s, :k], rn[s, :k, :k])
+    with single_blas_thread():
+        for s in range(bsz):
+            k = int(lv[s])
+            if k > 0:
+                res[s, :k] = _block_svals(lt[s, :k], rn[s, :k, :k])
     return torch.from_numpy(res).to(nmat.device)
 
 
@@ -281,28 +365,36 @@ def _fold(a: torch.Tensor, k: torch.Tensor, state: _State | None) -> _State:
     nonzero rows), so R's rows >= k are exactly zero and rank J_l = min(k, rank J_{l-1}) exactly.
     """
     bsz, kk, m = a.shape
-    h, tau = torch.geqrf(a)
+    with _Timer("QR factorisation (geqrf)"):
+        h, tau = torch.geqrf(a)
+    tu = _Timer("triangular update (S N)").__enter__()
     mn = min(kk, m)
     r = torch.triu(h[:, :mn, :])
     prev_live = state.live if state is not None else torch.full_like(k, m)
     live = torch.minimum(k, prev_live).clamp(max=mn)
     alive = torch.arange(mn, device=a.device).unsqueeze(0) < live.unsqueeze(1)  # (B, mn)
+    all_alive = bool(alive.all())
     absd = torch.diagonal(r, dim1=-2, dim2=-1).abs()
-    safe = torch.where(alive, absd, torch.ones_like(absd))
-    neg_inf = torch.full_like(absd, -math.inf)
-    logr = torch.where(alive, torch.log(safe), neg_inf)
-    rs = r / safe.unsqueeze(-1)
-    if state is None:
-        logt, nmat = logr, rs  # m == n at the first layer
+    if all_alive:
+        logr = torch.log(absd)
     else:
-        # N_new = S N with S_ik = (R_ik / |R_ii|) exp(logt_k - logt_i): bounded and scale-free.
+        logr = torch.where(alive, torch.log(torch.where(alive, absd, torch.ones_like(absd))),
+                           torch.full_like(absd, -math.inf))
+    if state is None:
+        logt = logr
+        nmat = r.div_(torch.where(alive, absd, torch.ones_like(absd)).unsqueeze(-1))  # m == n
+    else:
+        # N_new = S N, S_ik = (R_ik / |R_ii|) exp(logt_k - logt_i) = R_ik exp(logt_k - logt_new_i):
+        # bounded and scale-free (exp(-inf) = 0 on dead k; dead rows i are zeroed below).
         lt_old = state.logt
-        lt_i = torch.where(alive, lt_old[:, :mn], torch.zeros_like(lt_old[:, :mn]))
-        expo = lt_old.unsqueeze(1) - lt_i.unsqueeze(2)  # (B, mn, m); -inf where k is dead
-        scale = torch.exp(expo.clamp(max=700.0))
-        nmat = torch.triu(rs * scale) @ state.nmat
-        logt = torch.where(alive, lt_old[:, :mn] + logr, neg_inf)
-    nmat = nmat * alive.unsqueeze(-1).to(nmat.dtype)
+        logt = lt_old[:, :mn] + logr if all_alive else torch.where(alive, lt_old[:, :mn] + logr, logr)
+        lt_i = logt if all_alive else torch.where(alive, logt, torch.zeros_like(logt))
+        smat = lt_old.unsqueeze(1) - lt_i.unsqueeze(2)  # (B, mn, m)
+        smat.clamp_(max=700.0).exp_().mul_(r)
+        nmat = smat @ state.nmat
+    if not all_alive:
+        nmat.mul_(alive.unsqueeze(-1).to(nmat.dtype))
+    tu.__exit__()
     return _State(h, tau, k, logt, nmat, live)
 
 
@@ -323,10 +415,10 @@ class _Draws:
         return torch.randn(shape, generator=self.tgen, dtype=torch.float64, device=self.device)
 
 
-def _record(j, ell, state, out_s, out_b, out_r):
+def _record(j, ell, state, out_s, out_b, out_r, log_sigma=0.0):
     m = state.logt.shape[1]
-    out_b[j, :, :m] = state.logt / ell
-    out_s[j] = log_svals_graded(state.logt, state.nmat, state.live)
+    out_b[j, :, :m] = state.logt / ell + log_sigma
+    out_s[j] = log_svals_graded(state.logt, state.nmat, state.live) + ell * log_sigma
     out_r[j] = state.live
 
 
@@ -342,30 +434,35 @@ def _stream_chunk(*, n, depths, bsz, p, sigma, draws: _Draws, r, conditioned, ap
     for ell in range(1, depths[-1] + 1):
         # Only the number of active gate rows matters: W has i.i.d. entries, so the rows of W met
         # by the gate and the columns met by Q_{l-1}'s support are an i.i.d. Gaussian block.
-        if p >= 1.0:
-            k = torch.full((bsz,), n, dtype=torch.long, device=dev)
-        elif conditioned:
-            k = samplers.rp_gate(bsz, n, r, p, draws.tgen).sum(1).round().long()
-        else:
-            k = samplers.p_gate(bsz, n, p, draws.tgen).sum(1).round().long()
-        kmax = max(int(k.max()), 1)
-        cols = n if state is None else state.h.shape[1]
-        g = draws.normal((bsz, kmax, cols)).to(dev)
-        g.mul_(sigma)
-        if p < 1.0:
-            g = _mask_rows(g, k)
-        if state is None:
-            a = g
-        else:
-            if p < 1.0:
-                g = _mask_cols(g, state.k)  # Q's rows >= k_prev carry identity columns: kill them
-            if apply_q == "ormqr":
-                a = torch.ormqr(state.h, state.tau, g, left=False)[:, :, :state.mn]
+        with _Timer("random numbers (gates + Gaussians)"):
+            if p >= 1.0:
+                k = torch.full((bsz,), n, dtype=torch.long, device=dev)
+            elif conditioned:
+                k = samplers.rp_gate(bsz, n, r, p, draws.tgen).sum(1).round().long()
             else:
-                a = g @ torch.linalg.householder_product(state.h[:, :, :state.mn], state.tau)
+                k = samplers.p_gate(bsz, n, p, draws.tgen).sum(1).round().long()
+            kmax = max(int(k.max()), 1)
+            cols = n if state is None else state.h.shape[1]
+            # standard Gaussians; sigma enters exactly as + L log(sigma) (J_L(sigma) = sigma^L J_L(1))
+            g = draws.normal((bsz, kmax, cols)).to(dev)
+            if p < 1.0:
+                g.mul_((torch.arange(kmax, device=dev).unsqueeze(0) < k.unsqueeze(1))
+                       .unsqueeze(-1).to(g.dtype))
+        with _Timer("product with Q (ormqr)"):
+            if state is None:
+                a = g
+            else:
+                if p < 1.0:  # Q's rows >= k_prev hold identity columns of dead rows: kill them
+                    g.mul_((torch.arange(cols, device=dev).unsqueeze(0) < state.k.unsqueeze(1))
+                           .unsqueeze(1).to(g.dtype))
+                if apply_q == "ormqr":
+                    a = torch.ormqr(state.h, state.tau, g, left=False)[:, :, :state.mn]
+                else:
+                    a = g @ torch.linalg.householder_product(state.h[:, :, :state.mn], state.tau)
         state = _fold(a, k, state)
         if ell == depths[j]:
-            _record(j, ell, state, out_s, out_b, out_r)
+            with _Timer("final SVD (LQ + blocked dgejsv)"):
+                _record(j, ell, state, out_s, out_b, out_r, math.log(sigma))
             j += 1
     return out_s, out_b, out_r
 
