@@ -717,9 +717,7 @@ def _c1_cex():
 
 
 def _c1_replay(cex) -> Comparison:
-    from checks import serialize
-
-    c = serialize.decode(cex)
+    c = cex  # decoded: arrays are numpy arrays
     vals = []
     for key in ("Y_draw_1", "Y_draw_2"):
         with mpmath.workdps(40):
@@ -734,7 +732,7 @@ def _c1_existence(ctx) -> Outcome:
     from checks import serialize
 
     cex = _c1_cex()
-    cmp = _c1_replay(serialize.encode(cex))
+    cmp = _c1_replay(cex)
     return Outcome(Status.REFUTED if not cmp.ok else Status.VERIFIED,
                    f"Ginibre n=2, L=1: two draws give (1/L) log s_1 = {cmp.detail['(1/L) log s_1 (draw 1)']:.4f} and "
                    f"{cmp.detail['(1/L) log s_1 (draw 2)']:.4f}; (1/L) log s_{{1,L}} has a density, so it equals no "
