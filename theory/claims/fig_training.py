@@ -87,7 +87,7 @@ def _fig1_check(ctx) -> Outcome:
         s0, s1 = S[0], S[-1]
         rel_top = float(np.max(np.abs(s1[:r] / sT[:r] - 1)))
         sep0, sep1 = s0[r - 1] / s0[r], s1[r - 1] / s1[r]
-        t_half = [int(np.argmax(S[:, k] >= 0.5 * sT[k])) for k in range(r)]
+        t_half = [int(run.steps[int(np.argmax(S[:, k] >= 0.5 * sT[k]))]) for k in range(r)]  # GD step
         rho_order = _spearman(np.arange(r), t_half)
         dl = np.abs(np.log(s1 / s0))
         rest = dl[r:15]
