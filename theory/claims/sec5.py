@@ -517,7 +517,39 @@ def _correction(ctx, sign: int) -> Outcome:
         b = max(bad, key=lambda r: abs(r["z"]))
         cex = {"config": b["name"], "fitted_c1": b["estimate"], "se": b["se"], "ci": b["ci"],
                "printed_constant": b["prediction"], "z": b["z"]}
-    return Outcome(status, summ, evidence={"tests": rows}, counterexample=cex, method=_ladder_method(batch, lads))
+    ev = {"tests": rows}
+    if sign > 0:
+        ev["second_computation_i1"] = _sign_i1(ctx)
+    return Outcome(status, summ, evidence=ev, counterexample=cex, method=_ladder_method(batch, lads))
+
+
+def _sign_i1(ctx) -> dict:
+    """Independent confirmation of the sign for i = 1 (no fit, no d_i): by right invariance
+    E log||J_L e_1|| = L gamma_1 exactly, and s_1 >= ||J_L e_1|| pathwise, so E log s_1 - L gamma_1 >= 0."""
+    cfg, L = Config(4, 0.5, 1.0, 2), 16
+    batch = ctx.pick(quick=2000, full=16000)
+    g = ctx.torch_generator("sign-i1")
+    mats = samplers.layer(batch * L, cfg.n, cfg.r, cfg.p, cfg.sigma, g).reshape(batch, L, cfg.n, cfg.n)
+    ls1 = products.log_svals_of(mats).numpy()[:, 0]
+    v = torch.zeros(batch, cfg.n, dtype=torch.float64)
+    v[:, 0] = 1.0
+    lognorm = torch.zeros(batch, dtype=torch.float64)
+    for ell in range(L):
+        v = torch.einsum("bij,bj->bi", mats[:, ell], v)
+        nv = v.norm(dim=1)
+        lognorm += torch.log(nv)
+        v = v / nv[:, None]
+    lognorm = lognorm.numpy()
+    gam1 = float(lyapunov.gamma(cfg.n, cfg.p, cfg.sigma, cfg.r)[0])
+    m_e1, se_e1 = stats.mean_se(lognorm)
+    m_gap, se_gap = stats.mean_se(ls1 - lognorm)
+    return {"config": cfg.label(), "L": L, "E log||J_L e_1|| - L gamma_1": m_e1 - L * gam1, "se": se_e1,
+            "min pathwise log s_1 - log||J_L e_1||": float(np.min(ls1 - lognorm)),
+            "E[log s_1 - log||J_L e_1||]": m_gap, "se_gap": se_gap,
+            "E log s_1 - L gamma_1": float(np.mean(ls1)) - L * gam1,
+            "printed_prediction (d_0 - d_1)": -lyapunov.d(1, cfg.n),
+            "conclusion": "E log s_1 - L gamma_1 >= E[log s_1 - log||J e_1||] > 0, while the printed form "
+                          "predicts -d_1 < 0"}
 
 
 def _correction_replay(cex) -> Comparison:
