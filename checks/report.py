@@ -64,7 +64,7 @@ def _merge(out: Path, records: dict, seed: int, profile: str, device: str) -> di
 
 
 def dependency_issues(reg: dict[str, Claim], records: dict) -> dict[str, list[str]]:
-    """For each claim, the transitive dependencies whose printed form is not verified/supported."""
+    """For each claim, the transitive dependencies that pass in neither printed nor corrected form."""
     memo: dict[str, set] = {}
 
     def deps(cid: str, seen=()) -> set:
@@ -81,9 +81,22 @@ def dependency_issues(reg: dict[str, Claim], records: dict) -> dict[str, list[st
 
     issues = {}
     for cid in records:
-        bad = sorted(d for d in deps(cid) if records.get(d, {}).get("status", "unchecked") not in PASSING)
+        bad = sorted(d for d in deps(cid) if records.get(d, {}).get("status", "unchecked") not in PASSING
+                     and _corrected_status(records.get(d)) not in PASSING)
         issues[cid] = bad
     return issues
+
+
+def rests_on_corrected(reg: dict[str, Claim], records: dict) -> dict[str, list[str]]:
+    """Direct dependencies refuted as printed whose corrected form passes: the proof needs the correction."""
+    return {cid: sorted(d for d in (reg[cid].depends_on if cid in reg else ())
+                        if records.get(d, {}).get("status") not in PASSING
+                        and _corrected_status(records.get(d)) in PASSING)
+            for cid in records}
+
+
+def _corrected_status(rec: dict | None) -> str:
+    return ((rec or {}).get("corrected") or {}).get("status", "none")
 
 
 # -- rendering ------------------------------------------------------------------------------------
@@ -140,6 +153,8 @@ def _status_cell(rec: dict, issues: list[str]) -> str:
     s = f"**{rec['status']}**"
     if issues and rec["status"] in PASSING:
         s += " (conditional†)"
+    elif rec.get("rests_on_corrected") and rec["status"] in PASSING:
+        s += " ‡"
     if rec.get("corrected"):
         s += f"; corrected: **{rec['corrected']['status']}**"
     return s
@@ -153,7 +168,11 @@ def claim_text(c: Claim, rec: dict | None, issues: list[str] | None = None, plot
     L += [f"**Verdict:** {status}" + (f" — {rec['summary']}" if rec else ""), ""]
     if issues:
         L += [f"† Not fully supported: it depends on {', '.join(f'`{d}`' for d in issues)}, "
-              "which did not pass (refuted or unchecked).", ""]
+              "which passed in neither printed nor corrected form (refuted, inconclusive or unchecked).", ""]
+    via = (rec or {}).get("rests_on_corrected") or []
+    if via:
+        L += [f"‡ Its proof uses {', '.join(f'`{d}`' for d in via)}, refuted as printed: it holds "
+              "with the corrected form of that claim.", ""]
     L += [f"**Kind:** {c.kind.value} · **Section:** {c.section}", ""]
     L += ["## Statement (as printed)", "", c.statement.strip(), ""]
     if c.reading:
@@ -242,8 +261,11 @@ def summary_markdown(reg: dict[str, Claim], records: dict, issues: dict, meta: d
     for s in STATUS_ORDER:
         L.append(f"| {s} | {counts[s]} | {ccounts[s]} |")
     cond = sorted(cid for cid, rec in records.items() if rec["status"] in PASSING and issues.get(cid))
-    L += ["", f"† {len(cond)} passing claims are *conditional*: something they depend on is refuted "
-          "or unchecked, so they are not fully supported.", ""]
+    via = sorted(cid for cid, rec in records.items() if rec["status"] in PASSING and rec.get("rests_on_corrected"))
+    L += ["", f"† {len(cond)} passing claims are *conditional*: something their proof uses (directly or "
+          "transitively) passed in neither its printed nor its corrected form, so they are not fully supported.",
+          f"‡ {len(via)} passing claims use a claim refuted as printed whose corrected form passes: they hold "
+          "with that correction.", ""]
     refuted = [rec for rec in records.values() if rec["status"] == "refuted"]
     if refuted:
         L += ["## Refuted as printed", "", "| claim | counterexample / evidence | corrected form |", "|---|---|---|"]
@@ -287,8 +309,10 @@ def write(out: Path, reg: dict[str, Claim], results: dict, *, seed: int, profile
     records = _merge(out, {cid: r.record for cid, r in results.items()}, seed, profile, device)
     records = {cid: records[cid] for cid in sorted(records, key=sort_key) if cid in reg}
     issues = dependency_issues(reg, records)
+    via = rests_on_corrected(reg, records)
     for cid, rec in records.items():
         rec["dependency_issues"] = issues[cid]
+        rec["rests_on_corrected"] = via[cid]
     meta = {"seed": seed, "profile": profile, "device": device, "suite_alpha": SUITE_ALPHA,
             "n_statistical": n_statistical(reg)}
     doc = {**meta, "claims": list(records.values())}

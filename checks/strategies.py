@@ -58,7 +58,7 @@ def orthogonal(draw, n=(1, 6)) -> np.ndarray:
 def singular_values(draw, k: int, *, cond=(1.0, 1e6), spectrum=SPECTRA, rank=None, scale=(1.0, 1.0)):
     """Non-increasing singular values s_1 >= ... >= s_k >= 0 with s_1/s_rank in ``cond``.
 
-    ``spectrum``: "spread" (log-uniform), "clustered" (two tight clusters), "repeated" (exact ties),
+    ``spectrum``: "spread" (log-uniform), "clustered" (two tight clusters), "repeated" (exact ties; with rank 2 a tie means condition 1, so only when ``cond`` admits 1),
     "geometric" (constant ratio — strong separation when cond is large).
     ``rank``: None (full), an int, or "any" (Hypothesis chooses 1..k); trailing values are exact 0.
     ``scale``: range of s_1 (log-uniform), for extreme-scale inputs.
@@ -89,8 +89,11 @@ def singular_values(draw, k: int, *, cond=(1.0, 1e6), spectrum=SPECTRA, rank=Non
         width = draw(st.floats(0.0, 1e-3))
         logs = np.concatenate([-width * np.arange(split) / max(split, 1),
                                -c + width * np.arange(r - split)[::-1] / max(r - split, 1)])
-    else:  # repeated: exact ties in blocks
+    else:  # repeated: exact ties in two non-empty blocks (one of size >= 2 when r >= 3)
         split = draw(st.integers(1, r - 1))
+        if r == 2 and lo == 1.0:
+            # Two values tie only by being equal (condition 1): possible only when cond admits 1.
+            split = 2
         logs = np.concatenate([np.zeros(split), -c * np.ones(r - split)])
     s = np.sort(top * 10.0 ** logs)[::-1]
     return np.concatenate([s, np.zeros(k - r)])

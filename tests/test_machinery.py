@@ -252,3 +252,16 @@ def test_claim_ids_are_validated():
 
     with pytest.raises(ClaimError, match="numbering"):
         claim(id="Theorem 5.3", ref="", section="", statement="", kind=Kind.IDENTITY, check=lambda c: None)
+
+
+def test_a_passing_correction_repairs_dependents(tmp_path):
+    from checks import Corrected
+
+    reg = _fake_registry()
+    fixed = Corrected("S'", lambda ctx: Outcome(Status.VERIFIED, "fixed"))
+    reg["lem-9.2"] = Claim("lem-9.2", "Ref", "Section 9", "S", Kind.IDENTITY, reg["lem-9.2"].check, corrected=fixed)
+    report.write(tmp_path, reg, _run(reg), seed=0, profile="quick", device="cpu")
+    by_id = {c["id"]: c for c in json.loads((tmp_path / "claims.json").read_text())["claims"]}
+    assert by_id["lem-9.2"]["status"] == "refuted" and by_id["lem-9.2"]["corrected"]["status"] == "verified"
+    assert by_id["thm-9.3"]["dependency_issues"] == [] and by_id["thm-9.3"]["rests_on_corrected"] == ["lem-9.2"]
+    assert "‡" in (tmp_path / "claims" / "thm-9.3.md").read_text()
