@@ -241,6 +241,9 @@ def check_thm61(ctx) -> Outcome:
         counterexample=CE61)
 
 
+_CORR61 = _property(s6_cases(), cmp_R_identity, generated="s6_case inputs, mpmath SVD of J, ladder eps_L=1e-2..1e-10",
+                    quick=20, full=150)
+
 claim(
     id="thm-6.1", ref="Theorem 6.1 (Section 6)", section=SECTION, kind=Kind.LIMIT,
     statement=STATEMENT_61,
@@ -256,9 +259,7 @@ claim(
         derivation="J J^T = U_A (S_A C S_A) U_A^T with C = B B^T, so R_L = U_L of Theorem D.1 and its hypothesis (iii) "
                    "is C^{r,r} PD, i.e. rows 1..r of B independent. Columns are irrelevant: B=[[0,1],[0,0]] "
                    "violates (ii) but R_L^{1,1} = 1.",
-        check=_property(s6_cases(), cmp_R_identity, generated="s6_case inputs, mpmath SVD of J, ladder eps_L=1e-2..1e-10",
-                        quick=20, full=150),
-        replay=None),
+        check=_CORR61, replay=_CORR61.replay),
 )
 
 
@@ -296,7 +297,7 @@ def product_alignment(gen, samples: int, n: int, r: int, p: float, sigma: float,
 def check_products(ctx) -> Outcome:
     n, r, p = 6, 3, 0.5
     sigma = 1 / math.sqrt(n)
-    samples = ctx.pick(quick=1500, full=20000)
+    samples = ctx.pick(quick=10000, full=40000)
     depths = [2, 4, 8, 12, 16, 20, 24]
     fit_depths = [8, 12, 16, 20, 24]
     data = product_alignment(ctx.torch_generator("products"), samples, n, r, p, sigma, 2, depths)
@@ -346,17 +347,29 @@ def check_products(ctx) -> Outcome:
     ax.set_title("random products: E log|R_ij| (dots) vs E log ratio shifted (dotted)", fontsize=8)
     ax.legend(fontsize=6, ncol=2)
     alt_slope = min(r_["no-alignment alternative slope"] for r_ in rows)
-    res = 0.25 * alt_slope
-    status = cstats.verdict_from_tests(tests, resolution=res)
-    if decrease["z"] < z:
-        status = Status.INCONCLUSIVE if status is Status.SUPPORTED else status
+    # The prediction is asymptotic: at finite m the slope carries o(1) drift (C_m = V_A^T B B^T V_A still
+    # converging), which a huge sample would detect. So this is an equivalence test against the alternative:
+    # supported if every CI lies within +-20% of the no-alignment slope, refuted if some slope is
+    # significantly beyond 50% of it (entries decaying at most half as fast as the ratio), else inconclusive.
+    margin, gross = 0.20 * alt_slope, 0.5 * alt_slope
+    for r_ in rows:
+        r_["within_margin"] = bool(abs(r_["estimate"]) + z * r_["se"] <= margin)
+        r_["beyond_gross"] = bool(abs(r_["estimate"]) - z * r_["se"] > gross)
+    if any(r_["beyond_gross"] for r_ in rows) or decrease["z"] < -z:
+        status = Status.REFUTED
+    elif all(r_["within_margin"] for r_ in rows) and decrease["z"] > z:
+        status = Status.SUPPORTED
+    else:
+        status = Status.INCONCLUSIVE
+    worst = max(abs(r_["estimate"]) + z * r_["se"] for r_ in rows)
     return Outcome(
         status,
-        f"log|R_ij| - log(s ratio) flat in the suffix length m (|z| <= {max(abs(t.z) for t in tests):.2f}, "
-        f"crit {z:.2f}); 1-R_ii drops by {est:.3f} (z={est / se:.1f}); R_ij s_j/s_i vs T(C_m): median dev "
-        f"{np.median(devs):.2g}",
+        f"log|R_ij| - log(s ratio) nearly flat in the suffix length m: max |slope| + z SE = {worst:.3g} per layer "
+        f"vs margin {margin:.3g} (20% of the no-alignment slope {alt_slope:.3g}); 1-R_ii drops by {est:.3f} "
+        f"(z={est / se:.1f}); R_ij s_j/s_i vs T(C_m): median dev {np.median(devs):.2g}",
         evidence={"n": n, "r": r, "p": p, "sigma": sigma, "samples": samples, "prefix_layers": 2,
-                  "suffix_depths": depths, "slope_tests": rows, "resolution": res, "diag_decrease": decrease,
+                  "suffix_depths": depths, "slope_tests": rows, "equivalence_margin": margin,
+                  "gross_deviation": gross, "diag_decrease": decrease,
                   "T_of_C_m_median_dev": float(np.median(devs)), "T_of_C_m_q90_dev": float(np.quantile(devs, 0.9))},
         figures={"products_entry_decay": fig},
         method="Monte Carlo over (r,p,sigma)-layers (theory.samplers.layer, r=3 rank-conditioned gates): a fixed prefix "
@@ -364,7 +377,8 @@ def check_products(ctx) -> Outcome:
                "resolved at these depths). For each sample the slope in m of log|R_ij| - log(s_max/s_min) is fitted "
                "over m = 8..24; Theorem 6.1 + Remark 6.3 predict slope 0 (entries decay exactly like the ratio, "
                "with a constant), the no-alignment alternative predicts the slope of -log ratio. Bonferroni over the "
-               "pairs; resolution = 25% of that alternative. Also: R_ij s_j/s_i compared with T of the effective "
+               "pairs; equivalence margin 20% of that alternative (entries decay like ratio^(1 +- 0.2)) (the limit is asymptotic: a small o(1) drift at "
+               "finite m is expected and would be detected by a plain test of 0 at large samples). Also: R_ij s_j/s_i compared with T of the effective "
                "C_m = V_A^T B B^T V_A (Remark 6.3 with B replaced by V_A^T B).",
     )
 
@@ -375,7 +389,8 @@ claim(
     statement=r"""In the i.i.d. initialization setting, each suffix product A_ℓ has the same distribution as a shorter product of (r, p, σ) -layers, and thus inherits spectral separation properties analogous to Corollary 5.6. Theorem 6.1 below then predicts that the dominant left singular subspace of J_L is close to that of A_ℓ""",
     reading="With B a fixed-length prefix product and A a growing suffix of i.i.d. (r,p,sigma)-layers (n=6, r=3, p=0.5, "
             "sigma=1/sqrt n), R^{r,r} = U_A^T U_J tends to I with |R_ij| ~ const * s_{max(i,j)}/s_{min(i,j)}: the "
-            "per-sample slope in depth of log|R_ij| - log(ratio) has mean 0, and mean(1 - R_ii) decreases.",
+            "per-sample slope in depth of log|R_ij| - log(ratio) has mean within +-20% of the slope a non-aligning "
+            "R_ij would show (equivalence test; exactly 0 only as m -> infinity), and mean(1 - R_ii) decreases.",
     hypotheses=("i.i.d. (r,p,sigma)-layers", "Corollary 5.6 spectral separation", "C^{r,r} PD (a.s.)"),
     exercises="random masked Ginibre products with rank-conditioned gates; moderate separation (Lyapunov gaps ~0.2-0.3)",
     depends_on=("thm-6.1",), check=check_products,
@@ -449,7 +464,8 @@ claim(
     hypotheses=("separation between clusters only", "first r rows of B independent"),
     exercises="cluster sizes 1..3 (at least one >1), exact ties or fixed within-cluster ratios, Haar U_A, B with cond <= 1e2",
     depends_on=("thm-6.1",),
-    check=_property(cluster_case(), cmp_clusters, generated="clustered spectra, mpmath SVD of J", quick=20, full=150),
+    check=_property(cluster_case(), cmp_clusters, generated="clustered spectra, mpmath SVD of J, eps_L from the "
+                    "between-cluster gaps", quick=20, full=150),
 )
 
 # ------------------------------------------------------------------------------------------------
