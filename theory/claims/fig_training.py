@@ -47,7 +47,8 @@ def g1_runs(ctx, kind: str = "main") -> list:
             # the same task, gates and initial weights for every kind of run
             sd = derive_seed(ctx.seed, "g1-training", i)
             rng = np.random.default_rng(sd)
-            gen = torch.Generator(device=ctx.device)
+            # initial draws on the CPU generator: identical networks whatever device trains them
+            gen = torch.Generator()
             gen.manual_seed(sd)
             task = dynamics.synthetic_task(cfg["n"], cfg["N"], cfg["rank"], rng)
             Ws, ds = dynamics.init_masked(cfg["n"], cfg["L"], cfg["p"], 1.0 / np.sqrt(cfg["n"]), gen)
@@ -456,7 +457,7 @@ def _mnist_items(ctx):
         for i in range(cfg["seeds"]):
             sd = derive_seed(ctx.seed, "mnist-training", i)
             X, y = dynamics.load_mnist(root, cfg["N"], np.random.default_rng(sd))
-            gen = torch.Generator(device=ctx.device)
+            gen = torch.Generator()  # CPU draws, device-independent initialisation
             gen.manual_seed(sd)
             run = dynamics.train_mnist_fgln(X, y, n=128, L=10, p=0.5, lr=0.05, steps=cfg["steps"], batch=128,
                                            gen=gen, device=ctx.device)
