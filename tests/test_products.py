@@ -220,3 +220,27 @@ def test_final_svd_forced_split_of_wide_blocks_vs_mpmath():
         sv = mp.svd_r(mp.matrix(r.tolist()), compute_uv=False)
         ref = np.sort([float(mp.log(x)) for x in sv])[::-1]
     assert np.max(np.abs(eng.numpy() - ref)) <= TOL_LOG
+
+
+def test_bartlett_fast_path_two_sample():
+    # The fast path samples R directly (valid by right-orthogonal invariance). Two-sample checks
+    # against the exact QR path on the same settings: means of log s_1, log s_r and of the rank
+    # (z-tests, Bonferroni over 3 comparisons at family alpha 1e-3 -> z = 3.4), and a KS test on
+    # log s_1 at alpha 1e-3.
+    from scipy.stats import ks_2samp
+
+    n, L, p, r, batch = 6, 8, 0.6, 2, 3000
+    a = P.product_spectrum(n=n, depths=[L], batch=batch, p=p, sigma=0.9,
+                           gen=torch.Generator().manual_seed(21), r=r)
+    b = P.product_spectrum(n=n, depths=[L], batch=batch, p=p, sigma=0.9,
+                           gen=torch.Generator().manual_seed(22), r=r, method="bartlett")
+    sa, sb = a.log_svals[0].numpy(), b.log_svals[0].numpy()
+    for x, y in ((sa[:, 0], sb[:, 0]), (sa[:, r - 1], sb[:, r - 1]),
+                 (a.rank[0].double().numpy(), b.rank[0].double().numpy())):
+        se = math.hypot(x.std(ddof=1), y.std(ddof=1)) / math.sqrt(batch)
+        assert abs(x.mean() - y.mean()) < 3.4 * se
+    assert ks_2samp(sa[:, 0], sb[:, 0]).pvalue > 1e-3
+    # and the fast path detects a wrong law: sigma 0.9 vs 0.95 shifts E log s_1 by L*ln(0.95/0.9)
+    c = P.log_svals(n=n, depths=[L], batch=batch, p=p, sigma=0.95, gen=torch.Generator().manual_seed(23),
+                    r=r, method="bartlett")[0].numpy()
+    assert ks_2samp(sa[:, 0], c[:, 0]).pvalue < 1e-3
