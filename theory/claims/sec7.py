@@ -102,6 +102,28 @@ def _minimal_prop71(gamma: float = 1.0) -> dict:
             "s": s, "actual_sdot": actual, "printed": printed, "corrected": corrected}
 
 
+def _sympy_minimal_cases() -> dict:
+    """Second, exact computation of the two minimal counterexamples (n = 1, L = 2), symbolic in gamma."""
+    import sympy as sp
+
+    g = sp.symbols("gamma", real=True)
+    L = 2
+    # Prop 7.1: W_1 = W_2 = e^g, D_1 = 1, L(J) = J: gradient flow Wdot_1 = -W_2, Wdot_2 = -W_1
+    w1 = w2 = sp.exp(g)
+    jdot = (-w1) * w1 + w2 * (-w2)  # Wdot_2 W_1 + W_2 Wdot_1
+    s = w1 * w2
+    delta = -g  # forced by (i) at l = 1: s(B_1) = 1 = e^{g + delta}
+    printed = -sp.exp((2 + sp.Rational(2, L)) * delta) * L * s ** (2 - sp.Rational(2, L))
+    # Rem 7.2: M_1 = e^g, M_2 = 1, Mdot = (0, 1): Jdot = M_2 Mdot_1 + Mdot_2 M_1
+    jdot72 = 1 * 0 + 1 * sp.exp(g)
+    s72 = sp.exp(g)
+    printed72 = sp.exp((1 + sp.Rational(1, L)) * delta) * s72 ** (1 - sp.Rational(1, L)) * (0 + 1)
+    return {"prop-7.1": {"actual": str(sp.simplify(jdot)), "printed": str(sp.simplify(printed)),
+                         "printed/actual": str(sp.simplify(printed / jdot))},
+            "rem-7.2": {"actual": str(sp.simplify(jdot72)), "printed": str(sp.simplify(printed72)),
+                        "printed/actual": str(sp.simplify(printed72 / jdot72))}}
+
+
 def _prop71_replay(cex: dict) -> Comparison:
     """Recompute the stored 1x1 case with the library (exact u^T Jdot v under gradient flow)."""
     Ws = [np.array([[cex["W1"]]]), np.array([[cex["W2"]]])]
@@ -212,6 +234,7 @@ def _prop71_check(ctx) -> Outcome:
         f"{worst_intercept:.2f}; minimal case n=1, L=2, gamma=1: actual {cex['actual_sdot']:.3f} vs printed "
         f"{cex['printed']:.3f}",
         evidence={"exact_regime": table, "trend_fits": trend[:40], "minimal_counterexample": cex,
+                  "minimal_counterexample_sympy": _sympy_minimal_cases()["prop-7.1"],
                   "assumption_i_note": "B_1 = D_0 = I and A_L = D_L = I are inside assumption (i) (l = 1 and l = L), "
                                        "so (i) forces e^{gamma_k + delta_k} = 1, i.e. delta_k = -gamma_k; the printed "
                                        "factor e^{(2+2/L)delta_k} is then e^{-(2+2/L)gamma_k}",
@@ -323,7 +346,8 @@ def _rem72_check(ctx) -> Outcome:
         Status.REFUTED if refuted else Status.SUPPORTED,
         f"eps = 0 and (i) exact (delta_k = -gamma_k forced by B_1 = I), yet predicted/actual differs from 1 by up to "
         f"{dev:.2f}; minimal n=1, L=2, M1=e, M2=1, Mdot=(0,1): actual e = 2.718 vs printed e^-1 = {cex['printed']:.3f}",
-        evidence={"exact_regime": exact, "trend_fits": trend[:30], "minimal_counterexample": cex},
+        evidence={"exact_regime": exact, "trend_fits": trend[:30], "minimal_counterexample": cex,
+                  "minimal_counterexample_sympy": _sympy_minimal_cases()["rem-7.2"]},
         method="Square chains (n = 3) M_l = Q_l diag(e^gamma) R_l Q_{l-1}^T for l < L and M_L = Q_L R_L Q_{L-1}^T, "
                "gamma = (0.5, 0.1, -0.3), R_l = exp(eta K_l); arbitrary Gaussian Mdot_l. Printed prediction evaluated "
                "with B_l in place of B_{l-1} (index slip, rem-7.2/proof/jdot), T^-_l / T^+_l the lower / upper "
