@@ -32,7 +32,8 @@ class PropertyCheck:
     """Check ``compare(**inputs).ok`` for every ``inputs`` drawn from ``strategy``."""
 
     def __init__(self, strategy: st.SearchStrategy, compare: Callable[..., Comparison], *,
-                 generated: str, examples: int | None = None):
+                 generated: str, examples: int | None = None,
+                 classify: Callable[[dict], str] | None = None):
         if not isinstance(strategy, st.SearchStrategy):
             raise TypeError(f"strategy must be a Hypothesis strategy, got {type(strategy).__name__}")
         if not callable(compare):
@@ -43,10 +44,14 @@ class PropertyCheck:
         self.generated = generated
         # Override of the profile's example count (e.g. for expensive inputs); None = profile's.
         self.examples = examples
+        # Maps a comparison's detail to a class name; the evidence then counts the cases per class,
+        # showing e.g. that both sides of an "if and only if" were exercised.
+        self.classify = classify
 
     def __call__(self, ctx: Context) -> Outcome:
         n_examples = self.examples if self.examples is not None else ctx.profile.examples
         seen = {"n": 0, "worst": None, "worst_ratio": -math.inf}
+        classes: dict[str, int] = {}
         failing: dict = {}
 
         @hypothesis_seed(ctx.seed_for("hypothesis"))
@@ -60,6 +65,9 @@ class PropertyCheck:
                 failing.update(inputs=inputs, crash="".join(traceback.format_exception(exc)))
                 raise
             seen["n"] += 1
+            if self.classify is not None:
+                key = str(self.classify(cmp.detail))
+                classes[key] = classes.get(key, 0) + 1
             ratio = cmp.err / cmp.tol if cmp.tol > 0 else (0.0 if cmp.err == 0 else math.inf)
             if cmp.ok and ratio > seen["worst_ratio"]:
                 seen["worst_ratio"], seen["worst"] = ratio, cmp
@@ -90,6 +98,8 @@ class PropertyCheck:
         evidence = {"examples_run": seen["n"], "worst_err_over_tol": seen["worst_ratio"]}
         if worst is not None:
             evidence["worst"] = {"err": worst.err, "tol": worst.tol, **worst.detail}
+        if self.classify is not None:
+            evidence["cases_by_class"] = dict(sorted(classes.items()))
         summary = (f"{seen['n']} generated cases; worst err/tol = {seen['worst_ratio']:.3g}"
                    if worst is not None else f"{seen['n']} generated cases")
         return Outcome(Status.VERIFIED, summary, evidence=evidence, method=method)

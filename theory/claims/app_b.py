@@ -107,35 +107,6 @@ def _symbolic_check(cases, what: str, prop: PropertyCheck | None = None, full_ca
     return check
 
 
-class _Tally:
-    """A compare function that also counts the generated cases per class (e.g. which side of an
-    equivalence they fall on), so the evidence shows that both sides were exercised."""
-
-    def __init__(self, compare, key):
-        self.compare, self.key, self.counts = compare, key, {}
-
-    def __call__(self, **inputs) -> Comparison:
-        cmp = self.compare(**inputs)
-        k = str(self.key(cmp.detail))
-        self.counts[k] = self.counts.get(k, 0) + 1
-        return cmp
-
-
-def _tallied(strategy, compare, key, generated: str):
-    """A PropertyCheck whose outcome carries ``cases_by_class`` (see :class:`_Tally`)."""
-    tally = _Tally(compare, key)
-    pc = PropertyCheck(strategy, tally, generated=generated)
-
-    def check(ctx) -> Outcome:
-        tally.counts.clear()
-        out = pc(ctx)
-        out.evidence["cases_by_class"] = dict(sorted(tally.counts.items()))
-        return out
-
-    check.replay = pc.replay
-    return check
-
-
 def _rank_q(rows: list[list]) -> int:
     """Exact rank over Q of an integer/rational matrix."""
     if not rows or not rows[0]:
@@ -392,8 +363,8 @@ def _int_vec_pair(draw):
     return {"v": v, "w": w}
 
 
-_pc_noncomm = _tallied(_int_vec_pair(), _noncomm_corrected_cmp,
-                       lambda d: f"commute={d['commute']}, dependent={d['dependent']}",
+_pc_noncomm = PropertyCheck(_int_vec_pair(), _noncomm_corrected_cmp,
+                       classify=lambda d: f"commute={d['commute']}, dependent={d['dependent']}",
                        generated="integer vectors in [-3,3]^n, n = 1..4, half of them dependent pairs "
                                  "(multiples of a common vector, zero included); exact arithmetic")
 
@@ -1635,8 +1606,8 @@ def _prop_cmp(V, W) -> Comparison:
                                                                "E=F": same_span})
 
 
-_pc_prop = _tallied(_int_families(("same", "share", "random")), _prop_cmp,
-                    lambda d: f"proportional={d['proportional']}, E=F={d['E=F']}",
+_pc_prop = PropertyCheck(_int_families(("same", "share", "random")), _prop_cmp,
+                    classify=lambda d: f"proportional={d['proportional']}, E=F={d['E=F']}",
                     generated="integer families (entries in [-2,2], n = 1..5, t = 1..n, independent columns): "
                               "W = V G with det G != 0, W = V G with one column replaced (spans sharing t-1 "
                               "dimensions), W random; Plücker coordinates exact (Leibniz on ints), spans by exact "
@@ -1727,8 +1698,8 @@ def _check_orth(ctx) -> Outcome:
 
 _pc_orth_printed = PropertyCheck(_int_families(), _orth_cmp,
                                  generated="integer families as for proportionality plus W with a column in span(V)^⟂")
-_pc_orth_corrected = _tallied(_int_families(), _orth_corrected_cmp,
-                              lambda d: f"inner=0: {d['inner'] == 0}, E∩F^⟂≠0: {d['dim(E ∩ F^⟂)'] > 0}",
+_pc_orth_corrected = PropertyCheck(_int_families(), _orth_corrected_cmp,
+                              classify=lambda d: f"inner=0: {d['inner'] == 0}, E∩F^⟂≠0: {d['dim(E ∩ F^⟂)'] > 0}",
                               generated="integer families (entries in [-2,2], n = 1..5, t = 1..n): equal spans, "
                                         "spans sharing t-1 dimensions, random, and W with a column orthogonal to "
                                         "span(V); exact Plücker product vs exact dim(E ∩ F^⟂) from a null-space "

@@ -54,35 +54,6 @@ $$\rho(A) = \frac{m(\mathbf{r}_1^\top A \mathbf{r}_1) - (\mathbf{r}_1^\top A \ma
 MODES = ("dense", "sparse", "line", "dynamic", "diagonal", "antidiagonal", "one-row")
 
 
-class _Tally:
-    """A compare function that also counts the generated cases per class (e.g. which side of an
-    equivalence they fall on), so the evidence shows that both sides were exercised."""
-
-    def __init__(self, compare, key):
-        self.compare, self.key, self.counts = compare, key, {}
-
-    def __call__(self, **inputs) -> Comparison:
-        cmp = self.compare(**inputs)
-        k = str(self.key(cmp.detail))
-        self.counts[k] = self.counts.get(k, 0) + 1
-        return cmp
-
-
-def _tallied(strategy, compare, key, generated: str):
-    """A PropertyCheck whose outcome carries ``cases_by_class`` (see :class:`_Tally`)."""
-    tally = _Tally(compare, key)
-    pc = PropertyCheck(strategy, tally, generated=generated)
-
-    def check(ctx) -> Outcome:
-        tally.counts.clear()
-        out = pc(ctx)
-        out.evidence["cases_by_class"] = dict(sorted(tally.counts.items()))
-        return out
-
-    check.replay = pc.replay
-    return check
-
-
 def _line_support(n: int, rng: np.random.Generator) -> np.ndarray:
     """Cells of the n x n grid on the line through two random distinct cells (a random subset, >= 2
     cells when possible)."""
@@ -287,8 +258,8 @@ def _check_wd_corrected(ctx) -> Outcome:
     return out
 
 
-_pc_wd = _tallied(st.fixed_dictionaries({"A": weight_matrices(integer=True)}), _wd_cmp,
-                  lambda d: f"defined={d['defined']}",
+_pc_wd = PropertyCheck(st.fixed_dictionaries({"A": weight_matrices(integer=True)}), _wd_cmp,
+                  classify=lambda d: f"defined={d['defined']}",
                   generated="integer matrices n = 1..7, weights 1 or 1..10^6, supports dense/sparse/line/"
                             "diagonal/antidiagonal/one row; exact rational variances")
 
@@ -458,8 +429,8 @@ def _extreme_corrected_cmp(A) -> Comparison:
                                                 "support_1_based": [(i + 1, j + 1) for i, j in _support(A)]})
 
 
-_pc_extreme_corrected = _tallied(st.fixed_dictionaries({"A": weight_matrices(integer=True)}),
-                                 _extreme_corrected_cmp, lambda d: f"rho={d['rho_exact']}",
+_pc_extreme_corrected = PropertyCheck(st.fixed_dictionaries({"A": weight_matrices(integer=True)}),
+                                 _extreme_corrected_cmp, classify=lambda d: f"rho={d['rho_exact']}",
                                  generated="integer matrices n = 1..7, weights 1 or 1..10^6, supports biased to "
                                            "random lines (hits ρ = ±1), diagonal/antidiagonal subsets, sparse, "
                                            "one row (undefined), dense; ρ decided exactly")
