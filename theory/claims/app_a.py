@@ -69,6 +69,22 @@ def _with_extra(pc: PropertyCheck, extra):
     return check
 
 
+def _products_reproduce_J() -> dict:
+    """Does A = M_{l+1:L} D_l, B = M_{1:l-1} (two-sided M_l) give J = A W_l B? (proof's first line)."""
+    rng = np.random.default_rng(3)
+    out = {}
+    for kind, ds in (("0/1 gates", [(rng.random(4) < 0.5).astype(float) for _ in range(3)]),
+                     ("general gates", [rng.uniform(-2, 2, 4) for _ in range(3)])):
+        Ws = [rng.standard_normal((4, 4)) for _ in range(4)]
+        Ms = fgln.layers_two_sided(Ws, ds)
+        g = fgln.full_gates(Ws, ds)
+        J = fgln.jacobian(Ws, ds)
+        errs = [float(np.max(np.abs(fgln.pprod(Ms, l + 1, 4, dim=4) * g[l][None, :] @ Ws[l - 1]
+                                    @ fgln.pprod(Ms, 1, l - 1, dim=4) - J))) for l in range(1, 5)]
+        out[kind] = {"max_|A W_l B - J|_over_l": max(errs), "per_l": errs}
+    return out
+
+
 _pc_general = PropertyCheck(
     _net_and_grad(("masked", "general")), _cmp_grad(fgln.grad_lemma_a1),
     generated="FGLNs with L in 1..5, rectangular widths 1..5, weights with spread/clustered/repeated/"
@@ -87,7 +103,8 @@ claim(
     exercises="general (non-idempotent) gates and 0/1 gates; rectangular layers; rank-deficient and "
               "ill-conditioned weights.",
     kind=Kind.IDENTITY,
-    check=_with_extra(_pc_general, lambda: {"minimal_counterexample_exact": _minimal_counterexample_sympy()}),
+    check=_with_extra(_pc_general, lambda: {"minimal_counterexample_exact": _minimal_counterexample_sympy(),
+                                            "proof_products_reproduce_J": _products_reproduce_J()}),
     replay=_pc_general.replay,
     corrected=Corrected(
         statement=r"$\nabla_{W_\ell}\mathcal{L} = D_\ell M_{\ell+1:L}^\top \nabla_J\mathcal{L}(J) M_{1:\ell-1}^\top$ "
