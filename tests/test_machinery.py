@@ -265,3 +265,12 @@ def test_a_passing_correction_repairs_dependents(tmp_path):
     assert by_id["lem-9.2"]["status"] == "refuted" and by_id["lem-9.2"]["corrected"]["status"] == "verified"
     assert by_id["thm-9.3"]["dependency_issues"] == [] and by_id["thm-9.3"]["rests_on_corrected"] == ["lem-9.2"]
     assert "‡" in (tmp_path / "claims" / "thm-9.3.md").read_text()
+
+
+def test_property_check_counts_cases_per_class():
+    def cmp(M):
+        return Comparison(0.0, 1.0, {"big": M.shape[0] > 2})
+
+    out = PropertyCheck(_square(), cmp, generated="aranges", classify=lambda d: f"big={d['big']}")(Context("x"))
+    counts = out.evidence["cases_by_class"]
+    assert set(counts) == {"big=False", "big=True"} and sum(counts.values()) == out.evidence["examples_run"]
