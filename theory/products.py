@@ -342,7 +342,8 @@ class _State:
 
     def q(self) -> torch.Tensor:
         """Explicit (B, K, mn) Q; rows >= k zeroed (they hold identity columns of dead rows)."""
-        q = torch.linalg.householder_product(self.h[:, :, :self.mn], self.tau)
+        # Q[:, :mn] = (H_1 ... H_mn)[:, :mn]: later reflectors fix e_j for j < mn
+        q = torch.linalg.householder_product(self.h[:, :, :self.mn], self.tau[:, :self.mn])
         return _mask_rows(q, self.k)
 
 
@@ -416,6 +417,11 @@ def _fold_r(r: torch.Tensor, k: torch.Tensor, state: _State | None, h=None, tau=
         nmat = _trimul(smat, state.nmat)
     if not all_alive:
         nmat.mul_(alive.unsqueeze(-1).to(nmat.dtype))
+        # rows dead in every sample of the chunk carry nothing: drop them (smaller m next layer;
+        # Q's matching columns then only meet dead rows and are sliced away)
+        top = int(live.max())
+        if 0 < top < mn:
+            logt, nmat, alive = logt[:, :top], nmat[:, :top], alive[:, :top]
     tu.__exit__()
     return _State(h, tau, k, logt, nmat, live)
 
@@ -429,7 +435,8 @@ class _Draws:
     def __init__(self, seed: int, device: torch.device):
         self.device = device
         self.tgen = torch.Generator(device=device).manual_seed(seed)
-        self.np = np.random.default_rng(seed) if device.type == "cpu" else None
+        self.np_any = np.random.default_rng(seed)
+        self.np = self.np_any if device.type == "cpu" else None
 
     def normal(self, shape) -> torch.Tensor:
         if self.np is not None:
@@ -451,13 +458,12 @@ def _bartlett_r(draws: "_Draws", k: torch.Tensor, kmax: int, m: int) -> torch.Te
     bsz = k.shape[0]
     mn = min(kmax, m)
     iu = torch.triu_indices(mn, m, offset=1)
+    # drawn on the CPU from the chunk's numpy generator on every device (reproducible)
+    rng = draws.np_any
     r = torch.zeros(bsz, mn, m, dtype=torch.float64)
-    r[:, iu[0], iu[1]] = draws.normal((bsz, iu.shape[1])).cpu()
+    r[:, iu[0], iu[1]] = torch.from_numpy(rng.standard_normal((bsz, iu.shape[1])))
     df = (k.cpu().unsqueeze(1) - torch.arange(mn).unsqueeze(0)).clamp(min=0).to(torch.float64)
-    if draws.np is not None:
-        chi2 = torch.from_numpy(draws.np.chisquare(np.maximum(df.numpy(), 1.0)))
-    else:
-        chi2 = 2.0 * torch._standard_gamma(torch.clamp(df, min=1.0) / 2.0)
+    chi2 = torch.from_numpy(rng.chisquare(np.maximum(df.numpy(), 1.0)))
     idx = torch.arange(mn)
     r[:, idx, idx] = torch.sqrt(chi2)
     r = r * (df > 0).unsqueeze(-1).to(r.dtype)  # rows >= k are zero
