@@ -244,3 +244,20 @@ def test_bartlett_fast_path_two_sample():
     c = P.log_svals(n=n, depths=[L], batch=batch, p=p, sigma=0.95, gen=torch.Generator().manual_seed(23),
                     r=r, method="bartlett")[0].numpy()
     assert ks_2samp(sa[:, 0], c[:, 0]).pvalue < 1e-3
+
+
+def test_log_svals_of_transposed_gated_layers():
+    # J^T = M_1^T ... M_L^T has the singular values of J; the transposed gated layers W^T D have
+    # zero *columns* (first layer: interleaved zero pivots, fixed by the column sort) and rank
+    # deficiency without zero rows later (junk trailing values, documented): no NaN, the top
+    # `rank` values accurate, the rest far below.
+    g = torch.Generator().manual_seed(8)
+    n, L = 8, 30
+    mats = S.masked_layer(L, n, 0.6, 1.0, g).numpy()
+    ref = mp_log_svals(mats, 80)
+    rank = int(np.isfinite(ref).sum())
+    mt = np.ascontiguousarray(mats[::-1].transpose(0, 2, 1))
+    eng = P.log_svals_of(mt[None])[0].numpy()
+    assert not np.isnan(eng).any()
+    assert np.max(np.abs(eng[:rank] - ref[:rank])) <= TOL_LOG
+    assert np.all(eng[rank:] < ref[rank - 1] - 30)

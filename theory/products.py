@@ -395,9 +395,16 @@ def _fold_r(r: torch.Tensor, k: torch.Tensor, state: _State | None, h=None, tau=
     mn, m = r.shape[1], r.shape[2]
     prev_live = state.live if state is not None else torch.full_like(k, m)
     live = torch.minimum(k, prev_live).clamp(max=mn)
-    alive = torch.arange(mn, device=r.device).unsqueeze(0) < live.unsqueeze(1)  # (B, mn)
-    all_alive = bool(alive.all())
     absd = torch.diagonal(r, dim1=-2, dim2=-1).abs()
+    # An exactly zero pivot that is not already dead (possible only for given layers, e.g. a
+    # zero column in the first layer that the column sort did not move): that index and all
+    # later ones are dead (log = -inf), never NaN. Roundoff-level pivots are kept: they may be
+    # legitimate (strongly graded layers) and only ever feed trailing rows.
+    idx = torch.arange(mn, device=r.device).unsqueeze(0)
+    first_zero = torch.where(absd == 0, idx, torch.full_like(idx, mn)).amin(dim=1)
+    live = torch.minimum(live, first_zero)
+    alive = idx < live.unsqueeze(1)  # (B, mn)
+    all_alive = bool(alive.all())
     if all_alive:
         logr = torch.log(absd)
     else:
@@ -617,9 +624,15 @@ def log_svals_of(mats, depths: Sequence[int] | None = None) -> torch.Tensor:
 
     ``mats``: (batch, L, n, n) torch tensor or numpy array (converted to float64); layer 0 acts
     first. Returns (batch, n) (or (len(depths), batch, n) for depths given, each <= L), descending.
-    Exactly zero rows of a layer (gates) are tracked exactly (``-inf`` beyond the rank of the
-    product); other rank deficiency is not detected and gives roundoff-level values (about
-    ``log(eps * s_1)`` and below).
+    Exactly zero rows of a layer (gates), and exactly zero columns of the first layer, are tracked
+    exactly (``-inf`` beyond the rank of the product). Other rank deficiency (no exact zero rows)
+    gives roundoff-level junk values for the indices beyond the rank (about log(eps) per such
+    layer below the last genuine one), never NaN; any non-finite state is reported as ``-inf``
+    from that index on.
+    Accuracy: the grading of the product is handled to full relative accuracy; each layer enters
+    with normwise backward error, i.e. a relative error of about ``eps * kappa`` where ``kappa``
+    is the condition number of the layer on the live subspace (moderate for Gaussian layers,
+    large for layers that are themselves strongly graded).
     """
     if not isinstance(mats, torch.Tensor):
         mats = torch.as_tensor(np.asarray(mats, dtype=np.float64))
@@ -645,7 +658,11 @@ def log_svals_of(mats, depths: Sequence[int] | None = None) -> torch.Tensor:
         order = torch.argsort((~nz).to(torch.int8), dim=1, stable=True)
         msort = torch.gather(m, 1, order.unsqueeze(-1).expand(-1, -1, n))
         if state is None:
-            a = msort
+            # The input-side (column) order of J never matters (s(J P) = s(J)): put exact zero
+            # columns last so that their zero pivots are trailing (e.g. transposed gated layers).
+            nzc = (msort != 0).any(dim=-2)
+            corder = torch.argsort((~nzc).to(torch.int8), dim=1, stable=True)
+            a = torch.gather(msort, 2, corder.unsqueeze(1).expand(-1, n, -1))
         else:
             q = state.q()  # rows in the previous sorted order: scatter back to R^n
             qfull = torch.zeros(bsz, n, q.shape[2], dtype=torch.float64, device=dev)
@@ -653,6 +670,16 @@ def log_svals_of(mats, depths: Sequence[int] | None = None) -> torch.Tensor:
             a = msort @ qfull
         order_prev = order
         state = _fold(a, k, state)
+        # last-resort guard for arbitrary inputs: a non-finite row of the scaled factor (overflow)
+        # ends the live prefix there
+        bad = ~torch.isfinite(state.nmat).all(dim=-1) | torch.isnan(state.logt)
+        if bool(bad.any()):
+            idx = torch.arange(bad.shape[1], device=dev).unsqueeze(0)
+            first = torch.where(bad, idx, torch.full_like(idx, bad.shape[1])).amin(dim=1)
+            state.live = torch.minimum(state.live, first)
+            dead = idx >= state.live.unsqueeze(1)
+            state.logt = state.logt.masked_fill(dead, -math.inf)
+            state.nmat = state.nmat.masked_fill(dead.unsqueeze(-1), 0.0)
         if ell == ds[j]:
             _record(j, ell, state, out, torch.empty_like(out), torch.empty((len(ds), bsz), dtype=torch.long, device=dev))
             j += 1
