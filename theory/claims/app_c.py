@@ -745,10 +745,10 @@ def _c1_existence(ctx) -> Outcome:
 def _c1_corrected(ctx) -> Outcome:
     from theory import lyapunov
 
-    batch = ctx.pick(quick=2000, full=16000)
+    batch = ctx.pick(quick=2000, full=6000)
     rows, tests = [], []
     specs = [(_ladder.Config(4, 1.0, 1.0, 4), "Ginibre (p = 1)"), (_ladder.Config(4, 0.5, 1.0, 2), "(2, 0.5, 1)-layers")]
-    depths = ctx.pick(quick=[12, 16, 24, 32, 48], full=[12, 16, 24, 32, 48, 64, 96])
+    depths = ctx.pick(quick=[12, 16, 24, 32, 48], full=[16, 24, 32, 48, 64, 96])
     n_tests = sum(c.r for c, _ in specs) + 3
     z = ctx.z(n_tests)
     for cfg, name in specs:
@@ -811,14 +811,14 @@ claim(
 def _wedge_formula(ctx) -> Outcome:
     from theory import products
 
-    batch = ctx.pick(quick=1500, full=12000)
-    m = ctx.pick(quick=40000, full=400000)
-    depths = ctx.pick(quick=[12, 16, 24, 32, 48], full=[12, 16, 24, 32, 48, 64, 96])
+    batch = ctx.pick(quick=1500, full=6000)
+    m = ctx.pick(quick=40000, full=200000)
+    depths = ctx.pick(quick=[12, 16, 24, 32, 48], full=[16, 24, 32, 48, 64, 96])
     rng = ctx.rng("wedge")
     laws = []
     # (a) Ginibre and (b) (r,p,sigma)-layers: ladders shared with thm-5.3
     for cfg, name in [(_ladder.Config(4, 1.0, 1.0, 4), "Ginibre n=4"), (_ladder.Config(4, 0.5, 1.0, 2), "(2,0.5,1)-layers n=4")]:
-        data = _ladder.ladder(ctx, "thm-5.3", cfg, depths, ctx.pick(quick=2000, full=16000))
+        data = _ladder.ladder(ctx, "thm-5.3", cfg, depths, ctx.pick(quick=2000, full=6000))
         g = ctx.torch_generator(f"single-{name}")
         y = _layers(g, m, 1, cfg.n, cfg.r, cfg.p, cfg.sigma)[:, 0].numpy()
         laws.append((name, data, y, cfg.r))
@@ -833,7 +833,7 @@ def _wedge_formula(ctx) -> Outcome:
         return np.einsum("ij,bjk->bik", A, lyapunov.haar_orthogonal(k, 4, g_ao).cpu().numpy())
 
     data = {}
-    ao_batch = ctx.pick(quick=1000, full=8000)
+    ao_batch = ctx.pick(quick=1000, full=4000)
     for L in ctx.pick(quick=[16, 24, 32, 48, 64], full=[16, 24, 32, 48, 64, 96, 128]):
         mats = ao(ao_batch * L).reshape(ao_batch, L, 4, 4)
         data[L] = products.log_svals_of(mats).numpy()
@@ -1144,7 +1144,7 @@ claim(
 def _subadditivity(ctx) -> Outcome:
     from theory import products
 
-    batch = ctx.pick(quick=1500, full=12000)
+    batch = ctx.pick(quick=1500, full=6000)
     ps = ctx.pick(quick=[1, 2, 4, 8, 16, 32], full=[1, 2, 4, 8, 16, 32, 64])
     # Ginibre at n = 3 (exponent gaps 0.31 and 0.69: d(p,p) settles by p ~ 16); gated at n = 4 (gap 0.51)
     specs = [(_ladder.Config(3, 1.0, 1.0, 3), "Ginibre n=3", [1, 2]),

@@ -68,7 +68,7 @@ def _fig2(ctx, sign: int) -> Outcome:
     rows, ok, figs = [], True, {}
     fig = Figure(figsize=(10, 4))
     for j, p in enumerate((1.0, 0.5)):
-        data = _data(ctx, p, depths, ctx.pick(quick=4, full=32), ctx.pick(quick=24, full=256))
+        data = _data(ctx, p, depths, ctx.pick(quick=4, full=16), ctx.pick(quick=24, full=256))
         g1 = _gamma(1, p)
         d1 = lyapunov.d(1, N)
         ms, ses = [], []
@@ -115,7 +115,7 @@ def _fig2(ctx, sign: int) -> Outcome:
                "gamma": w["gamma_1"], "margin": 2 * z * w["se"]}
     return Outcome(status, summ, evidence={"rows": rows}, counterexample=cex, figures=figs,
                    method=f"Unconditioned p-gates, n = {N}, sigma = 1/sqrt(n); independent products per depth "
-                          f"({ctx.pick(quick=4, full=32)} for p = 1, {ctx.pick(quick=24, full=256)} for p = 0.5); "
+                          f"({ctx.pick(quick=4, full=16)} for p = 1, {ctx.pick(quick=24, full=256)} for p = 0.5); "
                           "accurate log singular values (theory.products). 'Worse'/'better' need a margin of 2 z SE. Depths "
                           "below 10 are plotted but not judged (the o(1/L) remainder dominates there).")
 
@@ -160,7 +160,7 @@ def _spectrum(ctx, kmax: int, sign: int, name: str) -> Outcome:
     judged = better_n = worse_n = 0
     rank_deficient = []
     for j, p in enumerate((1.0, 0.5)):
-        data = _data(ctx, p, [L], ctx.pick(quick=4, full=32), ctx.pick(quick=24, full=256))[L]
+        data = _data(ctx, p, [L], ctx.pick(quick=4, full=16), ctx.pick(quick=24, full=256))[L]
         ks, ms, ses, gs, preds = [], [], [], [], []
         for k in range(1, kmax + 1):
             st_ = _stats_k(data, L, k)
@@ -211,7 +211,7 @@ def _spectrum(ctx, kmax: int, sign: int, name: str) -> Outcome:
                    f"{worse_n}/{judged} (p, k) with finite s_k; "
                    f"{len(rank_deficient)} (p, k) excluded (some draw has rank J_20 < k: unconditioned gates)",
                    evidence=ev, counterexample=cex, figures=figs,
-                   method=f"n = {N}, sigma = 1/sqrt(n), unconditioned gates, L = 20; {ctx.pick(quick=4, full=32)} (p = 1) and "
+                   method=f"n = {N}, sigma = 1/sqrt(n), unconditioned gates, L = 20; {ctx.pick(quick=4, full=16)} (p = 1) and "
                           f"{ctx.pick(quick=24, full=256)} (p = 0.5) independent products; gamma_k from Remark 5.4 with r = k.")
 
 
