@@ -285,7 +285,7 @@ import resource, sys, torch
 from theory import products as P
 torch.set_num_threads(1)
 b = int(sys.argv[1])
-P.log_svals(n=128, depths=[5, 10], batch=b, p=1.0, sigma=1.0, gen=torch.Generator().manual_seed(0),
+P.log_svals(n=64, depths=[5, 10], batch=b, p=1.0, sigma=1.0, gen=torch.Generator().manual_seed(0),
             r=1, chunk=64)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
@@ -293,8 +293,8 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 def _memory(quick):
     bs = [64, 512] if quick else [64, 256, 1024, 4096]
-    out = ["", "Peak resident memory (ru_maxrss of a fresh process; n = 128, depths [5, 10], "
-           "chunk 64). The output itself is 2 x batch x n floats:", "",
+    out = ["", "Peak resident memory (ru_maxrss of a fresh process; n = 64, depths [5, 10], "
+           "chunk 64; the output is 2 depths x 2 arrays x batch x n floats):", "",
            "| batch | peak RSS MiB | output MiB |", "|---|---|---|"]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -303,7 +303,7 @@ def _memory(quick):
                              text=True, cwd=root, env=env, timeout=600)
         try:
             kib = int(res.stdout.strip().splitlines()[-1])
-            out.append(f"| {b} | {kib / 1024:.0f} | {2 * b * 128 * 8 / 2 ** 20:.1f} |")
+            out.append(f"| {b} | {kib / 1024:.0f} | {2 * 2 * b * 64 * 8 / 2 ** 20:.1f} |")
         except (ValueError, IndexError):
             out.append(f"| {b} | failed: {res.stderr.strip()[-200:]} | |")
     return out

@@ -30,6 +30,17 @@ this is the same law as ``theory.samplers.layer`` / ``masked_layer``, not the sa
 Rank is tracked exactly: ``rank J_l = min(k_l, rank J_{l-1})`` for Gaussian layers, the rows of
 ``T`` beyond the rank are exactly zero, and their ``log s`` is ``-inf`` (never NaN).
 
+sigma enters exactly through scale equivariance (``J_L(sigma) = sigma^L J_L(1)``: ``+ L log sigma``).
+``method="bartlett"`` (a fast path, off by default) samples each layer's triangular factor directly;
+it is valid only because Ginibre layers are right-orthogonally invariant, so checks of that
+invariance (or of results resting on it) must use the default ``method="qr"``.
+
+Accuracy (tests/test_products.py, benchmarks/products.py): max |log s_k - mpmath| over all k is
+~1e-13 at n = 16, L = 100 and n = 8, L = 400 (spreads of 200-650 nats), where the naive product
+errs by 150-600. Cost per layer and sample: one geqrf, one ormqr and one triangular product of the
+size of the live block (about 3-4x a plain n x n matmul at p = 1; gated layers shrink to the
+active k x rank block).
+
 Public API: :func:`product_spectrum` (one streaming pass, both outputs), :func:`log_svals`,
 :func:`lyapunov_estimates`, :func:`log_svals_of` (given layers), :func:`log_svals_graded`
 (the accurate final step alone), :class:`Welford` (streaming mean/var).
