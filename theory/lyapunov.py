@@ -79,7 +79,7 @@ def gamma(n: int, p: float, sigma: float, r: int, *, approx: bool = False) -> np
     return math.log(math.sqrt(2.0) * sigma) + (psi * w[None, :]).sum(axis=1) / 2.0
 
 
-def lam(n: int, p: float, sigma: float, r: int, *, approx: bool = False) -> np.ndarray:
+def lam(n: int, p: float, sigma: float, r: int, approx: bool = False) -> np.ndarray:
     """lambda_1..lambda_n (shape (n,)) of Lemma C.4; ``-inf`` where the wedge vanishes with
     positive probability (i > r when p < 1; none when p = 1).
 
