@@ -37,8 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     v.add_argument("--seed", type=int, default=0, help="global seed (default 0)")
     v.add_argument("--out", default=DEFAULT_OUT, help=f"report directory (default {DEFAULT_OUT}/)")
-    v.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="worker processes, one thread each (default: number of CPUs)")
+    v.add_argument("--jobs", type=int, default=None,
+                   help="worker processes, one thread each (default: number of CPUs on cpu, 1 on cuda)")
     v.add_argument("--mnist-root", metavar="PATH",
                    help="local MNIST in torchvision's layout (never downloaded); without it MNIST claims "
                         "are not-executable")
@@ -82,9 +82,12 @@ def cmd_verify(args) -> int:
 
     if args.profile not in PROFILES:
         raise UsageError(f"unknown profile {args.profile!r} (choose {', '.join(PROFILES)})")
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
     device = runner.resolve_device(args.device)
+    if args.jobs is None:
+        # One process owns the GPU; on CPU, one single-threaded process per core.
+        args.jobs = 1 if device == "cuda" else (os.cpu_count() or 1)
     data = {}
     if args.mnist_root:
         if not Path(args.mnist_root).is_dir():
