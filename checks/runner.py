@@ -21,15 +21,20 @@ from checks.model import PROFILES, Claim, ClaimError, Context, Outcome, Status
 
 
 def pin_threads() -> None:
-    """One thread per process for torch and BLAS: determinism, and no oversubscription."""
+    """One thread per process for torch and BLAS: determinism, and no oversubscription.
+
+    Multi-threaded BLAS may split a product differently from a single-threaded one, which changes
+    rounding-level digits (and with them which generated case is the "worst"). The environment
+    variables cover libraries loaded from now on; threadpoolctl re-limits those already loaded
+    (numpy's OpenBLAS is often loaded before any of our code runs, e.g. under pytest).
+    """
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    try:
-        import torch
+    import torch
+    from threadpoolctl import threadpool_limits
 
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    torch.set_num_threads(1)
+    threadpool_limits(1)
 
 
 def resolve_device(device: str) -> str:

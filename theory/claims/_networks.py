@@ -56,6 +56,15 @@ def networks(draw, *, L=(1, 5), n=(1, 5), gate_kind=GATE_KINDS, square: bool = F
     return {"Ws": Ws, "ds": ds}
 
 
+@st.composite
+def net_and_grad(draw, gate_kind, **kw):
+    """A network from :func:`networks` plus a loss gradient G (n_L x n_0, any rank, cond <= 1e3)."""
+    net = draw(networks(gate_kind=gate_kind, **kw))
+    nL, n0 = net["Ws"][-1].shape[0], net["Ws"][0].shape[1]
+    net["G"] = draw(cst.matrices(nL, n0, cond=(1.0, 1e3), rank="any"))
+    return net
+
+
 def product_scale(Ws, ds, G=None) -> float:
     """An upper bound for every partial product's norm (times ||G||): prod ||W_l|| prod max(1,|d_l|)."""
     s = 1.0

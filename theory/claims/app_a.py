@@ -16,21 +16,13 @@ from checks import Comparison, Corrected, Kind, Outcome, Status, claim
 from checks import strategies as cst
 from checks.property import PropertyCheck
 from theory import fgln
-from theory.claims._networks import chain_tol, networks, torch_fgln_grads
+from theory.claims._networks import chain_tol, net_and_grad, networks, torch_fgln_grads
 
 SECTION = "Appendix A"
 
 LEMMA_A1 = r"""Lemma A.1. Consider an FGLN $J(t) = W_L(t)D_{L-1} \cdots D_1W_1(t)$ trained by gradient flow on the weights $(W_\ell(t))_{\ell=1}^L$ with loss $\mathcal{L}(J)$. Define $M_\ell(t) := D_\ell W_\ell(t)D_{\ell-1}$ for $\ell = 1, \dots, L$. Then:
 
 $$\nabla_{W_\ell} \mathcal{L} = D_\ell M_{\ell+1:L}^\top \nabla_J \mathcal{L}(J) M_{1:\ell-1}^\top$$"""
-
-
-@st.composite
-def _net_and_grad(draw, gate_kind, **kw):
-    net = draw(networks(gate_kind=gate_kind, **kw))
-    nL, n0 = net["Ws"][-1].shape[0], net["Ws"][0].shape[1]
-    net["G"] = draw(cst.matrices(nL, n0, cond=(1.0, 1e3), rank="any"))
-    return net
 
 
 def _cmp_grad(formula):
@@ -86,7 +78,7 @@ def _products_reproduce_J() -> dict:
 
 
 _pc_general = PropertyCheck(
-    _net_and_grad(("masked", "general")), _cmp_grad(fgln.grad_lemma_a1),
+    net_and_grad(("masked", "general")), _cmp_grad(fgln.grad_lemma_a1),
     generated="FGLNs with L in 1..5, rectangular widths 1..5, weights with spread/clustered/repeated/"
               "geometric spectra (cond <= 1e3, rank-deficient allowed), gates either 0/1 or general reals "
               "(0, negative, 1e-3, 10); grad_J L = G arbitrary; reference = torch autograd of <G, J(W)>")
@@ -117,7 +109,7 @@ claim(
                    "M_{l+1:L} D_l = A only when D_k^2 = D_k. With the one-sided M_l = D_l W_l, "
                    "M_{l+1:L} D_l = A and M_{1:l-1} = B exactly, for any gates.",
         check=PropertyCheck(
-            _net_and_grad(("masked", "general")),
+            net_and_grad(("masked", "general")),
             _cmp_grad(lambda Ws, ds, G: [fgln.full_gates(Ws, ds)[l + 1][:, None] *
                                          (fgln.pprod(fgln.layers_left(Ws, ds), l + 2, len(Ws),
                                                      dim=Ws[l].shape[0]).T @ G @
@@ -137,7 +129,7 @@ claim(
     hypotheses=("Masked Linear Network: D_l diagonal with entries in {0,1}",),
     exercises="0/1 gates incl. all-zero and all-one gates; rectangular layers; rank-deficient weights.",
     kind=Kind.IDENTITY,
-    check=PropertyCheck(_net_and_grad("masked"), _cmp_grad(fgln.grad_lemma_a1),
+    check=PropertyCheck(net_and_grad("masked"), _cmp_grad(fgln.grad_lemma_a1),
                         generated="masked FGLNs, L in 1..5, widths 1..5, reference torch autograd"),
 )
 
@@ -230,7 +222,7 @@ STEPS = {
 }
 
 for key, (cid, text, extra_reading) in STEPS.items():
-    pc = PropertyCheck(_net_and_grad("masked", L=(2, 5)), _cmp_step(key),
+    pc = PropertyCheck(net_and_grad("masked", L=(2, 5)), _cmp_step(key),
                        generated="masked FGLNs, L in 2..5, rectangular widths 1..5, all l = 1..L-1; "
                                  "Mdot_l = D_l Wdot_l D_{l-1} with Wdot_l = -(autograd gradient)")
     claim(

@@ -17,7 +17,7 @@ from checks import strategies as cst
 from checks.property import PropertyCheck
 from checks.tolerance import tol
 from theory import fgln
-from theory.claims._networks import (chain_tol, distinct_svals, matrix_with_svals, networks,
+from theory.claims._networks import (chain_tol, net_and_grad, distinct_svals, matrix_with_svals, networks,
                                      product_scale, torch_fgln_grads, torch_jdot_flow)
 
 SECTION = "Appendix E"
@@ -38,14 +38,6 @@ def _with_extra(pc, extra):
         return out
     check.replay = pc.replay
     return check
-
-
-@st.composite
-def _net_and_grad(draw, gate_kind, **kw):
-    net = draw(networks(gate_kind=gate_kind, **kw))
-    nL, n0 = net["Ws"][-1].shape[0], net["Ws"][0].shape[1]
-    net["G"] = draw(cst.matrices(nL, n0, cond=(1.0, 1e3), rank="any"))
-    return net
 
 
 def _cmp_jdot(formula):
@@ -76,7 +68,7 @@ def _e1_minimal() -> dict:
             "true_value": int(Jdot_true.subs(sub)), "printed_value": int(printed.subs(sub))}
 
 
-_pc_e1 = PropertyCheck(_net_and_grad(("masked", "general")), _cmp_jdot(fgln.jdot_lemma_e1),
+_pc_e1 = PropertyCheck(net_and_grad(("masked", "general")), _cmp_jdot(fgln.jdot_lemma_e1),
                        generated="FGLNs L 1..5, rectangular widths 1..5, 0/1 or general real gates, "
                                  "controlled weight spectra; reference dJ/dt = torch.func.jvp of J(W) in the "
                                  "direction -(autograd gradient)")
@@ -100,7 +92,7 @@ claim(
         derivation="Mdot_l = D_l Wdot_l and Wdot_l = -A_l^T G B_l^T with A_l = M_{l+1:L} D_l, B_l = M_{1:l-1} "
                    "(corrected Lemma A.1), so M_{l+1:L} Mdot_l M_{1:l-1} = -M_{l+1:L} D_l D_l M_{l+1:L}^T G "
                    "M_{1:l-1}^T M_{1:l-1}: the gate appears squared.",
-        check=PropertyCheck(_net_and_grad(("masked", "general")), _cmp_jdot(fgln.jdot_lemma_e1_corrected),
+        check=PropertyCheck(net_and_grad(("masked", "general")), _cmp_jdot(fgln.jdot_lemma_e1_corrected),
                             generated="as for the printed form; reference torch.func.jvp"),
     ),
 )
@@ -115,7 +107,7 @@ claim(
     exercises="0/1 gates incl. zero gates, rectangular layers, rank-deficient weights.",
     depends_on=("lem-a.1/masked",),
     kind=Kind.IDENTITY,
-    check=PropertyCheck(_net_and_grad("masked"), _cmp_jdot(fgln.jdot_lemma_e1),
+    check=PropertyCheck(net_and_grad("masked"), _cmp_jdot(fgln.jdot_lemma_e1),
                         generated="masked FGLNs L 1..5, widths 1..5; reference torch.func.jvp"),
 )
 
