@@ -172,6 +172,7 @@ def test_shapes_chunks_no_nan_and_conditioned_rank():
     (dict(r=0), "r"), (dict(r=11), "r"), (dict(r=None), "r"), (dict(depths=[3, 3]), "depths"),
     (dict(depths=[0, 2]), "depths"), (dict(depths=[]), "depths"), (dict(depths=[2.5]), "depths"),
     (dict(chunk=0), "chunk"), (dict(n=0), "n"), (dict(batch=0), "batch"),
+    (dict(block=0), "block"), (dict(block=P.MAX_BLOCK + 1), "block"), (dict(block=2.0), "block"),
 ])
 def test_invalid_arguments_name_the_parameter(kw, name):
     args = dict(n=10, depths=[1, 2], batch=2, p=0.5, sigma=1.0, gen=torch.Generator(), r=2)
@@ -262,3 +263,54 @@ def test_log_svals_of_transposed_gated_layers():
     assert not np.isnan(eng).any()
     assert np.max(np.abs(eng[:rank] - ref[:rank])) <= TOL_LOG
     assert np.all(eng[rank:] < ref[rank - 1] - 30)
+
+
+def _engine_layers(seed, n, L, bsz, p):
+    """The generated layers of one chunk, in the engine's compressed form (B, k_l, k_{l-1})
+    (rows beyond the active gate rows are zero), drawn exactly as _stream_chunk draws them."""
+    draws, cols, out = P._Draws(seed, torch.device("cpu")), n, []
+    for _ in range(L):
+        _, g = P._draw_layer(draws, n, bsz, p, 1, False, cols)
+        out.append(g.numpy().copy())
+        cols = g.shape[1]
+    return out
+
+
+def mp_chain_log_svals(layers, dps, n):
+    """mpmath log singular values of layers[-1] @ ... @ layers[0] (rectangular chain), padded
+    with -inf to n (the chain's extra dimensions are zero rows/columns)."""
+    with mp.workdps(dps):
+        j = mp.matrix(layers[0].tolist())
+        for g in layers[1:]:
+            j = mp.matrix(g.tolist()) * j
+        sv = mp.svd_r(j, compute_uv=False)
+        floor = max(sv) * mp.mpf(10) ** (-(dps - 20))
+        out = [float(mp.log(x)) if x > floor else -np.inf for x in sv]
+    return np.concatenate([np.sort(out)[::-1], np.full(n - len(out), -np.inf)])
+
+
+# Blocked generated path (block=None -> DEFAULT_BLOCK layers per QR) vs mpmath on the engine's own
+# layers, at the strongly graded sizes (spreads ~200 and ~650 nats) and a gated case (ranks drop
+# inside blocks: the kmin bookkeeping). Tolerance: the 1e-8 accuracy target; DEFAULT_BLOCK's
+# documented worst-sample error is ~1e-9, per-layer (block=1) ~1e-11 (checked at TOL_LOG).
+# The same reference rejects long blocks (block=8 errs by >1e-8 at n = 16, L = 100).
+@pytest.mark.parametrize("n,L,p,dps,bsz", [(16, 100, 1.0, 140, 2), (8, 400, 1.0, 340, 2),
+                                           (12, 60, 0.7, 100, 3)])
+def test_blocked_generated_path_matches_mpmath(n, L, p, dps, bsz):
+    seed = 4242 + n
+    refs = [mp_chain_log_svals([g[b] for g in _engine_layers(seed, n, L, bsz, p)], dps, n)
+            for b in range(bsz)]
+
+    def err(block):
+        s, _, rank = P._stream_chunk(n=n, depths=[L], bsz=bsz, p=p, sigma=1.0,
+                                     draws=P._Draws(seed, torch.device("cpu")), r=1,
+                                     conditioned=False, block=block)
+        for b in range(bsz):  # exact rank: -inf exactly where the reference is zero
+            assert int(rank[0, b]) == int(np.isfinite(refs[b]).sum())
+        return max(_err(s[0, b].numpy(), refs[b]) for b in range(bsz))
+
+    assert P._block_len(n) == P.DEFAULT_BLOCK > 1
+    assert err(None) <= 1e-8
+    assert err(1) <= TOL_LOG
+    if p == 1.0 and n == 16:
+        assert err(8) > 1e-8
