@@ -35,11 +35,17 @@ sigma enters exactly through scale equivariance (``J_L(sigma) = sigma^L J_L(1)``
 it is valid only because Ginibre layers are right-orthogonally invariant, so checks of that
 invariance (or of results resting on it) must use the default ``method="qr"``.
 
+Generated layers are folded in blocks of ``DEFAULT_BLOCK`` = 2 (``block=`` keyword): the first
+layer of a block meets the orthogonal factor (ormqr), the second is a plain matmul, then one QR and
+one triangular update; the block's rounding is ~eps * kappa(block) instead of eps * kappa(layer),
+which the measured worst-sample errors (see DEFAULT_BLOCK) allow for 2 layers but not for 3.
+
 Accuracy (tests/test_products.py, benchmarks/products.py): max |log s_k - mpmath| over all k is
-~1e-13 at n = 16, L = 100 and n = 8, L = 400 (spreads of 200-650 nats), where the naive product
-errs by 150-600. Cost per layer and sample: one geqrf, one ormqr and one triangular product of the
-size of the live block (about 3-4x a plain n x n matmul at p = 1; gated layers shrink to the
-active k x rank block).
+~1e-13 - 1e-11 at n = 16, L = 100 and n = 8, L = 400 (spreads of 200-650 nats) per layer
+(``log_svals_of``, ``block=1``) and ~1e-11 - 1e-9 with the default blocks, where the naive product
+errs by 150-600. Cost per layer and sample at p = 1: one n x n Gaussian draw and one matmul (the
+naive loop's work) plus half of a geqrf, an ormqr and a triangular product (about 2x a plain
+n x n matmul in all at n = 128); gated layers shrink to the active k x rank block.
 
 Public API: :func:`product_spectrum` (one streaming pass, both outputs), :func:`log_svals`,
 :func:`lyapunov_estimates`, :func:`log_svals_of` (given layers), :func:`log_svals_graded`
