@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import traceback
+from contextlib import contextmanager
 from typing import Callable
 
 from hypothesis import HealthCheck, given, settings
@@ -26,6 +27,35 @@ from hypothesis import strategies as st
 
 from checks import serialize
 from checks.model import Comparison, Context, Outcome, Status
+
+
+@contextmanager
+def _no_local_constants():
+    """Hypothesis (>= 6.131) mixes literal constants found in every *local* module loaded so far into
+    its generation. Which modules are loaded differs between the CLI, pytest and run orders, so the
+    drawn examples would depend on the execution context. Pin that pool to empty while we run, so the
+    examples depend on (seed, claim id) alone. A no-op on Hypothesis versions without the pool."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    original = getattr(providers, "_get_local_constants", None)
+    empty_type = getattr(providers, "Constants", None)
+    if original is None or empty_type is None:  # pragma: no cover - older Hypothesis
+        yield
+        return
+    empty = empty_type()
+    providers._get_local_constants = lambda: empty
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if cache is not None:
+        cache.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        if cache is not None:
+            cache.cache.clear()
 
 
 class PropertyCheck:
@@ -78,7 +108,8 @@ class PropertyCheck:
 
         method = f"Hypothesis property check, {n_examples} examples (seeded from the claim id): {self.generated}."
         try:
-            run()
+            with _no_local_constants():
+                run()
         except Exception as exc:
             if "cmp" in failing:
                 cmp = failing["cmp"]

@@ -274,3 +274,30 @@ def test_property_check_counts_cases_per_class():
     out = PropertyCheck(_square(), cmp, generated="aranges", classify=lambda d: f"big={d['big']}")(Context("x"))
     counts = out.evidence["cases_by_class"]
     assert set(counts) == {"big=False", "big=True"} and sum(counts.values()) == out.evidence["examples_run"]
+
+
+def test_generated_examples_do_not_depend_on_loaded_modules(tmp_path, monkeypatch):
+    # Hypothesis mixes literal constants of loaded local modules into generation; a property check
+    # must draw the same examples whichever modules the CLI, pytest or an earlier claim loaded.
+    import importlib
+    import sys
+
+    seen: list = []
+
+    def cmp(x):
+        seen.append(x)
+        return Comparison(0.0, 1.0)
+
+    chk = PropertyCheck(st.builds(dict, x=st.floats(-1e6, 1e6) | st.integers(-10**6, 10**6)), cmp,
+                        generated="numbers", examples=200)
+    chk(Context("x"))
+    first, seen[:] = list(seen), []
+    (tmp_path / "constants_galore.py").write_text(
+        "VALUES = [" + ", ".join(f"{k * 7919.123457:.6f}, {k * 104729}" for k in range(1, 300)) + "]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("constants_galore")
+    try:
+        chk(Context("x"))
+    finally:
+        sys.modules.pop("constants_galore", None)
+    assert seen == first
