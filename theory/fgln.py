@@ -164,8 +164,8 @@ def jdot_flow(Ws, ds, G) -> np.ndarray:
     return jdot_from_weight_velocity(Ws, ds, [-g for g in grad_weights(Ws, ds, G)])
 
 
-def jdot_lemma_e1(Ws, ds, G) -> np.ndarray:
-    """Lemma E.1 as printed: -sum_l M_{l+1:L} D_l M_{l+1:L}^T G M_{1:l-1}^T M_{1:l-1}, M_l := D_l W_l."""
+def _jdot_e1_sum(Ws, ds, G, gate_power: int) -> np.ndarray:
+    """-sum_l M_{l+1:L} D_l^k M_{l+1:L}^T G M_{1:l-1}^T M_{1:l-1} with M_l := D_l W_l and k = gate_power."""
     Ms = layers_left(Ws, ds)
     g = full_gates(*check_network(Ws, ds))
     L = len(Ms)
@@ -173,21 +173,18 @@ def jdot_lemma_e1(Ws, ds, G) -> np.ndarray:
     for l in range(1, L + 1):
         suf = pprod(Ms, l + 1, L, dim=Ms[l - 1].shape[0])
         pre = pprod(Ms, 1, l - 1, dim=Ms[0].shape[1])
-        out = out - (suf * g[l][None, :]) @ suf.T @ G @ pre.T @ pre
+        out = out - (suf * (g[l] ** gate_power)[None, :]) @ suf.T @ G @ pre.T @ pre
     return out
+
+
+def jdot_lemma_e1(Ws, ds, G) -> np.ndarray:
+    """Lemma E.1 as printed: -sum_l M_{l+1:L} D_l M_{l+1:L}^T G M_{1:l-1}^T M_{1:l-1}, M_l := D_l W_l."""
+    return _jdot_e1_sum(Ws, ds, G, gate_power=1)
 
 
 def jdot_lemma_e1_corrected(Ws, ds, G) -> np.ndarray:
     """Lemma E.1 with D_l replaced by D_l^2 (the form valid for general diagonal gates)."""
-    Ms = layers_left(Ws, ds)
-    g = full_gates(*check_network(Ws, ds))
-    L = len(Ms)
-    out = 0.0
-    for l in range(1, L + 1):
-        suf = pprod(Ms, l + 1, L, dim=Ms[l - 1].shape[0])
-        pre = pprod(Ms, 1, l - 1, dim=Ms[0].shape[1])
-        out = out - (suf * (g[l] ** 2)[None, :]) @ suf.T @ G @ pre.T @ pre
-    return out
+    return _jdot_e1_sum(Ws, ds, G, gate_power=2)
 
 
 # ---------------------------------------------------------------------------------------------
