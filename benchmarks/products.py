@@ -13,12 +13,13 @@ import subprocess
 import sys
 import time
 
-import mpmath as mp
 import numpy as np
 import torch
 
 from theory import products as P
 from theory import samplers as S
+from theory.reference import mp_log_svals
+from theory.reference import naive_log_svals as naive_log_svals_of
 
 
 # ---------------------------------------------------------------------------------------------
@@ -39,26 +40,6 @@ def naive_log_svals(n, L, batch, p, sigma, seed):
         with np.errstate(divide="ignore"):
             out[b] = np.log(np.linalg.svd(j, compute_uv=False))
     return out
-
-
-def naive_of(mats):
-    j = np.eye(mats.shape[-1])
-    for m in mats:
-        j = m @ j
-    with np.errstate(divide="ignore"):
-        return np.log(np.linalg.svd(j, compute_uv=False))
-
-
-def mp_of(mats, dps):
-    with mp.workdps(dps):
-        n = mats.shape[-1]
-        j = mp.eye(n)
-        for m in mats:
-            j = mp.matrix(m.tolist()) * j
-        sv = mp.svd_r(j, compute_uv=False)
-        s1 = max(sv)
-        floor = s1 * mp.mpf(10) ** (-(dps - 20))
-        return np.sort([float(mp.log(x)) if x > floor else -np.inf for x in sv])[::-1]
 
 
 def _err(a, b):
@@ -215,16 +196,6 @@ def _blocked(quick):
             cols = g.shape[1]
         return layers
 
-    def mp_chain(layers, dps, n):  # rectangular chain; padded with -inf to n
-        with mp.workdps(dps):
-            j = mp.matrix(layers[0].tolist())
-            for g in layers[1:]:
-                j = mp.matrix(g.tolist()) * j
-            sv = mp.svd_r(j, compute_uv=False)
-            floor = max(sv) * mp.mpf(10) ** (-(dps - 20))
-            v = [float(mp.log(x)) if x > floor else -np.inf for x in sv]
-        return np.concatenate([np.sort(v)[::-1], np.full(n - len(v), -np.inf)])
-
     def run(n, L, p, bsz, seed, block):
         with _threads(1):
             return P._stream_chunk(n=n, depths=[L], bsz=bsz, p=p, sigma=1.0,
@@ -242,7 +213,7 @@ def _blocked(quick):
     bsz = 2 if quick else 6
     for n, L, p, dps in [(16, 100, 1.0, 140), (8, 400, 1.0, 340), (12, 60, 0.7, 100)]:
         seed = 4242 + n
-        refs = [mp_chain([g[b] for g in engine_layers(seed, n, L, bsz, p)], dps, n)
+        refs = [mp_log_svals([g[b] for g in engine_layers(seed, n, L, bsz, p)], dps, pad_to=n)
                 for b in range(bsz)]
         errs = []
         for blk in blocks:
@@ -286,12 +257,12 @@ def _accuracy(quick):
             spread = max(spread, float(eng[fin][0] - eng[fin][-1]))
             dps = int(40 + (eng[fin][0] - eng[fin][-1]) / math.log(10))
             dps_used = max(dps_used, dps)
-            ref = mp_of(mats, dps)
-            ref2 = mp_of(mats, dps + 40)
+            ref = mp_log_svals(mats, dps)
+            ref2 = mp_log_svals(mats, dps + 40)
             e_mp = max(e_mp, _err(ref, ref2))
             e_eng = max(e_eng, _err(eng, ref2))
-            e_nv = max(e_nv, _err(naive_of(mats), ref2) if np.isfinite(ref2).all() else
-                       float(np.max(np.abs(naive_of(mats)[np.isfinite(ref2)] - ref2[np.isfinite(ref2)]))))
+            e_nv = max(e_nv, _err(naive_log_svals_of(mats), ref2) if np.isfinite(ref2).all() else
+                       float(np.max(np.abs(naive_log_svals_of(mats)[np.isfinite(ref2)] - ref2[np.isfinite(ref2)]))))
         worst = max(worst, e_eng)
         lay = "Ginibre (p = 1)" if p == 1 else f"(r={r}, p={p}, 1)-layers"
         out.append(f"| {n} | {L} | {lay} | {spread:.0f} nats | {dps_used} | {_fmt(e_eng)} | "
@@ -312,7 +283,7 @@ def _accuracy(quick):
         b = P.log_svals_of(np.ascontiguousarray(mats[::-1].transpose(0, 2, 1))[None])[0].numpy()
         fin = np.isfinite(a)
         d = float(np.max(np.abs(a[fin] - b[fin])))
-        nv = naive_of(mats)
+        nv = naive_log_svals_of(mats)
         worst = max(worst, d)
         out.append(f"| {n} | {L} | {p} | {a[fin][0] - a[fin][-1]:.0f} nats | {_fmt(d)} | "
                    f"{_fmt(float(np.max(np.abs(nv[fin] - a[fin]))))} |")
@@ -322,7 +293,7 @@ def _accuracy(quick):
         eng = P.log_svals_of(mats[None])[0].numpy()
         fin = np.isfinite(eng)
         dps = int(40 + (eng[fin][0] - eng[fin][-1]) / math.log(10))
-        e = _err(eng, mp_of(mats, dps))
+        e = _err(eng, mp_log_svals(mats, dps))
         worst = max(worst, e)
         out += ["", f"mpmath at n = 32, L = 100, p = 0.5 (dps {dps}): engine max error {_fmt(e)}."]
     out += ["", f"Worst engine error {_fmt(worst)} (target 1e-8). The naive loop is only accurate "

@@ -17,34 +17,10 @@ from scipy.special import digamma
 
 from theory import products as P
 from theory import samplers as S
+from theory.reference import mp_log_svals, naive_log_svals
 
 # log s accuracy target of the engine (absolute error in log s_k, i.e. relative in s_k)
 TOL_LOG = 1e-9
-
-
-def mp_log_svals(mats: np.ndarray, dps: int) -> np.ndarray:
-    """log singular values of mats[L-1] ... mats[0] with mpmath at ``dps`` digits (descending).
-
-    Values below s_1 * 10^-(dps-20) are reported as -inf (exact zeros of rank-deficient products
-    show up there as roundoff of the high-precision product)."""
-    with mp.workdps(dps):
-        n = mats.shape[-1]
-        j = mp.eye(n)
-        for layer in mats:
-            j = mp.matrix(layer.tolist()) * j
-        sv = mp.svd_r(j, compute_uv=False)
-        s1 = max(sv)
-        floor = s1 * mp.mpf(10) ** (-(dps - 20))
-        out = [float(mp.log(x)) if x > floor else -np.inf for x in sv]
-    return np.sort(np.array(out))[::-1]
-
-
-def naive_log_svals(mats: np.ndarray) -> np.ndarray:
-    j = np.eye(mats.shape[-1])
-    for layer in mats:
-        j = layer @ j
-    with np.errstate(divide="ignore"):
-        return np.log(np.linalg.svd(j, compute_uv=False))
 
 
 def _err(a, b):
