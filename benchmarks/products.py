@@ -7,6 +7,7 @@ and the machine load (timings on a shared machine are noisy; the ratio is measur
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import subprocess
@@ -162,7 +163,8 @@ def _profile(quick):
     batch = 8 if quick else 64
     out = ["", f"Where the time goes (engine, 1 worker x 1 thread, n = {n}, L = {L}, {batch} "
            "samples; phase timers in `theory.products`):", "",
-           "| p | random numbers | product with Q (ormqr) + block matmuls | QR (geqrf) | "
+           "| p | random numbers | products with Q + block matmuls | QR (Cholesky QR at p = 1, "
+           "geqrf otherwise) | "
            "triangular update | "
            "final SVD | total s |", "|---|---|---|---|---|---|---|"]
     bounds = []
@@ -186,23 +188,24 @@ def _profile(quick):
                       f"triangular update) {100 * lin:.0f}%, random numbers {100 * fr[0]:.0f}%")
     out += ["", "Bound: " + "; ".join(bounds) + ". Per layer the exact path does what the naive "
             "loop does (one Gaussian n x n draw and one n x n matmul) plus, once per block of "
-            f"{P.DEFAULT_BLOCK} layers, one geqrf, one ormqr in place of a matmul and one "
-            "triangular update (LAPACK runs them per matrix, at a fraction of matmul speed at "
-            "n = 128; the floor table below prices each). So at p = 1 it cannot match the naive "
-            "loop on the same number of cores: the draw and the matmul alone are the naive "
-            "loop's whole cost. It gains only by using both cores (workers), where the naive "
-            "loop's threaded BLAS helps little at n = 128, and at p < 1 by working on the active "
-            "k x rank block only. Longer blocks would shrink the overhead but break the accuracy "
-            "budget (blocked-path table below: block=3 errs by 1e-9 to 1e-6 at n = 128). Only "
-            "the Bartlett fast path, which rests on right-orthogonal invariance, skips the "
-            "product with Q."]
+            f"{P.DEFAULT_BLOCK} layers, one QR and one triangular update: at p = 1 on the CPU a "
+            "Cholesky QR (syrk, potrf, trsm) and a trmm per sample (dense kernel); otherwise a "
+            "batched geqrf, an ormqr in place of a matmul and a triangular product. LAPACK runs "
+            "these per matrix, at a fraction of matmul speed at n = 128 (the floor table below "
+            "prices each). So at p = 1 the engine cannot match the naive loop on the same number "
+            "of cores: the draw and the matmul alone are the naive loop's whole cost. It gains by "
+            "using both cores (workers), where the naive loop's threaded BLAS helps little at "
+            "n = 128, and at p < 1 by working on the active k x rank block only. Longer blocks "
+            "would shrink the overhead but break the accuracy budget (blocked-path table below: "
+            "block=3 errs by 1e-9 to 1e-6 at n = 128). Only the Bartlett fast path, which rests "
+            "on right-orthogonal invariance, skips the product with Q."]
     return out
 
 
 def _floor(quick, rows):
     """Hot-cache cost of each operation at n = 128 on one thread (per matrix), and what it implies:
-    the naive loop's cost per layer against the least the exact path does per layer (the naive
-    loop's draw and matmul, plus half a block's geqrf, ormqr-for-matmul and triangular update)."""
+    the naive loop's cost per layer against the least each exact path does per layer (the naive
+    loop's draw and matmul, plus 1/b of a block's factorisation and triangular update)."""
     n, L, bsz = 128, 100, 16
     reps = 5 if quick else 20
 
@@ -229,25 +232,44 @@ def _floor(quick, rows):
                  ormqr=per(lambda: torch.ormqr(h, tau, g, left=False), bsz),
                  tri=per(lambda: P._trimul(tri, tri), bsz),
                  svd=per(lambda: np.linalg.svd(a, compute_uv=False), 1))
-    naive = c["pcg"] + c["mm"] + c["svd"] / L
+        if P._openblas.LIB is not None:
+            ops = P._openblas.Dense(n)
+            z, gg, x = (np.ascontiguousarray(a) for _ in range(3))
+            pz, pg, px = (ctypes.c_void_p(v.ctypes.data) for v in (z, gg, x))
+            np.copyto(gg, np.triu(a) + n * np.eye(n))
+
+            def cholqr():
+                np.copyto(z, a)  # fresh block each call (the factorisation overwrites it)
+                ops.cholqr(pz, pg)
+
+            c["cholqr"] = per(cholqr, 1)
+            c["trmm"] = per(lambda: ops.trmm(pg, px), 1)
     b = P.DEFAULT_BLOCK
-    floor = c["sfc"] + c["mm"] + (c["geqrf"] + c["ormqr"] - c["mm"] + c["tri"]) / b
+    naive = c["pcg"] + c["mm"] + c["svd"] / L
+    floor_b = c["sfc"] + c["mm"] + (c["geqrf"] + c["ormqr"] - c["mm"] + c["tri"]) / b
+    floor_k = (c["sfc"] + c["mm"] + (c["cholqr"] + c["trmm"]) / b) if "cholqr" in c else None
     r1 = next(r for r in rows if r["p"] == 1.0)
     measured = 1e3 / r1["e11"] / L  # engine, 1 worker x 1 thread, ms per layer and sample
+    keys = ["sfc", "pcg", "mm", "geqrf", "ormqr", "tri", "cholqr", "trmm", "svd"]
     out = ["", f"Floor at p = 1 (hot-cache cost per {n} x {n} matrix on one thread, ms; best of 3):",
            "", "| Gaussian draw, SFC64 (engine) | Gaussian draw, PCG64 (naive) | matmul (numpy) | "
-           "geqrf | ormqr | triangular update | SVD |", "|---|---|---|---|---|---|---|",
-           "| " + " | ".join(f"{c[k]:.3f}" for k in ("sfc", "pcg", "mm", "geqrf", "ormqr", "tri",
-                                                    "svd")) + " |", "",
-           f"Naive loop per layer: draw + matmul + SVD / L = {naive:.3f} ms. Exact path per layer, "
-           f"at least: draw + matmul + (geqrf + ormqr - matmul + triangular update) / {b} = "
-           f"{floor:.3f} ms, i.e. at best {naive / floor:.2f}x the naive loop on one thread each, "
-           f"and {2 * naive / floor:.2f}x with two workers scaling perfectly "
-           f"({r1['scaling'] * naive / floor:.2f}x at the {r1['scaling']:.2f}x worker scaling "
-           f"measured above). Measured in the stream: {measured:.3f} ms per layer, "
-           f"{floor / measured:.0%} of the floor's speed (the chunk's working set leaves the "
-           "core's cache between operations; per-sample processing keeps it there but pays "
-           "Python overhead per call)."]
+           "geqrf | ormqr | triangular product (batched) | Cholesky QR (kernel) | trmm (kernel) "
+           "| SVD |", "|---|---|---|---|---|---|---|---|---|",
+           "| " + " | ".join(f"{c[k]:.3f}" if k in c else "-" for k in keys) + " |", "",
+           f"Naive loop per layer: draw + matmul + SVD / L = {naive:.3f} ms. Exact path per "
+           f"layer, at least: batched path draw + matmul + (geqrf + ormqr - matmul + triangular "
+           f"product) / {b} = {floor_b:.3f} ms"]
+    best = floor_b
+    if floor_k is not None:
+        out[-1] += (f"; dense kernel (what p = 1 runs on this machine) draw + matmul + (Cholesky QR"
+                    f" + trmm) / {b} = {floor_k:.3f} ms")
+        best = floor_k
+    out[-1] += (f". So at best {naive / best:.2f}x the naive loop on one thread each, "
+                f"{2 * naive / best:.2f}x with two workers scaling perfectly "
+                f"({r1['scaling'] * naive / best:.2f}x at the {r1['scaling']:.2f}x worker scaling "
+                f"measured above). Measured in the stream: {measured:.3f} ms per layer, "
+                f"{best / measured:.0%} of the floor's speed (the rest: the triangular update's "
+                "scaling, the final SVD, cache misses and Python overhead per call).")
     return out
 
 
@@ -257,7 +279,7 @@ def _blocked(quick):
     cpu = torch.device("cpu")
 
     def engine_layers(seed, n, L, bsz, p):  # drawn exactly as _stream_chunk draws them
-        draws, cols, layers = P._Draws(seed, cpu), n, []
+        draws, cols, layers = P._Draws(seed, cpu, bsz), n, []
         for _ in range(L):
             _, g = P._draw_layer(draws, n, bsz, p, 1, False, cols)
             layers.append(g.numpy().copy())
@@ -267,7 +289,7 @@ def _blocked(quick):
     def run(n, L, p, bsz, seed, block):
         with _threads(1):
             return P._stream_chunk(n=n, depths=[L], bsz=bsz, p=p, sigma=1.0,
-                                   draws=P._Draws(seed, cpu), r=1, conditioned=False,
+                                   draws=P._Draws(seed, cpu, bsz), r=1, conditioned=False,
                                    block=block)[0][0].numpy()
 
     blocks = [None, 1, 3]

@@ -244,7 +244,7 @@ def test_log_svals_of_transposed_gated_layers():
 def _engine_layers(seed, n, L, bsz, p):
     """The generated layers of one chunk, in the engine's compressed form (B, k_l, k_{l-1})
     (rows beyond the active gate rows are zero), drawn exactly as _stream_chunk draws them."""
-    draws, cols, out = P._Draws(seed, torch.device("cpu")), n, []
+    draws, cols, out = P._Draws(seed, torch.device("cpu"), bsz), n, []
     for _ in range(L):
         _, g = P._draw_layer(draws, n, bsz, p, 1, False, cols)
         out.append(g.numpy().copy())
@@ -270,16 +270,20 @@ def mp_chain_log_svals(layers, dps, n):
 # inside blocks: the kmin bookkeeping). Tolerance: the 1e-8 accuracy target; DEFAULT_BLOCK's
 # documented worst-sample error is ~1e-9, per-layer (block=1) ~1e-11 (checked at TOL_LOG).
 # The same reference rejects long blocks (block=8 errs by >1e-8 at n = 16, L = 100).
+@pytest.mark.parametrize("kernel", [True, False])  # p = 1: dense CPU kernel or batched path
 @pytest.mark.parametrize("n,L,p,dps,bsz", [(16, 100, 1.0, 140, 2), (8, 400, 1.0, 340, 2),
                                            (12, 60, 0.7, 100, 3)])
-def test_blocked_generated_path_matches_mpmath(n, L, p, dps, bsz):
+def test_blocked_generated_path_matches_mpmath(n, L, p, dps, bsz, kernel, monkeypatch):
+    if p < 1.0 and not kernel:
+        pytest.skip("gated layers take the batched path either way (run once, kernel=True)")
+    monkeypatch.setattr(P, "DENSE_CPU_KERNEL", kernel)
     seed = 4242 + n
     refs = [mp_chain_log_svals([g[b] for g in _engine_layers(seed, n, L, bsz, p)], dps, n)
             for b in range(bsz)]
 
     def err(block):
         s, _, rank = P._stream_chunk(n=n, depths=[L], bsz=bsz, p=p, sigma=1.0,
-                                     draws=P._Draws(seed, torch.device("cpu")), r=1,
+                                     draws=P._Draws(seed, torch.device("cpu"), bsz), r=1,
                                      conditioned=False, block=block)
         for b in range(bsz):  # exact rank: -inf exactly where the reference is zero
             assert int(rank[0, b]) == int(np.isfinite(refs[b]).sum())
@@ -317,3 +321,70 @@ def test_engine_results_do_not_depend_on_workers_or_blas_threads():
     a = P.product_spectrum(gen=torch.Generator().manual_seed(4), **kw)
     b = P.product_spectrum(gen=torch.Generator().manual_seed(4), workers=3, **kw)
     assert torch.equal(a.log_svals, b.log_svals) and torch.equal(a.benettin, b.benettin)
+
+
+needs_kernel = pytest.mark.skipif(P._openblas.LIB is None,
+                                  reason="numpy's bundled OpenBLAS not found: no dense kernel")
+
+
+@needs_kernel
+def test_openblas_wrappers_match_numpy_on_rectangular_blocks():
+    """syrk+potrf, trsm and trmm through ctypes against numpy on K x m blocks (K > m), in the
+    module's layout (arrays hold the transposes)."""
+    rng = np.random.default_rng(11)
+    K, m = 9, 5
+    a = rng.standard_normal((K, m))  # Z
+    z, g = np.ascontiguousarray(a.T), np.zeros((m, m))
+    assert P._openblas.syrk_potrf(z, g) == 0
+    r = np.triu(g.T)
+    assert np.allclose(r.T @ r, a.T @ a, rtol=1e-13, atol=1e-13)
+    assert np.all(np.diag(r) > 0)
+    P._openblas.trsm_right_upper(g, z)
+    assert np.allclose(z.T @ r, a, rtol=1e-13, atol=1e-13)
+    assert np.allclose(z @ z.T, np.eye(m), atol=1e-13)  # Q = Z R^-1 is orthonormal
+    x = rng.standard_normal((m, 7))
+    xa = np.ascontiguousarray(x.T)
+    P._openblas.trmm_left_upper(g, xa)
+    assert np.allclose(xa.T, r @ x, rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match="C-contiguous float64"):
+        P._openblas.syrk_potrf(np.asfortranarray(z), g)
+    # rank deficient block: potrf reports the failing minor instead of returning garbage
+    b = np.ascontiguousarray(np.c_[a[:, :2], a[:, :1]].T)
+    assert P._openblas.syrk_potrf(b, np.zeros((3, 3))) > 0
+
+
+def _spectrum(kernel, monkeypatch, **kw):
+    monkeypatch.setattr(P, "DENSE_CPU_KERNEL", kernel)
+    return P.product_spectrum(gen=torch.Generator().manual_seed(21), **kw)
+
+
+@needs_kernel
+@pytest.mark.parametrize("block", [None, 1, 3])
+def test_dense_kernel_matches_batched_path(block, monkeypatch):
+    """Same layers (per-sample streams), two factorisations (Cholesky QR one sample at a time vs
+    batched Householder QR): spectra, Benettin sums and ranks agree to rounding at every depth."""
+    kw = dict(n=40, depths=[1, 7, 30], batch=5, p=1.0, sigma=0.7, r=1, conditioned=False,
+              chunk=3, block=block)
+    a, b = _spectrum(True, monkeypatch, **kw), _spectrum(False, monkeypatch, **kw)
+    assert torch.equal(a.rank, b.rank)
+    assert float((a.log_svals - b.log_svals).abs().max()) <= 1e-9
+    assert float((a.benettin - b.benettin).abs().max()) <= 1e-10
+
+
+@needs_kernel
+def test_dense_kernel_householder_fallback(monkeypatch):
+    """Every Cholesky factorisation 'breaks down': each block takes the Householder fallback and
+    the result still matches the batched path."""
+    kw = dict(n=24, depths=[6, 20], batch=4, p=1.0, sigma=1.0, r=1, conditioned=False, chunk=4)
+    calls = []
+
+    def broken(self, z, g):
+        calls.append(1)
+        return 1
+
+    monkeypatch.setattr(P._openblas.Dense, "cholqr", broken)
+    a = _spectrum(True, monkeypatch, **kw)
+    assert len(calls) == 4 * 10  # 4 samples x 10 blocks of 2 layers
+    b = _spectrum(False, monkeypatch, **kw)
+    assert float((a.log_svals - b.log_svals).abs().max()) <= 1e-9
+    assert float((a.benettin - b.benettin).abs().max()) <= 1e-10

@@ -1,0 +1,158 @@
+"""Per-matrix BLAS/LAPACK calls into the OpenBLAS that numpy's wheels bundle, through ctypes.
+
+Why: the dense CPU path of the product engine (``theory.products._stream_dense_cpu``) works one
+sample at a time, so that a sample's few matrices stay in the core's cache between operations,
+and it needs syrk, potrf, trsm and trmm calls that release the GIL (so chunks on worker threads
+overlap): ctypes releases it for every foreign call, while scipy.linalg's wrappers of these
+routines hold it. numpy >= 2 wheels ship OpenBLAS as ``numpy.libs/libscipy_openblas64_*.so``
+(``numpy/.dylibs`` on macOS) with ILP64 symbols ``scipy_<name>_64_``.
+
+Where that library is not found, or fails the self-test below, :data:`LIB` is None and the engine
+takes its batched torch path (the same recursion; results agree to rounding).
+
+Layout convention of every function here: a matrix ``A`` (m x n, column-major as Fortran wants it)
+is held in a C-contiguous float64 numpy array of shape (n, m), i.e. the array is ``A^T``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+
+import numpy as np
+
+__all__ = ["LIB", "Dense", "syrk_potrf", "trsm_right_upper", "trmm_left_upper"]
+
+_I = ctypes.c_int64
+_ONE = ctypes.c_double(1.0)
+_ZERO = ctypes.c_double(0.0)
+
+
+def _find():
+    base = os.path.dirname(np.__file__)
+    pats = [os.path.join(base, os.pardir, "numpy.libs", "libscipy_openblas64_*.so*"),
+            os.path.join(base, ".dylibs", "libscipy_openblas64_*.dylib")]
+    for path in sorted(p for pat in pats for p in glob.glob(pat)):
+        try:
+            lib = ctypes.CDLL(path)
+            fns = {k: getattr(lib, f"scipy_{k}_64_") for k in ("dsyrk", "dpotrf", "dtrsm", "dtrmm")}
+        except (OSError, AttributeError):
+            continue
+        for f in fns.values():
+            f.restype = None  # argument types are not declared: callers pass ctypes objects
+        return fns
+    return None
+
+
+def _ref(x):
+    return ctypes.byref(x)
+
+
+def _ptr(a: np.ndarray):
+    return ctypes.c_void_p(a.ctypes.data)
+
+
+def _check(a: np.ndarray, shape):
+    if a.dtype != np.float64 or not a.flags.c_contiguous or a.shape != shape:
+        raise ValueError(f"expected a C-contiguous float64 array of shape {shape}, got "
+                         f"{a.dtype} {a.shape} (contiguous={a.flags.c_contiguous})")
+
+
+def syrk_potrf(z: np.ndarray, g: np.ndarray) -> int:
+    """Gram matrix and Cholesky factor of Z (K x m, array ``z`` of shape (m, K)): on return the
+    upper triangle of R (m x m, array ``g`` of shape (m, m)) holds the factor of Z^T Z = R^T R.
+    The strict lower triangle of R is left as it was. Returns LAPACK's info (0: success; i > 0:
+    the leading minor of order i is not positive definite, Z is numerically rank deficient)."""
+    m, k = z.shape
+    _check(z, (m, k))
+    _check(g, (m, m))
+    mm, kk, info = _I(m), _I(k), _I(0)
+    LIB["dsyrk"](b"U", b"T", _ref(mm), _ref(kk), _ref(_ONE), _ptr(z), _ref(kk), _ref(_ZERO),
+                 _ptr(g), _ref(mm), 1, 1)
+    LIB["dpotrf"](b"U", _ref(mm), _ptr(g), _ref(mm), _ref(info), 1)
+    return int(info.value)
+
+
+def trsm_right_upper(r: np.ndarray, z: np.ndarray) -> None:
+    """Z <- Z R^-1 in place; Z is K x m (array (m, K)), R upper triangular m x m (array (m, m);
+    only its upper triangle is read)."""
+    m, k = z.shape
+    _check(z, (m, k))
+    _check(r, (m, m))
+    mm, kk = _I(m), _I(k)
+    LIB["dtrsm"](b"R", b"U", b"N", b"N", _ref(kk), _ref(mm), _ref(_ONE), _ptr(r), _ref(mm),
+                 _ptr(z), _ref(kk), 1, 1, 1, 1)
+
+
+def trmm_left_upper(s: np.ndarray, x: np.ndarray) -> None:
+    """X <- S X in place; S upper triangular m x m (array (m, m); only its upper triangle is
+    read), X is m x n (array (n, m))."""
+    n, m = x.shape
+    _check(x, (n, m))
+    _check(s, (m, m))
+    mm, nn = _I(m), _I(n)
+    LIB["dtrmm"](b"L", b"U", b"N", b"N", _ref(mm), _ref(nn), _ref(_ONE), _ptr(s), _ref(mm),
+                 _ptr(x), _ref(mm), 1, 1, 1, 1)
+
+
+class Dense:
+    """The dense kernel's three steps for square n x n matrices, with the ctypes arguments built
+    once (the per-call cost is then ~1 us of Python, held under the GIL; the BLAS work is not).
+    Arguments are array addresses (``arr.ctypes.data``) of C-contiguous float64 (n, n) arrays;
+    the caller owns validity (see the functions above for the checked forms)."""
+
+    def __init__(self, n: int):
+        self._n = _I(n)
+        self._info = _I(0)
+        self._rn, self._ri = _ref(self._n), _ref(self._info)
+        self._one, self._zero = _ref(_ONE), _ref(_ZERO)
+        self._syrk, self._potrf = LIB["dsyrk"], LIB["dpotrf"]
+        self._trsm, self._trmm = LIB["dtrsm"], LIB["dtrmm"]
+
+    def cholqr(self, z: int, g: int) -> int:
+        """R (upper triangle of the matrix in g) with Z^T Z = R^T R, then Z <- Z R^-1 (if the
+        Cholesky factorisation succeeded). Returns LAPACK's info."""
+        rn = self._rn
+        self._syrk(b"U", b"T", rn, rn, self._one, z, rn, self._zero, g, rn, 1, 1)
+        self._potrf(b"U", rn, g, rn, self._ri, 1)
+        info = self._info.value
+        if info == 0:
+            self._trsm(b"R", b"U", b"N", b"N", rn, rn, self._one, g, rn, z, rn, 1, 1, 1, 1)
+        return info
+
+    def trmm(self, s: int, x: int) -> None:
+        """X <- S X, S upper triangular (only its upper triangle is read)."""
+        rn = self._rn
+        self._trmm(b"L", b"U", b"N", b"N", rn, rn, self._one, s, rn, x, rn, 1, 1, 1, 1)
+
+
+def _self_test() -> bool:
+    """The four calls on a 3 x 3 example against numpy (guards against a library whose symbols
+    exist but whose calling convention differs)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 3)) + 3 * np.eye(3)  # math matrix Z
+    z = np.ascontiguousarray(a.T)
+    g = np.zeros((3, 3))
+    if syrk_potrf(z, g) != 0:
+        return False
+    r = np.triu(g.T)  # math R (upper): array g holds R^T
+    if not np.allclose(r.T @ r, a.T @ a, rtol=1e-12, atol=1e-12):
+        return False
+    trsm_right_upper(g, z)
+    q = z.T
+    if not np.allclose(q @ r, a, rtol=1e-12, atol=1e-12):
+        return False
+    x = rng.standard_normal((3, 3))
+    xa = np.ascontiguousarray(x.T)
+    trmm_left_upper(g, xa)
+    return bool(np.allclose(xa.T, r @ x, rtol=1e-12, atol=1e-12))
+
+
+LIB = _find()
+if LIB is not None:
+    try:
+        if not _self_test():
+            LIB = None
+    except Exception:  # any failure of the foreign calls: fall back to the torch path
+        LIB = None
