@@ -27,6 +27,8 @@ __all__ = ["LIB", "Dense", "syrk_potrf", "trsm_right_upper", "trmm_left_upper"]
 _I = ctypes.c_int64
 _ONE = ctypes.c_double(1.0)
 _ZERO = ctypes.c_double(0.0)
+# hidden length of each character argument (gfortran ABI: size_t, passed by value)
+_C1 = ctypes.c_size_t(1)
 
 
 def _find():
@@ -69,8 +71,8 @@ def syrk_potrf(z: np.ndarray, g: np.ndarray) -> int:
     _check(g, (m, m))
     mm, kk, info = _I(m), _I(k), _I(0)
     LIB["dsyrk"](b"U", b"T", _ref(mm), _ref(kk), _ref(_ONE), _ptr(z), _ref(kk), _ref(_ZERO),
-                 _ptr(g), _ref(mm), 1, 1)
-    LIB["dpotrf"](b"U", _ref(mm), _ptr(g), _ref(mm), _ref(info), 1)
+                 _ptr(g), _ref(mm), _C1, _C1)
+    LIB["dpotrf"](b"U", _ref(mm), _ptr(g), _ref(mm), _ref(info), _C1)
     return int(info.value)
 
 
@@ -82,7 +84,7 @@ def trsm_right_upper(r: np.ndarray, z: np.ndarray) -> None:
     _check(r, (m, m))
     mm, kk = _I(m), _I(k)
     LIB["dtrsm"](b"R", b"U", b"N", b"N", _ref(kk), _ref(mm), _ref(_ONE), _ptr(r), _ref(mm),
-                 _ptr(z), _ref(kk), 1, 1, 1, 1)
+                 _ptr(z), _ref(kk), _C1, _C1, _C1, _C1)
 
 
 def trmm_left_upper(s: np.ndarray, x: np.ndarray) -> None:
@@ -93,7 +95,7 @@ def trmm_left_upper(s: np.ndarray, x: np.ndarray) -> None:
     _check(s, (m, m))
     mm, nn = _I(m), _I(n)
     LIB["dtrmm"](b"L", b"U", b"N", b"N", _ref(mm), _ref(nn), _ref(_ONE), _ptr(s), _ref(mm),
-                 _ptr(x), _ref(mm), 1, 1, 1, 1)
+                 _ptr(x), _ref(mm), _C1, _C1, _C1, _C1)
 
 
 class Dense:
@@ -114,17 +116,19 @@ class Dense:
         """R (upper triangle of the matrix in g) with Z^T Z = R^T R, then Z <- Z R^-1 (if the
         Cholesky factorisation succeeded). Returns LAPACK's info."""
         rn = self._rn
-        self._syrk(b"U", b"T", rn, rn, self._one, z, rn, self._zero, g, rn, 1, 1)
-        self._potrf(b"U", rn, g, rn, self._ri, 1)
+        self._syrk(b"U", b"T", rn, rn, self._one, z, rn, self._zero, g, rn, _C1, _C1)
+        self._potrf(b"U", rn, g, rn, self._ri, _C1)
         info = self._info.value
         if info == 0:
-            self._trsm(b"R", b"U", b"N", b"N", rn, rn, self._one, g, rn, z, rn, 1, 1, 1, 1)
+            self._trsm(b"R", b"U", b"N", b"N", rn, rn, self._one, g, rn, z, rn,
+                       _C1, _C1, _C1, _C1)
         return info
 
     def trmm(self, s: int, x: int) -> None:
         """X <- S X, S upper triangular (only its upper triangle is read)."""
         rn = self._rn
-        self._trmm(b"L", b"U", b"N", b"N", rn, rn, self._one, s, rn, x, rn, 1, 1, 1, 1)
+        self._trmm(b"L", b"U", b"N", b"N", rn, rn, self._one, s, rn, x, rn,
+                   _C1, _C1, _C1, _C1)
 
 
 def _self_test() -> bool:
