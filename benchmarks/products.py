@@ -234,15 +234,16 @@ def _floor(quick, rows):
                  svd=per(lambda: np.linalg.svd(a, compute_uv=False), 1))
         if P._openblas.LIB is not None:
             ops = P._openblas.Dense(n)
-            z, gg, x = (np.ascontiguousarray(a) for _ in range(3))
+            z, gg, x = (a.copy() for _ in range(3))  # three distinct buffers
             pz, pg, px = (ctypes.c_void_p(v.ctypes.data) for v in (z, gg, x))
-            np.copyto(gg, np.triu(a) + n * np.eye(n))
 
             def cholqr():
                 np.copyto(z, a)  # fresh block each call (the factorisation overwrites it)
-                ops.cholqr(pz, pg)
+                if ops.cholqr(pz, pg) != 0:
+                    raise RuntimeError("Cholesky QR failed on a Gaussian block")
 
             c["cholqr"] = per(cholqr, 1)
+            np.copyto(gg, np.triu(a).T + n * np.eye(n))  # a well-conditioned triangular factor
             c["trmm"] = per(lambda: ops.trmm(pg, px), 1)
     b = P.DEFAULT_BLOCK
     naive = c["pcg"] + c["mm"] + c["svd"] / L
