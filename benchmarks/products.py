@@ -7,7 +7,6 @@ and the machine load (timings on a shared machine are noisy; the ratio is measur
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
 import subprocess
@@ -115,12 +114,15 @@ def _throughput(quick, ncpu):
         med = {k: float(np.median(v)) for k, v in ts.items()}
         t_n1, t_nd, t_11, t_w1 = med["n1"], med.get("nd"), med["11"], med["w1"]
         t_1n, t_bw, t_b1 = med.get("1n"), med["bw"], med["b1"]
-        naive_best = min(t for t in (t_n1, t_nd) if t is not None)
-        exact_best = min(t for t in (t_11, t_w1, t_1n) if t is not None)
+
+        def best(keys, pick):  # the fastest configuration among those that ran
+            return min(pick(ts[k]) for k in keys if k in ts)
+
+        naive, exact = ("n1", "nd"), ("11", "w1", "1n")
+        naive_best, exact_best = best(naive, np.median), best(exact, np.median)
         # per-round ratio of the best configurations: the spread the median hides
-        per_round = [min(a for a in xs if a is not None) / min(b for b in ys if b is not None)
-                     for xs, ys in zip(zip(ts["n1"], ts.get("nd", [None] * rounds)),
-                                       zip(ts["11"], ts["w1"], ts.get("1n", [None] * rounds)))]
+        per_round = [best(naive, lambda v: v[i]) / best(exact, lambda v: v[i])
+                     for i in range(rounds)]
         rows.append(dict(p=p, n1=batch / t_n1, nd=None if t_nd is None else batch / t_nd,
                          e11=batch / t_11, ew1=batch / t_w1,
                          e1n=None if t_1n is None else batch / t_1n, bw=batch / t_bw,
@@ -235,7 +237,7 @@ def _floor(quick, rows):
         if P._openblas.LIB is not None:
             ops = P._openblas.Dense(n)
             z, gg, x = (a.copy() for _ in range(3))  # three distinct buffers
-            pz, pg, px = (ctypes.c_void_p(v.ctypes.data) for v in (z, gg, x))
+            pz, pg, px = (P._openblas.ptr(v) for v in (z, gg, x))
 
             def cholqr():
                 np.copyto(z, a)  # fresh block each call (the factorisation overwrites it)

@@ -22,7 +22,7 @@ import os
 
 import numpy as np
 
-__all__ = ["LIB", "Dense", "syrk_potrf", "trsm_right_upper", "trmm_left_upper"]
+__all__ = ["LIB", "Dense", "ptr", "syrk_potrf", "trsm_right_upper", "trmm_left_upper"]
 
 _I = ctypes.c_int64
 _ONE = ctypes.c_double(1.0)
@@ -51,7 +51,8 @@ def _ref(x):
     return ctypes.byref(x)
 
 
-def _ptr(a: np.ndarray):
+def ptr(a: np.ndarray) -> ctypes.c_void_p:
+    """The address of an array's data, as the argument :class:`Dense`'s methods take."""
     return ctypes.c_void_p(a.ctypes.data)
 
 
@@ -70,9 +71,9 @@ def syrk_potrf(z: np.ndarray, g: np.ndarray) -> int:
     _check(z, (m, k))
     _check(g, (m, m))
     mm, kk, info = _I(m), _I(k), _I(0)
-    LIB["dsyrk"](b"U", b"T", _ref(mm), _ref(kk), _ref(_ONE), _ptr(z), _ref(kk), _ref(_ZERO),
-                 _ptr(g), _ref(mm), _C1, _C1)
-    LIB["dpotrf"](b"U", _ref(mm), _ptr(g), _ref(mm), _ref(info), _C1)
+    LIB["dsyrk"](b"U", b"T", _ref(mm), _ref(kk), _ref(_ONE), ptr(z), _ref(kk), _ref(_ZERO),
+                 ptr(g), _ref(mm), _C1, _C1)
+    LIB["dpotrf"](b"U", _ref(mm), ptr(g), _ref(mm), _ref(info), _C1)
     return int(info.value)
 
 
@@ -83,8 +84,8 @@ def trsm_right_upper(r: np.ndarray, z: np.ndarray) -> None:
     _check(z, (m, k))
     _check(r, (m, m))
     mm, kk = _I(m), _I(k)
-    LIB["dtrsm"](b"R", b"U", b"N", b"N", _ref(kk), _ref(mm), _ref(_ONE), _ptr(r), _ref(mm),
-                 _ptr(z), _ref(kk), _C1, _C1, _C1, _C1)
+    LIB["dtrsm"](b"R", b"U", b"N", b"N", _ref(kk), _ref(mm), _ref(_ONE), ptr(r), _ref(mm),
+                 ptr(z), _ref(kk), _C1, _C1, _C1, _C1)
 
 
 def trmm_left_upper(s: np.ndarray, x: np.ndarray) -> None:
@@ -94,14 +95,14 @@ def trmm_left_upper(s: np.ndarray, x: np.ndarray) -> None:
     _check(x, (n, m))
     _check(s, (m, m))
     mm, nn = _I(m), _I(n)
-    LIB["dtrmm"](b"L", b"U", b"N", b"N", _ref(mm), _ref(nn), _ref(_ONE), _ptr(s), _ref(mm),
-                 _ptr(x), _ref(mm), _C1, _C1, _C1, _C1)
+    LIB["dtrmm"](b"L", b"U", b"N", b"N", _ref(mm), _ref(nn), _ref(_ONE), ptr(s), _ref(mm),
+                 ptr(x), _ref(mm), _C1, _C1, _C1, _C1)
 
 
 class Dense:
     """The dense kernel's three steps for square n x n matrices, with the ctypes arguments built
     once (the per-call cost is then ~1 us of Python, held under the GIL; the BLAS work is not).
-    Arguments are array addresses (``arr.ctypes.data``) of C-contiguous float64 (n, n) arrays;
+    Arguments are array addresses (:func:`ptr`) of C-contiguous float64 (n, n) arrays;
     the caller owns validity (see the functions above for the checked forms)."""
 
     def __init__(self, n: int):

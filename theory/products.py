@@ -63,7 +63,6 @@ Public API: :func:`product_spectrum` (one streaming pass, both outputs), :func:`
 
 from __future__ import annotations
 
-import ctypes
 import math
 import threading
 import time
@@ -637,8 +636,8 @@ def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, b
     QR, Q_L = Q' R', and T <- R' T; QR being unique up to signs, the recorded T (and its diagonal,
     the Benettin sums) is then the Householder recursion's to rounding. Where the Cholesky
     factorisation breaks down (kappa(A) >~ 1e8, or an exactly singular block) that sample's block
-    is factored by Householder QR instead. Draws are consumed exactly as ``_stream_chunk``
-    consumes them (layer by layer for the whole chunk), so both paths see the same layers.
+    is factored by Householder QR instead. Sample s's layers come from its own stream
+    (``draws.rows[s]``) in layer order, as in ``_stream_chunk``, so both paths see the same layers.
     """
     ell_max = depths[-1]
     nd = len(depths)
@@ -650,10 +649,8 @@ def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, b
     nc = np.empty((bsz, n, n))  # N per sample (T = diag(exp(logt)) N)
     logt = np.zeros((bsz, n))
     zc, tc, gc, sc, wc = (np.zeros((n, n)) for _ in range(5))
-    ops = _openblas.Dense(n)
-    ptr = lambda x: ctypes.c_void_p(x.ctypes.data)  # noqa: E731
-    pq, pn = [ptr(x) for x in qc], [ptr(x) for x in nc]  # pq[s] follows qc[s]
-    pz, pt, pg, ps = ptr(zc), ptr(tc), ptr(gc), ptr(sc)
+    ops, ptr = _openblas.Dense(n), _openblas.ptr
+    pn, pg, ps = [ptr(x) for x in nc], ptr(gc), ptr(sc)  # fixed buffers
     diag = np.arange(n) * (n + 1)  # flat indices of the diagonal
     spreads = np.zeros(bsz)
     prof = PROFILE is not None
@@ -683,15 +680,15 @@ def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, b
                     np.matmul(qc[s], wc, out=zc)
                 else:
                     np.matmul(zc, wc, out=tc)
-                    zc, tc, pz, pt = tc, zc, pt, pz
+                    zc, tc = tc, zc
                 if prof:
                     tm["product with Q (ormqr) / block matmuls"] += clock() - t1
             t0 = clock() if prof else 0.0
-            if ops.cholqr(pz, pg) != 0:  # breakdown: Householder QR of this sample's block
+            if ops.cholqr(ptr(zc), pg) != 0:  # breakdown: Householder QR of this sample's block
                 h, tau = torch.geqrf(torch.from_numpy(zc).T)
                 gc[:] = torch.triu(h).T.numpy()
                 zc[:] = torch.linalg.householder_product(h, tau).T.numpy()
-            qc[s], zc, pq[s], pz = zc, qc[s], pz, pq[s]  # the new Q; the old one is scratch
+            qc[s], zc = zc, qc[s]  # the new Q; the old one is scratch
             if prof:
                 t1 = clock()
                 tm["QR factorisation (geqrf)"] += t1 - t0
