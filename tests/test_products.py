@@ -270,13 +270,18 @@ def mp_chain_log_svals(layers, dps, n):
 # inside blocks: the kmin bookkeeping). Tolerance: the 1e-8 accuracy target; DEFAULT_BLOCK's
 # documented worst-sample error is ~1e-9, per-layer (block=1) ~1e-11 (checked at TOL_LOG).
 # The same reference rejects long blocks (block=8 errs by >1e-8 at n = 16, L = 100).
-@pytest.mark.parametrize("kernel", [True, False])  # p = 1: dense CPU kernel or batched path
+# p = 1: dense CPU kernel (its triangular update by two diagonal scalings while logt spans less
+# than SEPARABLE_NATS, entry by entry beyond: "entrywise" lowers the threshold to 50 nats so that
+# both forms run in one pass) or the batched path.
+@pytest.mark.parametrize("kernel", ["kernel", "entrywise", "batched"])
 @pytest.mark.parametrize("n,L,p,dps,bsz", [(16, 100, 1.0, 140, 2), (8, 400, 1.0, 340, 2),
                                            (12, 60, 0.7, 100, 3)])
 def test_blocked_generated_path_matches_mpmath(n, L, p, dps, bsz, kernel, monkeypatch):
-    if p < 1.0 and not kernel:
-        pytest.skip("gated layers take the batched path either way (run once, kernel=True)")
-    monkeypatch.setattr(P, "DENSE_CPU_KERNEL", kernel)
+    if p < 1.0 and kernel != "kernel":
+        pytest.skip("gated layers take the batched path either way (run once)")
+    monkeypatch.setattr(P, "DENSE_CPU_KERNEL", kernel != "batched")
+    if kernel == "entrywise":
+        monkeypatch.setattr(P, "SEPARABLE_NATS", 50.0)
     seed = 4242 + n
     refs = [mp_chain_log_svals([g[b] for g in _engine_layers(seed, n, L, bsz, p)], dps, n)
             for b in range(bsz)]
@@ -353,6 +358,33 @@ def test_openblas_wrappers_match_numpy_on_rectangular_blocks():
     assert P._openblas.syrk_potrf(b, np.zeros((3, 3))) > 0
 
 
+@needs_kernel
+@pytest.mark.parametrize("n", [5, 32, 40, 70])  # one partial panel, exact panels, partial last
+def test_openblas_triangular_product_and_jacobi_svd(n):
+    """Dense.trmm_tri (both factors triangular, by column panels) against numpy's product, and
+    jacobi_log_svals (dgejsv through ctypes) bit for bit against scipy's dgejsv wrapper and
+    against mpmath on a column-graded matrix (span ~100 nats, far beyond numpy's SVD)."""
+    rng = np.random.default_rng(n)
+    s_, x_ = np.triu(rng.standard_normal((n, n))), np.triu(rng.standard_normal((n, n)))
+    sa, xa = np.ascontiguousarray(s_.T), np.ascontiguousarray(x_.T)
+    P._openblas.Dense(n).trmm_tri(P._openblas.ptr(sa), xa.ctypes.data)
+    assert np.allclose(xa.T, s_ @ x_, rtol=1e-13, atol=1e-13 * n)
+    assert np.all(np.tril(xa.T, -1) == 0)
+    g = np.triu(rng.standard_normal((n, n))) * np.exp(-100.0 * np.arange(n) / n)[None, :]
+    ls = P._openblas.jacobi_log_svals(np.asfortranarray(g))
+    sva, *_, work, _, info = P._lapack.dgejsv(np.asfortranarray(g), joba=0, jobu=3, jobv=3,
+                                              jobr=0, jobt=0, jobp=0)
+    assert info == 0 and np.array_equal(ls, np.log(sva) + math.log(work[0] / work[1]))
+    with mp.workdps(80):
+        ref = sorted((float(mp.log(v)) for v in mp.svd_r(mp.matrix(g.tolist()),
+                                                          compute_uv=False)), reverse=True)
+    assert np.max(np.abs(ls - ref)) <= 1e-12 * n
+    with pytest.raises(ValueError, match="Fortran-ordered"):
+        P._openblas.jacobi_log_svals(np.ascontiguousarray(g) if n > 1 else g[None])
+    with pytest.raises(ValueError, match="m >= n"):
+        P._openblas.jacobi_log_svals(np.asfortranarray(g[:2, :3]))
+
+
 def _spectrum(kernel, monkeypatch, **kw):
     monkeypatch.setattr(P, "DENSE_CPU_KERNEL", kernel)
     return P.product_spectrum(gen=torch.Generator().manual_seed(21), **kw)
@@ -373,8 +405,9 @@ def test_dense_kernel_matches_batched_path(block, monkeypatch):
 
 @needs_kernel
 def test_dense_kernel_householder_fallback(monkeypatch):
-    """Every Cholesky factorisation 'breaks down': each block takes the Householder fallback and
-    the result still matches the batched path."""
+    """Every Cholesky factorisation 'breaks down': each block, and each re-orthogonalisation at a
+    recorded depth, takes the Householder fallback and the result still matches the batched
+    path."""
     kw = dict(n=24, depths=[6, 20], batch=4, p=1.0, sigma=1.0, r=1, conditioned=False, chunk=4)
     calls = []
 
@@ -384,7 +417,7 @@ def test_dense_kernel_householder_fallback(monkeypatch):
 
     monkeypatch.setattr(P._openblas.Dense, "cholqr", broken)
     a = _spectrum(True, monkeypatch, **kw)
-    assert len(calls) == 4 * 10  # 4 samples x 10 blocks of 2 layers
+    assert len(calls) == 4 * (10 + 2)  # 4 samples x (10 blocks of 2 layers + 2 recorded depths)
     b = _spectrum(False, monkeypatch, **kw)
     assert float((a.log_svals - b.log_svals).abs().max()) <= 1e-9
     assert float((a.benettin - b.benettin).abs().max()) <= 1e-10

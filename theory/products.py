@@ -66,6 +66,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -99,6 +100,9 @@ MAX_BLOCK = 16
 # Ungated layers (p = 1) on the CPU go through the per-sample kernel _stream_dense_cpu when the
 # OpenBLAS of numpy's wheels is found (theory._openblas); False forces the batched torch path.
 DENSE_CPU_KERNEL = True
+# Largest spread (nats) of logt for which the dense kernel scales N by two diagonal matrices
+# (exp(+-650) stays normal in float64); beyond it it forms S entry by entry.
+SEPARABLE_NATS = 1300.0
 # Default number of samples streamed together (working memory ~ chunk * n^2 * 8 bytes * few).
 DEFAULT_CHUNK = 64
 
@@ -299,16 +303,22 @@ def _block_svals(logt: np.ndarray, rn: np.ndarray) -> np.ndarray:
         return np.empty(0)
     pre_min = np.minimum.accumulate(logt)
     suf_max = np.maximum.accumulate(logt[::-1])[::-1]
+    natural = (np.flatnonzero(pre_min[:-1] - suf_max[1:] > CUT_NATS) + 1).tolist()
     cuts = [0]
-    for c in range(1, m):
-        gap = pre_min[c - 1] - suf_max[c]
-        if gap > CUT_NATS:
-            cuts.append(c)
-        elif logt[cuts[-1]:c + 1].max() - logt[cuts[-1]:c + 1].min() > MAX_BLOCK_NATS:
-            # Forced split (documented): block range would underflow; cut here where the gap is
-            # the largest available. Rare (needs hundreds of nats spread over sub-CUT_NATS gaps).
-            cuts.append(c)
-    cuts.append(m)
+    for b in natural + [m]:
+        # Forced split (rare: hundreds of nats spread over sub-CUT_NATS gaps): the block's range
+        # would underflow dgejsv's column scaling; cut at the first index where it exceeds
+        # MAX_BLOCK_NATS, and again from there.
+        a = cuts[-1]
+        while b - a > 1:
+            seg = logt[a:b]
+            over = np.flatnonzero(np.maximum.accumulate(seg) - np.minimum.accumulate(seg)
+                                  > MAX_BLOCK_NATS)
+            if over.size == 0:
+                break
+            a += int(over[0])
+            cuts.append(a)
+        cuts.append(b)
     out = []
     for a, b in zip(cuts, cuts[1:]):
         if b - a == 1:
@@ -316,9 +326,15 @@ def _block_svals(logt: np.ndarray, rn: np.ndarray) -> np.ndarray:
             continue
         top = logt[a:b].max()
         x = np.asfortranarray(rn[a:b, a:b] * np.exp(logt[a:b] - top)[None, :])
+        if _openblas.LIB is not None:  # the same call, without holding the GIL
+            out.extend(_openblas.jacobi_log_svals(x) + top)
+            continue
         sva, _, _, work, _, info = _lapack.dgejsv(x, joba=0, jobu=3, jobv=3, jobr=0, jobt=0, jobp=0)
         if info < 0:
             raise RuntimeError(f"dgejsv: illegal argument {-info}")
+        if info > 0:
+            warnings.warn(f"dgejsv did not converge (info = {info}): singular values may be "
+                          "inaccurate", RuntimeWarning, stacklevel=2)
         with np.errstate(divide="ignore"):
             out.extend(np.log(sva) + math.log(work[0] / work[1]) + top)
     return np.sort(np.asarray(out, dtype=np.float64))[::-1]
@@ -621,23 +637,29 @@ def _dense_kernel_applies(p, method, device) -> bool:
 def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, block=None):
     """``_stream_chunk`` for ungated layers (p = 1) on the CPU, one sample at a time.
 
-    The same block recursion as the batched path, with two changes that keep each sample's few
+    The same block recursion as the batched path, with changes that keep each sample's few
     n x n matrices in the core's cache and every call free of the GIL (``theory._openblas``):
 
     * each block A = M_{l+b} ... M_{l+1} Q_l is factored by Cholesky QR (R from the Cholesky
       factor of A^T A, Q = A R^-1 by a triangular solve) instead of Householder QR; Q is carried
       explicitly, so the next block's first product is a plain matmul instead of an ormqr;
-    * the triangular update T <- R T is one trmm per sample.
+    * the triangular update T <- R T is ``_openblas.Dense.trmm_tri`` (both factors triangular),
+      with the scaling of N applied as two diagonal scalings, N <- D_a R D_b N with
+      b_k = exp(logt_k - c), a_i = exp(c - logt_new_i), instead of forming
+      S_ik = R_ik exp(logt_k - logt_new_i) entry by entry (n^2 exponentials). That needs every
+      |logt - c| below ~650 nats (no overflow, no subnormals), i.e. a spread of logt up to
+      SEPARABLE_NATS; beyond it S is formed entry by entry as in ``_fold_r``.
 
     Q = A R^-1 is orthogonal only to ~eps kappa(A)^2, but J_l = Q_l T_l holds to rounding whatever
     Q_l's orthogonality (each block re-factors A = M Q_l exactly), and a nearly orthogonal Q_l only
     scales the next block's rounding by kappa(Q_l) ~ 1. So the rounding per block stays ~eps
-    kappa(A), as with Householder. At a requested depth Q_L is made orthogonal by one Householder
-    QR, Q_L = Q' R', and T <- R' T; QR being unique up to signs, the recorded T (and its diagonal,
-    the Benettin sums) is then the Householder recursion's to rounding. Where the Cholesky
-    factorisation breaks down (kappa(A) >~ 1e8, or an exactly singular block) that sample's block
-    is factored by Householder QR instead. Sample s's layers come from its own stream
-    (``draws.rows[s]``) in layer order, as in ``_stream_chunk``, so both paths see the same layers.
+    kappa(A), as with Householder. At a requested depth Q_L is re-orthogonalised by a second
+    Cholesky QR, Q_L = Q' R' (``CholeskyQR2``: Q' is orthogonal to ~eps since kappa(Q_L) ~ 1), and
+    T <- R' T; QR being unique up to signs, the recorded T (and its diagonal, the Benettin sums)
+    is then the Householder recursion's to rounding. Where the Cholesky factorisation breaks down
+    (kappa(A) >~ 1e8, or an exactly singular block) that sample's block is factored by Householder
+    QR instead. Sample s's layers come from its own stream (``draws.rows[s]``) in layer order, as in
+    ``_stream_chunk``, so both paths see the same layers.
     """
     ell_max = depths[-1]
     nd = len(depths)
@@ -646,11 +668,14 @@ def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, b
     out_r = torch.zeros((nd, bsz), dtype=torch.long)
     # every array holds the transpose of its matrix (column-major for LAPACK; see _openblas)
     qc = [np.empty((n, n)) for _ in range(bsz)]  # Q_l per sample (swapped with zc, not copied)
-    nc = np.empty((bsz, n, n))  # N per sample (T = diag(exp(logt)) N)
+    nc = np.zeros((bsz, n, n))  # N per sample (T = diag(exp(logt)) N); strict lower part zero
     logt = np.zeros((bsz, n))
-    zc, tc, gc, sc, wc = (np.zeros((n, n)) for _ in range(5))
+    tlo, thi = np.zeros(bsz), np.zeros(bsz)  # min and max of logt[s]
+    zc, tc, gc, wc = (np.zeros((n, n)) for _ in range(4))
+    sc = None  # S, formed only beyond SEPARABLE_NATS
     ops, ptr = _openblas.Dense(n), _openblas.ptr
-    pn, pg, ps = [ptr(x) for x in nc], ptr(gc), ptr(sc)  # fixed buffers
+    pg = ptr(gc)
+    an = [x.ctypes.data for x in nc]  # fixed addresses of the N buffers
     diag = np.arange(n) * (n + 1)  # flat indices of the diagonal
     spreads = np.zeros(bsz)
     prof = PROFILE is not None
@@ -658,6 +683,49 @@ def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, b
                         "product with Q (ormqr) / block matmuls", "QR factorisation (geqrf)",
                         "triangular update (S N)"), 0.0)
     clock = time.perf_counter
+
+    def factor(z):
+        """Z = Q R: Q into z in place, R's upper triangle into gc (Householder on breakdown)."""
+        if ops.cholqr(ptr(z), pg) != 0:
+            h, tau = torch.geqrf(torch.from_numpy(z).T)
+            gc[:] = torch.triu(h).T.numpy()
+            z[:] = torch.linalg.householder_product(h, tau).T.numpy()
+
+    def fold(s, init):
+        """T_s <- R T_s (R: upper triangle of gc); returns the spread of log|R_ii|."""
+        nonlocal sc
+        lr = np.log(np.abs(gc.take(diag)))
+        lo, hi = float(lr.min()), float(lr.max())
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise FloatingPointError("dense kernel: zero or non-finite pivot in a Gaussian "
+                                     "block (not expected with probability 1)")
+        x = nc[s]
+        if init:  # N = diag(1 / |R_ii|) R; the array's lower triangle is R's upper
+            np.divide(np.tril(gc), np.exp(lr), out=x)
+            new = lr
+        else:
+            old = logt[s]
+            new = old + lr
+            # range of old and new together, bounded without a pass over new
+            c_lo, c_hi = float(tlo[s]) + min(lo, 0.0), float(thi[s]) + max(hi, 0.0)
+            if c_hi - c_lo <= SEPARABLE_NATS:
+                c = 0.5 * (c_lo + c_hi)
+                x *= np.exp(old - c)  # rows of N (the array's columns) by b
+                ops.trmm_tri(pg, an[s])
+                x *= np.exp(c - new)
+            else:  # S_ik = R_ik exp(logt_k - logt_new_i), as in _fold_r
+                if sc is None:
+                    sc = np.zeros((n, n))
+                with np.errstate(over="ignore", invalid="ignore"):  # unread triangle only
+                    np.subtract.outer(old, new, out=sc)
+                    np.minimum(sc, 700.0, out=sc)
+                    np.exp(sc, out=sc)
+                    sc *= gc
+                ops.trmm_tri(ptr(sc), an[s])
+        logt[s] = new
+        tlo[s], thi[s] = new.min(), new.max()
+        return hi - lo
+
     ell, j, observed, first = 0, 0, 0.0, True
     log_sigma = math.log(sigma)
     while ell < ell_max:
@@ -670,45 +738,24 @@ def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, b
                 # the array drawn is the layer's transpose, as in _draw_layer: sample s's stream
                 # yields the same layers here as there
                 t0 = clock() if prof else 0.0
-                rng.standard_normal(out=wc)
+                rng.standard_normal(out=zc if i == 0 and first else wc)
                 if prof:
                     t1 = clock()
                     tm["random numbers (gates + Gaussians)"] += t1 - t0
-                if i == 0 and first:
-                    np.copyto(zc, wc)
-                elif i == 0:  # A = M Q: array (M Q)^T = Q^T M^T
+                if i == 0 and not first:  # A = M Q: array (M Q)^T = Q^T M^T
                     np.matmul(qc[s], wc, out=zc)
-                else:
+                elif i > 0:
                     np.matmul(zc, wc, out=tc)
                     zc, tc = tc, zc
                 if prof:
                     tm["product with Q (ormqr) / block matmuls"] += clock() - t1
             t0 = clock() if prof else 0.0
-            if ops.cholqr(ptr(zc), pg) != 0:  # breakdown: Householder QR of this sample's block
-                h, tau = torch.geqrf(torch.from_numpy(zc).T)
-                gc[:] = torch.triu(h).T.numpy()
-                zc[:] = torch.linalg.householder_product(h, tau).T.numpy()
+            factor(zc)
             qc[s], zc = zc, qc[s]  # the new Q; the old one is scratch
             if prof:
                 t1 = clock()
                 tm["QR factorisation (geqrf)"] += t1 - t0
-            lr = np.log(np.abs(gc.take(diag)))
-            if not np.isfinite(lr).all():
-                raise FloatingPointError("dense kernel: zero or non-finite pivot in a Gaussian "
-                                         "block (not expected with probability 1)")
-            spreads[s] = lr.max() - lr.min()
-            if first:  # N = diag(1 / |R_ii|) R; the array's lower triangle is R's upper
-                np.divide(np.tril(gc), np.exp(lr), out=nc[s])
-                logt[s] = lr
-            else:  # S_ik = R_ik exp(logt_k - logt_new_i), as in _fold_r; N <- S N
-                new = logt[s] + lr
-                with np.errstate(over="ignore", invalid="ignore"):  # unread triangle only
-                    np.subtract.outer(logt[s], new, out=sc)
-                    np.minimum(sc, 700.0, out=sc)
-                    np.exp(sc, out=sc)
-                    sc *= gc
-                ops.trmm(ps, pn[s])
-                logt[s] = new
+            spreads[s] = fold(s, first)
             if prof:
                 tm["triangular update (S N)"] += clock() - t1
         first = False
@@ -716,12 +763,15 @@ def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, b
             observed = float(np.median(spreads)) / nb
         if ell == depths[j]:
             with _Timer("final SVD (LQ + blocked dgejsv)"):
+                for s in range(bsz):  # Q_L = Q' R' (Cholesky QR again), T <- R' T
+                    factor(qc[s])
+                    fold(s, False)
+                lt = torch.from_numpy(logt)
+                out_b[j] = lt / ell + log_sigma
                 full = torch.full((bsz,), n, dtype=torch.long)
-                h, _ = torch.geqrf(torch.from_numpy(np.stack(qc)).transpose(1, 2))  # Q' R'
-                state = _State(None, None, full, torch.from_numpy(logt.copy()),
-                               torch.from_numpy(nc.copy()).transpose(1, 2), full)
-                _record(j, ell, _fold_r(torch.triu(h), full, state), out_s, out_b, out_r,
-                        log_sigma)
+                out_s[j] = log_svals_graded(lt, torch.from_numpy(nc).transpose(1, 2), full)
+                out_s[j] += ell * log_sigma
+                out_r[j] = n
             j += 1
     if prof:
         for k, v in tm.items():  # PROFILE is for workers=1 runs (see above)
