@@ -341,7 +341,7 @@ def test_openblas_wrappers_match_numpy_on_rectangular_blocks():
     a = rng.standard_normal((K, m))  # Z
     z, g = np.ascontiguousarray(a.T), np.zeros((m, m))
     assert P._openblas.syrk_potrf(z, g) == 0
-    r = np.triu(g.T)
+    r = np.triu(g)  # R in the array's upper triangle
     assert np.allclose(r.T @ r, a.T @ a, rtol=1e-13, atol=1e-13)
     assert np.all(np.diag(r) > 0)
     P._openblas.trsm_right_upper(g, z)
@@ -366,7 +366,7 @@ def test_openblas_triangular_product_and_jacobi_svd(n):
     against mpmath on a column-graded matrix (span ~100 nats, far beyond numpy's SVD)."""
     rng = np.random.default_rng(n)
     s_, x_ = np.triu(rng.standard_normal((n, n))), np.triu(rng.standard_normal((n, n)))
-    sa, xa = np.ascontiguousarray(s_.T), np.ascontiguousarray(x_.T)
+    sa, xa = s_.copy(), np.ascontiguousarray(x_.T)  # S as R is held; X as a matrix is held
     P._openblas.Dense(n).trmm_tri(P._openblas.ptr(sa), xa.ctypes.data)
     assert np.allclose(xa.T, s_ @ x_, rtol=1e-13, atol=1e-13 * n)
     assert np.all(np.tril(xa.T, -1) == 0)

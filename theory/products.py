@@ -42,19 +42,22 @@ which the measured worst-sample errors (see DEFAULT_BLOCK) allow for 2 layers bu
 
 Ungated layers on the CPU (p = 1; the common case of the claims) run the same block recursion one
 sample at a time (:func:`_stream_dense_cpu`): Cholesky QR of each block through the OpenBLAS of
-numpy's wheels (``theory._openblas``), with the sample's few matrices kept in the core's cache and
-every call free of the GIL; ~1.3x faster per core than the batched path, same results to
-rounding (tests/test_products.py), same layers (per-sample random streams). ``DENSE_CPU_KERNEL =
-False``, another device, gates, or no such OpenBLAS select the batched path.
+numpy's wheels (``theory._openblas``), a triangular-by-triangular update of T between two
+diagonal scalings, with the sample's few matrices kept in the core's cache and every call free of
+the GIL; ~1.3x faster per core than the batched path at n = 128, same results to rounding
+(tests/test_products.py), same layers (per-sample random streams). ``DENSE_CPU_KERNEL = False``,
+another device, gates, or no such OpenBLAS select the batched path.
 
 Accuracy (tests/test_products.py, benchmarks/products.py): max |log s_k - mpmath| over all k is
 ~1e-13 - 1e-11 at n = 16, L = 100 and n = 8, L = 400 (spreads of 200-650 nats) per layer
 (``log_svals_of``, ``block=1``) and ~1e-11 - 1e-9 with the default blocks, where the naive product
 errs by 150-600; at n = 128 the default blocks have a heavy tail (1 sample in ~200 above 1e-8,
 see DEFAULT_BLOCK). Cost per layer and sample at p = 1: one n x n Gaussian draw and one matmul (the
-naive loop's work) plus half of a geqrf, an ormqr and a triangular product (about 2x a plain
-n x n matmul in all at n = 128); gated layers shrink to the active k x rank block. On the CPU the
-plain products go through numpy's BLAS (see ``_bmm``).
+naive loop's work) plus half of a block's factorisation: in the dense kernel a Cholesky QR (syrk,
+potrf, trsm) and a triangular product (about 1.5x a plain n x n matmul in all at n = 128), in the
+batched path a geqrf, an ormqr and a triangular product (about 2x); gated layers shrink to the
+active k x rank block. On the CPU the plain products go through numpy's BLAS (see ``_bmm``).
+Measured throughput against the naive loop: ``reports/bench.md``.
 
 Public API: :func:`product_spectrum` (one streaming pass, both outputs), :func:`log_svals`,
 :func:`lyapunov_estimates`, :func:`log_svals_of` (given layers), :func:`log_svals_graded`
@@ -685,10 +688,10 @@ def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, b
     clock = time.perf_counter
 
     def factor(z):
-        """Z = Q R: Q into z in place, R's upper triangle into gc (Householder on breakdown)."""
+        """Z = Q R: Q into z in place, R into gc's upper triangle (Householder on breakdown)."""
         if ops.cholqr(ptr(z), pg) != 0:
             h, tau = torch.geqrf(torch.from_numpy(z).T)
-            gc[:] = torch.triu(h).T.numpy()
+            gc[:] = torch.triu(h).numpy()
             z[:] = torch.linalg.householder_product(h, tau).T.numpy()
 
     def fold(s, init):
@@ -700,8 +703,8 @@ def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, b
             raise FloatingPointError("dense kernel: zero or non-finite pivot in a Gaussian "
                                      "block (not expected with probability 1)")
         x = nc[s]
-        if init:  # N = diag(1 / |R_ii|) R; the array's lower triangle is R's upper
-            np.divide(np.tril(gc), np.exp(lr), out=x)
+        if init:  # N = diag(1 / |R_ii|) R (gc holds R in its upper triangle, x holds N^T)
+            np.divide(np.triu(gc).T, np.exp(lr), out=x)
             new = lr
         else:
             old = logt[s]
@@ -713,11 +716,11 @@ def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, b
                 x *= np.exp(old - c)  # rows of N (the array's columns) by b
                 ops.trmm_tri(pg, an[s])
                 x *= np.exp(c - new)
-            else:  # S_ik = R_ik exp(logt_k - logt_new_i), as in _fold_r
+            else:  # S_ik = R_ik exp(logt_k - logt_new_i), as in _fold_r; held like R (sc = S)
                 if sc is None:
                     sc = np.zeros((n, n))
-                with np.errstate(over="ignore", invalid="ignore"):  # unread triangle only
-                    np.subtract.outer(old, new, out=sc)
+                with np.errstate(over="ignore", invalid="ignore"):  # unread lower triangle only
+                    np.subtract(old[None, :], new[:, None], out=sc)
                     np.minimum(sc, 700.0, out=sc)
                     np.exp(sc, out=sc)
                     sc *= gc
