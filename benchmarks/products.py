@@ -180,13 +180,11 @@ def _profile(quick):
             prof = dict(P.PROFILE)
         finally:
             P.PROFILE = None
-        keys = ["random numbers (gates + Gaussians)", "product with Q (ormqr) / block matmuls",
-                "QR factorisation (geqrf)", "triangular update (S N)",
-                "final SVD (LQ + blocked dgejsv)"]
+        keys = P.PHASES
         fr = [prof.get(k, 0.0) / tot for k in keys]
         out.append(f"| {p} | " + " | ".join(f"{100 * f:.0f}%" for f in fr) + f" | {tot:.2f} |")
         lin = fr[1] + fr[2] + fr[3]
-        bounds.append(f"p = {p}: dense linear algebra (ormqr + block matmuls + geqrf + "
+        bounds.append(f"p = {p}: dense linear algebra (products + QR + "
                       f"triangular update) {100 * lin:.0f}%, random numbers {100 * fr[0]:.0f}%")
     out += ["", "Bound: " + "; ".join(bounds) + ". Per layer the exact path does what the naive "
             "loop does (one Gaussian n x n draw and one n x n matmul) plus, once per block of "

@@ -1,10 +1,11 @@
-"""Per-matrix BLAS/LAPACK calls into the OpenBLAS that numpy's wheels bundle, through ctypes.
+"""OpenBLAS in this process: the thread count of every loaded copy (:class:`single_blas_thread`),
+and per-matrix BLAS/LAPACK calls into the copy numpy's wheels bundle, through ctypes.
 
 Why: the dense CPU path of the product engine (``theory.products._stream_dense_cpu``) works one
 sample at a time, so that a sample's few matrices stay in the core's cache between operations,
-and it needs syrk, potrf, trsm and trmm calls that release the GIL (so chunks on worker threads
-overlap): ctypes releases it for every foreign call, while scipy.linalg's wrappers of these
-routines hold it. numpy >= 2 wheels ship OpenBLAS as ``numpy.libs/libscipy_openblas64_*.so``
+and it needs syrk, potrf, trsm and trmm calls, and both paths need dgejsv, that release the GIL
+(so chunks on worker threads overlap): ctypes releases it for every foreign call, while
+scipy.linalg's wrappers of these routines hold it. numpy >= 2 wheels ship OpenBLAS as ``numpy.libs/libscipy_openblas64_*.so``
 (``numpy/.dylibs`` on macOS) with ILP64 symbols ``scipy_<name>_64_``.
 
 Where that library is not found, or fails the self-test below, :data:`LIB` is None and the engine
@@ -23,12 +24,13 @@ import ctypes
 import glob
 import math
 import os
+import threading
 import warnings
 
 import numpy as np
 
 __all__ = ["LIB", "Dense", "ptr", "syrk_potrf", "trsm_right_upper", "trmm_left_upper",
-           "jacobi_log_svals"]
+           "jacobi_log_svals", "single_blas_thread", "thread_setters"]
 
 _I = ctypes.c_int64
 _ONE = ctypes.c_double(1.0)
@@ -52,6 +54,70 @@ def _find():
             f.restype = None  # argument types are not declared: callers pass ctypes objects
         return fns
     return None
+
+
+# ----------------------------------------------------------------------------------------------
+# thread counts of every OpenBLAS in the process
+
+
+_blas_lock = threading.Lock()
+_blas_depth = [0, None]  # (active single-thread sections, saved thread count)
+
+
+def thread_setters():
+    """(get, set) for every OpenBLAS build loaded in-process (scipy's, numpy's); [] if none
+    (found through /proc/self/maps, so Linux only; elsewhere thread counts are left alone).
+
+    dgejsv on ~100 x 100 matrices is a stream of level-1 rotations; OpenBLAS threading makes it
+    10-200x slower on a busy 2-core machine, so the engine runs it single-threaded."""
+    out = []
+    try:
+        paths = {ln.split()[-1] for ln in open("/proc/self/maps") if "openblas" in ln.lower()}
+    except OSError:
+        return out
+    for path in sorted(p for p in paths if p.endswith(".so")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for suffix in ("", "64_"):
+            get = getattr(lib, f"scipy_openblas_get_num_threads{suffix}", None)
+            set_ = getattr(lib, f"scipy_openblas_set_num_threads{suffix}", None)
+            if get is not None and set_ is not None:
+                out.append((get, set_))
+    return out
+
+
+_SETTERS = None
+
+
+class single_blas_thread:
+    """Context manager: OpenBLAS (numpy/scipy) runs single-threaded inside; restored on exit.
+
+    Re-entrant and thread-safe (a counter under a lock); a no-op where OpenBLAS is not found."""
+
+    def __enter__(self):
+        global _SETTERS
+        with _blas_lock:
+            if _SETTERS is None:
+                _SETTERS = thread_setters()
+            if _blas_depth[0] == 0:
+                _blas_depth[1] = [int(get()) for get, _ in _SETTERS]
+                for _, set_ in _SETTERS:
+                    set_(1)
+            _blas_depth[0] += 1
+        return self
+
+    def __exit__(self, *exc):
+        with _blas_lock:
+            _blas_depth[0] -= 1
+            if _blas_depth[0] == 0:
+                for (_, set_), k in zip(_SETTERS, _blas_depth[1]):
+                    set_(k)
+
+
+# ----------------------------------------------------------------------------------------------
+# calls into numpy's OpenBLAS
 
 
 def _ref(x):

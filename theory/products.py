@@ -67,7 +67,6 @@ Public API: :func:`product_spectrum` (one streaming pass, both outputs), :func:`
 from __future__ import annotations
 
 import math
-import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -79,6 +78,7 @@ import torch
 from scipy.special import digamma as _digamma
 
 from theory import _openblas, samplers
+from theory._openblas import single_blas_thread  # noqa: F401 (public here since the start)
 
 # Cut threshold (nats) for decoupling graded blocks: relative perturbation ~ exp(-2*CUT_NATS).
 CUT_NATS = 20.0
@@ -110,8 +110,16 @@ SEPARABLE_NATS = 1300.0
 # Default number of samples streamed together (working memory ~ chunk * n^2 * 8 bytes * few).
 DEFAULT_CHUNK = 64
 
-# Phase timer for benchmarks: set to a dict to accumulate seconds per phase (CPU, workers=1).
+# Phase timer for benchmarks: set to a dict to accumulate seconds per phase (CPU, workers=1),
+# keyed by the names in PHASES. What each phase covers, batched path / dense kernel (p = 1, CPU):
+# random numbers: gates and Gaussians / Gaussians; products: ormqr with Q and the block's plain
+# matmuls / matmuls with the explicit Q and within the block; QR: geqrf / Cholesky QR (syrk, potrf,
+# trsm; Householder on breakdown); triangular update: scaled S N / diagonal scalings and trmm;
+# final SVD: LQ and blocked dgejsv at each recorded depth (the kernel's re-orthogonalisation too).
 PROFILE: dict | None = None
+PH_RANDOM, PH_PRODUCTS, PH_QR, PH_UPDATE, PH_FINAL = PHASES = (
+    "random numbers", "products with Q and block matmuls", "QR factorisation",
+    "triangular update", "final SVD")
 
 
 class _Timer:
@@ -226,66 +234,6 @@ class Welford:
         """Standard error of the mean."""
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.sqrt(self.var / self.count)
-
-
-# ----------------------------------------------------------------------------------------------
-# OpenBLAS threading for the small dgejsv calls
-
-_blas_lock = threading.Lock()
-_blas_depth = [0, None]  # (active single-thread sections, saved thread count)
-
-
-def _openblas_thread_setters():
-    """(get, set) for every OpenBLAS build loaded in-process (scipy's, numpy's); [] if none.
-
-    dgejsv on ~100 x 100 matrices is a stream of level-1 rotations; OpenBLAS threading makes it
-    10-200x slower on a busy 2-core machine, so the engine runs it single-threaded."""
-    import ctypes
-
-    out = []
-    try:
-        paths = {ln.split()[-1] for ln in open("/proc/self/maps") if "openblas" in ln.lower()}
-    except OSError:
-        return out
-    for path in sorted(p for p in paths if p.endswith(".so")):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for suffix in ("", "64_"):
-            get = getattr(lib, f"scipy_openblas_get_num_threads{suffix}", None)
-            set_ = getattr(lib, f"scipy_openblas_set_num_threads{suffix}", None)
-            if get is not None and set_ is not None:
-                out.append((get, set_))
-    return out
-
-
-_SETTERS = None
-
-
-class single_blas_thread:
-    """Context manager: OpenBLAS (numpy/scipy) runs single-threaded inside; restored on exit.
-
-    Re-entrant and thread-safe (a counter under a lock); a no-op where OpenBLAS is not found."""
-
-    def __enter__(self):
-        global _SETTERS
-        with _blas_lock:
-            if _SETTERS is None:
-                _SETTERS = _openblas_thread_setters()
-            if _blas_depth[0] == 0:
-                _blas_depth[1] = [int(get()) for get, _ in _SETTERS]
-                for _, set_ in _SETTERS:
-                    set_(1)
-            _blas_depth[0] += 1
-        return self
-
-    def __exit__(self, *exc):
-        with _blas_lock:
-            _blas_depth[0] -= 1
-            if _blas_depth[0] == 0:
-                for (_, set_), k in zip(_SETTERS, _blas_depth[1]):
-                    set_(k)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -478,7 +426,7 @@ def _fold(a: torch.Tensor, k: torch.Tensor, state: _State | None,
     to ``k`` are roundoff (O(eps |A|)) and are declared dead like the exact zero rows.
     """
     bsz, kk, m = a.shape
-    with _Timer("QR factorisation (geqrf)"):
+    with _Timer(PH_QR):
         h, tau = torch.geqrf(a)
     mn = min(kk, m)
     return _fold_r(torch.triu(h[:, :mn, :]), k if kmin is None else kmin, state, h, tau, k)
@@ -491,7 +439,7 @@ def _fold_r(r: torch.Tensor, rank_bound: torch.Tensor, state: _State | None, h=N
     ``rank_bound[b]``: the new factor has rank <= rank_bound[b] (rows >= it are zero or roundoff
     and are dropped); ``k[b]`` (default ``rank_bound``): rows of the factored A that are nonzero
     (kept with h, tau to mask Q's dead rows in the next product)."""
-    tu = _Timer("triangular update (S N)").__enter__()
+    tu = _Timer(PH_UPDATE).__enter__()
     k = rank_bound if k is None else k
     mn, m = r.shape[1], r.shape[2]
     prev_live = state.live if state is not None else torch.full_like(k, m)
@@ -613,7 +561,7 @@ def _draw_layer(draws: _Draws, n, bsz, p, r, conditioned, cols):
     the gate and the columns met by the support of the previous factor are an i.i.d. Gaussian
     block (same law as samplers.layer, not the same stream)."""
     dev = draws.device
-    with _Timer("random numbers (gates + Gaussians)"):
+    with _Timer(PH_RANDOM):
         if p >= 1.0:
             k = torch.full((bsz,), n, dtype=torch.long, device=dev)
         elif conditioned:
@@ -683,9 +631,7 @@ def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, b
     diag = np.arange(n) * (n + 1)  # flat indices of the diagonal
     spreads = np.zeros(bsz)
     prof = PROFILE is not None
-    tm = dict.fromkeys(("random numbers (gates + Gaussians)",
-                        "product with Q (ormqr) / block matmuls", "QR factorisation (geqrf)",
-                        "triangular update (S N)"), 0.0)
+    tm = dict.fromkeys((PH_RANDOM, PH_PRODUCTS, PH_QR, PH_UPDATE), 0.0)
     clock = time.perf_counter
 
     def factor(z):
@@ -745,28 +691,28 @@ def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, b
                 rng.standard_normal(out=zc if i == 0 and first else wc)
                 if prof:
                     t1 = clock()
-                    tm["random numbers (gates + Gaussians)"] += t1 - t0
+                    tm[PH_RANDOM] += t1 - t0
                 if i == 0 and not first:  # A = M Q: array (M Q)^T = Q^T M^T
                     np.matmul(qc[s], wc, out=zc)
                 elif i > 0:
                     np.matmul(zc, wc, out=tc)
                     zc, tc = tc, zc
                 if prof:
-                    tm["product with Q (ormqr) / block matmuls"] += clock() - t1
+                    tm[PH_PRODUCTS] += clock() - t1
             t0 = clock() if prof else 0.0
             factor(zc)
             qc[s], zc = zc, qc[s]  # the new Q; the old one is scratch
             if prof:
                 t1 = clock()
-                tm["QR factorisation (geqrf)"] += t1 - t0
+                tm[PH_QR] += t1 - t0
             spreads[s] = fold(s, first)
             if prof:
-                tm["triangular update (S N)"] += clock() - t1
+                tm[PH_UPDATE] += clock() - t1
         first = False
         if block is None:
             observed = float(np.median(spreads)) / nb
         if ell == depths[j]:
-            with _Timer("final SVD (LQ + blocked dgejsv)"):
+            with _Timer(PH_FINAL):
                 for s in range(bsz):  # Q_L = Q' R' (Cholesky QR again), T <- R' T
                     factor(qc[s])
                     fold(s, False)
@@ -811,7 +757,7 @@ def _stream_chunk(*, n, depths, bsz, p, sigma, draws: _Draws, r, conditioned, ap
         if method == "bartlett":
             ell += 1
             k, kmax = _draw_layer(draws, n, bsz, p, r, conditioned, None)
-            with _Timer("random numbers (gates + Gaussians)"):
+            with _Timer(PH_RANDOM):
                 rfac = _bartlett_r(draws, k, kmax, n if state is None else state.mn)
             state = _fold_r(rfac, k, state)
         else:
@@ -824,7 +770,7 @@ def _stream_chunk(*, n, depths, bsz, p, sigma, draws: _Draws, r, conditioned, ap
                 cols = n if (state is None and a is None) else (a.shape[1] if a is not None
                                                                  else state.h.shape[1])
                 k, g = _draw_layer(draws, n, bsz, p, r, conditioned, cols)
-                with _Timer("product with Q (ormqr) / block matmuls"):
+                with _Timer(PH_PRODUCTS):
                     if a is not None:
                         # a's rows >= k of the previous layer are exactly zero: plain product
                         a = _bmm(g, a, colmajor=True)
@@ -844,7 +790,7 @@ def _stream_chunk(*, n, depths, bsz, p, sigma, draws: _Draws, r, conditioned, ap
             if block is None:
                 observed = state.spread / nb
         if ell == depths[j]:
-            with _Timer("final SVD (LQ + blocked dgejsv)"):
+            with _Timer(PH_FINAL):
                 _record(j, ell, state, out_s, out_b, out_r, math.log(sigma))
             j += 1
     return out_s, out_b, out_r
