@@ -332,6 +332,22 @@ needs_kernel = pytest.mark.skipif(P._openblas.LIB is None,
                                   reason="numpy's bundled OpenBLAS not found: no dense kernel")
 
 
+def test_single_blas_thread_nests_and_restores():
+    """Every OpenBLAS in the process runs one thread inside (nested too) and gets its own count
+    back on exit, also when the body raises."""
+    setters = P._openblas.thread_setters()
+    if not setters:
+        pytest.skip("no OpenBLAS found through /proc/self/maps")
+    before = [int(get()) for get, _ in setters]
+    with pytest.raises(KeyError):
+        with P.single_blas_thread():
+            with P.single_blas_thread():
+                assert [int(get()) for get, _ in setters] == [1] * len(setters)
+            assert [int(get()) for get, _ in setters] == [1] * len(setters)
+            raise KeyError("body fails")
+    assert [int(get()) for get, _ in setters] == before
+
+
 @needs_kernel
 def test_openblas_wrappers_match_numpy_on_rectangular_blocks():
     """syrk+potrf, trsm and trmm through ctypes against numpy on K x m blocks (K > m), in the
