@@ -256,14 +256,14 @@ def _floor(quick, rows):
                 ops.trmm_tri(pg, x.ctypes.data)
                 x.__imul__(sa)
 
-            c["trmm"] = per(update, 1)
+            c["update"] = per(update, 1)
     b = P.DEFAULT_BLOCK
     naive = c["pcg"] + c["mm"] + c["svd"] / L
     floor_b = c["sfc"] + c["mm"] + (c["geqrf"] + c["ormqr"] - c["mm"] + c["tri"]) / b
-    floor_k = (c["sfc"] + c["mm"] + (c["cholqr"] + c["trmm"]) / b) if "cholqr" in c else None
+    floor_k = (c["sfc"] + c["mm"] + (c["cholqr"] + c["update"]) / b) if "cholqr" in c else None
     r1 = next(r for r in rows if r["p"] == 1.0)
     measured = 1e3 / r1["e11"] / L  # engine, 1 worker x 1 thread, ms per layer and sample
-    keys = ["sfc", "pcg", "mm", "geqrf", "ormqr", "tri", "cholqr", "trmm", "svd"]
+    keys = ["sfc", "pcg", "mm", "geqrf", "ormqr", "tri", "cholqr", "update", "svd"]
     out = ["", f"Floor at p = 1 (hot-cache cost per {n} x {n} matrix on one thread, ms; best of 3):",
            "", "| Gaussian draw, SFC64 (engine) | Gaussian draw, PCG64 (naive) | matmul (numpy) | "
            "geqrf | ormqr | triangular product (batched) | Cholesky QR (kernel) | triangular update "

@@ -12,6 +12,7 @@ import math
 import mpmath as mp
 import numpy as np
 import pytest
+import scipy.linalg.lapack
 import torch
 from scipy.special import digamma
 
@@ -388,9 +389,12 @@ def test_openblas_triangular_product_and_jacobi_svd(n):
     assert np.all(np.tril(xa.T, -1) == 0)
     g = np.triu(rng.standard_normal((n, n))) * np.exp(-100.0 * np.arange(n) / n)[None, :]
     ls = P._openblas.jacobi_log_svals(np.asfortranarray(g))
-    sva, *_, work, _, info = P._lapack.dgejsv(np.asfortranarray(g), joba=0, jobu=3, jobv=3,
-                                              jobr=0, jobt=0, jobp=0)
+    sva, *_, work, _, info = scipy.linalg.lapack.dgejsv(np.asfortranarray(g), joba=0, jobu=3,
+                                                        jobv=3, jobr=0, jobt=0, jobp=0)
     assert info == 0 and np.array_equal(ls, np.log(sva) + math.log(work[0] / work[1]))
+    with pytest.MonkeyPatch.context() as mp_:  # without numpy's OpenBLAS: scipy's wrapper
+        mp_.setattr(P._openblas, "LIB", None)
+        assert np.array_equal(P._openblas.jacobi_log_svals(np.asfortranarray(g)), ls)
     with mp.workdps(80):
         ref = sorted((float(mp.log(v)) for v in mp.svd_r(mp.matrix(g.tolist()),
                                                           compute_uv=False)), reverse=True)

@@ -28,6 +28,7 @@ import threading
 import warnings
 
 import numpy as np
+import scipy.linalg.lapack as _lapack  # dgejsv where LIB is None; loads scipy's OpenBLAS too
 
 __all__ = ["LIB", "Dense", "ptr", "syrk_potrf", "trsm_right_upper", "trmm_left_upper",
            "jacobi_log_svals", "single_blas_thread", "thread_setters"]
@@ -37,6 +38,12 @@ _ONE = ctypes.c_double(1.0)
 _ZERO = ctypes.c_double(0.0)
 # hidden length of each character argument (gfortran ABI: size_t, passed by value)
 _C1 = ctypes.c_size_t(1)
+# The character arguments of the layout convention below, shared by the checked functions and
+# Dense: R is held as LAPACK's lower factor R^T.
+_UPLO = b"L"
+_SYRK = (_UPLO, b"T")  # Z^T Z into the lower triangle
+_TRSM = (b"R", _UPLO, b"T", b"N")  # Z <- Z (L^T)^-1 = Z R^-1, L = R^T
+_TRMM = (b"L", _UPLO, b"T", b"N")  # X <- L^T X = R X
 
 
 def _find():
@@ -138,15 +145,16 @@ def _check(a: np.ndarray, shape):
 def syrk_potrf(z: np.ndarray, g: np.ndarray) -> int:
     """Gram matrix and Cholesky factor of Z (K x m, array ``z`` of shape (m, K)): on return the
     upper triangle of the (m, m) array ``g`` holds R, Z^T Z = R^T R (as LAPACK's lower factor
-    R^T); the strict lower triangle of the array is left as it was. Returns LAPACK's info (0: success; i > 0:
-    the leading minor of order i is not positive definite, Z is numerically rank deficient)."""
+    R^T); the strict lower triangle of the array is left as it was. Returns LAPACK's info
+    (0: success; i > 0: the leading minor of order i is not positive definite, Z is numerically
+    rank deficient)."""
     m, k = z.shape
     _check(z, (m, k))
     _check(g, (m, m))
     mm, kk, info = _I(m), _I(k), _I(0)
-    LIB["dsyrk"](b"L", b"T", _ref(mm), _ref(kk), _ref(_ONE), ptr(z), _ref(kk), _ref(_ZERO),
+    LIB["dsyrk"](*_SYRK, _ref(mm), _ref(kk), _ref(_ONE), ptr(z), _ref(kk), _ref(_ZERO),
                  ptr(g), _ref(mm), _C1, _C1)
-    LIB["dpotrf"](b"L", _ref(mm), ptr(g), _ref(mm), _ref(info), _C1)
+    LIB["dpotrf"](_UPLO, _ref(mm), ptr(g), _ref(mm), _ref(info), _C1)
     return int(info.value)
 
 
@@ -158,7 +166,7 @@ def trsm_right_upper(r: np.ndarray, z: np.ndarray) -> None:
     _check(z, (m, k))
     _check(r, (m, m))
     mm, kk = _I(m), _I(k)
-    LIB["dtrsm"](b"R", b"L", b"T", b"N", _ref(kk), _ref(mm), _ref(_ONE), ptr(r), _ref(mm),
+    LIB["dtrsm"](*_TRSM, _ref(kk), _ref(mm), _ref(_ONE), ptr(r), _ref(mm),
                  ptr(z), _ref(kk), _C1, _C1, _C1, _C1)
 
 
@@ -169,33 +177,40 @@ def trmm_left_upper(s: np.ndarray, x: np.ndarray) -> None:
     _check(x, (n, m))
     _check(s, (m, m))
     mm, nn = _I(m), _I(n)
-    LIB["dtrmm"](b"L", b"L", b"T", b"N", _ref(mm), _ref(nn), _ref(_ONE), ptr(s), _ref(mm),
+    LIB["dtrmm"](*_TRMM, _ref(mm), _ref(nn), _ref(_ONE), ptr(s), _ref(mm),
                  ptr(x), _ref(mm), _C1, _C1, _C1, _C1)
 
 
 def jacobi_log_svals(x: np.ndarray) -> np.ndarray:
-    """Logarithms of the singular values (descending; -inf for zero ones) of the m x n matrix X (m >= n), held in the Fortran-ordered
-    float64 array ``x`` (destroyed), by LAPACK's preconditioned one-sided Jacobi SVD dgejsv with
-    JOBA='C' (high relative accuracy for column-scaled X) and no singular vectors: the call that
-    ``scipy.linalg.lapack.dgejsv(x, joba=0, jobu=3, jobv=3, jobr=0, jobt=0, jobp=0)`` makes
-    (bit-identical results), but free of the GIL. Raises on an illegal argument; warns where the
-    Jacobi sweeps did not converge (info > 0)."""
+    """Logarithms of the singular values (descending; -inf for zero ones) of the m x n matrix X
+    (m >= n), held in the Fortran-ordered float64 array ``x`` (destroyed), by LAPACK's
+    preconditioned one-sided Jacobi SVD dgejsv with JOBA='C' (high relative accuracy for
+    column-scaled X) and no singular vectors. With :data:`LIB`, through ctypes and free of the
+    GIL; without it, through ``scipy.linalg.lapack.dgejsv(x, joba=0, jobu=3, jobv=3, jobr=0,
+    jobt=0, jobp=0)``, the same call (bit-identical results) holding the GIL. Raises on an
+    illegal argument; warns where the Jacobi sweeps did not converge (info > 0)."""
     if x.dtype != np.float64 or not x.flags.f_contiguous or x.ndim != 2:
         raise ValueError(f"expected a Fortran-ordered float64 matrix, got {x.dtype} {x.shape}")
     m, n = x.shape
     if m < n or n == 0:
         raise ValueError(f"dgejsv needs m >= n >= 1, got {x.shape}")
-    lwork = max(6 * n + 2 * n * n, 2 * m + n, 4 * n + n * n, 2 * n + n * n + 6, 7)
-    work, iwork = np.zeros(lwork), np.zeros(m + 3 * n, dtype=np.int64)
-    sva, dummy = np.zeros(n), np.zeros(1)
-    info, one = _I(0), _I(1)
-    LIB["dgejsv"](b"C", b"N", b"N", b"N", b"N", b"N", _ref(_I(m)), _ref(_I(n)), ptr(x),
-                  _ref(_I(m)), ptr(sva), ptr(dummy), _ref(one), ptr(dummy), _ref(one), ptr(work),
-                  _ref(_I(lwork)), ptr(iwork), _ref(info), _C1, _C1, _C1, _C1, _C1, _C1)
-    if info.value < 0:
-        raise RuntimeError(f"dgejsv: illegal argument {-info.value}")
-    if info.value > 0:
-        warnings.warn(f"dgejsv did not converge (info = {info.value}): singular values may be "
+    if LIB is None:
+        sva, _, _, work, _, info = _lapack.dgejsv(x, joba=0, jobu=3, jobv=3, jobr=0, jobt=0,
+                                                  jobp=0)
+    else:
+        lwork = max(6 * n + 2 * n * n, 2 * m + n, 4 * n + n * n, 2 * n + n * n + 6, 7)
+        work, iwork = np.zeros(lwork), np.zeros(m + 3 * n, dtype=np.int64)
+        sva, dummy = np.zeros(n), np.zeros(1)
+        info_c, one = _I(0), _I(1)
+        LIB["dgejsv"](b"C", b"N", b"N", b"N", b"N", b"N", _ref(_I(m)), _ref(_I(n)), ptr(x),
+                      _ref(_I(m)), ptr(sva), ptr(dummy), _ref(one), ptr(dummy), _ref(one),
+                      ptr(work), _ref(_I(lwork)), ptr(iwork), _ref(info_c),
+                      _C1, _C1, _C1, _C1, _C1, _C1)
+        info = info_c.value
+    if info < 0:
+        raise RuntimeError(f"dgejsv: illegal argument {-info}")
+    if info > 0:
+        warnings.warn(f"dgejsv did not converge (info = {info}): singular values may be "
                       "inaccurate", RuntimeWarning, stacklevel=2)
     # the singular values are sva * work[0] / work[1] (dgejsv scales to avoid overflow)
     with np.errstate(divide="ignore"):
@@ -226,11 +241,11 @@ class Dense:
         Cholesky factorisation succeeded): :func:`syrk_potrf` and :func:`trsm_right_upper` on
         square arrays. Returns LAPACK's info."""
         rn = self._rn
-        self._syrk(b"L", b"T", rn, rn, self._one, z, rn, self._zero, g, rn, _C1, _C1)
-        self._potrf(b"L", rn, g, rn, self._ri, _C1)
+        self._syrk(*_SYRK, rn, rn, self._one, z, rn, self._zero, g, rn, _C1, _C1)
+        self._potrf(_UPLO, rn, g, rn, self._ri, _C1)
         info = self._info.value
         if info == 0:
-            self._trsm(b"R", b"L", b"T", b"N", rn, rn, self._one, g, rn, z, rn,
+            self._trsm(*_TRSM, rn, rn, self._one, g, rn, z, rn,
                        _C1, _C1, _C1, _C1)
         return info
 
@@ -243,7 +258,7 @@ class Dense:
         zero there, and so are the result's): one trmm per panel of PANEL columns, about half
         the flops of a full trmm at n = 128 (n^3 / 3 + O(n^2 PANEL) instead of n^3)."""
         for m, w, off in self._panels:
-            self._trmm(b"L", b"L", b"T", b"N", m, w, self._one, s, self._rn,
+            self._trmm(*_TRMM, m, w, self._one, s, self._rn,
                        ctypes.c_void_p(x + off), self._rn, _C1, _C1, _C1, _C1)
 
 

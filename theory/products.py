@@ -68,12 +68,10 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-import scipy.linalg.lapack as _lapack
 import torch
 from scipy.special import digamma as _digamma
 
@@ -278,17 +276,7 @@ def _block_svals(logt: np.ndarray, rn: np.ndarray) -> np.ndarray:
             continue
         top = logt[a:b].max()
         x = np.asfortranarray(rn[a:b, a:b] * np.exp(logt[a:b] - top)[None, :])
-        if _openblas.LIB is not None:  # the same call, without holding the GIL
-            out.extend(_openblas.jacobi_log_svals(x) + top)
-            continue
-        sva, _, _, work, _, info = _lapack.dgejsv(x, joba=0, jobu=3, jobv=3, jobr=0, jobt=0, jobp=0)
-        if info < 0:
-            raise RuntimeError(f"dgejsv: illegal argument {-info}")
-        if info > 0:
-            warnings.warn(f"dgejsv did not converge (info = {info}): singular values may be "
-                          "inaccurate", RuntimeWarning, stacklevel=2)
-        with np.errstate(divide="ignore"):
-            out.extend(np.log(sva) + math.log(work[0] / work[1]) + top)
+        out.extend(_openblas.jacobi_log_svals(x) + top)
     return np.sort(np.asarray(out, dtype=np.float64))[::-1]
 
 
@@ -622,7 +610,6 @@ def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, b
     qc = [np.empty((n, n)) for _ in range(bsz)]  # Q_l per sample (swapped with zc, not copied)
     nc = np.zeros((bsz, n, n))  # N per sample (T = diag(exp(logt)) N); strict lower part zero
     logt = np.zeros((bsz, n))
-    tlo, thi = np.zeros(bsz), np.zeros(bsz)  # min and max of logt[s]
     zc, tc, gc, wc = (np.zeros((n, n)) for _ in range(4))
     sc = None  # S, formed only beyond SEPARABLE_NATS
     ops, ptr = _openblas.Dense(n), _openblas.ptr
@@ -657,7 +644,7 @@ def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, b
             old = logt[s]
             new = old + lr
             # range of old and new together, bounded without a pass over new
-            c_lo, c_hi = float(tlo[s]) + min(lo, 0.0), float(thi[s]) + max(hi, 0.0)
+            c_lo, c_hi = float(old.min()) + min(lo, 0.0), float(old.max()) + max(hi, 0.0)
             if c_hi - c_lo <= SEPARABLE_NATS:
                 c = 0.5 * (c_lo + c_hi)
                 x *= np.exp(old - c)  # rows of N (the array's columns) by b
@@ -673,7 +660,6 @@ def _stream_dense_cpu(*, n, depths, bsz, sigma, draws: _Draws, r, conditioned, b
                     sc *= gc
                 ops.trmm_tri(ptr(sc), an[s])
         logt[s] = new
-        tlo[s], thi[s] = new.min(), new.max()
         return hi - lo
 
     ell, j, observed, first = 0, 0, 0.0, True
