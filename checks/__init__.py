@@ -2,7 +2,7 @@
 
 The vocabulary a claim module needs is re-exported here::
 
-    from checks import claim, Kind, Status, Outcome, Context, Comparison, Corrected
+    from checks import claim, Kind, Status, Outcome, Context, Comparison, Corrected, Foil, Severity
 """
 
 from checks.model import (
@@ -11,9 +11,11 @@ from checks.model import (
     Comparison,
     Context,
     Corrected,
+    Foil,
     Kind,
     Outcome,
     Profile,
+    Severity,
     PROFILES,
     Status,
     claim,
@@ -25,9 +27,11 @@ __all__ = [
     "Comparison",
     "Context",
     "Corrected",
+    "Foil",
     "Kind",
     "Outcome",
     "Profile",
+    "Severity",
     "PROFILES",
     "Status",
     "claim",

@@ -10,8 +10,15 @@ Note: adding a claim
 3. List the printed hypotheses, and in ``exercises`` which of them the generated inputs stress.
 4. Write a check ``(ctx: Context) -> Outcome``. Take every random stream from ``ctx`` (never
    from global state) and every cost knob from ``ctx.pick(quick=..., full=...)``.
-5. If the printed form is refuted, do **not** edit it: add ``corrected=Corrected(...)`` with the
-   derived statement and its own check, and list the id in ``tests/xfails.txt``.
+5. If the printed form is refuted, do **not** edit it: give the refutation a ``severity`` (with a
+   ``severity_note`` saying why), add ``corrected=Corrected(...)`` with the derived statement and its
+   own check, and list the id in ``tests/xfails.txt``.
+6. Give every form that passes (printed or corrected; definitions excepted) at least one
+   :class:`Foil`: a plausible wrong variant of the statement (flipped sign, factor 2, shifted index,
+   other rate, dropped hypothesis) and the claim's own check run on it. The runner runs each foil
+   with the same context as the form it foils (same seeds, hence the same inputs, same budget); a
+   foil that is not refuted makes the verdict ``inconclusive`` (the check is weak). Expensive
+   simulations are shared between a form and its foils through :meth:`Context.memo`.
 """
 
 from __future__ import annotations
@@ -61,6 +68,19 @@ class Kind(str, enum.Enum):
         return self in (Kind.LIMIT, Kind.DISTRIBUTIONAL, Kind.FIGURE)
 
 
+class Severity(str, enum.Enum):
+    """How much a refutation of the printed form matters (``claims.json``: ``"severity"``)."""
+
+    # A result, formula, constant, rate, hypothesis or quoted number of the paper is wrong.
+    SUBSTANTIVE = "substantive"
+    # A proof step or expository sentence is wrong, but no stated result changes (e.g. two slips
+    # that cancel, a lemma whose slip the proof using it does not inherit).
+    MINOR = "minor"
+    # The text read literally is false or ill-formed, but its context fixes one intended statement
+    # (a plain typo, a missing "lim"); the intended statement is the corrected form.
+    WORDING = "wording"
+
+
 @dataclass(frozen=True)
 class Profile:
     """A named cost level. Claims read their budgets through :meth:`Context.pick`."""
@@ -99,6 +119,17 @@ class Context:
     # Local data sets the user points to (never downloaded), e.g. {"mnist": "/data/mnist"}.
     # A claim whose data set is absent returns Status.NOT_EXECUTABLE saying which path it needs.
     data: dict = field(default_factory=dict)
+    # Shared by a form and its foils within one claim run (see :meth:`memo`); never across claims.
+    cache: dict = field(default_factory=dict, repr=False)
+
+    # -- sharing work between a form and its foils ------------------------------------------
+    def memo(self, key, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per (form, key): a foil runs the same check on the same draws, so the
+        simulation behind a verdict is computed once and each foil only re-decides on it."""
+        full_key = (self.claim_id, key)
+        if full_key not in self.cache:
+            self.cache[full_key] = compute()
+        return self.cache[full_key]
 
     # -- randomness -------------------------------------------------------------------------
     def seed_for(self, stream: str = "") -> int:
@@ -173,11 +204,31 @@ class Outcome:
     counterexample: dict | None = None
     # matplotlib Figures by name; the runner renders them to PNG and closes them.
     figures: dict = field(default_factory=dict)
+    # For a foil's outcome from a statistical check: the probability that the check rejects this
+    # foil at the claim's budget and level (``checks.stats.power``), where it can be computed.
+    power: float | None = None
 
 
 # A check maps a context to an outcome; a replay maps a stored counterexample to a comparison.
 Check = Callable[[Context], Outcome]
 Replay = Callable[[dict], Comparison]
+
+
+@dataclass(frozen=True)
+class Foil:
+    """A plausible wrong variant of a statement, which the check of that statement must refute.
+
+    ``check`` is the claim's own check applied to the variant (typically ``functools.partial`` of the
+    same function with the wrong constant, sign or rate). It runs under the same context as the form
+    it foils, so it sees the same random draws and budget; a foil that comes out anything but
+    ``refuted`` shows the check could not tell the variant from the statement.
+    """
+
+    # The wrong variant, as a reader would write it ("sign flipped: c1 = d_{i-1} - d_i").
+    statement: str
+    check: Check
+    # What sort of slip it models: sign, factor, index, ratio, exponent, rate, hypothesis, constant...
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -190,6 +241,8 @@ class Corrected:
     # How the correction was derived (which slip it repairs).
     derivation: str = ""
     replay: Replay | None = None
+    # Wrong variants the corrected form's check must refute (at least one).
+    foils: tuple[Foil, ...] = ()
 
 
 _ID = re.compile(r"^(def|lem|thm|prop|cor|rem|fig|app)-[a-z0-9.]+(/[a-z0-9._-]+)*$")
@@ -217,9 +270,17 @@ class Claim:
     exercises: str = ""
     # Ids of the claims the proof of this one uses.
     depends_on: tuple[str, ...] = ()
+    # Conditions the printed proof uses without stating them, each with whether the printed
+    # hypotheses imply them ("s_k simple (divides by s_j - s_k): not implied -> lem-e.2/missing-...").
+    proof_conditions: tuple[str, ...] = ()
     # Re-runs a stored counterexample (optional; property checks provide one).
     replay: Replay | None = None
     corrected: Corrected | None = None
+    # Wrong variants the printed form's check must refute (at least one unless kind is DEFINITION).
+    foils: tuple[Foil, ...] = ()
+    # For a claim whose printed form is refuted: how much the refutation matters, and why.
+    severity: Severity | None = None
+    severity_note: str = ""
 
     @property
     def title(self) -> str:
@@ -244,6 +305,12 @@ def claim(*, check: Check | None = None, **meta: Any):
         if cid in REGISTRY:
             raise ClaimError(f"claim id {cid!r} declared twice")
         meta.setdefault("replay", getattr(fn, "replay", None))
+        if meta.get("severity") is not None and not isinstance(meta["severity"], Severity):
+            raise ClaimError(f"{cid}: severity must be a checks.Severity, got {meta['severity']!r}")
+        for f in tuple(meta.get("foils", ())) + tuple(getattr(meta.get("corrected"), "foils", ())):
+            if not isinstance(f, Foil):
+                raise ClaimError(f"{cid}: foils must be checks.Foil instances, got {type(f).__name__}")
+        meta["foils"] = tuple(meta.get("foils", ()))
         REGISTRY[cid] = Claim(check=fn, **meta)
         return fn
 

@@ -135,6 +135,12 @@ class PropertyCheck:
                    if worst is not None else f"{seen['n']} generated cases")
         return Outcome(Status.VERIFIED, summary, evidence=evidence, method=method)
 
+    def foil(self, compare: Callable[..., Comparison]) -> "PropertyCheck":
+        """This check with another comparison (a wrong variant of the statement): same strategy, budget
+        and seed, hence the same generated inputs. Use it as a :class:`checks.Foil`'s check."""
+        return PropertyCheck(self.strategy, compare, generated=self.generated, examples=self.examples,
+                             classify=self.classify)
+
     def replay(self, counterexample: dict) -> Comparison:
         """Re-run the comparison on a stored counterexample."""
         return self.compare(**serialize.decode(counterexample["inputs"]))

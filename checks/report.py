@@ -99,6 +99,40 @@ def _corrected_status(rec: dict | None) -> str:
     return ((rec or {}).get("corrected") or {}).get("status", "none")
 
 
+def downstream(reg: dict[str, Claim], cid: str) -> list[str]:
+    """Claims whose proofs use ``cid``, directly or transitively (paper order)."""
+    users: dict[str, list[str]] = {}
+    for other, c in reg.items():
+        for d in c.depends_on:
+            users.setdefault(d, []).append(other)
+    seen: set[str] = set()
+    stack = [cid]
+    while stack:
+        for u in users.get(stack.pop(), []):
+            if u not in seen:
+                seen.add(u)
+                stack.append(u)
+    return [c for c in reg if c in seen]
+
+
+def _foils_of(rec: dict | None) -> list[dict]:
+    return [f for f in (rec or {}).get("foils") or [] if f.get("status") != "not-run"]
+
+
+def foil_cell(rec: dict) -> str:
+    """'k/k' foils rejected for the printed form (and the corrected form), '—' where none ran."""
+    parts = []
+    for label, form in (("", rec), ("corrected ", rec.get("corrected"))):
+        fs = _foils_of(form)
+        if fs:
+            parts.append(f"{label}{sum(f['status'] == 'refuted' for f in fs)}/{len(fs)}")
+    return "; ".join(parts) or "—"
+
+
+def _all_foils(records: dict) -> list[dict]:
+    return [f for rec in records.values() for form in (rec, rec.get("corrected")) for f in _foils_of(form)]
+
+
 # -- rendering ------------------------------------------------------------------------------------
 
 def _fmt(x) -> str:
@@ -151,6 +185,8 @@ def _is_nested(v) -> bool:
 
 def _status_cell(rec: dict, issues: list[str]) -> str:
     s = f"**{rec['status']}**"
+    if rec["status"] == "refuted":
+        s += f" ({rec.get('severity') or 'severity not assessed'})"
     if issues and rec["status"] in PASSING:
         s += " (conditional†)"
     elif rec.get("rests_on_corrected") and rec["status"] in PASSING:
@@ -173,6 +209,9 @@ def claim_text(c: Claim, rec: dict | None, issues: list[str] | None = None, plot
     if via:
         L += [f"‡ Its proof uses {', '.join(f'`{d}`' for d in via)}, refuted as printed: it holds "
               "with the corrected form of that claim.", ""]
+    if rec and rec["status"] == "refuted":
+        sev = rec.get("severity") or "not assessed"
+        L += [f"**Severity:** {sev}" + (f" — {rec['severity_note']}" if rec.get("severity_note") else ""), ""]
     L += [f"**Kind:** {c.kind.value} · **Section:** {c.section}", ""]
     L += ["## Statement (as printed)", "", c.statement.strip(), ""]
     if c.reading:
@@ -181,6 +220,8 @@ def claim_text(c: Claim, rec: dict | None, issues: list[str] | None = None, plot
         L += ["## Hypotheses (as printed)", ""] + [f"- {h}" for h in c.hypotheses] + [""]
     if c.exercises:
         L += ["## What the inputs exercise", "", c.exercises.strip(), ""]
+    if c.proof_conditions:
+        L += ["## Conditions the proof uses without stating them", ""] + [f"- {h}" for h in c.proof_conditions] + [""]
     if c.depends_on:
         L += ["## Depends on", ""] + [f"- [`{d}`]({safe_name(d)}.md)" for d in c.depends_on] + [""]
     if rec:
@@ -197,8 +238,31 @@ def claim_text(c: Claim, rec: dict | None, issues: list[str] | None = None, plot
     return "\n".join(L).rstrip() + "\n"
 
 
+def _foil_section(rec: dict, level: str) -> list[str]:
+    foils = rec.get("foils") or []
+    if not foils:
+        return []
+    L = [f"{level} Foils", "",
+         "Plausible wrong variants of the statement, each run through this check on the same draws and "
+         "budget; each must come out refuted, or the verdict above is inconclusive (the check is weak). "
+         "Power: the probability that the check rejects the foil at this budget (statistical checks).", "",
+         "| # | kind | foil | verdict | power | evidence |", "|---|---|---|---|---|---|"]
+    for k, f in enumerate(foils, 1):
+        power = f"{f['power']:.4g}" if isinstance(f.get("power"), (int, float)) else "—"
+        L.append(f"| {k} | {f.get('kind') or ''} | {_fmt(f['statement'])} | **{f['status']}** | {power} | "
+                 f"{_fmt(f['summary'])} |")
+    L.append("")
+    for k, f in enumerate(foils, 1):
+        if f.get("evidence"):
+            L += [f"{level}# Foil {k}: evidence", ""] + render_value(f["evidence"]) + [""]
+    return L
+
+
 def _outcome_section(rec: dict, cid: str, plot_dir: str, prefix: str, level: str = "##") -> list[str]:
     L = []
+    if rec.get("check_status") and rec["check_status"] != rec["status"]:
+        L += [f"The check alone gave **{rec['check_status']}**; a foil it did not reject makes the verdict "
+              f"{rec['status']}.", ""]
     if rec.get("method"):
         L += [f"{level} Method", "", rec["method"], ""]
     if rec.get("evidence"):
@@ -211,6 +275,7 @@ def _outcome_section(rec: dict, cid: str, plot_dir: str, prefix: str, level: str
             blob = blob[:6000] + "\n... (truncated here; full data in claims.json)"
         L += [f"{level} Counterexample", "", "```json", blob, "```", "",
               f"Replay: `python -m checks replay {cid}`", ""]
+    L += _foil_section(rec, level)
     return L
 
 
@@ -245,45 +310,100 @@ def _mermaid(reg: dict[str, Claim], records: dict, issues: dict) -> list[str]:
     return L
 
 
+SEVERITIES = ("substantive", "minor", "wording")
+SEVERITY_TITLES = {
+    "substantive": ("Substantive refutations",
+                    "A result, formula, constant, rate, hypothesis or quoted number of the paper is wrong."),
+    "minor": ("Minor refutations",
+              "A proof step or expository sentence is wrong, but no stated result changes."),
+    "wording": ("Wording and typographical notes",
+                "Read literally the text is false or ill-formed, but its context fixes one intended statement "
+                "(the corrected form, checked on its own). Listed so the authors still see them."),
+    None: ("Refutations whose severity is not assessed",
+           "Refuted, but the claim declares no severity: an unexpected refutation (or a false alarm) to review."),
+}
+
+
+def _counts_table(records: dict) -> list[str]:
+    """Verdict counts; the printed forms' refutations split by severity (corrected forms have none)."""
+    rows = []
+    for st in STATUS_ORDER:
+        n_c = sum(((r.get("corrected") or {}).get("status") == st) for r in records.values())
+        rows.append(f"| {st} | {sum(r['status'] == st for r in records.values())} | {n_c} |")
+        if st == "refuted":
+            for sev in SEVERITIES + (None,):
+                n = sum(r["status"] == "refuted" and r.get("severity") == sev for r in records.values())
+                if sev is not None or n:
+                    rows.append(f"| &nbsp;&nbsp;of which {sev or 'severity not assessed'} | {n} | |")
+    return ["| verdict | printed forms | corrected forms |", "|---|---|---|"] + rows
+
+
+def _foil_summary(records: dict) -> list[str]:
+    foils = _all_foils(records)
+    if not foils:
+        return ["No foils were run."]
+    rejected = sum(f["status"] == "refuted" for f in foils)
+    powers = [f["power"] for f in foils if isinstance(f.get("power"), (int, float))]
+    miss = sum(1 - p for p in powers)
+    lines = [f"**Foils:** {rejected} of {len(foils)} plausible wrong variants were rejected by the check of the "
+             f"statement they imitate" + ("." if rejected == len(foils) else
+                                          f"; {len(foils) - rejected} were not, and their claims are inconclusive.")]
+    if powers:
+        lines.append(f"{len(powers)} foils of statistical checks state their power (min {min(powers):.4g}); the "
+                     f"expected number of them a run fails to reject by chance is at most {miss:.2g}.")
+    return [" ".join(lines)]
+
+
+def _refuted_tables(reg: dict[str, Claim], records: dict) -> list[str]:
+    L = []
+    for sev in SEVERITIES + (None,):
+        recs = [r for r in records.values() if r["status"] == "refuted" and r.get("severity") == sev]
+        if not recs:
+            continue
+        title, blurb = SEVERITY_TITLES[sev]
+        L += [f"## {title}", "", blurb, ""]
+        head = "| claim | counterexample / evidence | why this severity | corrected form |"
+        if sev == "substantive":
+            head += " rests on it |"
+        L += [head, "|---|---|---|---|" + ("---|" if sev == "substantive" else "")]
+        for rec in recs:
+            corr = rec.get("corrected")
+            row = (f"| [`{rec['id']}`](claims/{safe_name(rec['id'])}.md) | {_fmt(rec['summary'])} | "
+                   f"{_fmt(rec.get('severity_note') or '')} | "
+                   + (f"**{corr['status']}** — {_fmt(corr['summary'])}" if corr else "none encoded") + " |")
+            if sev == "substantive":
+                users = downstream(reg, rec["id"])
+                row += (" " + ", ".join(f"`{u}`" for u in users) if users else " none") + " |"
+            L.append(row)
+        L.append("")
+    return L
+
+
 def summary_markdown(reg: dict[str, Claim], records: dict, issues: dict, meta: dict) -> str:
-    counts = {s: 0 for s in STATUS_ORDER}
-    ccounts = {s: 0 for s in STATUS_ORDER}
-    for rec in records.values():
-        counts[rec["status"]] = counts.get(rec["status"], 0) + 1
-        if rec.get("corrected"):
-            ccounts[rec["corrected"]["status"]] += 1
     L = ["# Claim status: *Why Deep Jacobian Spectra Separate*", "",
          f"Generated by `python -m checks verify --profile {meta['profile']} --seed {meta['seed']}` "
          f"on device `{meta['device']}`. {len(records)} of {len(reg)} registered claims have a result.",
          "", "Each statistical verdict is a two-sided test at a Bonferroni share of a suite-wide "
          f"false-alarm rate of {meta['suite_alpha']} over {meta['n_statistical']} statistical verdicts.", "",
-         "## Verdicts", "", "| verdict | printed forms | corrected forms |", "|---|---|---|"]
-    for s in STATUS_ORDER:
-        L.append(f"| {s} | {counts[s]} | {ccounts[s]} |")
+         "## Verdicts", ""]
+    L += _counts_table(records) + [""] + _foil_summary(records)
     cond = sorted(cid for cid, rec in records.items() if rec["status"] in PASSING and issues.get(cid))
     via = sorted(cid for cid, rec in records.items() if rec["status"] in PASSING and rec.get("rests_on_corrected"))
     L += ["", f"† {len(cond)} passing claims are *conditional*: something their proof uses (directly or "
           "transitively) passed in neither its printed nor its corrected form, so they are not fully supported.",
           f"‡ {len(via)} passing claims use a claim refuted as printed whose corrected form passes: they hold "
           "with that correction.", ""]
-    refuted = [rec for rec in records.values() if rec["status"] == "refuted"]
-    if refuted:
-        L += ["## Refuted as printed", "", "| claim | counterexample / evidence | corrected form |", "|---|---|---|"]
-        for rec in refuted:
-            corr = rec.get("corrected")
-            L.append(f"| [`{rec['id']}`](claims/{safe_name(rec['id'])}.md) | {_fmt(rec['summary'])} | "
-                     + (f"**{corr['status']}** — {_fmt(corr['summary'])}" if corr else "none encoded") + " |")
-        L.append("")
+    L += _refuted_tables(reg, records)
     sections: dict[str, list[str]] = {}
     for cid in reg:
         if cid in records:
             sections.setdefault(reg[cid].section, []).append(cid)
     for sec in sorted(sections, key=_section_key):
-        L += [f"## {sec}", "", "| claim | statement | verdict | evidence |", "|---|---|---|---|"]
+        L += [f"## {sec}", "", "| claim | statement | verdict | foils rejected | evidence |", "|---|---|---|---|---|"]
         for cid in sections[sec]:
             rec = records[cid]
             L.append(f"| [`{cid}`](claims/{safe_name(cid)}.md) | {_fmt(reg[cid].title)} | "
-                     f"{_status_cell(rec, issues.get(cid, []))} | {_fmt(rec['summary'])} |")
+                     f"{_status_cell(rec, issues.get(cid, []))} | {foil_cell(rec)} | {_fmt(rec['summary'])} |")
         L.append("")
     L += ["## Dependency graph", "",
           "Edges point from a claim to the claims whose proofs use it. Dashed thick borders (†) mark "

@@ -13,11 +13,11 @@ import sys
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 
 from checks import serialize
-from checks.model import PROFILES, Claim, ClaimError, Context, Outcome, Status
+from checks.model import PROFILES, Claim, ClaimError, Context, Foil, Outcome, Status
 
 
 def pin_threads() -> None:
@@ -98,15 +98,57 @@ def _outcome_record(out: Outcome) -> dict:
     }
 
 
+def _close(figures: dict) -> None:
+    if figures:
+        import matplotlib.pyplot as plt
+
+        for fig in figures.values():
+            plt.close(fig)
+
+
+def _run_form(check, foils: tuple[Foil, ...], ctx: Context) -> tuple[Outcome, dict]:
+    """Run a form's check, then (if it passes) each of its foils under the same context.
+
+    Returns the outcome, possibly downgraded to ``inconclusive`` when a foil is not rejected, and the
+    fields that go beside it in the record: ``check_status`` (the check's own verdict) and ``foils``.
+    """
+    out = _execute(check, ctx)
+    records = []
+    for foil in foils:
+        if not out.status.passing:
+            records.append({"statement": foil.statement.strip(), "kind": foil.kind, "status": "not-run",
+                            "summary": f"not run: the form it foils is {out.status.value}", "power": None,
+                            "evidence": {}})
+            continue
+        fout = _execute(foil.check, ctx)
+        _close(fout.figures)
+        records.append({"statement": foil.statement.strip(), "kind": foil.kind, "status": fout.status.value,
+                        "summary": fout.summary, "power": fout.power,
+                        "evidence": serialize.encode(fout.evidence)})
+    extra = {"check_status": out.status.value, "foils": records}
+    weak = [f for f in records if f["status"] not in ("refuted", "not-run")]
+    if weak:
+        names = "; ".join(f"'{f['statement'][:80]}' ({f['status']})" for f in weak)
+        out = replace(out, status=Status.INCONCLUSIVE,
+                      summary=f"weak check: {len(weak)} of {len(records)} foil(s) not rejected: {names}. "
+                              f"The check alone gave {out.status.value}: {out.summary}")
+    return out, extra
+
+
 def run_claim(c: Claim, *, seed: int, profile: str, device: str, n_statistical: int,
               data: dict | None = None) -> Result:
-    """Run one claim (and its corrected form, if any) and return its result."""
+    """Run one claim (its printed form, its corrected form if any, and their foils)."""
     pin_threads()
     t0 = time.perf_counter()
     data = dict(data or {})
-    ctx = Context(c.id, seed=seed, profile=PROFILES[profile], device=device, n_statistical=n_statistical,
-                  data=data)
-    out = _execute(c.check, ctx)
+    cache: dict = {}  # shared by each form and its foils (Context.memo), dropped after the claim
+
+    def context(cid: str) -> Context:
+        return Context(cid, seed=seed, profile=PROFILES[profile], device=device,
+                       n_statistical=n_statistical, data=data, cache=cache)
+
+    out, extra = _run_form(c.check, c.foils, context(c.id))
+    refuted = out.status is Status.REFUTED
     record = {
         "id": c.id,
         "ref": c.ref,
@@ -117,19 +159,23 @@ def run_claim(c: Claim, *, seed: int, profile: str, device: str, n_statistical: 
         "hypotheses": list(c.hypotheses),
         "exercises": c.exercises.strip(),
         "depends_on": list(c.depends_on),
+        "proof_conditions": list(c.proof_conditions),
         **_outcome_record(out),
+        **extra,
+        # How much a refutation matters; null unless the printed form is refuted.
+        "severity": c.severity.value if refuted and c.severity is not None else None,
+        "severity_note": c.severity_note.strip() if refuted else "",
         "corrected": None,
     }
     plots = _render(out.figures, "")
     if c.corrected is not None:
-        cctx = Context(c.id + "#corrected", seed=seed, profile=PROFILES[profile], device=device,
-                       n_statistical=n_statistical, data=data)
-        cout = _execute(c.corrected.check, cctx)
+        cout, cextra = _run_form(c.corrected.check, c.corrected.foils, context(c.id + "#corrected"))
         record["corrected"] = {
             "statement": c.corrected.statement.strip(),
             "reading": c.corrected.reading.strip(),
             "derivation": c.corrected.derivation.strip(),
             **_outcome_record(cout),
+            **cextra,
         }
         plots.update(_render(cout.figures, "corrected-"))
     return Result(record, plots, time.perf_counter() - t0)

@@ -29,6 +29,28 @@ def detectable_effect(se: float, z: float, power: float = POWER) -> float:
     return float((z + norm.ppf(power)) * se)
 
 
+def power(delta: float, se: float, z: float) -> float:
+    """Probability that a two-sided z-test at critical value ``z`` rejects a prediction that is off the
+    true mean by ``delta``, when the estimate has standard error ``se`` (normal approximation).
+
+    This is the power of a check against a foil: ``delta`` is the foil's prediction minus the value of
+    the statement that passes (the best available truth), ``se`` the check's standard error.
+    """
+    delta, se, z = abs(float(delta)), float(se), float(z)
+    if not np.isfinite(delta):
+        return 1.0
+    if se <= 0:
+        return 1.0 if delta > 0 else 0.0
+    return float(norm.sf(z - delta / se) + norm.cdf(-z - delta / se))
+
+
+def power_any(powers) -> float:
+    """Lower bound on the power of a check that rejects when *any* of its tests rejects: the largest
+    single-test power (valid whatever the dependence between the tests)."""
+    powers = [float(p) for p in powers]
+    return max(powers) if powers else 0.0
+
+
 @dataclass
 class Test:
     """Estimate vs prediction at a stated confidence."""
@@ -47,6 +69,10 @@ class Test:
     @property
     def consistent(self) -> bool:
         return bool(abs(self.z) <= self.z_crit)
+
+    def power_against(self, truth: float) -> float:
+        """Power of this test (whose ``prediction`` is a foil's value) when the true mean is ``truth``."""
+        return power(self.prediction - float(truth), self.se, self.z_crit)
 
     @property
     def confidence(self) -> float:

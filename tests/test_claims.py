@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from checks import registry, runner
+from checks import Kind, registry, runner
 
 REG = registry.load()
 N_STAT = registry.n_statistical(REG)
@@ -66,6 +66,36 @@ def test_xfails_name_existing_claims():
     assert not unknown, f"tests/xfails.txt lists ids that match no claim: {unknown}"
 
 
+def test_passing_forms_declare_foils():
+    """Every form expected to pass (printed unless listed as refuted, and every corrected form) declares
+    at least one foil, except pure definitions, whose check states what it establishes."""
+    missing = []
+    for cid, c in REG.items():
+        expected = EXPECTED.get(cid, (None, ""))[0]
+        if c.kind is not Kind.DEFINITION and expected != "refuted" and not c.foils:
+            missing.append(cid)
+        if c.corrected is not None and not c.corrected.foils:
+            missing.append(cid + "#corrected")
+    assert not missing, f"{len(missing)} passing forms declare no foil: {missing}"
+
+
+def test_refuted_claims_have_a_severity():
+    missing = [cid for cid, (status, _) in EXPECTED.items()
+               if status == "refuted" and cid in REG and (REG[cid].severity is None or not REG[cid].severity_note)]
+    assert not missing, f"claims listed as refuted without a severity and its reason: {missing}"
+
+
+def _foil_failures(rec: dict, statistical: bool) -> list[str]:
+    bad = []
+    for form, label in ((rec, "printed"), (rec.get("corrected"), "corrected")):
+        for f in (form or {}).get("foils") or []:
+            if f["status"] not in ("refuted", "not-run"):
+                bad.append(f"{label} form: foil not rejected ({f['status']}): {f['statement']} — {f['summary']}")
+            elif statistical and f["status"] == "refuted" and f.get("power") is None:
+                bad.append(f"{label} form: statistical foil states no power: {f['statement']}")
+    return bad
+
+
 def _explain(rec: dict) -> str:
     lines = [f"{rec['id']}: {rec['status']} — {rec['summary']}"]
     tb = (rec.get("evidence") or {}).get("traceback")
@@ -81,6 +111,8 @@ def test_claim(cid, claims_options, record_claim):
     result = runner.run_claim(REG[cid], n_statistical=N_STAT, **claims_options)
     record_claim(result)
     rec = result.record
+    weak = _foil_failures(rec, REG[cid].kind.statistical)
+    assert not weak, f"{cid}: the check is weak or its foils are incomplete:\n" + "\n".join(weak)
     corrected = rec.get("corrected")
     if corrected is not None:
         assert corrected["status"] in PASSING, "corrected form: " + _explain({**corrected, "id": cid})

@@ -9,6 +9,7 @@ independent samples per depth (see ``theory.claims._ladder``).
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 from scipy import stats as sps
 
-from checks import Comparison, Corrected, Kind, Outcome, Status, claim
+from checks import Comparison, Corrected, Foil, Kind, Outcome, Status, claim
 from checks import stats
 from scipy.special import digamma
 from theory import gate_law, lyapunov, products, samplers
@@ -99,34 +100,47 @@ def _ladder_method(batch, lads):
 # Definition 5.1
 # =================================================================================================
 
-def _def51(ctx) -> Outcome:
-    g = ctx.torch_generator("samplers")
+def _def51(ctx, *, variance=lambda sigma: sigma ** 2, frequency=lambda p: p) -> Outcome:
+    """``variance`` and ``frequency`` are the laws' predictions; the foils pass wrong ones."""
     n, sigma, p = 6, 0.7, 0.3
-    m = ctx.pick(quick=3000, full=30000)
-    w = samplers.ginibre(m, n, sigma, g).numpy().reshape(m, -1)
-    d = samplers.p_gate(m, n, p, g).numpy()
+
+    def draw():
+        g = ctx.torch_generator("samplers")
+        m = ctx.pick(quick=3000, full=30000)
+        w = samplers.ginibre(m, n, sigma, g).numpy().reshape(m, -1)
+        d = samplers.p_gate(m, n, p, g).numpy()
+        off = float(np.abs(samplers.masked_layer(4, n, p, sigma, g).numpy()).sum())  # sanity: not all zero
+        return m, w, d, off
+
+    m, w, d, off = ctx.memo("draws", draw)
     z = ctx.z(4)
     tests = []
     mean, se = stats.mean_se(w.ravel())
     tests.append(stats.test("Ginibre entry mean", mean, se, 0.0, z))
     sq = w.ravel() ** 2
     v, vse = stats.mean_se(sq)
-    tests.append(stats.test("Ginibre entry variance", v, vse, sigma ** 2, z))
+    tests.append(stats.test("Ginibre entry variance", v, vse, variance(sigma), z))
     f, fse = stats.mean_se(d.ravel())
-    tests.append(stats.test("gate Bernoulli frequency", f, fse, p, z))
+    tests.append(stats.test("gate Bernoulli frequency", f, fse, frequency(p), z))
     # independence of gate entries: mean of D_11 D_22 vs p^2
     pr, prse = stats.mean_se(d[:, 0] * d[:, 1])
-    tests.append(stats.test("P(D11 = D22 = 1)", pr, prse, p * p, z))
-    ks = sps.kstest(w[:, 0] / sigma, "norm")  # one entry per matrix: independent draws
+    tests.append(stats.test("P(D11 = D22 = 1)", pr, prse, frequency(p) ** 2, z))
+    ks = sps.kstest(w[:, 0] / np.sqrt(variance(sigma)), "norm")  # one entry per matrix: independent draws
     ok_ks = ks.pvalue > ctx.alpha
-    off = float(np.abs(samplers.masked_layer(4, n, p, sigma, g).numpy()).sum())  # sanity: not all zero
     status = stats.verdict_from_tests(tests) if ok_ks else Status.REFUTED
+    # Power against a foil: its predictions vs the printed laws', at this check's standard errors.
+    power = stats.power_any([stats.power(variance(sigma) - sigma ** 2, vse, z),
+                             stats.power(frequency(p) - p, fse, z)])
     return Outcome(status, f"sigma-Ginibre entries: mean/variance/KS consistent (KS p = {ks.pvalue:.2f}); "
-                           f"p-gate diagonal Bernoulli({p}) with independent entries",
+                           f"p-gate diagonal Bernoulli({p}) with independent entries"
+                   if status is Status.SUPPORTED else
+                   "; ".join(f"{t.name}: {t.estimate:.4g} ± {t.se:.2g} vs {t.prediction:.4g}" for t in tests
+                             if not t.consistent) + f"; KS p = {ks.pvalue:.2g}",
                    evidence={"tests": [t.as_dict() for t in tests], "ks_pvalue": float(ks.pvalue),
                              "masked_layer_abs_sum": off},
                    method=f"{m} draws of theory.samplers.ginibre / p_gate (n = {n}, sigma = {sigma}, p = {p}); "
-                          "z-tests at the claim's Bonferroni level, KS test of standardised entries.")
+                          "z-tests at the claim's Bonferroni level, KS test of standardised entries.",
+                   power=power)
 
 
 claim(
@@ -142,6 +156,11 @@ claim(
     exercises="moments, KS normality, Bernoulli frequency and pairwise independence of gate entries",
     kind=Kind.DISTRIBUTIONAL,
     check=_def51,
+    foils=(
+        Foil("entries N(0, sigma) read as variance sigma (not sigma^2)",
+             functools.partial(_def51, variance=lambda sigma: sigma), kind="exponent"),
+        Foil("gate entries Bernoulli(1 - p)", functools.partial(_def51, frequency=lambda p: 1 - p), kind="constant"),
+    ),
 )
 
 
