@@ -1,7 +1,10 @@
 """Command line: ``python -m checks verify|list|show|replay``.
 
-Bad input (unknown id, profile or device, unwritable --out) gets a one-line error and exit code 2.
-Ctrl-C during ``verify`` leaves the previous report untouched (reports are written atomically).
+Bad input (unknown id, profile or device, unusable --out, bad MNIST files...) gets a one-line error
+and exit code 2. ``verify`` holds a lock on ``--out`` for the whole run (a second run into the same
+report fails at once, exit 2), builds the new report beside it and installs it in one atomic step:
+Ctrl-C or a kill at any moment leaves the previous report complete. Ctrl-C stops the workers within
+seconds (exit 130; SIGTERM: 143).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -22,6 +26,10 @@ class UsageError(Exception):
     """A user mistake: printed as one line, exit code 2."""
 
 
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so that workers are stopped and locks released."""
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse's own errors: one line, exit 2
         raise UsageError(message)
@@ -33,37 +41,37 @@ def _parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("verify", help="run claims and write the reports")
     v.add_argument("--profile", default="quick", help=f"cost level: {', '.join(PROFILES)} (default quick)")
-    v.add_argument("--only", nargs="+", metavar="ID_OR_PREFIX", help="run only these claims (id or prefix)")
+    v.add_argument("--only", nargs="+", metavar="ID_OR_PREFIX",
+                   help="run only these claims: an exact id selects that claim alone, PREFIX* or a non-id "
+                        "prefix selects every id starting with it; merges into a compatible report")
     v.add_argument("--device", default="auto", help="auto | cpu | cuda (default auto)")
     v.add_argument("--seed", type=int, default=0, help="global seed (default 0)")
     v.add_argument("--out", default=DEFAULT_OUT, help=f"report directory (default {DEFAULT_OUT}/)")
     v.add_argument("--jobs", type=int, default=None,
-                   help="worker processes, one thread each (default: number of CPUs on cpu, 1 on cuda)")
+                   help="worker processes, one thread each (default and maximum: the number of CPUs on cpu; "
+                        "1 on cuda)")
     v.add_argument("--mnist-root", metavar="PATH",
                    help="local MNIST in torchvision's layout (never downloaded); without it MNIST claims "
                         "are not-executable")
 
-    ls = sub.add_parser("list", help="ids, kinds and the last verdicts")
-    ls.add_argument("--out", default=DEFAULT_OUT)
-
-    sh = sub.add_parser("show", help="statement, reading, evidence and counterexample of one claim")
-    sh.add_argument("id")
-    sh.add_argument("--out", default=DEFAULT_OUT)
-
-    rp = sub.add_parser("replay", help="re-run a stored counterexample and print the failing comparison")
-    rp.add_argument("id")
-    rp.add_argument("--out", default=DEFAULT_OUT)
+    for name, text in (("list", "ids, kinds and the last verdicts"),
+                       ("show", "statement, reading, evidence, foils and counterexample of one claim"),
+                       ("replay", "re-run a stored counterexample and print the failing comparison")):
+        sp = sub.add_parser(name, help=text)
+        if name != "list":
+            sp.add_argument("id")
+        sp.add_argument("--out", default=DEFAULT_OUT, help=f"report directory to read (default {DEFAULT_OUT}/)")
     return p
 
 
-def _load_report(out: str) -> dict:
-    path = Path(out) / "claims.json"
+def _report_dir(out: str) -> Path:
+    """--out of a reading command: must be an existing directory (a typo is an error, not 'unchecked')."""
+    path = Path(out)
     if not path.exists():
-        return {"claims": []}
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
+        raise UsageError(f"--out {out}: no such directory (no report there; run verify first)")
+    if not path.is_dir():
+        raise UsageError(f"--out {out}: not a directory")
+    return path
 
 
 def _resolve_one(reg: dict, cid: str) -> str:
@@ -77,48 +85,80 @@ def _resolve_one(reg: dict, cid: str) -> str:
     return hits[0]
 
 
+def _mnist(root: str) -> dict:
+    """Validate a user's MNIST copy up front: a bad file is bad input (exit 2), not a claim error."""
+    path = Path(root)
+    if not path.is_dir():
+        raise UsageError(f"--mnist-root {root}: not a directory")
+    from theory import dynamics
+
+    validate = getattr(dynamics, "validate_mnist", None)
+    if validate is not None:
+        try:
+            validate(path)
+        except ValueError as exc:
+            raise UsageError(f"--mnist-root {root}: {exc}") from None
+    return {"mnist": str(path.resolve())}
+
+
+def _jobs(requested: int | None, device: str) -> int:
+    cores = os.cpu_count() or 1
+    if requested is None:
+        # One process owns the GPU; on CPU, one single-threaded process per core.
+        return 1 if device == "cuda" else cores
+    if requested < 1:
+        raise UsageError(f"--jobs must be >= 1, got {requested}")
+    if requested > cores:
+        print(f"note: --jobs {requested} capped at the {cores} CPU core(s) of this machine", file=sys.stderr)
+        return cores
+    return requested
+
+
 def cmd_verify(args) -> int:
-    from checks import registry, report, runner
+    from checks import install, registry, report, runner
 
     if args.profile not in PROFILES:
         raise UsageError(f"unknown profile {args.profile!r} (choose {', '.join(PROFILES)})")
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
     device = runner.resolve_device(args.device)
-    if args.jobs is None:
-        # One process owns the GPU; on CPU, one single-threaded process per core.
-        args.jobs = 1 if device == "cuda" else (os.cpu_count() or 1)
-    data = {}
-    if args.mnist_root:
-        if not Path(args.mnist_root).is_dir():
-            raise UsageError(f"--mnist-root {args.mnist_root}: not a directory")
-        data["mnist"] = str(Path(args.mnist_root).resolve())
-    out = Path(args.out)
-    report.check_writable(out)
+    jobs = _jobs(args.jobs, device)
+    data = _mnist(args.mnist_root) if args.mnist_root else {}
+    out = report.check_writable(Path(args.out))  # creates nothing
     reg = registry.load()
     ids = registry.select(reg, args.only)
-    print(f"verifying {len(ids)} claim(s): profile={args.profile} seed={args.seed} device={device} "
-          f"jobs={min(args.jobs, len(ids))} -> {out}/", file=sys.stderr)
-    results = runner.run_many(reg, ids, seed=args.seed, profile=args.profile, device=device,
-                              jobs=args.jobs, progress=runner.progress_printer(), data=data)
-    written = report.write(out, reg, results, seed=args.seed, profile=args.profile, device=device)
+    with install.locked(out):
+        partial = args.only is not None
+        if partial:  # refuse before the run, not after it
+            report.check_mergeable(out, seed=args.seed, profile=args.profile, device=device, n_run=len(ids))
+        print(f"verifying {len(ids)} claim(s): profile={args.profile} seed={args.seed} device={device} "
+              f"jobs={min(jobs, len(ids))} -> {args.out}/", file=sys.stderr)
+        results = runner.run_many(reg, ids, seed=args.seed, profile=args.profile, device=device,
+                                  jobs=jobs, progress=runner.progress_printer(), data=data)
+        written = report.write(out, reg, results, seed=args.seed, profile=args.profile, device=device,
+                               partial=partial, lock=False)
     counts = written["counts"]
     print("verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v), file=sys.stderr)
-    print(f"report: {out / 'CLAIMS.md'}", file=sys.stderr)
+    print(f"report: {Path(args.out) / 'CLAIMS.md'}", file=sys.stderr)
     return 0
 
 
 def cmd_list(args) -> int:
-    from checks import registry
+    from checks import registry, report
 
+    out = _report_dir(args.out)
     reg = registry.load()
-    last = {c["id"]: c for c in _load_report(args.out)["claims"]}
+    doc = report.read_report(out)
+    if doc is None:
+        print(f"note: no report in {args.out}/ yet (claims.json missing): every claim is unchecked",
+              file=sys.stderr)
+    last = report.records_by_id(doc)
     width = max(len(cid) for cid in reg) if reg else 10
     for cid, c in reg.items():
         rec = last.get(cid)
         status = rec["status"] if rec else "unchecked"
+        if rec and rec.get("severity"):
+            status += f" [{rec['severity']}]"
         if rec and rec.get("corrected"):
-            status += f" (corrected: {rec['corrected']['status']})"
+            status += f" (corrected: {rec['corrected'].get('status', '?')})"
         print(f"{cid:<{width}}  {c.kind.value:<15} {status}")
     return 0
 
@@ -126,19 +166,21 @@ def cmd_list(args) -> int:
 def cmd_show(args) -> int:
     from checks import registry, report
 
+    out = _report_dir(args.out)
     reg = registry.load()
     cid = _resolve_one(reg, args.id)
-    rec = {c["id"]: c for c in _load_report(args.out)["claims"]}.get(cid)
+    rec = report.records_by_id(report.read_report(out)).get(cid)
     print(report.claim_text(reg[cid], rec))
     return 0
 
 
 def cmd_replay(args) -> int:
-    from checks import registry, serialize
+    from checks import registry, report, serialize
 
+    out = _report_dir(args.out)
     reg = registry.load()
     cid = _resolve_one(reg, args.id)
-    rec = {c["id"]: c for c in _load_report(args.out)["claims"]}.get(cid)
+    rec = report.records_by_id(report.read_report(out)).get(cid)
     if rec is None:
         raise UsageError(f"{cid} has no stored result in {args.out}/claims.json; run verify first")
     c = reg[cid]
@@ -153,11 +195,15 @@ def cmd_replay(args) -> int:
     reproduced = True
     for label, replay, ce in targets:
         print(f"{cid} [{label}] counterexample:")
-        print(json.dumps(ce, indent=1)[:4000])
+        print(json.dumps(ce, indent=1, ensure_ascii=False)[:4000])
         if replay is None:
             print("  this claim's check has no replay function; the stored data above is the evidence")
             continue
-        cmp = replay(serialize.decode(ce))
+        try:
+            cmp = replay(serialize.decode(ce))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UsageError(f"{cid}: the stored counterexample does not fit this claim's replay "
+                             f"({type(exc).__name__}: {exc}); re-run verify --only {cid}") from None
         print(f"  replayed comparison: {cmp.describe()}")
         for k, v in cmp.detail.items():
             print(f"    {k}: {v}")
@@ -167,10 +213,17 @@ def cmd_replay(args) -> int:
     return 0 if reproduced else 1
 
 
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     from checks.runner import pin_threads
 
     pin_threads()
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    # Ctrl-C must work even where the shell started us with SIGINT ignored (background jobs).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         args = _parser().parse_args(argv)
         return {"verify": cmd_verify, "list": cmd_list, "show": cmd_show, "replay": cmd_replay}[args.cmd](args)
@@ -178,5 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("\ninterrupted: the previous report is left intact", file=sys.stderr)
+        print("\ninterrupted: workers stopped; the previous report is left intact", file=sys.stderr)
         return 130
+    except Terminated:
+        print("\nterminated: workers stopped; the previous report is left intact", file=sys.stderr)
+        return 143

@@ -47,17 +47,30 @@ def n_statistical(registry: dict[str, Claim]) -> int:
 
 
 def select(registry: dict[str, Claim], patterns: list[str] | None) -> list[str]:
-    """Ids matching any pattern (exact id or prefix); an unmatched pattern is a ClaimError."""
-    if not patterns:
+    """Ids matching any pattern; an unmatched or empty pattern is a ClaimError.
+
+    A pattern that is exactly a claim id selects that claim alone (``thm-6.1`` is not also
+    ``thm-6.1/products``); ``PREFIX*`` selects every id starting with PREFIX; any other pattern is a
+    prefix (``lem-c`` selects all of Appendix C's lemmas).
+    """
+    if patterns is None:
         return list(registry)
-    chosen: list[str] = []
+    if not patterns:
+        raise ClaimError("--only needs at least one id or prefix")
+    chosen: set[str] = set()
     for pat in patterns:
-        hits = [cid for cid in registry if cid == pat or cid.startswith(pat)]
+        if not pat.strip():
+            raise ClaimError("empty --only pattern: give a claim id or prefix")
+        if pat in registry:
+            chosen.add(pat)
+            continue
+        stem = pat[:-1] if pat.endswith("*") else pat
+        hits = [cid for cid in registry if cid.startswith(stem)]
         if not hits:
-            close = difflib.get_close_matches(pat, list(registry), n=3, cutoff=0.5)
+            close = difflib.get_close_matches(stem, list(registry), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             raise ClaimError(f"no claim matches {pat!r}{hint}")
-        chosen.extend(h for h in hits if h not in chosen)
+        chosen.update(hits)
     return [cid for cid in registry if cid in chosen]
 
 

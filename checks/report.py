@@ -1,20 +1,21 @@
 """Report writer: ``CLAIMS.md``, ``claims/<id>.md``, ``claims.json``, ``plots/``, ``timing.json``.
 
 ``claims.json`` holds no wall-clock times or machine names, so the same seed reproduces it byte for
-byte; timings go to ``timing.json``. Everything is written into a scratch directory first and moved
-into place at the end, so an interrupted run leaves the previous report intact.
+byte; timings go to ``timing.json`` and the run's provenance (versions, machine, commit, wall time) to
+``provenance.json``. The report is built complete beside ``--out`` and installed in one atomic step
+(:mod:`checks.install`), so an interrupted run leaves the previous report intact.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
-from checks import serialize
+from checks import install, serialize
 from checks.model import Claim, ClaimError, Status
 
 STATUS_ORDER = [s.value for s in Status]
@@ -30,15 +31,13 @@ COLOURS = {
 PASSING = ("verified", "supported")
 
 
-def check_writable(out: Path) -> None:
-    """Raise ClaimError unless ``out`` exists as a writable directory or can be created."""
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".probe-"):
-            pass
-    except OSError as exc:
-        raise ClaimError(f"--out {out}: not writable ({exc.strerror or exc})") from None
+class ReportConflict(ClaimError):
+    """A partial run cannot be merged into the report at ``--out`` (other seed/profile/device, unreadable)."""
+
+
+def check_writable(out: Path) -> Path:
+    """The resolved report directory; ClaimError unless a report can be installed there. Creates nothing."""
+    return install.resolve(out)
 
 
 def safe_name(cid: str) -> str:
@@ -46,21 +45,79 @@ def safe_name(cid: str) -> str:
     return cid.replace("/", "__")
 
 
-# -- merging and dependency status --------------------------------------------------------------
+# -- reading and merging --------------------------------------------------------------------------
 
-def _merge(out: Path, records: dict, seed: int, profile: str, device: str) -> dict:
-    """Keep earlier results of claims not re-run, when they came from the same seed/profile/device."""
-    path = out / "claims.json"
-    if path.exists():
-        try:
-            old = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            old = {}
-        if (old.get("seed"), old.get("profile"), old.get("device")) == (seed, profile, device):
-            merged = {c["id"]: c for c in old.get("claims", [])}
-            merged.update(records)
-            return merged
-    return dict(records)
+def read_report(out: Path, *, missing_ok: bool = True) -> dict | None:
+    """The report at ``out`` (``claims.json``), validated; None if there is none and ``missing_ok``.
+
+    A file that is not UTF-8, not JSON, or not shaped like a report raises ClaimError naming the file
+    (a one-line error at the CLI), never a traceback.
+    """
+    path = Path(out) / "claims.json"
+    install.recover_for_reading(Path(os.path.realpath(os.path.abspath(out))))
+    if not path.exists():
+        if missing_ok:
+            return None
+        raise ClaimError(f"no report at {out} ({path.name} missing); run verify first or give --out")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ClaimError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ClaimError(f"cannot read {path}: not UTF-8 (byte {exc.start}); the file is damaged — "
+                         "re-run verify (without --only) to rebuild it") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ClaimError(f"cannot read {path}: not JSON ({exc.msg} at line {exc.lineno}); the file is damaged "
+                         "— re-run verify (without --only) to rebuild it") from None
+    problem = _shape_problem(doc)
+    if problem:
+        raise ClaimError(f"cannot read {path}: not a claims report ({problem}); re-run verify (without --only) "
+                         "to rebuild it")
+    return doc
+
+
+def _shape_problem(doc) -> str:
+    if not isinstance(doc, dict):
+        return f"top level is {type(doc).__name__}, expected an object"
+    if not isinstance(doc.get("claims"), list):
+        return "no 'claims' list"
+    for k, rec in enumerate(doc["claims"]):
+        if not isinstance(rec, dict):
+            return f"claims[{k}] is {type(rec).__name__}, expected an object"
+        for field in ("id", "status"):
+            if not isinstance(rec.get(field), str):
+                return f"claims[{k}] has no string '{field}'"
+        if rec.get("corrected") is not None and not isinstance(rec["corrected"], dict):
+            return f"claims[{k}].corrected is not an object"
+    return ""
+
+
+def records_by_id(doc: dict | None) -> dict[str, dict]:
+    return {rec["id"]: rec for rec in (doc or {}).get("claims", [])}
+
+
+def check_mergeable(out: Path, *, seed: int, profile: str, device: str, n_run: int) -> dict:
+    """For a partial run (``--only``): the existing records to keep, or ReportConflict saying how to
+    proceed when they cannot be kept (another seed, profile or device; an unreadable file)."""
+    try:
+        doc = read_report(out)
+    except ClaimError as exc:
+        raise ReportConflict(f"{exc}; a partial run (--only) would replace it with {n_run} claim(s) — run "
+                             "without --only, or use another --out") from None
+    if doc is None:
+        return {}
+    made = (doc.get("seed"), doc.get("profile"), doc.get("device"))
+    if made != (seed, profile, device):
+        keep = len(doc["claims"])
+        raise ReportConflict(
+            f"--out {out} holds a report of {keep} claims made with seed {made[0]}, profile {made[1]}, device "
+            f"{made[2]}; merging a partial run with seed {seed}, profile {profile}, device {device} would discard "
+            "them — use another --out, or run without --only to replace the report")
+    return records_by_id(doc)
 
 
 def dependency_issues(reg: dict[str, Claim], records: dict) -> dict[str, list[str]]:
@@ -379,13 +436,31 @@ def _refuted_tables(reg: dict[str, Claim], records: dict) -> list[str]:
     return L
 
 
+def provenance_line(p: dict) -> str:
+    """One line naming what produced the report (see ``provenance.json`` for the whole record)."""
+    v = p.get("packages", {})
+    pk = ", ".join(f"{k} {v[k]}" for k in ("numpy", "scipy", "torch", "hypothesis", "mpmath", "sympy") if k in v)
+    git = p.get("git") or {}
+    commit = (git.get("commit") or "unknown")[:12] + (" (dirty)" if git.get("dirty") else "")
+    wall = p.get("wall_seconds")
+    wall_s = f"{wall / 60:.1f} min" if isinstance(wall, (int, float)) else "?"
+    cached = p.get("cache") or {}
+    cache_s = f", {cached.get('hits', 0)} of {cached.get('claims', 0)} claims from the cache" if cached else ""
+    return (f"Provenance: Python {p.get('python', '?')} on {p.get('platform', '?')}; {pk}; BLAS {p.get('blas', '?')}; "
+            f"device {p.get('device_name', '?')}; commit {commit}; wall time {wall_s}{cache_s} "
+            "(`provenance.json`).")
+
+
 def summary_markdown(reg: dict[str, Claim], records: dict, issues: dict, meta: dict) -> str:
     L = ["# Claim status: *Why Deep Jacobian Spectra Separate*", "",
          f"Generated by `python -m checks verify --profile {meta['profile']} --seed {meta['seed']}` "
          f"on device `{meta['device']}`. {len(records)} of {len(reg)} registered claims have a result.",
-         "", "Each statistical verdict is a two-sided test at a Bonferroni share of a suite-wide "
-         f"false-alarm rate of {meta['suite_alpha']} over {meta['n_statistical']} statistical verdicts.", "",
-         "## Verdicts", ""]
+         ""]
+    if meta.get("provenance"):
+        L += [provenance_line(meta["provenance"]), ""]
+    L += ["Each statistical verdict is a two-sided test at a Bonferroni share of a suite-wide "
+          f"false-alarm rate of {meta['suite_alpha']} over {meta['n_statistical']} statistical verdicts.", "",
+          "## Verdicts", ""]
     L += _counts_table(records) + [""] + _foil_summary(records)
     cond = sorted(cid for cid, rec in records.items() if rec["status"] in PASSING and issues.get(cid))
     via = sorted(cid for cid, rec in records.items() if rec["status"] in PASSING and rec.get("rests_on_corrected"))
@@ -419,14 +494,12 @@ def _section_key(sec: str) -> tuple:
 
 # -- writing ---------------------------------------------------------------------------------------
 
-def write(out: Path, reg: dict[str, Claim], results: dict, *, seed: int, profile: str, device: str) -> dict:
-    """Write the full report for ``results`` (merged with earlier compatible results) atomically."""
+def build(dest: Path, reg: dict[str, Claim], records: dict, fresh_plots: dict, old: Path | None, *,
+          seed: int, profile: str, device: str, timing: dict, provenance: dict | None = None) -> dict:
+    """Write the whole report for ``records`` into the empty directory ``dest``."""
     from checks.model import SUITE_ALPHA
     from checks.registry import n_statistical, sort_key
 
-    out = Path(out)
-    check_writable(out)
-    records = _merge(out, {cid: r.record for cid, r in results.items()}, seed, profile, device)
     records = {cid: records[cid] for cid in sorted(records, key=sort_key) if cid in reg}
     issues = dependency_issues(reg, records)
     via = rests_on_corrected(reg, records)
@@ -436,44 +509,65 @@ def write(out: Path, reg: dict[str, Claim], results: dict, *, seed: int, profile
     meta = {"seed": seed, "profile": profile, "device": device, "suite_alpha": SUITE_ALPHA,
             "n_statistical": n_statistical(reg)}
     doc = {**meta, "claims": list(records.values())}
-
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out))
-    try:
-        (tmp / "claims").mkdir()
-        (tmp / "plots").mkdir()
-        (tmp / "claims.json").write_text(serialize.dumps(doc))
-        (tmp / "CLAIMS.md").write_text(summary_markdown(reg, records, issues, meta))
-        for cid, rec in records.items():
-            (tmp / "claims" / f"{safe_name(cid)}.md").write_text(claim_text(reg[cid], rec, issues[cid]))
-        # Plots: new ones from this run; earlier ones of merged claims are carried over.
-        old_plots = out / "plots"
-        for cid, rec in records.items():
-            names = [f"{safe_name(cid)}--{n}.png" for n in rec.get("plots", [])]
-            names += [f"{safe_name(cid)}--corrected-{n}.png" for n in (rec.get("corrected") or {}).get("plots", [])]
-            fresh = results[cid].plots if cid in results else {}
-            for name in names:
-                short = name.split("--", 1)[1][:-4]
-                if short in fresh:
-                    (tmp / "plots" / name).write_bytes(fresh[short])
-                elif (old_plots / name).exists():
-                    shutil.copy2(old_plots / name, tmp / "plots" / name)
-        timing_path = out / "timing.json"
-        timing = json.loads(timing_path.read_text()) if timing_path.exists() else {}
-        timing.update({cid: round(r.seconds, 3) for cid, r in results.items()})
-        (tmp / "timing.json").write_text(json.dumps(dict(sorted(timing.items())), indent=1) + "\n")
-        # Swap into place: files by os.replace (atomic), directories by rename.
-        for d in ("claims", "plots"):
-            old = out / d
-            if old.exists():
-                trash = out / f".tmp-old-{d}-{os.getpid()}"
-                old.rename(trash)
-                (tmp / d).rename(old)
-                shutil.rmtree(trash)
-            else:
-                (tmp / d).rename(old)
-        for f in ("claims.json", "CLAIMS.md", "timing.json"):
-            os.replace(tmp / f, out / f)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    (dest / "claims").mkdir()
+    (dest / "plots").mkdir()
+    (dest / "claims.json").write_text(serialize.dumps(doc))
+    (dest / "CLAIMS.md").write_text(summary_markdown(reg, records, issues, {**meta, "provenance": provenance}))
+    for cid, rec in records.items():
+        (dest / "claims" / f"{safe_name(cid)}.md").write_text(claim_text(reg[cid], rec, issues[cid]))
+    # Plots: new ones from this run; earlier ones of merged claims are carried over.
+    for cid, rec in records.items():
+        names = [f"{safe_name(cid)}--{n}.png" for n in rec.get("plots", [])]
+        names += [f"{safe_name(cid)}--corrected-{n}.png" for n in (rec.get("corrected") or {}).get("plots", [])]
+        fresh = fresh_plots.get(cid, {})
+        for name in names:
+            short = name.split("--", 1)[1][:-4]
+            if short in fresh:
+                (dest / "plots" / name).write_bytes(fresh[short])
+            elif old is not None and (old / "plots" / name).exists():
+                shutil.copy2(old / "plots" / name, dest / "plots" / name)
+    (dest / "timing.json").write_text(json.dumps(dict(sorted(timing.items())), indent=1) + "\n")
+    if provenance is not None:
+        (dest / "provenance.json").write_text(json.dumps(provenance, indent=1, sort_keys=True) + "\n")
     counts = {s: sum(r["status"] == s for r in records.values()) for s in STATUS_ORDER}
     return {"counts": counts, "n": len(records)}
+
+
+def _old_timing(out: Path) -> dict:
+    """Earlier timings, or {} when the file is missing or damaged (timings are never worth a lost run)."""
+    try:
+        data = json.loads((out / "timing.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, (int, float))}
+
+
+def write(out: Path, reg: dict[str, Claim], results: dict, *, seed: int, profile: str, device: str,
+          partial: bool = False, provenance: dict | None = None, lock: bool = True) -> dict:
+    """Write the report for ``results`` at ``out`` and install it atomically.
+
+    ``partial``: keep the existing report's other claims (it must have the same seed, profile and
+    device, else ReportConflict). ``lock``: take the report lock here (the CLI already holds it for
+    the whole run and passes False).
+    """
+    out = install.resolve(out)
+    guard = install.locked(out) if lock else contextlib.nullcontext()
+    with guard:
+        records = {}
+        if partial:
+            records = check_mergeable(out, seed=seed, profile=profile, device=device, n_run=len(results))
+        records.update({cid: r.record for cid, r in results.items()})
+        timing = _old_timing(out) if partial else {}
+        timing.update({cid: round(r.seconds, 3) for cid, r in results.items()})
+        dest = install.staging(out)
+        try:
+            written = build(dest, reg, records, {cid: r.plots for cid, r in results.items()},
+                            out if out.is_dir() else None, seed=seed, profile=profile, device=device,
+                            timing=timing, provenance=provenance)
+            install.install(dest, out)
+        finally:
+            if dest.exists():
+                shutil.rmtree(dest, ignore_errors=True)
+    return written

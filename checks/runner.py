@@ -7,9 +7,12 @@ order — serial, ``--jobs N`` and ``pytest -n N`` runs give byte-identical ``cl
 
 from __future__ import annotations
 
+import ctypes
 import io
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -189,32 +192,81 @@ def _worker(args) -> Result:
     return run_claim(reg[cid], seed=seed, profile=profile, device=device, n_statistical=n_stat, data=data)
 
 
+def _watch_parent(parent: int) -> None:
+    while True:
+        if os.getppid() != parent:
+            os._exit(1)
+        time.sleep(0.5)
+
+
+def worker_init(parent: int) -> None:
+    """In each worker process: ignore Ctrl-C (the parent stops the workers, so a Ctrl-C to the whole
+    process group does not make each worker print a traceback and carry on with the next claim), and
+    exit as soon as the parent is gone (SIGKILL'd, crashed), instead of running orphaned."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:  # Linux: the kernel kills us when the parent dies
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued claims and terminate running workers now (not after the queue drains)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + 5
+    for p in procs:
+        p.join(timeout=max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+
+
 def run_many(reg: dict[str, Claim], ids: list[str], *, seed: int, profile: str, device: str,
-             jobs: int = 1, progress=None, data: dict | None = None) -> dict[str, Result]:
-    """Run ``ids``; ``progress(done, total, cid, result)`` is called as each finishes."""
+             jobs: int = 1, progress=None, data: dict | None = None, on_result=None) -> dict[str, Result]:
+    """Run ``ids``; ``progress(done, total, cid, result)`` is called as each starts (result None) and
+    finishes; ``on_result(cid, result)`` as each finishes (e.g. to cache it at once).
+
+    Ctrl-C (KeyboardInterrupt) or any error stops the run within seconds: queued claims are cancelled
+    and worker processes terminated before the exception propagates.
+    """
     from checks.registry import n_statistical
 
     if profile not in PROFILES:
         raise ClaimError(f"unknown profile {profile!r} (choose {', '.join(PROFILES)})")
     n_stat = n_statistical(reg)
     results: dict[str, Result] = {}
+
+    def done(k, cid, res):
+        results[cid] = res
+        if on_result:
+            on_result(cid, res)
+        if progress:
+            progress(k, len(ids), cid, res)
+
     if jobs <= 1 or len(ids) <= 1:
         for k, cid in enumerate(ids, 1):
             if progress:
                 progress(k - 1, len(ids), cid, None)
-            results[cid] = run_claim(reg[cid], seed=seed, profile=profile, device=device,
-                                     n_statistical=n_stat, data=data)
-            if progress:
-                progress(k, len(ids), cid, results[cid])
+            done(k, cid, run_claim(reg[cid], seed=seed, profile=profile, device=device,
+                                   n_statistical=n_stat, data=data))
         return results
     # 'spawn': workers do not inherit torch/BLAS thread pools from the parent.
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(ids)), mp_context=get_context("spawn"),
+                               initializer=worker_init, initargs=(os.getpid(),))
+    try:
         futs = {pool.submit(_worker, (cid, seed, profile, device, n_stat, data)): cid for cid in ids}
         for k, fut in enumerate(as_completed(futs), 1):
-            cid = futs[fut]
-            results[cid] = fut.result()
-            if progress:
-                progress(k, len(ids), cid, results[cid])
+            done(k, futs[fut], fut.result())
+    except BaseException:
+        stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
     return {cid: results[cid] for cid in ids}
 
 

@@ -39,7 +39,8 @@ def encode(obj: Any) -> Any:
 
 
 def decode(obj: Any) -> Any:
-    """Inverse of :func:`encode` for arrays and special floats."""
+    """Inverse of :func:`encode` for arrays and special floats. Idempotent: already-decoded data
+    (arrays, floats) passes through unchanged, so a replay may decode what it is given."""
     if isinstance(obj, dict):
         if "__ndarray__" in obj:
             arr = np.array(decode(obj["__ndarray__"]), dtype=obj["dtype"].replace("complex", "float")
@@ -52,7 +53,7 @@ def decode(obj: Any) -> Any:
         return {k: decode(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [decode(v) for v in obj]
-    if obj in ("nan", "inf", "-inf"):
+    if isinstance(obj, str) and obj in ("nan", "inf", "-inf"):
         return float(obj)
     return obj
 

@@ -218,9 +218,14 @@ def test_report_merges_partial_runs_and_is_byte_reproducible(tmp_path):
     reg = _fake_registry()
     report.write(tmp_path, reg, _run(reg), seed=0, profile="quick", device="cpu")
     first = (tmp_path / "claims.json").read_bytes()
-    report.write(tmp_path, reg, _run(reg, ["lem-9.1"]), seed=0, profile="quick", device="cpu")
+    report.write(tmp_path, reg, _run(reg, ["lem-9.1"]), seed=0, profile="quick", device="cpu", partial=True)
     assert (tmp_path / "claims.json").read_bytes() == first
     assert (tmp_path / "plots" / "fig-9--line.png").exists()  # carried over from the earlier run
+    # A partial run with another seed would discard the other claims: refused, report untouched.
+    with pytest.raises(report.ReportConflict, match="seed 0.*would discard"):
+        report.write(tmp_path, reg, _run(reg, ["lem-9.1"]), seed=1, profile="quick", device="cpu", partial=True)
+    assert (tmp_path / "claims.json").read_bytes() == first
+    # A whole run replaces it.
     report.write(tmp_path, reg, _run(reg, ["lem-9.1"]), seed=1, profile="quick", device="cpu")
     assert [c["id"] for c in json.loads((tmp_path / "claims.json").read_text())["claims"]] == ["lem-9.1"]
 
@@ -237,7 +242,7 @@ def test_interrupted_write_leaves_previous_report(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         report.write(tmp_path, reg, _run(reg, ["lem-9.1"]), seed=5, profile="quick", device="cpu")
     assert (tmp_path / "claims.json").read_bytes() == before
-    assert not list(tmp_path.glob(".tmp-*"))
+    assert not list(tmp_path.parent.glob(f".{tmp_path.name}.new-*"))
 
 
 def test_unwritable_out_is_a_claim_error(tmp_path):
