@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--mnist-root", metavar="PATH",
                    help="local MNIST in torchvision's layout (never downloaded); without it MNIST claims "
                         "are not-executable")
+    v.add_argument("--no-cache", action="store_true", help="recompute every claim (the cache is still refreshed)")
+    v.add_argument("--cache-dir", default=None, metavar="DIR",
+                   help="result cache (default .cache/verify, or $CLAIMS_CACHE_DIR)")
 
     for name, text in (("list", "ids, kinds and the last verdicts"),
                        ("show", "statement, reading, evidence, foils and counterexample of one claim"),
@@ -114,8 +117,32 @@ def _jobs(requested: int | None, device: str) -> int:
     return requested
 
 
+def _cached_run(reg, ids, args, device, jobs, data, cache_dir):
+    """Run ``ids``, taking each result from the cache when its inputs are unchanged and storing each
+    fresh result as soon as it is computed (an interrupted run keeps what it finished)."""
+    from checks import cache as cache_mod
+    from checks import registry, runner
+
+    n_stat = registry.n_statistical(reg)
+    store = cache_mod.ResultCache(cache_dir)
+    keys = {cid: cache_mod.key(reg[cid], seed=args.seed, profile=args.profile, device=device,
+                               n_statistical=n_stat, data=data) for cid in ids}
+    hits = {} if args.no_cache else {cid: r for cid in ids if (r := store.get(keys[cid])) is not None}
+    todo = [cid for cid in ids if cid not in hits]
+    if hits:
+        print(f"{len(hits)} of {len(ids)} claim(s) unchanged since a cached run: taken from {cache_dir}/ "
+              "(--no-cache recomputes them)", file=sys.stderr)
+    results = runner.run_many(reg, todo, seed=args.seed, profile=args.profile, device=device, jobs=jobs,
+                              progress=runner.progress_printer(), data=data,
+                              on_result=lambda cid, res: store.put(keys[cid], res))
+    results.update(hits)
+    return {cid: results[cid] for cid in ids}, {"claims": len(ids), "hits": len(hits)}
+
+
 def cmd_verify(args) -> int:
-    from checks import install, registry, report, runner
+    import time
+
+    from checks import install, provenance, registry, report, runner
 
     if args.profile not in PROFILES:
         raise UsageError(f"unknown profile {args.profile!r} (choose {', '.join(PROFILES)})")
@@ -131,10 +158,14 @@ def cmd_verify(args) -> int:
             report.check_mergeable(out, seed=args.seed, profile=args.profile, device=device, n_run=len(ids))
         print(f"verifying {len(ids)} claim(s): profile={args.profile} seed={args.seed} device={device} "
               f"jobs={min(jobs, len(ids))} -> {args.out}/", file=sys.stderr)
-        results = runner.run_many(reg, ids, seed=args.seed, profile=args.profile, device=device,
-                                  jobs=jobs, progress=runner.progress_printer(), data=data)
+        t0 = time.perf_counter()
+        cache_dir = Path(args.cache_dir or os.environ.get("CLAIMS_CACHE_DIR") or ".cache/verify")
+        results, cache_stats = _cached_run(reg, ids, args, device, jobs, data, cache_dir)
+        prov = provenance.collect(profile=args.profile, seed=args.seed, device=device, jobs=jobs,
+                                  wall_seconds=time.perf_counter() - t0, argv=sys.argv[1:] if args.argv is None
+                                  else args.argv, cache=cache_stats)
         written = report.write(out, reg, results, seed=args.seed, profile=args.profile, device=device,
-                               partial=partial, lock=False)
+                               partial=partial, lock=False, provenance=prov)
     counts = written["counts"]
     print("verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v), file=sys.stderr)
     print(f"report: {Path(args.out) / 'CLAIMS.md'}", file=sys.stderr)
@@ -226,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         args = _parser().parse_args(argv)
+        args.argv = argv
         return {"verify": cmd_verify, "list": cmd_list, "show": cmd_show, "replay": cmd_replay}[args.cmd](args)
     except (UsageError, ClaimError) as exc:
         print(f"error: {exc}", file=sys.stderr)

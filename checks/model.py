@@ -281,6 +281,8 @@ class Claim:
     # For a claim whose printed form is refuted: how much the refutation matters, and why.
     severity: Severity | None = None
     severity_note: str = ""
+    # The module that declared it (set by :func:`claim`): the result cache keys on its source.
+    module: str = ""
 
     @property
     def title(self) -> str:
@@ -290,6 +292,22 @@ class Claim:
 
 
 REGISTRY: dict[str, Claim] = {}
+
+
+def _declaring_module() -> str:
+    """The module being imported that declares the claim: the outermost module on the call stack
+    other than this one (a claim may be declared through a helper of another claims module)."""
+    import sys
+
+    names = []
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if name != __name__ and frame.f_code.co_name == "<module>":
+            names.append(name)
+        frame = frame.f_back
+    inner = [n for n in names if n.startswith("theory.")]
+    return inner[-1] if inner else (names[0] if names else "")
 
 
 def claim(*, check: Check | None = None, **meta: Any):
@@ -311,6 +329,7 @@ def claim(*, check: Check | None = None, **meta: Any):
             if not isinstance(f, Foil):
                 raise ClaimError(f"{cid}: foils must be checks.Foil instances, got {type(f).__name__}")
         meta["foils"] = tuple(meta.get("foils", ()))
+        meta.setdefault("module", _declaring_module())
         REGISTRY[cid] = Claim(check=fn, **meta)
         return fn
 

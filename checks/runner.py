@@ -126,7 +126,7 @@ def _run_form(check, foils: tuple[Foil, ...], ctx: Context) -> tuple[Outcome, di
         fout = _execute(foil.check, ctx)
         _close(fout.figures)
         records.append({"statement": foil.statement.strip(), "kind": foil.kind, "status": fout.status.value,
-                        "summary": fout.summary, "power": fout.power,
+                        "summary": fout.summary, "power": None if fout.power is None else float(fout.power),
                         "evidence": serialize.encode(fout.evidence)})
     extra = {"check_status": out.status.value, "foils": records}
     weak = [f for f in records if f["status"] not in ("refuted", "not-run")]

@@ -21,15 +21,32 @@ def pytest_addoption(parser):
     g.addoption("--claims-seed", type=int, default=0, help="global seed for claim tests (default 0)")
     g.addoption("--claims-device", default="cpu", help="device for claim tests (default cpu)")
     g.addoption("--claims-report", default=None, metavar="DIR", help="write the claim report here")
+    g.addoption("--claims-mnist", default=None, metavar="PATH",
+                help="local MNIST (torchvision raw layout) for the MNIST claims; default $MNIST_ROOT, else "
+                     "../shared/mnist beside the checkout when present, else those claims are skipped")
+
+
+def mnist_root(config=None):
+    """Where the tests find MNIST (never downloaded): --claims-mnist, $MNIST_ROOT, ../shared/mnist, or None."""
+    from pathlib import Path
+
+    opt = config.getoption("--claims-mnist") if config is not None else None
+    root = opt or os.environ.get("MNIST_ROOT")
+    if root:
+        return str(Path(root).resolve())
+    shared = Path(__file__).resolve().parents[2] / "shared" / "mnist"
+    return str(shared) if (shared / "MNIST" / "raw").is_dir() else None
 
 
 @pytest.fixture
 def claims_options(request):
     cfg = request.config
+    root = mnist_root(cfg)
     return {
         "profile": cfg.getoption("--claims-profile"),
         "seed": cfg.getoption("--claims-seed"),
         "device": cfg.getoption("--claims-device"),
+        "data": {"mnist": root} if root else {},
     }
 
 

@@ -343,4 +343,5 @@ def test_stop_pool_cancels_queued_work_quickly():
     t0 = time.monotonic()
     runner.stop_pool(pool)
     assert time.monotonic() - t0 < 8
-    assert sum(f.cancelled() for f in futs) >= 4
+    # two run, one more sits in the pool's call queue; the rest are cancelled (and the runners killed)
+    assert sum(f.cancelled() for f in futs) >= 3

@@ -1,0 +1,108 @@
+"""What produced a report: interpreter, platform, package versions, BLAS, device, git commit, run settings.
+
+Written to ``provenance.json`` beside ``claims.json`` (which stays free of it, so that the same seed
+reproduces ``claims.json`` byte for byte on any machine); ``CLAIMS.md`` states it in one line.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("numpy", "scipy", "torch", "hypothesis", "mpmath", "sympy", "matplotlib", "threadpoolctl",
+            "kornia", "distributed")
+ROOT = Path(__file__).resolve().parents[1]
+LOCK = ROOT / "requirements" / "lock.txt"
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def lock_digest() -> str | None:
+    """sha256 of the lock file the sessions install from (None when running outside a checkout)."""
+    try:
+        return hashlib.sha256(LOCK.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def blas() -> str:
+    """The BLAS/LAPACK libraries loaded in this process (threadpoolctl), e.g. 'openblas 0.3.30 (numpy)'."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover
+        return "unknown"
+    seen = []
+    for info in threadpool_info():
+        if info.get("user_api") != "blas":
+            continue
+        owner = Path(info.get("filepath", "")).parent.name.replace(".libs", "") or "?"
+        seen.append(f"{info.get('internal_api', '?')} {info.get('version') or '?'} ({owner})")
+    return ", ".join(sorted(set(seen))) or "none loaded"
+
+
+def device_name(device: str) -> str:
+    if device == "cuda":
+        import torch
+
+        return f"cuda: {torch.cuda.get_device_name(0)}"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"cpu: {line.split(':', 1)[1].strip()}"
+    except OSError:
+        pass
+    return f"cpu: {platform.processor() or platform.machine()}"
+
+
+def git_state(root: Path = ROOT) -> dict | None:
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=20)
+
+    try:
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return None
+        status = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def collect(*, profile: str, seed: int, device: str, jobs: int, wall_seconds: float, argv: list[str],
+            cache: dict | None = None, scheduler: str | None = None) -> dict:
+    """The provenance record of one verify run."""
+    import torch
+
+    return {
+        "python": platform.python_version(),
+        "implementation": sys.implementation.name,
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "torch_build": {"cuda": torch.version.cuda, "debug": bool(torch.version.debug)},
+        "blas": blas(),
+        "device": device,
+        "device_name": device_name(device),
+        "git": git_state(),
+        "lock_sha256": lock_digest(),
+        "profile": profile,
+        "seed": seed,
+        "jobs": jobs,
+        "scheduler": scheduler or "local",
+        "command": " ".join(["python -m checks", *argv]),
+        "finished_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "wall_seconds": round(wall_seconds, 1),
+        "cache": cache,
+    }
