@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--mnist-root", metavar="PATH",
                    help="local MNIST in torchvision's layout (never downloaded); without it MNIST claims "
                         "are not-executable")
+    v.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on a Dask cluster (tcp://host:8786), or local:N for a local cluster of N worker "
+                        "processes; without it the run is local (--jobs)")
     v.add_argument("--no-cache", action="store_true", help="recompute every claim (the cache is still refreshed)")
     v.add_argument("--cache-dir", default=None, metavar="DIR",
                    help="result cache (default .cache/verify, or $CLAIMS_CACHE_DIR)")
@@ -117,7 +120,7 @@ def _jobs(requested: int | None, device: str) -> int:
     return requested
 
 
-def _cached_run(reg, ids, args, device, jobs, data, cache_dir):
+def _cached_run(reg, ids, args, device, jobs, data, cache_dir, client=None):
     """Run ``ids``, taking each result from the cache when its inputs are unchanged and storing each
     fresh result as soon as it is computed (an interrupted run keeps what it finished)."""
     from checks import cache as cache_mod
@@ -132,17 +135,21 @@ def _cached_run(reg, ids, args, device, jobs, data, cache_dir):
     if hits:
         print(f"{len(hits)} of {len(ids)} claim(s) unchanged since a cached run: taken from {cache_dir}/ "
               "(--no-cache recomputes them)", file=sys.stderr)
-    results = runner.run_many(reg, todo, seed=args.seed, profile=args.profile, device=device, jobs=jobs,
-                              progress=runner.progress_printer(), data=data,
-                              on_result=lambda cid, res: store.put(keys[cid], res))
+    put = lambda cid, res: store.put(keys[cid], res)  # noqa: E731 - stored as soon as computed
+    if client is not None:
+        from checks import dask_runner
+
+        results = dask_runner.run_many(client, reg, todo, seed=args.seed, profile=args.profile,
+                                       device=device, data=data, on_result=put)
+    else:
+        results = runner.run_many(reg, todo, seed=args.seed, profile=args.profile, device=device, jobs=jobs,
+                                  progress=runner.progress_printer(), data=data, on_result=put)
     results.update(hits)
     return {cid: results[cid] for cid in ids}, {"claims": len(ids), "hits": len(hits)}
 
 
 def cmd_verify(args) -> int:
-    import time
-
-    from checks import install, provenance, registry, report, runner
+    from checks import registry, report, runner
 
     if args.profile not in PROFILES:
         raise UsageError(f"unknown profile {args.profile!r} (choose {', '.join(PROFILES)})")
@@ -152,18 +159,36 @@ def cmd_verify(args) -> int:
     out = report.check_writable(Path(args.out))  # creates nothing
     reg = registry.load()
     ids = registry.select(reg, args.only)
+    client = None
+    if args.scheduler:  # before anything runs: an unreachable scheduler or a foreign worker is bad input
+        from checks import dask_runner
+
+        client = dask_runner.connect(args.scheduler)
+    try:
+        return _verify_locked(args, reg, ids, out, device, jobs, data, client)
+    finally:
+        if client is not None:
+            dask_runner.close(client)
+
+
+def _verify_locked(args, reg, ids, out, device, jobs, data, client) -> int:
+    import time
+
+    from checks import install, provenance, report
+
     with install.locked(out):
         partial = args.only is not None
         if partial:  # refuse before the run, not after it
             report.check_mergeable(out, seed=args.seed, profile=args.profile, device=device, n_run=len(ids))
+        where = f"scheduler={args.scheduler}" if args.scheduler else f"jobs={min(jobs, len(ids))}"
         print(f"verifying {len(ids)} claim(s): profile={args.profile} seed={args.seed} device={device} "
-              f"jobs={min(jobs, len(ids))} -> {args.out}/", file=sys.stderr)
+              f"{where} -> {args.out}/", file=sys.stderr)
         t0 = time.perf_counter()
         cache_dir = Path(args.cache_dir or os.environ.get("CLAIMS_CACHE_DIR") or ".cache/verify")
-        results, cache_stats = _cached_run(reg, ids, args, device, jobs, data, cache_dir)
+        results, cache_stats = _cached_run(reg, ids, args, device, jobs, data, cache_dir, client)
         prov = provenance.collect(profile=args.profile, seed=args.seed, device=device, jobs=jobs,
                                   wall_seconds=time.perf_counter() - t0, argv=sys.argv[1:] if args.argv is None
-                                  else args.argv, cache=cache_stats)
+                                  else args.argv, cache=cache_stats, scheduler=args.scheduler)
         written = report.write(out, reg, results, seed=args.seed, profile=args.profile, device=device,
                                partial=partial, lock=False, provenance=prov)
     counts = written["counts"]

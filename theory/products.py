@@ -75,7 +75,7 @@ import numpy as np
 import torch
 from scipy.special import digamma as _digamma
 
-from theory import _openblas, samplers
+from theory import _openblas, parallel, samplers
 from theory._openblas import single_blas_thread  # noqa: F401 (public here since the start)
 
 # Cut threshold (nats) for decoupling graded blocks: relative perturbation ~ exp(-2*CUT_NATS).
@@ -782,6 +782,15 @@ def _stream_chunk(*, n, depths, bsz, p, sigma, draws: _Draws, r, conditioned, ap
     return out_s, out_b, out_r
 
 
+def chunk_task(t: dict):
+    """One chunk of :func:`product_spectrum` as a pure function of its arguments (its own seed):
+    ``(log_svals, benettin, rank)`` for ``t["bsz"]`` samples. Module-level so a scheduler can ship it."""
+    with single_blas_thread():
+        return _stream_chunk(n=t["n"], depths=t["depths"], bsz=t["bsz"], p=t["p"], sigma=t["sigma"],
+                             draws=_Draws(t["seed"], torch.device(t["device"]), t["bsz"]), r=t["r"],
+                             conditioned=t["conditioned"], method=t["method"], block=t["block"])
+
+
 def product_spectrum(*, n: int, depths: Sequence[int], batch: int, p: float, sigma: float,
                      gen: torch.Generator, r: int | None = None, conditioned: bool = True,
                      chunk: int | None = None, workers: int = 1,
@@ -833,29 +842,30 @@ def product_spectrum(*, n: int, depths: Sequence[int], batch: int, p: float, sig
     ls = torch.empty((nd, batch, n), dtype=torch.float64, device=dev)
     bn = torch.empty((nd, batch, n), dtype=torch.float64, device=dev)
     rk = torch.empty((nd, batch), dtype=torch.long, device=dev)
+    tasks = [dict(n=n, depths=depths, bsz=min(chunk, batch - start), p=float(p), sigma=float(sigma),
+                  seed=int(seeds[ci]), device=str(dev), r=r, conditioned=conditioned, method=method, block=block)
+             for ci, start in enumerate(starts)]
 
-    def one(ci):
-        start = starts[ci]
-        bsz = min(chunk, batch - start)
-        s, b, k = _stream_chunk(n=n, depths=depths, bsz=bsz, p=float(p), sigma=float(sigma),
-                                draws=_Draws(int(seeds[ci]), dev, bsz), r=r, conditioned=conditioned,
-                                method=method, block=block)
-        ls[:, start:start + bsz] = s
-        bn[:, start:start + bsz] = b
-        rk[:, start:start + bsz] = k
+    def place(ci, out):
+        s, b, k = out
+        start, bsz = starts[ci], tasks[ci]["bsz"]
+        ls[:, start:start + bsz] = s.to(dev)
+        bn[:, start:start + bsz] = b.to(dev)
+        rk[:, start:start + bsz] = k.to(dev)
 
-    # numpy's BLAS (the block products, see _bmm) runs single-threaded: the parallelism is the
-    # workers (no oversubscription), and the rounding does not depend on thread counts. torch's
-    # intra-op threads are the caller's to set.
-    with single_blas_thread():
-        if workers == 1:
-            for ci in range(len(starts)):
-                one(ci)
-        else:
-            from concurrent.futures import ThreadPoolExecutor
+    if workers == 1:
+        # Chunks are independent (own seed each): a runner may map them onto a cluster (theory.parallel).
+        for ci, out in enumerate(parallel.pmap(chunk_task, tasks)):
+            place(ci, out)
+    else:
+        # numpy's BLAS (the block products, see _bmm) runs single-threaded: the parallelism is the
+        # workers (no oversubscription), and the rounding does not depend on thread counts. torch's
+        # intra-op threads are the caller's to set.
+        from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(workers) as ex:
-                list(ex.map(one, range(len(starts))))
+        with single_blas_thread(), ThreadPoolExecutor(workers) as ex:
+            for ci, out in enumerate(ex.map(chunk_task, tasks)):
+                place(ci, out)
     return ProductSpectrum(depths, ls, bn, rk)
 
 

@@ -1,0 +1,186 @@
+"""Running a verify on a Dask cluster (``python -m checks verify --scheduler ADDRESS | local:N``).
+
+Two levels of work become tasks:
+
+- **claims**: one task per claim (its printed form, corrected form and foils), exactly
+  :func:`checks.runner.run_claim`; a worker that dies mid-claim is replaced by Dask and the claim
+  recomputed from scratch, which gives the same bytes;
+- **batches inside a claim**: while a claim runs on a worker, :func:`theory.parallel.pmap` submits
+  its independent batches (the product engine's chunks, and whatever else a claim maps) as tasks of
+  their own, through ``distributed.worker_client``, so one long Monte-Carlo claim spreads over the
+  cluster.
+
+Every batch carries its own seed, derived from (global seed, claim, stream, batch index), so
+``claims.json`` is byte-identical to a serial, ``--jobs N`` or ``pytest -n N`` run whatever the
+number of workers — given the same environment on every worker, which :func:`connect` checks (Python,
+package versions and the project's source digest).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+
+from checks.model import ClaimError
+
+# One claim task may retry this often after an *exception* (a dead worker is handled by Dask itself).
+RETRIES = 1
+
+
+def _fingerprint() -> dict:
+    """What must match between the client and every worker for the bytes to match."""
+    import platform
+
+    from checks import cache, provenance
+
+    mods = sorted({m for root in ("theory", "checks") for m in _all_modules(root)})
+    h = hashlib.sha256()
+    for m in mods:
+        h.update(f"{m}\0{cache._file_digest(cache.module_path(m))}\0".encode())
+    return {"python": platform.python_version(), "packages": provenance.package_versions(),
+            "source": h.hexdigest()}
+
+
+def _all_modules(root: str) -> list[str]:
+    from checks import cache
+
+    base = cache.ROOT / root
+    out = []
+    for path in base.rglob("*.py"):
+        rel = path.relative_to(cache.ROOT).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out.append(".".join(parts))
+    return out
+
+
+def _worker_fingerprint() -> dict:
+    try:
+        return _fingerprint()
+    except Exception as exc:  # noqa: BLE001 - reported to the user as a mismatch
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _differences(mine: dict, theirs: dict) -> list[str]:
+    if "error" in theirs:
+        return [f"cannot load the project ({theirs['error']})"]
+    out = []
+    if mine["python"] != theirs["python"]:
+        out.append(f"Python {theirs['python']} (here {mine['python']})")
+    for name in sorted(set(mine["packages"]) | set(theirs["packages"])):
+        a, b = mine["packages"].get(name), theirs["packages"].get(name)
+        if a != b:
+            out.append(f"{name} {b or 'missing'} (here {a or 'missing'})")
+    if mine["source"] != theirs["source"]:
+        out.append("a different checkout of the project (source digest differs)")
+    return out
+
+
+def close(client) -> None:
+    """Close the client and, for ``local:N``, the cluster it started."""
+    cluster = getattr(client, "cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def connect(scheduler: str):
+    """A ``distributed.Client`` for ``scheduler`` (an address, or ``local:N`` for a LocalCluster of N
+    single-threaded worker processes), after checking every worker runs the same environment.
+    Any failure is a one-line ClaimError."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ClaimError("--scheduler needs dask.distributed: pip install 'deep-jacobian-claims[dask]' "
+                         "(nox sessions install it from the lock)") from None
+    if scheduler.startswith("local:"):
+        try:
+            n = int(scheduler.split(":", 1)[1])
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ClaimError(f"--scheduler {scheduler}: expected local:N with N >= 1 worker processes")
+        import logging
+
+        logging.getLogger("distributed").setLevel(logging.ERROR)
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise ClaimError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
+        except ValueError as exc:
+            raise ClaimError(f"--scheduler {scheduler}: not a scheduler address ({exc})") from None
+    try:
+        client.wait_for_workers(1, timeout=60)
+    except (OSError, TimeoutError):
+        client.close()
+        raise ClaimError(f"--scheduler {scheduler}: no worker joined within 60 s") from None
+    mine = _fingerprint()
+    theirs = client.run(_worker_fingerprint)
+    bad = {w: d for w, fp in theirs.items() if (d := _differences(mine, fp))}
+    if bad:
+        client.close()
+        w, d = next(iter(bad.items()))
+        more = f" (and {len(bad) - 1} more worker(s))" if len(bad) > 1 else ""
+        raise ClaimError(f"--scheduler {scheduler}: worker {w} lacks this project's environment: "
+                         f"{'; '.join(d[:3])}{more}")
+    return client
+
+
+def _dask_mapper(fn, items):
+    """theory.parallel mapper inside a claim task: each batch becomes a task of the cluster."""
+    from distributed import worker_client
+
+    with worker_client(separate_thread=True) as client:
+        futures = client.map(fn, items, pure=False, retries=RETRIES)
+        return client.gather(futures)
+
+
+def _claim_task(cid: str, seed: int, profile: str, device: str, n_statistical: int, data: dict):
+    from checks import registry, runner
+    from theory import parallel
+
+    reg = registry.load()
+    with parallel.using(_dask_mapper):
+        return runner.run_claim(reg[cid], seed=seed, profile=profile, device=device,
+                                n_statistical=n_statistical, data=data)
+
+
+def run_many(client, reg, ids, *, seed: int, profile: str, device: str, data: dict | None = None,
+             on_result=None, stream=None) -> dict:
+    """Run ``ids`` as claim tasks on ``client``; progress (done / running / queued) on stderr."""
+    from distributed import as_completed
+
+    from checks.registry import n_statistical
+
+    stream = stream or sys.stderr
+    n_stat = n_statistical(reg)
+    futures = {}
+    for cid in ids:
+        fut = client.submit(_claim_task, cid, seed, profile, device, n_stat, dict(data or {}), pure=False,
+                            retries=RETRIES)
+        futures[fut] = cid
+    results = {}
+    t0 = time.perf_counter()
+    try:
+        for k, fut in enumerate(as_completed(futures), 1):
+            cid = futures[fut]
+            res = fut.result()
+            results[cid] = res
+            if on_result:
+                on_result(cid, res)
+            claim_keys = {f.key for f in futures if futures[f] not in results}
+            running = sum(1 for keys in client.processing().values() for key in keys if key in claim_keys)
+            queued = len(ids) - k - running
+            stream.write(f"[{k}/{len(ids)} done, {running} running, {queued} queued] {cid:<34} "
+                         f"{res.record['status']:<14} {res.seconds:6.1f}s  ({time.perf_counter() - t0:.0f}s)\n")
+            stream.flush()
+    except BaseException:
+        client.cancel(list(futures))
+        raise
+    return {cid: results[cid] for cid in ids}
