@@ -175,6 +175,24 @@ def test_principal_angles_and_projector_distance():
     assert math.isclose(ext.projector_distance(v, e[:, :2]), math.sin(th), rel_tol=1e-6)
 
 
+def test_subspace_cosine_is_the_normalised_wedge_product_and_product_of_cosines():
+    rng = np.random.default_rng(3)
+    for n, t in [(2, 1), (3, 2), (5, 2), (5, 3), (4, 4)]:
+        v, w = rng.standard_normal((n, t)), rng.standard_normal((n, t))
+        p, q = ext.plucker(v), ext.plucker(w)
+        c = ext.subspace_cosine(v, w)
+        # basis-free: the normalised dot product of the wedges (Cauchy-Binet)
+        assert math.isclose(c, abs(p @ q) / (np.linalg.norm(p) * np.linalg.norm(q)), rel_tol=1e-12)
+        # = prod cos of the principal angles; and invariant under a change of basis of either subspace
+        assert math.isclose(c, float(np.prod(np.cos(ext.principal_angles(v, w)))), rel_tol=1e-8, abs_tol=1e-12)
+        g = rng.standard_normal((t, t))
+        assert math.isclose(ext.subspace_cosine(v @ g, w), c, rel_tol=1e-10)
+    e = np.eye(3)
+    assert ext.subspace_cosine(e[:, [0, 1]], e[:, [0, 2]]) == 0.0  # a right angle while sharing e_1
+    with pytest.raises(ValueError, match="equal shape"):
+        ext.subspace_cosine(e[:, :2], e[:, :1])
+
+
 # ---------------------------------------------------------------------------------------------
 # the strategies deliver what they promise
 # ---------------------------------------------------------------------------------------------

@@ -124,6 +124,19 @@ def principal_angles(v, w) -> np.ndarray:
     return np.sort(subspace_angles(np.asarray(v, dtype=np.float64), np.asarray(w, dtype=np.float64)))
 
 
+def subspace_cosine(v, w) -> float:
+    """``|<v̂, ŵ>|`` for the normalised wedges of E = span(v), F = span(w) (columns, equal dimension t):
+    ``|det(Q_E^T Q_F)|`` with orthonormal bases from QR. It equals prod_i cos θ_i over the principal
+    angles — the cosine of the angle between E and F that the induced dot product defines (Appendix B.2.3)."""
+    a = np.asarray(v, dtype=np.float64)
+    b = np.asarray(w, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 2:
+        raise ValueError(f"subspace_cosine needs two n x t matrices of equal shape, got {a.shape}, {b.shape}")
+    qe, _ = np.linalg.qr(a)
+    qf, _ = np.linalg.qr(b)
+    return float(abs(np.linalg.det(qe.T @ qf)))
+
+
 def projector_distance(v, w) -> float:
     """``||P_E - P_F||_2`` for E = span(v), F = span(w) of equal dimension (= sin of the largest
     principal angle); computed as ``||(I - P_F) Q_E||_2`` which is accurate for nearby subspaces."""

@@ -8,18 +8,27 @@ for singular values. Float checks draw stress matrices from ``checks.strategies.
 (condition numbers up to 1e8, any rank, repeated/clustered spectra, scales 1e-2..1e2) with
 tolerances from ``checks.tolerance.tol``.
 
-Findings encoded here (each refuted claim has a corrected form with its own verdict):
-* "v ⊗ w and w ⊗ v are different, unless v = w" fails for v = 2w (equality iff v, w dependent).
-* "the singular vectors of ⊗^t M (∧^t M) are exactly the elementary tensors (wedges)" fails
-  whenever singular values of the power repeat — for ⊗^t with t >= 2 this is *always* (s1 s2 = s2 s1).
-* Definition B.3 quantifies over permutations of {1, ..., n} instead of {1, ..., t}.
-* "<v∧, w∧> = 0 iff E and F are at right angle" fails for E ⟂ F read as full orthogonality.
-* "v_{1,L} ∧ ... → ±(w_1 ∧ ...) iff E_L aligns with F" fails (if-direction) for unit, non-orthonormal
-  families (the wedge's norm is a volume).
+Every check is written with its prediction as keyword knobs (printed values as defaults); the foils
+are the same check with a wrong knob (``functools.partial``), or ``PropertyCheck.foil`` with the wrong
+comparison, so they see the same inputs. Where a foil's rejection must not depend on the luck of the
+draw, the check runs fixed stress inputs before the Hypothesis search (:func:`_fixed_then`).
+
+Findings encoded here (each refuted claim has a severity and a corrected form with its own verdict):
+* wording: Definition B.3 quantifies over permutations of {1, ..., n} instead of {1, ..., t};
+  Definitions B.2 / B.4 call f "the automorphism" M represents, where M is any matrix (the paper
+  takes exterior powers of singular gated products in Appendix C).
+* minor: "v ⊗ w and w ⊗ v are different, unless v = w" fails for v = 2w (equality iff dependent);
+  "v_L∧... → ±(w∧...) iff E_L aligns with F" fails (if-direction) for unit, non-orthonormal
+  families (the wedge's norm is a volume); Lemma D.5 uses it with orthonormal families only.
+Not refuted under the paper's own reading (see each claim's reading): "the singular vectors of
+⊗^t M (∧^t M) are exactly the elementary tensors (wedges)" (an SVD basis, as "(one of) the top
+singular vector(s)" and "the singular vectors of M" show) and "<v∧, w∧> = 0 iff E and F are at right
+angle" (the angle the induced dot product defines, cos = prod cos θ_i).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from fractions import Fraction
@@ -30,7 +39,8 @@ import sympy as sp
 from hypothesis import strategies as st
 from sympy.polys.matrices import DomainMatrix
 
-from checks import Comparison, Corrected, Kind, Outcome, Status, claim
+from checks import Comparison, Corrected, Foil, Kind, Outcome, Severity, Status, claim
+from checks import serialize
 from checks import strategies as S
 from checks.property import PropertyCheck
 from checks.tolerance import EPS64, tol
@@ -69,20 +79,27 @@ def _run_symbolic(cases) -> tuple[bool, list[dict], dict | None]:
     for label, fn in cases:
         # No timings here: claims.json must be byte-reproducible (timings go to timing.json).
         entries = _flat(fn())
-        nonzero = [e for e in entries if sp.expand(e) != 0]
-        rows.append({"case": label, "entries": len(entries), "all_zero": not nonzero})
-        if nonzero and bad is None:
-            bad = {"case": label, "nonzero_entry": str(sp.factor(nonzero[0]))}
+        # expand decides polynomial entries; cancel (only when expand leaves something) rational ones
+        nonzero = next((e for e in entries if sp.expand(e) != 0 and sp.cancel(e) != 0), None)
+        rows.append({"case": label, "entries": len(entries), "all_zero": nonzero is None})
+        if nonzero is not None:  # one nonzero entry decides; later cases would only cost time
+            bad = {"case": label, "nonzero_entry": str(sp.factor(nonzero))}
+            break
     return bad is None, rows, bad
 
 
-def _symbolic_check(cases, what: str, prop: PropertyCheck | None = None, full_cases=(), label: str = "float check"):
+def _symbolic_check(cases, what: str, prop: PropertyCheck | None = None, full_cases=(), label: str = "float check",
+                    memo: str | None = None):
     """A check: sympy proves ``what`` at the listed sizes (plus ``full_cases`` in the full profile),
     then (optionally) a float property check extends it to stress inputs. Verified only if both pass;
-    the property check's replay is kept."""
+    the property check's replay is kept. ``memo``: a key under which a symbolic part that a foil does not
+    change is computed once for the form and its foils."""
 
     def check(ctx) -> Outcome:
-        ok, rows, bad = _run_symbolic(list(cases) + list(ctx.pick(quick=(), full=tuple(full_cases))))
+        def symbolic():
+            return _run_symbolic(list(cases) + list(ctx.pick(quick=(), full=tuple(full_cases))))
+
+        ok, rows, bad = ctx.memo(memo, symbolic) if memo else symbolic()
         labels = ", ".join(r["case"] for r in rows)
         if not ok:
             return Outcome(Status.REFUTED, f"sympy: {what} fails at {bad['case']}",
@@ -102,6 +119,31 @@ def _symbolic_check(cases, what: str, prop: PropertyCheck | None = None, full_ca
 
     if prop is not None:
         check.replay = prop.replay
+    return check
+
+
+def _fixed_then(cases, prop: PropertyCheck, why: str = ""):
+    """A check: ``prop.compare`` on fixed stress inputs (dicts of its arguments) first, then the
+    Hypothesis search of ``prop``. The fixed inputs are the cases a wrong variant is known to fail on,
+    so a foil built with ``_fixed_then(cases, prop.foil(wrong))`` is rejected with certainty (power 1),
+    whatever the draws; the replay is ``prop``'s."""
+
+    def check(ctx) -> Outcome:
+        for k, inputs in enumerate(cases):
+            cmp = prop.compare(**inputs)
+            if not cmp.ok:
+                return Outcome(Status.REFUTED, f"fixed stress input {k}: {cmp.describe()}",
+                               evidence={"fixed_case": k, "failing": {"err": cmp.err, "tol": cmp.tol, **cmp.detail}},
+                               method=f"comparison on fixed stress inputs ({why}) before the Hypothesis search",
+                               counterexample={"inputs": serialize.encode(inputs)},
+                               # deterministic: the same fixed input fails on every seed and profile
+                               power=1.0)
+        out = prop(ctx)
+        out.method = f"{len(cases)} fixed stress input(s) ({why}), then: " + out.method
+        out.evidence["fixed_cases"] = len(cases)
+        return out
+
+    check.replay = prop.replay
     return check
 
 
@@ -227,7 +269,8 @@ $$e_I := e_{i_1} \otimes \cdots \otimes e_{i_t}, \quad I = (i_1, \dots, i_t) \su
 In particular, $\otimes^t V$ has dimension n^t . We may order the basis tensors (e_I) using the lexicographic ordering."""
 
 
-def _check_dim_tensor(ctx) -> Outcome:
+def _check_dim_tensor(ctx, *, dim=lambda n, t: n**t) -> Outcome:
+    """``dim(n, t)``: the predicted dimension of ⊗^t R^n (printed: n^t)."""
     rng = ctx.rng("elementary")
     rows = []
     ok = True
@@ -242,16 +285,19 @@ def _check_dim_tensor(ctx) -> Outcome:
             fam = [ten.tensor_by_expansion([list(map(int, rng.integers(-3, 4, n))) for _ in range(t)])
                    for _ in range(n**t + 4)]
             r = _rank_q(fam)
-            good = basis_ok and r == n**t and len(idx) == n**t and idx == sorted(idx)
+            good = basis_ok and r == dim(n, t) and len(idx) == dim(n, t) and idx == sorted(idx)
             ok &= good
-            rows.append({"n": n, "t": t, "n^t": n**t, "basis_is_identity_lex": basis_ok, "rank_elementary": r,
-                         "ok": good})
+            rows.append({"n": n, "t": t, "predicted_dim": dim(n, t), "basis_is_identity_lex": basis_ok,
+                         "rank_elementary": r, "ok": good})
     one = all(np.array_equal(ten.tensor_power(np.arange(k * k).reshape(k, k), 1), np.arange(k * k).reshape(k, k))
               for k in range(1, 5))
     ok &= one
     return Outcome(Status.VERIFIED if ok else Status.REFUTED,
                    f"n=1..4, t=1..3: e_I are n^t lex-ordered basis vectors and random elementary tensors have exact "
-                   f"rank n^t; ⊗^1 M = M: {one}",
+                   f"rank n^t; ⊗^1 M = M: {one}" if ok else
+                   "predicted dimension differs from the exact rank of the elementary tensors: "
+                   + ", ".join(f"n={r['n']},t={r['t']}: rank {r['rank_elementary']} vs {r['predicted_dim']}"
+                               for r in rows if not r["ok"])[:300],
                    evidence={"table": rows, "tensor_power_1_is_identity_map": one},
                    method="Exact rank over Q (sympy DomainMatrix) of n^t + 4 random integer elementary tensors "
                           "(entries in [-3,3], coordinates by the multilinear expansion); basis vectors e_I "
@@ -272,24 +318,34 @@ claim(
     depends_on=("def-b.1",),
     kind=Kind.IDENTITY,
     check=_check_dim_tensor,
+    foils=(
+        Foil("dim ⊗^t V = C(n+t-1, t) (⊗ read as commutative: the symmetric power's dimension)",
+             functools.partial(_check_dim_tensor, dim=lambda n, t: math.comb(n + t - 1, t)), kind="formula"),
+        Foil("dim ⊗^t V = n t (the dimension of the direct sum V^t)",
+             functools.partial(_check_dim_tensor, dim=lambda n, t: n * t), kind="exponent"),
+    ),
 )
 
 
 NOT_ELEM_B1 = r"""Most tensors in $\otimes^t V$ cannot be simplified to an elementary tensor. For instance with $V = \mathbb{R}^2$ with standard basis (e_1, e_2) , $t = 2$, the tensor $e_1 \otimes e_1 + e_2 \otimes e_2$ is not elementary."""
 
 
-def _check_not_elementary_tensor(ctx) -> Outcome:
+def _check_not_elementary_tensor(ctx, *, example=((1, 0), (0, 1))) -> Outcome:
+    """``example``: the coefficient matrix (x_ij) of the printed example sum x_ij e_i⊗e_j, claimed
+    non-elementary (printed: e_1⊗e_1 + e_2⊗e_2)."""
     # Exact: a tensor in ⊗^2 R^2 is elementary iff its 2x2 coefficient matrix (x_{ij}) has rank <= 1.
-    x = sp.Matrix([[1, 0], [0, 1]])
+    x = sp.Matrix(example)
     exact_rank = x.rank()
-    defect = ten.elementary_defect(np.eye(2).ravel(), 2, 2)
+    defect = ten.elementary_defect(np.array(example, dtype=float).ravel(), 2, 2)
     rng = ctx.rng("generic")
     k = ctx.pick(quick=200, full=2000)
     gen = [ten.elementary_defect(rng.standard_normal(n**t), n, t) for n, t in [(2, 2), (3, 2), (2, 3)]
            for _ in range(k)]
+    # the example's defect is s_2/||x|| of its 2 x 2 coefficient matrix: 1/√2 for the printed one, 0 if elementary
     ok = exact_rank == 2 and defect > 0.5 and min(gen) > 0
     return Outcome(Status.VERIFIED if ok else Status.REFUTED,
-                   f"e1⊗e1+e2⊗e2 has coefficient matrix of exact rank {exact_rank} (elementary needs <= 1); "
+                   f"example {list(map(list, example))} has coefficient matrix of exact rank {exact_rank} (elementary "
+                   f"needs <= 1); "
                    f"{len(gen)} Gaussian tensors all non-elementary (min defect {min(gen):.2e})",
                    evidence={"coefficient_matrix_rank": int(exact_rank), "defect_example": defect,
                              "gaussian_samples": len(gen), "min_defect_gaussian": float(min(gen))},
@@ -310,6 +366,12 @@ claim(
     depends_on=("def-b.1",),
     kind=Kind.IDENTITY,
     check=_check_not_elementary_tensor,
+    foils=(
+        Foil("the tensor e_1⊗e_1 + e_1⊗e_2 is not elementary (it is e_1⊗(e_1+e_2))",
+             functools.partial(_check_not_elementary_tensor, example=((1, 1), (0, 0))), kind="example"),
+        Foil("the tensor e_1⊗e_1 + e_1⊗e_2 + e_2⊗e_1 + e_2⊗e_2 is not elementary (it is (e_1+e_2)⊗(e_1+e_2))",
+             functools.partial(_check_not_elementary_tensor, example=((1, 1), (1, 1))), kind="example"),
+    ),
 )
 
 
@@ -340,12 +402,17 @@ def _check_noncomm(ctx) -> Outcome:
                    counterexample={"inputs": {k: a.tolist() for k, a in _NONCOMM_CE.items()}})
 
 
-def _noncomm_corrected_cmp(v, w) -> Comparison:
+def _dependent(v, w) -> bool:
+    return _rank_q([v, w]) <= 1
+
+
+def _noncomm_corrected_cmp(v, w, *, commute_iff=_dependent) -> Comparison:
+    """Exact: v⊗w = w⊗v iff ``commute_iff(v, w)`` (corrected: v, w linearly dependent)."""
     v, w = [int(a) for a in v], [int(a) for a in w]
     commute = ten.tensor_by_expansion([v, w]) == ten.tensor_by_expansion([w, v])
-    dependent = _rank_q([v, w]) <= 1
-    return Comparison(float(commute != dependent), 0.5, {"v": v, "w": w, "commute": commute,
-                                                          "dependent": dependent})
+    dependent = _dependent(v, w)
+    return Comparison(float(commute != commute_iff(v, w)), 0.5, {"v": v, "w": w, "commute": commute,
+                                                                  "dependent": dependent})
 
 
 @st.composite
@@ -371,13 +438,18 @@ claim(
     ref="Appendix B.1.1 (non-commutativity of ⊗)",
     section=SECTION,
     statement=NONCOMM_B1,
-    reading="For all v, w in V: v != w implies v⊗w != w⊗v (the 'unless v = w' read as the only exception).",
+    reading="For all v, w in V: v != w implies v⊗w != w⊗v ('are different, unless v = w' names v = w as the only "
+            "exception; nothing in the context widens it).",
     hypotheses=("v, w in V", "t = 2"),
     exercises="the minimal counterexample v = 2e_1, w = e_1 in R^2.",
     depends_on=("def-b.1",),
     kind=Kind.IDENTITY,
     check=_check_noncomm,
     replay=lambda ce: _noncomm_cmp(**{k: np.asarray(a) for k, a in ce["inputs"].items()}),
+    severity=Severity.MINOR,
+    severity_note="An expository sentence in the background section (which says ⊗ is not used in the proofs) names "
+                  "too small an exception set (v = w instead of v, w collinear); that ⊗ is not commutative is "
+                  "true, and nothing in the paper rests on the exception clause.",
     corrected=Corrected(
         statement=r"For $v, w \in V$, $v \otimes w = w \otimes v$ if and only if $v$ and $w$ are linearly dependent.",
         reading="Exact equivalence over integer vectors (coefficient matrix v w^T symmetric iff rank[v w] <= 1).",
@@ -385,6 +457,15 @@ claim(
                    "for dependent pairs (v = w, v = c w, or one of them 0), not only for v = w.",
         check=_pc_noncomm,
         replay=_pc_noncomm.replay,
+        foils=(
+            Foil("v⊗w = w⊗v iff v = w (the printed exception)",
+                 _pc_noncomm.foil(functools.partial(_noncomm_corrected_cmp, commute_iff=lambda v, w: v == w)),
+                 kind="hypothesis"),
+            Foil("v⊗w = w⊗v iff v = ±w",
+                 _pc_noncomm.foil(functools.partial(_noncomm_corrected_cmp,
+                                                    commute_iff=lambda v, w: v == w or v == [-x for x in w])),
+                 kind="constant"),
+        ),
     ),
 )
 
@@ -394,14 +475,25 @@ INNER_B1 = r"""If V is moreover equipped with a dot product $\langle \cdot, \cdo
 $$\langle v_1 \otimes \cdots \otimes v_t, w_1 \otimes \cdots \otimes w_t \rangle := \prod_{i=1}^t \langle v_i, w_i \rangle.$$"""
 
 
-def _inner_tensor_case(n: int, t: int):
+def _prod(xs):
+    return math.prod(xs, start=1)
+
+
+def _inner_tensor_case(n: int, t: int, *, combine=_prod, pair=lambda k, t: k):
+    """Printed: <v_1⊗...⊗v_t, w_1⊗...⊗w_t> = combine_k <v_k, w_pair(k)> with combine = product and
+    slot k paired with slot k; compared with the Euclidean product of the coordinates."""
     def fn():
         vs = [list(_symmat(f"v{k}_", n, 1)) for k in range(t)]
         ws = [list(_symmat(f"w{k}_", n, 1)) for k in range(t)]
-        lhs = math.prod((sum(a * b for a, b in zip(v, w)) for v, w in zip(vs, ws)), start=1)
+        lhs = combine([sum(a * b for a, b in zip(vs[k], ws[pair(k, t)])) for k in range(t)])
         cv, cw = ten.tensor_by_expansion(vs), ten.tensor_by_expansion(ws)
         return [lhs - sum(a * b for a, b in zip(cv, cw))]
     return (f"n={n},t={t}", fn)
+
+
+def _inner_tensor_check(**knobs):
+    return _symbolic_check([_inner_tensor_case(n, t, **knobs) for n, t in ((2, 2), (3, 2), (2, 3))],
+                           "prod <v_i,w_i> = <coords, coords>")
 
 
 claim(
@@ -416,26 +508,53 @@ claim(
     exercises="symbolic factors v_k, w_k.",
     depends_on=("def-b.1",),
     kind=Kind.SYMBOLIC,
-    check=_symbolic_check([_inner_tensor_case(2, 2), _inner_tensor_case(3, 2), _inner_tensor_case(2, 3)],
-                          "prod <v_i,w_i> = <coords, coords>"),
+    check=_inner_tensor_check(),
+    foils=(
+        Foil("<v_1⊗...⊗v_t, w_1⊗...⊗w_t> := sum_i <v_i, w_i>", _inner_tensor_check(combine=sum), kind="formula"),
+        Foil("<v_1⊗...⊗v_t, w_1⊗...⊗w_t> := prod_i <v_i, w_{t+1-i}> (slots paired in reverse)",
+             _inner_tensor_check(pair=lambda k, t: t - 1 - k), kind="index"),
+    ),
 )
 
 
 ORTHO_B1 = r"""If a basis (e_1, \dots, e_n) is orthonormal with respect to $\langle \cdot, \cdot \rangle$, then so is the induced basis (e_I) on $\otimes^t V$ with respect to the induced dot product."""
 
 
-def _ortho_tensor_cmp(Q, t) -> Comparison:
+def _skewed(Q, skew):
+    """The basis Q (I + skew * strictly upper ones): Q itself for skew = 0, else a non-orthonormal basis
+    (the orthonormality hypothesis dropped); numpy or sympy."""
     n = Q.shape[0]
-    big = ten.tensor_power(Q, t)  # columns = coordinates of the induced basis q_I
-    err = _maxabs(big.T @ big - np.eye(n**t))
+    if isinstance(Q, sp.MatrixBase):
+        return Q * sp.Matrix(n, n, lambda i, j: 1 if i == j else (skew if j > i else 0))
+    return Q @ (np.eye(n) + skew * np.triu(np.ones((n, n)), 1))
+
+
+def _induced_gram_tensor(G1, t: int, combine) -> list[list]:
+    """Gram matrix of the induced basis q_I under the induced dot product, from the n x n Gram matrix
+    G1 = (<q_i, q_j>) of the basis: entry (I, J) = combine_k G1[i_k, j_k] (printed: the product)."""
+    n = G1.shape[0]
+    idx = ten.multi_indices(n, t)
+    return [[combine([G1[I[k], J[k]] for k in range(t)]) for J in idx] for I in idx]
+
+
+def _ortho_tensor_cmp(Q, t, *, combine=_prod, skew=0.0) -> Comparison:
+    n = Q.shape[0]
+    B = _skewed(Q, skew)
+    gram = np.array(_induced_gram_tensor(B.T @ B, t, combine))
+    big = ten.tensor_power(B, t)  # columns = coordinates of the induced basis q_I (Kronecker kernel)
+    err = max(_maxabs(gram - np.eye(n**t)), _maxabs(big.T @ big - np.eye(n**t)))
     return Comparison(err, _tol_tensor(n, t, 1.0, kernels=t + 1), {"n": n, "t": t})
 
 
-def _ortho_tensor_sym():
-    th, ph = sp.symbols("theta phi", real=True)
-    q = sp.Matrix([[sp.cos(th), -sp.sin(th)], [sp.sin(th), sp.cos(th)]])
+def _ortho_tensor_sym(*, combine=_prod, skew=0):
+    # every rotation of R^2 but the half-turn, rationally: cos = (1-u^2)/(1+u^2), sin = 2u/(1+u^2) (exact
+    # cancellation instead of trigsimp)
+    u = sp.symbols("u", real=True)
+    c, s_ = (1 - u**2) / (1 + u**2), 2 * u / (1 + u**2)
+    q = _skewed(sp.Matrix([[c, -s_], [s_, c]]), skew)
     big = sp.Matrix(ten.tensor_power_by_expansion(q.tolist(), 2))
-    return [sp.trigsimp(e) for e in (big.T * big - sp.eye(4))]
+    gram = sp.Matrix(_induced_gram_tensor(q.T * q, 2, combine))
+    return list(gram - sp.eye(4)) + list(big.T * big - sp.eye(4))
 
 
 _pc_ortho_tensor = PropertyCheck(
@@ -443,6 +562,11 @@ _pc_ortho_tensor = PropertyCheck(
     generated="Haar orthogonal Q (n = 1..4) as an arbitrary orthonormal basis, t = 1..3; Gram matrix of the "
               "induced basis q_I = q_{i_1}⊗...⊗q_{i_t} under the induced dot product (= Euclidean on coordinates, "
               "app-b.1.1/inner-product)")
+
+def _ortho_tensor_check(**knobs):
+    return _symbolic_check([("rotation basis n=2,t=2", functools.partial(_ortho_tensor_sym, **knobs))], "Gram = I",
+                           _pc_ortho_tensor.foil(functools.partial(_ortho_tensor_cmp, **knobs)))
+
 
 claim(
     id="app-b.1.1/orthonormal-basis",
@@ -455,7 +579,13 @@ claim(
     exercises="Haar-random orthonormal bases (float); symbolic rotation basis of R^2 (exact).",
     depends_on=("app-b.1.1/inner-product",),
     kind=Kind.IDENTITY,
-    check=_symbolic_check([("rotation basis n=2,t=2", _ortho_tensor_sym)], "Gram = I", _pc_ortho_tensor),
+    check=_ortho_tensor_check(),
+    foils=(
+        Foil("the induced dot product is sum_i <v_i, w_i> on elementary tensors (then Gram(e_I) = t I, not I)",
+             _ortho_tensor_check(combine=sum), kind="formula"),
+        Foil("orthonormality hypothesis dropped: for any basis (e_i), the induced basis (e_I) is orthonormal",
+             _ortho_tensor_check(skew=1), kind="hypothesis"),
+    ),
 )
 
 
@@ -502,9 +632,10 @@ claim(
     statement=DEF_B2,
     reading="⊗^t f is well defined (its formula respects the relations of Definition B.1) and the matrix ⊗^t M "
             "(built column by column from the images f(e_{j_1})⊗...⊗f(e_{j_t}) of the basis) satisfies "
-            "(⊗^t M)(v_1⊗...⊗v_t) = Mv_1⊗...⊗Mv_t for all v_k. Harmless slips noted, not refuted: '⊗^t f acting "
-            "on V' should read 'on ⊗^t V', and f need not be an automorphism (any endomorphism; singular M "
-            "allowed below).",
+            "(⊗^t M)(v_1⊗...⊗v_t) = Mv_1⊗...⊗Mv_t for all v_k. Read, as the sentence before the definition "
+            "says ('Let f be an endomorphism of V. Then we can define an endomorphism ⊗^t f'), for any matrix M "
+            "(singular M included); the word 'automorphism' in the definition is a wording note of its own "
+            "(def-b.2/automorphism). '⊗^t f acting on V' is read as acting on ⊗^t V (the formula's domain).",
     hypotheses=("M any n x n real matrix",),
     exercises="symbolic M and v_k; float: singular and ill-conditioned M (rank 'any', cond up to 1e8).",
     depends_on=("def-b.1", "app-b.1.1/dimension"),
@@ -514,16 +645,131 @@ claim(
 )
 
 
+AUTO_B2 = r"""Let M be an $n \times n$ matrix, denote f the automorphism of \mathbb{R}^n it represents in the basis (e_i) . Then $\otimes^t M$ is the $n^t \times n^t$ matrix representing $\otimes^t f$ in the basis (e_I) of $\otimes^t \mathbb{R}^n$."""
+
+_AUTO_CE = {"M": np.array([[1, 0], [0, 0]])}
+
+
+def _auto_literal_cmp(M) -> Comparison:
+    """Literal: the f that M represents is an automorphism (M invertible). err = 1 when det M = 0 (exact)."""
+    M = np.asarray(M, dtype=np.int64)
+    det = ext.leibniz_det(M.tolist())
+    return Comparison(float(det == 0), 0.5, {"M": M.tolist(), "det": int(det)})
+
+
+@st.composite
+def _int_matrix_of_rank(draw, max_n: int, max_t):
+    """Integer n x n matrices M = A B (A: n x r, B: r x n, entries in [-2, 2], r = 0..n, so singular M are
+    frequent) and an order t in 1..max_t(n); the exact rank is computed by the comparison."""
+    n = draw(st.integers(1, max_n))
+    r = draw(st.integers(0, n))
+    rng = np.random.default_rng(draw(S.seeds()))
+    M = rng.integers(-2, 3, (n, r)) @ rng.integers(-2, 3, (r, n)) if r else np.zeros((n, n), dtype=np.int64)
+    return {"M": M.astype(np.int64), "t": draw(st.integers(1, max_t(n)))}
+
+
+def _power_rank_cmp(M, t, *, power_exact, predicted) -> Comparison:
+    """Exact: rank(power(M)) = predicted(rank M, n, t) (over Q)."""
+    M = np.asarray(M, dtype=np.int64)
+    n = M.shape[0]
+    r = _rank_q(M.tolist())
+    big = power_exact(M.tolist(), t)
+    rb = _rank_q(big) if big and big[0] else 0
+    pred = predicted(r, n, t)
+    return Comparison(float(rb != pred), 0.5, {"n": n, "t": t, "rank_M": r, "rank_power": rb, "predicted": pred})
+
+
+def _automorphism_claim(*, cid, ref, statement, sym, dims, power_exact, predicted, rank_text, max_t, foils, paper_use):
+    """Wording claims for Definitions B.2 / B.4: 'the automorphism' M represents, for a matrix M that
+    need not be invertible. Printed (literal) check: M = diag(1, 0) represents no automorphism; corrected:
+    the power of the endomorphism f is well defined and is an automorphism iff f is (exact ranks)."""
+
+    def check(ctx) -> Outcome:
+        cmp = _auto_literal_cmp(**_AUTO_CE)
+        big = power_exact(_AUTO_CE["M"].tolist(), 2)
+        return Outcome(Status.REFUTED if not cmp.ok else Status.VERIFIED,
+                       f"M = diag(1, 0) (a realisation of a p-gate, Definition 5.1) has det 0: it represents no "
+                       f"automorphism, yet {sym}^t M is defined by the construction and used: {paper_use}",
+                       evidence={"M": cmp.detail, f"{sym}^2 M": big},
+                       method="Exact determinant (Leibniz on integers); the literal reading restricts the "
+                              "definition to invertible M.",
+                       counterexample={"inputs": {"M": _AUTO_CE["M"]}})
+
+    pc = PropertyCheck(_int_matrix_of_rank(4, max_t),
+                       functools.partial(_power_rank_cmp, power_exact=power_exact, predicted=predicted),
+                       classify=lambda d: f"M singular: {d['rank_M'] < d['n']}",
+                       generated=f"integer M = A B (n = 1..4, inner size r = 0..n, entries in [-2, 2]: singular M "
+                                 f"frequent), t = 1..{max_t(4)}; exact ranks over Q of M and of {sym}^t M "
+                                 f"(built from the relations, entries exact integers)")
+    claim(
+        id=cid,
+        ref=ref,
+        section=SECTION,
+        statement=statement,
+        reading=f"Literal: the definition applies to M only through 'the automorphism f it represents', i.e. to "
+                f"invertible M. The context fixes the intended word: the sentence before it reads 'Let f be an "
+                f"endomorphism of V. Then we can define an endomorphism {sym}^t f', and {paper_use}.",
+        hypotheses=("M an n x n real matrix",),
+        exercises="M = diag(1, 0); for the corrected form, exact integer matrices of every rank 0..n.",
+        depends_on=("def-b.2",) if sym == "⊗" else ("def-b.4",),
+        kind=Kind.DEFINITION,
+        check=check,
+        replay=lambda ce: _auto_literal_cmp(np.asarray(ce["inputs"]["M"])),
+        severity=Severity.WORDING,
+        severity_note=f"'automorphism' is a slip for 'endomorphism': the preceding sentence defines {sym}^t f for every "
+                      f"endomorphism f, the matrix construction needs no inverse, and every property stated after "
+                      f"the definition holds for singular M (checked on singular M by the claims of this section).",
+        corrected=Corrected(
+            statement=f"Let M be an $n \\times n$ matrix and f the endomorphism of $\\mathbb{{R}}^n$ it represents. Then "
+                      f"the ${dims}$ matrix {sym}^t M represents {sym}^t f; {sym}^t f is an automorphism if and only if f is "
+                      f"(indeed rank {sym}^t M = {rank_text}).",
+            reading=f"Exact ranks: rank({sym}^t M) = {rank_text} for integer M of every rank, singular "
+                    f"ones included (the representation property for singular M is "
+                    f"{'def-b.2' if sym == '⊗' else 'def-b.4'}, whose float inputs have any rank).",
+            derivation="With M = U diag(s) V^T, the power is (power U) diag(s_I) (power V)^T (app-b.1.2/svd, "
+                       "app-b.2.2/svd), so its rank is the number of nonzero products s_I.",
+            check=pc,
+            replay=pc.replay,
+            foils=tuple(Foil(text, pc.foil(functools.partial(_power_rank_cmp, power_exact=power_exact,
+                                                             predicted=wrong)), kind=kind)
+                        for text, wrong, kind in foils),
+        ),
+    )
+
+
+_automorphism_claim(
+    cid="def-b.2/automorphism", ref="Definition B.2 ('the automorphism of R^n it represents')", statement=AUTO_B2,
+    sym="⊗", dims="n^t \\times n^t", power_exact=ten.tensor_power_by_formula,
+    predicted=lambda r, n, t: r**t, rank_text="(rank M)^t",
+    max_t=lambda n: 2 if n > 2 else 3,  # n^t <= 27: exact ranks stay cheap
+    foils=(("⊗^t f is an automorphism for every M (the literal 'automorphism'): rank ⊗^t M = n^t",
+            lambda r, n, t: n**t, "hypothesis"),
+           ("rank ⊗^t M = t rank M", lambda r, n, t: t * r, "exponent")),
+    paper_use="Appendix B.1 says tensor powers are not used in the proofs, but they are introduced as the model "
+              "for exterior powers, which Appendix C applies to singular matrices")
+
+
 COEF_B2 = r"""If $M = (m_{i,j})$, then for $I, J \subseteq \{1, \dots, n\}^t$, $I = (i_1, \dots, i_t)$, $J = (j_1, \dots, j_t)$, the coefficient in position (I, J) of $\otimes^t M$ is
 
 $$(\otimes^t M)_{I,J} = \prod_{k=1}^t m_{i_k, j_k}.$$"""
 
 
-def _coef_tensor_case(n: int, t: int):
+def _entry_printed(m, I, J):
+    """(⊗^t M)_{I,J} = prod_k m_{i_k, j_k}, as printed."""
+    return _prod(m[I[k]][J[k]] for k in range(len(I)))
+
+
+def _formula_matrix(m, t, entry) -> list[list]:
+    """The matrix (entry(m, I, J))_{I,J} over lexicographic multi-indices (any ring)."""
+    idx = ten.multi_indices(len(m), t)
+    return [[entry(m, I, J) for J in idx] for I in idx]
+
+
+def _coef_tensor_case(n: int, t: int, entry=_entry_printed):
     def fn():
         m = _symmat("m", n, n)
         rep = sp.Matrix(ten.tensor_power_by_expansion(m.tolist(), t))
-        formula = sp.Matrix(ten.tensor_power_by_formula(m.tolist(), t))
+        formula = sp.Matrix(_formula_matrix(m.tolist(), t, entry))
         kron = m
         for _ in range(t - 1):
             kron = sp.kronecker_product(kron, m)
@@ -531,9 +777,9 @@ def _coef_tensor_case(n: int, t: int):
     return (f"n={n},t={t}", fn)
 
 
-def _coef_tensor_cmp(M, t) -> Comparison:
+def _coef_tensor_cmp(M, t, entry=_entry_printed) -> Comparison:
     n = M.shape[0]
-    formula = np.array(ten.tensor_power_by_formula(M.tolist(), t), dtype=np.float64)
+    formula = np.array(_formula_matrix(M.tolist(), t, entry), dtype=np.float64)
     return Comparison(_maxabs(ten.tensor_power(M, t) - formula), _tol_tensor(n, t, _nrm(M) ** t, kernels=t),
                       {"n": n, "t": t})
 
@@ -541,6 +787,13 @@ def _coef_tensor_cmp(M, t) -> Comparison:
 _pc_coef_tensor = PropertyCheck(_square_one(4, (1, 3)), _coef_tensor_cmp,
                                 generated="M: " + STRESS_WORDS + "; n = 1..4, t = 1..3; the Kronecker kernel vs "
                                           "the printed product formula entry by entry")
+
+
+def _coef_tensor_check(entry=_entry_printed):
+    return _symbolic_check([_coef_tensor_case(n, t, entry) for n, t in ((2, 2), (3, 2), (2, 3))],
+                           "the coefficient formula", _pc_coef_tensor.foil(functools.partial(_coef_tensor_cmp,
+                                                                                             entry=entry)))
+
 
 claim(
     id="def-b.2/coefficient",
@@ -554,8 +807,13 @@ claim(
     exercises="symbolic M; float stress matrices for the kernel.",
     depends_on=("def-b.2",),
     kind=Kind.SYMBOLIC,
-    check=_symbolic_check([_coef_tensor_case(2, 2), _coef_tensor_case(3, 2), _coef_tensor_case(2, 3)],
-                          "the coefficient formula", _pc_coef_tensor),
+    check=_coef_tensor_check(),
+    foils=(
+        Foil("(⊗^t M)_{I,J} = prod_k m_{j_k, i_k} (row and column multi-indices swapped)",
+             _coef_tensor_check(lambda m, I, J: _entry_printed(m, J, I)), kind="index"),
+        Foil("(⊗^t M)_{I,J} = prod_k m_{i_k, j_{t+1-k}} (slots of J taken in reverse order)",
+             _coef_tensor_check(lambda m, I, J: _entry_printed(m, I, J[::-1])), kind="index"),
+    ),
 )
 
 
@@ -564,18 +822,20 @@ MULT_B2 = r"""Tensor powers are compatible with matrix multiplication:
 $$\otimes^t(MN) = (\otimes^t M)(\otimes^t N).$$"""
 
 
-def _mult_tensor_case(n: int, t: int):
+def _mult_tensor_case(n: int, t: int, reverse=False):
     def fn():
         m, nn = _symmat("m", n, n), _symmat("p", n, n)
         tp = lambda a: sp.Matrix(ten.tensor_power_by_formula(a.tolist(), t))  # noqa: E731
-        return tp(m * nn) - tp(m) * tp(nn)
+        return tp(m * nn) - (tp(nn) * tp(m) if reverse else tp(m) * tp(nn))
     return (f"n={n},t={t}", fn)
 
 
-def _mult_tensor_cmp(M, N, t) -> Comparison:
+def _mult_tensor_cmp(M, N, t, reverse=False) -> Comparison:
+    """⊗^t(MN) = (⊗^t M)(⊗^t N); ``reverse``: the factors in the other order."""
     n = M.shape[0]
     lhs = ten.tensor_power(M @ N, t)
-    rhs = ten.tensor_power(M, t) @ ten.tensor_power(N, t)
+    a, b = ten.tensor_power(M, t), ten.tensor_power(N, t)
+    rhs = b @ a if reverse else a @ b
     scale = (_nrm(M) * _nrm(N)) ** t
     return Comparison(_maxabs(lhs - rhs), _tol_tensor(n, t, scale, kernels=t + 1), {"n": n, "t": t,
                       "cond_M": float(np.linalg.cond(M)), "cond_N": float(np.linalg.cond(N))})
@@ -584,18 +844,30 @@ def _mult_tensor_cmp(M, N, t) -> Comparison:
 _pc_mult_tensor = PropertyCheck(_square_pair(4, (1, 3)), _mult_tensor_cmp,
                                 generated="M, N: " + STRESS_WORDS + "; n = 1..4, t = 1..3")
 
+
+def _mult_tensor_check(reverse=False):
+    return _symbolic_check([_mult_tensor_case(n, t, reverse) for n, t in ((2, 2), (3, 2), (2, 3))],
+                           "⊗^t(MN) = ⊗^t M ⊗^t N",
+                           _pc_mult_tensor.foil(functools.partial(_mult_tensor_cmp, reverse=reverse)))
+
+
 claim(
     id="app-b.1.2/multiplicative",
     ref="Appendix B.1.2 (⊗^t(MN) = ⊗^t M ⊗^t N)",
     section=SECTION,
     statement=MULT_B2,
-    reading="For all n x n real M, N and t >= 1, as an identity of n^t x n^t matrices.",
+    reading="For all n x n real M, N and t >= 1, as an identity of n^t x n^t matrices — singular M, N included (no "
+            "hypothesis is missing: the identity is polynomial in the entries, whatever Definition B.2's "
+            "'automorphism' says; see def-b.2/automorphism).",
     hypotheses=("M, N any n x n real matrices",),
     exercises="symbolic M, N (polynomial identity); float: ill-conditioned, rank-deficient, repeated spectra.",
     depends_on=("def-b.2/coefficient",),
     kind=Kind.SYMBOLIC,
-    check=_symbolic_check([_mult_tensor_case(2, 2), _mult_tensor_case(3, 2), _mult_tensor_case(2, 3)],
-                          "⊗^t(MN) = ⊗^t M ⊗^t N", _pc_mult_tensor),
+    check=_mult_tensor_check(),
+    foils=(
+        Foil("⊗^t(MN) = (⊗^t N)(⊗^t M) (factors in the other order)", _mult_tensor_check(reverse=True),
+             kind="order"),
+    ),
 )
 
 
@@ -606,30 +878,66 @@ $$u_{i_1} \otimes \dots \otimes u_{i_t}, \quad I = (i_1, \dots, i_t) \subseteq \
 with corresponding singular values given by the product $\prod_{i \in I} s_i$."""
 
 
+def _sI_product(s, I):
+    """s_I = prod_{i in I} s_i (as printed); works on floats and mpmath numbers."""
+    return _prod(s[i] for i in I)
+
+
+def _sI_sum(s, I):
+    return sum((s[i] for i in I), 0 * s[0])
+
+
+def _rot(theta: float) -> np.ndarray:
+    c, s = math.cos(theta), math.sin(theta)
+    return np.array([[c, -s], [s, c]])
+
+
+# Fixed stress inputs for the SVD claims: non-symmetric (left != right singular vectors), distinct
+# singular values, and for ∧ a tie between index sets sharing no index (s_1 s_4 = s_2 s_3 = 6), where a
+# singular subspace of ∧^2 M contains non-elementary wedges; for ⊗, t = 2 ties s_1 s_2 = s_2 s_1.
+_FIXED_M2 = _rot(0.3) @ np.diag([2.0, 1.0]) @ _rot(1.1).T
+_FIXED_M4 = np.kron(_rot(0.3), _rot(0.7)) @ np.diag([6.0, 3.0, 2.0, 1.0]) @ np.kron(_rot(1.1), _rot(0.2)).T
+_FIXED_TENSOR = [{"M": _FIXED_M2, "t": 2}]
+_FIXED_WEDGE = [{"M": _FIXED_M4, "t": 2}]
+_FIXED_WHY_TENSOR = "M = R(0.3) diag(2, 1) R(1.1)^T, t = 2: non-symmetric, s_1 s_2 = s_2 s_1 tied"
+_FIXED_WHY_WEDGE = ("M = (R(0.3)⊗R(0.7)) diag(6, 3, 2, 1) (R(1.1)⊗R(0.2))^T, t = 2: non-symmetric, s_1 s_4 = "
+                    "s_2 s_3 tied across index sets sharing no index")
+
+
 def _power_svd_cmp(power, index_list, scale_fn):
     """Shared by tensor and exterior: for an SVD M = U diag(s) V^T, (power U) diag(s_I) (power V)^T is
     an SVD of power(M): orthogonal factors, reconstruction, and the multiset of singular values
-    (numpy SVD of power(M) vs products of mpmath singular values of M)."""
+    (numpy SVD of power(M) vs products of mpmath singular values of M).
 
-    def compare(M, t) -> Comparison:
+    Knobs (printed values as defaults): ``value(s, I)`` the singular value attached to I (product);
+    ``right_u`` take the u_I as right singular vectors too; ``indices(n, t)`` a sub-family of the
+    index list (all of it)."""
+
+    def compare(M, t, *, value=_sI_product, right_u=False, indices=None) -> Comparison:
         n = M.shape[0]
         U, s, Vt = np.linalg.svd(M)
-        PU, PV = power(U, t), power(Vt.T, t)
-        idx = index_list(n, t)
-        sI = np.array([np.prod(s[list(I)]) for I in idx])
+        full = index_list(n, t)
+        idx = full if indices is None else indices(n, t)
+        cols = [full.index(I) for I in idx]
+        PU = power(U, t)[:, cols]
+        PV = PU if right_u else power(Vt.T, t)[:, cols]
+        sI = np.array([float(value(s, I)) for I in idx])
         N = len(idx)
         scale = scale_fn(s, t)
-        if N == 0:
+        if not full:
             return Comparison(0.0, 1.0, {"n": n, "t": t, "note": "empty power"})
         orth = max(_maxabs(PU.T @ PU - np.eye(N)), _maxabs(PV.T @ PV - np.eye(N)))
         recon = _maxabs(power(M, t) - (PU * sI) @ PV.T)
-        # independent: singular values of the power computed directly vs mpmath products
-        direct = np.linalg.svd(power(M, t), compute_uv=False)
+        # independent: singular values of the power computed directly vs mpmath products (a missing
+        # index set counts as a predicted 0)
+        direct = np.sort(np.linalg.svd(power(M, t), compute_uv=False))[::-1]
         smp = _mp_singular_values(M)
-        prods = sorted((float(mpmath.fprod(smp[i] for i in I)) for I in idx), reverse=True)
-        sv_err = float(np.max(np.abs(np.sort(direct)[::-1] - np.array(prods))))
-        tols = {"orth": tol(N + n, kernels=2 * t), "recon": tol(N + n, scale=scale, kernels=2 * t + 2),
-                "singular_values": tol(N + n, scale=scale, kernels=2 * t)}
+        prods = sorted((float(value(smp, I)) for I in idx), reverse=True)
+        prods = np.array(prods + [0.0] * (len(full) - len(prods)))
+        sv_err = float(np.max(np.abs(direct - prods)))
+        tols = {"orth": tol(len(full) + n, kernels=2 * t),
+                "recon": tol(len(full) + n, scale=scale, kernels=2 * t + 2),
+                "singular_values": tol(len(full) + n, scale=scale, kernels=2 * t)}
         ratios = {"orth": orth / tols["orth"], "recon": recon / tols["recon"],
                   "singular_values": sv_err / tols["singular_values"]}
         worst = max(ratios, key=ratios.get)
@@ -640,44 +948,26 @@ def _power_svd_cmp(power, index_list, scale_fn):
     return compare
 
 
-_pc_svd_tensor = PropertyCheck(_square_one(4, (1, 3)), _power_svd_cmp(
-    ten.tensor_power, ten.multi_indices, lambda s, t: float(s[0]) ** t),
-    generated="M: " + STRESS_WORDS + "; n = 1..4, t = 1..3; reference singular values of M by mpmath (40 digits)")
+def _subspace_cmp(power, index_list, scale_fn, defect):
+    """'Exactly': for every value σ, the left (right) singular subspace of power(M) for σ is
+    span{u_I : s_I = σ} (span{v_I}), and the singular values with multiplicity are the s_I. Values within
+    sqrt(eps)*scale are grouped; each group's computed singular subspace is compared with the span of
+    its u_I, tolerance by Wedin's theorem (sin θ <= 2 ||E|| / gap) with the gap to the neighbouring groups.
 
-claim(
-    id="app-b.1.2/svd",
-    ref="Appendix B.1.2 (SVD of ⊗^t M)",
-    section=SECTION,
-    statement=SVD_B2,
-    reading="Reading checked: for any SVD M = U diag(s) V^T (left singular vectors u_i, right v_i), "
-            "⊗^t M = (⊗^t U) diag(prod_k s_{i_k}) (⊗^t V)^T with ⊗^t U, ⊗^t V orthogonal — i.e. the elementary "
-            "tensors u_I (resp. v_I) form orthonormal bases of left (right) singular vectors of ⊗^t M with values "
-            "s_I = prod_k s_{i_k}, and the singular values of ⊗^t M are exactly these products (as a multiset). "
-            "The literal 'the singular vectors ... are exactly the elementary tensors' (no others) is a different "
-            "statement, checked and refuted in app-b.1.2/svd-exactly.",
-    hypotheses=("M any n x n real matrix", "s_1 >= ... >= s_n"),
-    exercises="repeated and clustered singular values (non-unique u_i), rank-deficient M, cond up to 1e8.",
-    depends_on=("app-b.1.2/multiplicative", "app-b.1.1/orthonormal-basis"),
-    kind=Kind.IDENTITY,
-    check=_pc_svd_tensor,
-)
+    Knobs: ``value``, ``right_u`` as in :func:`_power_svd_cmp`; ``literal`` asserts in addition the
+    literal 'no other singular vectors': every unit vector (u_a + u_b)/√2 of a group (a singular vector
+    once the spans agree) is an elementary tensor/wedge, measured by ``defect`` (0 iff elementary)."""
 
-
-def _subspace_cmp(power, index_list, scale_fn):
-    """Corrected 'exactly': for every value σ, the left (right) singular subspace of power(M) for σ is
-    span{u_I : s_I = σ} (span{v_I}). Values within sqrt(eps)*scale are grouped; each group's computed
-    singular subspace is compared with the span of its u_I, tolerance by Wedin's theorem
-    (sin θ <= 2 ||E|| / gap) with the gap to the neighbouring groups."""
-
-    def compare(M, t) -> Comparison:
+    def compare(M, t, *, value=_sI_product, right_u=False, literal=False) -> Comparison:
         n = M.shape[0]
         U, s, Vt = np.linalg.svd(M)
         idx = index_list(n, t)
         N = len(idx)
         if N == 0:
             return Comparison(0.0, 1.0, {"n": n, "t": t})
-        PU, PV = power(U, t), power(Vt.T, t)
-        sI = np.array([np.prod(s[list(I)]) for I in idx])
+        PU = power(U, t)
+        PV = PU if right_u else power(Vt.T, t)
+        sI = np.array([float(value(s, I)) for I in idx])
         order = np.argsort(-sI, kind="stable")
         sI, PU, PV = sI[order], PU[:, order], PV[:, order]
         scale = scale_fn(s, t)
@@ -685,95 +975,138 @@ def _subspace_cmp(power, index_list, scale_fn):
         cuts = [0] + [k for k in range(1, N) if sI[k - 1] - sI[k] > tau] + [N]
         Ub, sb, Vbt = np.linalg.svd(power(M, t))
         E = tol(N + n, scale=scale, kernels=2 * t + 2)
-        parts = []  # (err, tol, info) per group and side; the one with the largest err/tol is reported
+        # (err, tol, info) per part; the one with the largest err/tol is reported
+        parts = [(float(np.max(np.abs(sb - sI))), E, {"part": "singular values = s_I with multiplicity"})]
         for a, b in zip(cuts[:-1], cuts[1:]):
             gap = min(sI[a - 1] - sI[a] if a > 0 else np.inf, sI[b - 1] - sI[b] if b < N else np.inf)
             for side, basis, comp in (("left", PU, Ub), ("right", PV, Vbt.T)):
                 P1 = comp[:, a:b] @ comp[:, a:b].T
                 P2 = basis[:, a:b] @ basis[:, a:b].T
                 tl = (2 * E / gap if np.isfinite(gap) else 0.0) + tol(N + n, kernels=2 * t)
-                parts.append((_nrm(P1 - P2), tl, {"group": [int(a), int(b)], "side": side, "value": float(sI[a]),
+                parts.append((_nrm(P1 - P2), tl, {"part": "singular subspace", "group": [int(a), int(b)],
+                                                  "side": side, "value": float(sI[a]),
                                                   "gap": float(gap) if np.isfinite(gap) else "inf"}))
+            if literal and b - a >= 2:
+                x = [(PU[:, a] + PU[:, c]) / np.sqrt(2.0) for c in range(a + 1, b)]
+                d = max(defect(v, n, t) for v in x)
+                parts.append((d, tol(N + n, kernels=2 * t), {"part": "literal: every singular vector elementary",
+                                                             "group": [int(a), int(b)], "value": float(sI[a])}))
         worst, worst_tol, info = max(parts, key=lambda p: (p[0] / p[1], -p[1]))
         return Comparison(worst, worst_tol, {"n": n, "t": t, "groups": len(cuts) - 1, **info})
     return compare
 
 
+_cmp_svd_tensor = _power_svd_cmp(ten.tensor_power, ten.multi_indices, lambda s, t: float(s[0]) ** t)
+_pc_svd_tensor = PropertyCheck(_square_one(4, (1, 3)), _cmp_svd_tensor,
+    generated="M: " + STRESS_WORDS + "; n = 1..4, t = 1..3; reference singular values of M by mpmath (40 digits)")
+
+
+def _svd_check(pc, fixed, why, **knobs):
+    """The SVD claims' check: fixed stress inputs, then the Hypothesis search, with the knobs given."""
+    return _fixed_then(fixed, pc.foil(functools.partial(pc.compare, **knobs)) if knobs else pc, why)
+
+
+def _nondecreasing(n, t):
+    return [I for I in ten.multi_indices(n, t) if list(I) == sorted(I)]
+
+
+SVD_READING = ("Fair reading, from the paper's own usage: 'the singular vectors of M' (u_1, ..., u_n) can only mean "
+               "one orthonormal system of singular vectors (an SVD basis) — singular vectors are never unique "
+               "(signs; rotations inside a repeated singular value), so for t = 1 a literal 'exactly these and no "
+               "others' would already be false — and the next sentence hedges '(one of) the top singular vector(s)'. "
+               "So: for an SVD M = U diag(s) V^T (left u_i, right v_i, zero singular values allowed), the "
+               "elementary {kind} u_I (with v_I on the right) form an orthonormal system of singular vectors of "
+               "{sym}^t M with singular values s_I = prod_{{i in I}} s_i: {sym}^t M = ({sym}^t U) diag(s_I) "
+               "({sym}^t V)^T with {sym}^t U, {sym}^t V orthogonal, and the singular values of {sym}^t M are "
+               "exactly these products (as a multiset).")
+
+claim(
+    id="app-b.1.2/svd",
+    ref="Appendix B.1.2 (SVD of ⊗^t M)",
+    section=SECTION,
+    statement=SVD_B2,
+    reading=SVD_READING.format(kind="tensors", sym="⊗") + " That the u_I account for every singular vector (the word "
+            "'exactly') is app-b.1.2/svd-exactly.",
+    hypotheses=("M any n x n real matrix", "s_1 >= ... >= s_n"),
+    exercises="repeated and clustered singular values (non-unique u_i), rank-deficient M (zero singular values), "
+              "cond up to 1e8; a fixed non-symmetric M.",
+    depends_on=("app-b.1.2/multiplicative", "app-b.1.1/orthonormal-basis"),
+    kind=Kind.IDENTITY,
+    check=_svd_check(_pc_svd_tensor, _FIXED_TENSOR, _FIXED_WHY_TENSOR),
+    replay=_pc_svd_tensor.replay,
+    foils=(
+        Foil("the singular values of ⊗^t M are the sums s_{i_1} + ... + s_{i_t}",
+             _svd_check(_pc_svd_tensor, _FIXED_TENSOR, _FIXED_WHY_TENSOR, value=_sI_sum), kind="formula"),
+        Foil("the u_I are both left and right singular vectors of ⊗^t M (right ones not v_I)",
+             _svd_check(_pc_svd_tensor, _FIXED_TENSOR, _FIXED_WHY_TENSOR, right_u=True), kind="index"),
+        Foil("one singular vector u_I per non-decreasing multi-index i_1 <= ... <= i_t (⊗ read as commutative)",
+             _svd_check(_pc_svd_tensor, _FIXED_TENSOR, _FIXED_WHY_TENSOR, indices=_nondecreasing), kind="index"),
+    ),
+)
+
+
 # t = 1 is left out: there the power is M itself and both sides come from the same SVD (vacuous).
-_pc_svd_tensor_sub = PropertyCheck(_square_one(4, (2, 3)), _subspace_cmp(
-    ten.tensor_power, ten.multi_indices, lambda s, t: float(s[0]) ** t),
-    generated="M: " + STRESS_WORDS + "; n = 1..4, t = 2..3; singular subspaces of ⊗^t M from numpy SVD vs spans "
-              "of the u_I with equal product value")
+_cmp_svd_tensor_sub = _subspace_cmp(ten.tensor_power, ten.multi_indices, lambda s, t: float(s[0]) ** t,
+                                    ten.elementary_defect)
+_pc_svd_tensor_sub = PropertyCheck(_square_one(4, (2, 3)), _cmp_svd_tensor_sub,
+    generated="M: " + STRESS_WORDS + "; n = 1..4, t = 2..3; singular values and singular subspaces of ⊗^t M from "
+              "numpy SVD vs the products s_I and the spans of the u_I with equal product value")
 
 
-def _svd_exactly_ce_tensor() -> dict:
-    return {"M": np.diag([2.0, 1.0]), "t": 2, "x": np.array([0.0, 1.0, 1.0, 0.0]) / np.sqrt(2.0)}
-
-
-def _svd_exactly_tensor_cmp(M, t, x) -> Comparison:
-    """Literal 'exactly': every unit singular vector of ⊗^t M is an elementary tensor (of singular
-    vectors of M). err = elementary defect of x; x is checked to be a singular vector."""
-    n = M.shape[0]
-    big = ten.tensor_power(M, t)
-    sigma = float(x @ big @ x)
-    resid = max(_nrm(big @ x - sigma * x), _nrm(big.T @ x - sigma * x))
-    return Comparison(ten.elementary_defect(x, n, t), tol(n**t, kernels=2),
-                      {"sigma": sigma, "singular_pair_residual": resid, "norm_x": float(np.linalg.norm(x))})
-
-
-def _check_svd_exactly_tensor(ctx) -> Outcome:
-    ce = _svd_exactly_ce_tensor()
-    cmp = _svd_exactly_tensor_cmp(**ce)
-    # exact confirmation: (⊗^2 M) x = 2 x and x's coefficient matrix has rank 2 (not elementary)
+def _literal_tensor_evidence() -> dict:
+    """Why the literal reading cannot be meant: a non-elementary singular vector for every M (t = n = 2)."""
     M = sp.diag(2, 1)
     x = sp.Matrix([0, 1, 1, 0]) / sp.sqrt(2)
     big = sp.kronecker_product(M, M)
-    eig_ok = sp.simplify(big * x - 2 * x) == sp.zeros(4, 1) and sp.simplify(big.T * x - 2 * x) == sp.zeros(4, 1)
-    rank = sp.Matrix(2, 2, list(x)).rank()
-    refuted = (not cmp.ok) and eig_ok and rank == 2 and cmp.detail["singular_pair_residual"] < 1e-12
-    return Outcome(Status.REFUTED if refuted else Status.VERIFIED,
-                   "M = diag(2,1), t = 2: x = (e1⊗e2 + e2⊗e1)/√2 is a unit singular vector of ⊗²M (value 2 = s1 s2) "
-                   "but not an elementary tensor (coefficient matrix of rank 2)",
-                   evidence={"float": {"elementary_defect": cmp.err, **cmp.detail}, "sympy_singular_pair": eig_ok,
-                             "sympy_coefficient_rank": int(rank),
-                             "why": "s_I = s_J whenever J permutes I, so for t >= 2, n >= 2 every ⊗^t M has repeated "
-                                    "singular values (even with distinct s_i) and its singular vectors are not unique"},
-                   method="Explicit minimal counterexample (n = t = 2, distinct positive singular values), "
-                          "float defect confirmed exactly with sympy.",
-                   counterexample={"inputs": {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                                              for k, v in ce.items()}})
+    pair = sp.simplify(big * x - 2 * x) == sp.zeros(4, 1) and sp.simplify(big.T * x - 2 * x) == sp.zeros(4, 1)
+    return {"M": "diag(2, 1)", "t": 2, "x": "(e1⊗e2 + e2⊗e1)/√2", "sympy_singular_pair_value_2": bool(pair),
+            "coefficient_matrix_rank": int(sp.Matrix(2, 2, list(x)).rank()),
+            "why": "s_I = s_J whenever J permutes I, so for t, n >= 2 every ⊗^t M has tied singular values and "
+                   "non-elementary singular vectors: the literal 'no other singular vectors' is false for every "
+                   "matrix, which is why it is not the reading (it is the first foil)"}
 
 
-def _replay_svd_exactly(cmp_fn):
-    def replay(ce):
-        d = ce["inputs"]
-        return cmp_fn(np.asarray(d["M"], dtype=float), int(d["t"]), np.asarray(d["x"], dtype=float))
-    return replay
+def _exactly_check(pc, fixed, why, evidence=None, **knobs):
+    inner = _svd_check(pc, fixed, why, **knobs)
 
+    def check(ctx) -> Outcome:
+        out = inner(ctx)
+        if evidence is not None and not knobs:
+            out.evidence["literal_reading"] = ctx.memo("literal-evidence", evidence)
+        return out
+
+    check.replay = inner.replay
+    return check
+
+
+EXACTLY_READING = ("Fair reading of 'exactly' (see app-b.{sec}/svd for why 'the singular vectors' means an SVD basis, "
+                   "quoting the hedge '(one of) the top singular vector(s)'): the u_I are all the singular vectors "
+                   "there are, up to the non-uniqueness singular vectors always have — for every value σ the left "
+                   "(right) singular subspace of {sym}^t M is span{{u_I : s_I = σ}} (span{{v_I}}), and the singular "
+                   "values with multiplicity are the s_I. The literal 'every singular vector is one of the u_I' "
+                   "{literal}; it is kept as a foil.")
 
 claim(
     id="app-b.1.2/svd-exactly",
     ref="Appendix B.1.2 (singular vectors of ⊗^t M, 'exactly')",
     section=SECTION,
     statement=SVD_B2,
-    reading="Literal reading of 'exactly': every unit singular vector of ⊗^t M is (up to sign) one of the "
-            "elementary tensors u_{i_1}⊗...⊗u_{i_t}, for some choice of singular vectors u_i of M. (The weaker, "
-            "true reading is app-b.1.2/svd.)",
+    reading=EXACTLY_READING.format(sec="1.2", sym="⊗", literal="fails for every M once t, n >= 2 (u_1⊗u_2 and "
+                                   "u_2⊗u_1 share s_1 s_2, and their sum is a non-elementary singular vector)"),
     hypotheses=("M any n x n real matrix",),
-    exercises="minimal case n = t = 2 with distinct singular values 2 > 1.",
+    exercises="t = 2, 3 (where ties s_I = s_J for permuted I are automatic), repeated / clustered spectra, "
+              "rank-deficient M (a zero singular subspace); a fixed non-symmetric M with distinct singular values.",
     depends_on=("app-b.1.2/svd",),
     kind=Kind.IDENTITY,
-    check=_check_svd_exactly_tensor,
-    replay=_replay_svd_exactly(_svd_exactly_tensor_cmp),
-    corrected=Corrected(
-        statement=r"For every $\sigma \geq 0$, the left (resp. right) singular vectors of $\otimes^t M$ with singular value $\sigma$ are exactly the unit vectors of $\mathrm{span}\{u_{i_1} \otimes \cdots \otimes u_{i_t} : \prod_k s_{i_k} = \sigma\}$ (resp. with the right singular vectors $v_i$); they are elementary tensors when that span is one-dimensional.",
-        reading="Singular subspaces, not individual vectors: compared as orthogonal projectors, per group of equal "
-                "product values, with Wedin's perturbation bound as tolerance.",
-        derivation="Since ⊗^t M = (⊗^t U) diag(s_I) (⊗^t V)^T is an SVD (app-b.1.2/svd), the singular subspace for σ is "
-                   "spanned by the u_I with s_I = σ; products repeat (always for t >= 2, as s_I is symmetric in I), "
-                   "and any unit vector of such a span is a singular vector, typically not elementary.",
-        check=_pc_svd_tensor_sub,
-        replay=_pc_svd_tensor_sub.replay,
+    check=_exactly_check(_pc_svd_tensor_sub, _FIXED_TENSOR, _FIXED_WHY_TENSOR, _literal_tensor_evidence),
+    replay=_pc_svd_tensor_sub.replay,
+    foils=(
+        Foil("literal 'exactly': every unit singular vector of ⊗^t M is an elementary tensor u_{i_1}⊗...⊗u_{i_t}",
+             _exactly_check(_pc_svd_tensor_sub, _FIXED_TENSOR, _FIXED_WHY_TENSOR, literal=True), kind="reading"),
+        Foil("the singular values of ⊗^t M are the sums s_{i_1} + ... + s_{i_t}",
+             _exactly_check(_pc_svd_tensor_sub, _FIXED_TENSOR, _FIXED_WHY_TENSOR, value=_sI_sum), kind="formula"),
+        Foil("the right singular subspaces of ⊗^t M are spanned by the u_I too",
+             _exactly_check(_pc_svd_tensor_sub, _FIXED_TENSOR, _FIXED_WHY_TENSOR, right_u=True), kind="index"),
     ),
 )
 
@@ -782,21 +1115,25 @@ TOP_B2 = r"""In particular, (one of) the top singular vector(s) of $\otimes^t M$
 
 
 def _top_cmp(power, top_value, top_index):
-    def compare(M, t) -> Comparison:
+    """||power(M)||_2 = top_value and power(M) v_I = top_value u_I for the top index I. Knobs: ``value``
+    (the predicted top singular value, from mpmath singular values); ``eigen`` takes u_I for v_I (u as
+    an eigenvector of power(M))."""
+
+    def compare(M, t, *, value=top_value, eigen=False) -> Comparison:
         n = M.shape[0]
         U, s, Vt = np.linalg.svd(M)
         I = top_index(t)
         uI = _column_of_power(power, U, I, n, t)
-        vI = _column_of_power(power, Vt.T, I, n, t)
+        vI = uI if eigen else _column_of_power(power, Vt.T, I, n, t)
         big = power(M, t)
         smp = _mp_singular_values(M)
-        val = float(top_value(smp, t))
+        val = float(value(smp, t))
         norm_direct = float(np.linalg.svd(big, compute_uv=False)[0]) if big.size else 0.0
         scale = float(s[0]) ** t
         e1 = abs(norm_direct - val)
         e2 = _nrm(big @ vI - val * uI)
         tl = tol(big.shape[0] + n, scale=scale, kernels=2 * t + 2)
-        return Comparison(max(e1, e2), tl, {"n": n, "t": t, "top_value_mpmath": val, "norm_numpy": norm_direct,
+        return Comparison(max(e1, e2), tl, {"n": n, "t": t, "top_value_predicted": val, "norm_numpy": norm_direct,
                                              "abs(norm - value)": e1, "norm(power(M) v_I - value u_I)": e2})
     return compare
 
@@ -818,12 +1155,21 @@ claim(
     section=SECTION,
     statement=TOP_B2,
     reading="||⊗^t M||_2 = s_1^t and (⊗^t M)(v_1⊗...⊗v_1) = s_1^t u_1⊗...⊗u_1, so u_1⊗...⊗u_1 is a top left singular "
-            "vector (one of several when s_1 is repeated).",
+            "vector — 'one of' several, as the hedge '(one of) the top singular vector(s)' says, when s_1 is "
+            "repeated or t >= 2 with s_1 = s_2.",
     hypotheses=("s_1 the largest singular value of M",),
-    exercises="repeated top singular values (s_1 = s_2), rank-1 M, extreme scales.",
+    exercises="repeated top singular values (s_1 = s_2), rank-1 M, extreme scales; a fixed non-symmetric M.",
     depends_on=("app-b.1.2/svd",),
     kind=Kind.IDENTITY,
-    check=_pc_top_tensor,
+    check=_svd_check(_pc_top_tensor, _FIXED_TENSOR, _FIXED_WHY_TENSOR),
+    replay=_pc_top_tensor.replay,
+    foils=(
+        Foil("the top singular value of ⊗^t M is s_1 s_2 ... s_t (the exterior-power value)",
+             _svd_check(_pc_top_tensor, _FIXED_TENSOR, _FIXED_WHY_TENSOR,
+                        value=lambda smp, t: _prod(smp[min(k, len(smp) - 1)] for k in range(t))), kind="formula"),
+        Foil("(⊗^t M)(u_1⊗...⊗u_1) = s_1^t u_1⊗...⊗u_1 (u_1 taken as an eigenvector: left and right swapped)",
+             _svd_check(_pc_top_tensor, _FIXED_TENSOR, _FIXED_WHY_TENSOR, eigen=True), kind="index"),
+    ),
 )
 
 
@@ -882,6 +1228,16 @@ def _def_b3_table(pairs):
     return rows
 
 
+def _perms_unsigned(n: int, t: int):
+    """Foil: the relation without the signature (v_σ(1) ⊗ ... = v_1 ⊗ ...): the symmetric power."""
+    return [(p, 1) for p in itertools.permutations(range(t))]
+
+
+def _perms_printed_where_formed(n: int, t: int):
+    """Foil: the printed σ in S_n where it is well formed (t <= n), S_t beyond."""
+    return _perms_literal(n, t) if t <= n else _perms_corrected(t)
+
+
 def _def_b3_replay(ce) -> Comparison:
     n, t = int(ce["n"]), int(ce["t"])
     d = quotient_dimension(n, t, _perms_literal(n, t))
@@ -929,18 +1285,25 @@ def _plucker_relations_case(n: int, t: int):
     return (f"n={n},t={t}", fn)
 
 
-def _check_def_b3_corrected(ctx) -> Outcome:
+def _check_def_b3_corrected(ctx, *, perms=lambda n, t: _perms_corrected(t)) -> Outcome:
+    """``perms(n, t)``: the (slot permutation, sign) pairs imposed (corrected: σ in S_t with ε(σ))."""
     pairs = [(n, t) for n in range(1, 5) for t in range(1, n + 2) if n**t <= ctx.pick(quick=81, full=256)]
-    rows = _def_b3_table(pairs)
-    bad = [r for r in rows if r["dim_corrected_St"] != r["C(n,t)"]]
+    rows, bad = [], []
+    for n, t in sorted(pairs, key=lambda p: p[0] ** p[1]):  # small cases first: a wrong relation fails early
+        d = quotient_dimension(n, t, perms(n, t))
+        rows.append({"n": n, "t": t, "C(n,t)": math.comb(n, t), "dim_presented": d})
+        if d != math.comb(n, t):
+            bad.append(rows[-1])
+            return Outcome(Status.REFUTED, f"presented space has dimension {d} != C({n},{t}) = {math.comb(n, t)}",
+                           evidence={"table": rows}, counterexample={"table": bad},
+                           method="Exact quotient dimension (rank over Q), smallest cases first.")
     ok, sym_rows, badsym = _run_symbolic([_plucker_relations_case(3, 2), _plucker_relations_case(4, 2),
                                           _plucker_relations_case(4, 3)])
     good = ok and not bad
     return Outcome(Status.VERIFIED if good else Status.REFUTED,
                    f"σ ∈ S_t: presented space has dimension C(n,t) in all {len(rows)} cases (t up to n+1); minors "
                    f"satisfy the relations and are forced by them (sympy)",
-                   evidence={"table": [{k: r[k] for k in ("n", "t", "C(n,t)", "dim_corrected_St")} for r in rows],
-                             "symbolic": sym_rows},
+                   evidence={"table": rows, "symbolic": sym_rows},
                    method="Exact quotient dimension as for the printed form; sympy: the t x t minors of [v_1..v_t] are "
                           "multilinear and S_t-alternating, and the expansion of v_1∧...∧v_t by the relations alone "
                           "gives exactly these minors.",
@@ -954,16 +1317,20 @@ claim(
     statement=DEF_B3,
     reading="Printed: σ ranges over permutations of {1, ..., n}. For t < n some σ(k) > t make v_{σ(k)} undefined, "
             "so the only well-formed literal reading imposes the relation for σ ∈ S_n with σ({1..t}) = {1..t}, "
-            "with ε(σ) its signature in S_n. That reading is checked (presented-space dimension vs C(n,t)). "
-            "Decision: a slip to report, not a harmless reading — under the literal reading a permutation that "
-            "moves only indices > t has ε = -1 and forces every wedge to 0; the intended index set is {1, ..., t} "
-            "(the corrected form), which is what the rest of Appendix B uses.",
+            "with ε(σ) its signature in S_n. That reading is checked (presented-space dimension vs C(n,t)): a "
+            "permutation that moves only indices > t has ε = -1 and forces every wedge to 0. The context fixes "
+            "the intended set: the relation permutes the t factors 'v_{σ(1)} ∧ ... ∧ v_{σ(t)}', and the next "
+            "paragraphs ('∧^1 V = V', 'dimension C(n, t)') need σ ∈ S_t (the corrected form).",
     hypotheses=("V real of dimension n", "t >= 1"),
     exercises="every n = 1..4, t = 1..n with n^t <= 64 (presented space computed exactly).",
     depends_on=("def-b.1",),
     kind=Kind.DEFINITION,
     check=_check_def_b3,
     replay=_def_b3_replay,
+    severity=Severity.WORDING,
+    severity_note="A typo in the index set: the relation permutes the t factors v_{σ(1)}, ..., v_{σ(t)}, so σ must "
+                  "range over permutations of {1, ..., t}; read so, the definition is the standard one and every "
+                  "later statement (∧^1 V = V, dimension C(n, t)) holds.",
     corrected=Corrected(
         statement=r"... for every permutation $\sigma$ of $\{1, \dots, t\}$, for every $v_1, \dots, v_t \in V$, $v_{\sigma(1)} \wedge \dots \wedge v_{\sigma(t)} = \varepsilon(\sigma)(v_1 \wedge \dots \wedge v_t)$.",
         reading="With σ ∈ S_t the presented space has dimension C(n,t) (0 for t > n), and its coordinates are the "
@@ -971,6 +1338,12 @@ claim(
         derivation="The relation permutes the t factors, so σ must permute the t slot indices; {1..n} is a typo for "
                    "{1..t}.",
         check=_check_def_b3_corrected,
+        foils=(
+            Foil("the relation without the signature: v_σ(1) ∧ ... ∧ v_σ(t) = v_1 ∧ ... ∧ v_t (a commutative product)",
+                 functools.partial(_check_def_b3_corrected, perms=_perms_unsigned), kind="sign"),
+            Foil("σ over permutations of {1, ..., n} with ε(σ) in S_n (the printed index set, where well formed)",
+                 functools.partial(_check_def_b3_corrected, perms=_perms_printed_where_formed), kind="index"),
+        ),
     ),
 )
 
@@ -982,7 +1355,8 @@ $$e_I := e_{i_1} \wedge \dots \wedge e_{i_t}, \quad I = (i_1 < \dots < i_t) \sub
 In particular, $\bigwedge^t V$ has dimension $\binom{n}{t}$. If $t = n$, then $\bigwedge^t V$ is one-dimensional, and for $t > n$ we find $\bigwedge^t V = \{0\}$. We may order the basis wedges (e_I) using the lexicographic ordering."""
 
 
-def _check_dim_wedge(ctx) -> Outcome:
+def _check_dim_wedge(ctx, *, dim=math.comb) -> Outcome:
+    """``dim(n, t)``: the predicted dimension of ∧^t R^n (printed: C(n, t), hence 1 at t = n, 0 for t > n)."""
     rng = ctx.rng("wedges")
     rows = []
     ok = True
@@ -996,10 +1370,10 @@ def _check_dim_wedge(ctx) -> Outcome:
             fam = [ext.plucker_generic([list(map(int, rng.integers(-3, 4, n))) for _ in range(t)])
                    for _ in range(k + 4)]
             r = _rank_q(fam) if k else 0
-            good = basis_ok and r == k
+            good = basis_ok and r == dim(n, t)
             ok &= good
-            rows.append({"n": n, "t": t, "C(n,t)": k, "basis_is_identity_lex": bool(basis_ok), "rank_wedges": r,
-                         "ok": bool(good)})
+            rows.append({"n": n, "t": t, "predicted_dim": dim(n, t), "basis_is_identity_lex": bool(basis_ok),
+                         "rank_wedges": r, "ok": bool(good)})
     # t = n: the single coordinate of v_1∧...∧v_n is det[v_1..v_n]; t > n: expansion gives the empty vector
     m = _symmat("v", 3, 3)
     top = ext.wedge_by_expansion([list(m[:, j]) for j in range(3)])
@@ -1009,7 +1383,10 @@ def _check_dim_wedge(ctx) -> Outcome:
     ok &= top_ok and over == [] and one_ok
     return Outcome(Status.VERIFIED if ok else Status.REFUTED,
                    "n=1..5, t=1..n+1: e_I are C(n,t) lex-ordered basis vectors and random wedges have exact rank "
-                   "C(n,t); t = n: one coordinate = det; t > n: {0}; ∧^1 M = M",
+                   "C(n,t); t = n: one coordinate = det; t > n: {0}; ∧^1 M = M" if ok else
+                   "predicted dimension differs from the exact rank of random wedges: "
+                   + ", ".join(f"n={r['n']},t={r['t']}: rank {r['rank_wedges']} vs {r['predicted_dim']}"
+                               for r in rows if not r["ok"])[:300],
                    evidence={"table": rows, "t_equals_n_coordinate_is_det": bool(top_ok),
                              "t_gt_n_is_zero": over == [], "exterior_power_1_is_M": bool(one_ok)},
                    method="Exact rank over Q of C(n,t) + 4 random integer wedges (Leibniz minors); sympy for t = n.",
@@ -1030,21 +1407,32 @@ claim(
     depends_on=("def-b.3",),
     kind=Kind.IDENTITY,
     check=_check_dim_wedge,
+    foils=(
+        Foil("dim ∧^t V = C(n+t-1, t) (basis e_I over i_1 <= ... <= i_t: repeated indices kept)",
+             functools.partial(_check_dim_wedge, dim=lambda n, t: math.comb(n + t - 1, t)), kind="index"),
+        Foil("dim ∧^t V = n^t (the tensor power's dimension)",
+             functools.partial(_check_dim_wedge, dim=lambda n, t: n**t), kind="exponent"),
+    ),
 )
 
 
 NOT_ELEM_B3 = r"""Most wedges in $\bigwedge^t V$ cannot be simplified to an elementary tensor. For instance with $V = \mathbb{R}^4$ with standard basis (e_1, e_2, e_3, e_4) , $t = 2$, the wedge $e_1 \wedge e_2 + e_3 \wedge e_4$ is not elementary."""
 
 
-def _check_not_elementary_wedge(ctx) -> Outcome:
+_WEDGE_PAIRS = [(1, 2), (1, 3), (1, 4), (2, 3), (2, 4), (3, 4)]
+
+
+def _check_not_elementary_wedge(ctx, *, example=((1, 2), (3, 4))) -> Outcome:
+    """``example``: the index pairs of the printed example sum e_i∧e_j, claimed non-elementary (printed:
+    e_1∧e_2 + e_3∧e_4)."""
     # Exact: x in ∧^2 R^4 is elementary iff the Plücker relation x12 x34 - x13 x24 + x14 x23 = 0.
-    x = {(1, 2): 1, (1, 3): 0, (1, 4): 0, (2, 3): 0, (2, 4): 0, (3, 4): 1}
+    x = {ij: int(ij in example) for ij in _WEDGE_PAIRS}
     plucker_rel = x[(1, 2)] * x[(3, 4)] - x[(1, 3)] * x[(2, 4)] + x[(1, 4)] * x[(2, 3)]
     # symbolic: every elementary wedge satisfies it
     vs = [list(_symmat(f"v{k}_", 4, 1)) for k in range(2)]
     p = ext.plucker_generic(vs)  # order 12,13,14,23,24,34
     identity = sp.expand(p[0] * p[5] - p[1] * p[4] + p[2] * p[3]) == 0
-    xs = np.array([1.0, 0, 0, 0, 0, 1.0])
+    xs = np.array([float(x[ij]) for ij in _WEDGE_PAIRS])
     defect = ext.decomposability_defect(xs, 4, 2)
     rng = ctx.rng("generic")
     k = ctx.pick(quick=200, full=2000)
@@ -1052,8 +1440,9 @@ def _check_not_elementary_wedge(ctx) -> Outcome:
            for _ in range(k)]
     ok = plucker_rel != 0 and identity and defect > 0.1 and min(gen) > 0
     return Outcome(Status.VERIFIED if ok else Status.REFUTED,
-                   f"e1∧e2+e3∧e4 violates the Plücker relation (value {plucker_rel}) satisfied by every elementary wedge "
-                   f"(sympy); {len(gen)} Gaussian wedges all non-elementary",
+                   f"example {' + '.join(f'e{i}∧e{j}' for i, j in example)}: Plücker relation value {plucker_rel} "
+                   f"(every elementary wedge gives 0, sympy); defect {defect:.3g}; {len(gen)} Gaussian wedges all "
+                   f"non-elementary",
                    evidence={"plucker_relation_value": plucker_rel, "relation_holds_for_elementary": identity,
                              "defect_example": defect, "min_defect_gaussian": float(min(gen))},
                    method="Exact Plücker relation; numeric decomposability defect (kernel of v -> v∧x must be "
@@ -1072,13 +1461,20 @@ claim(
     depends_on=("def-b.3",),
     kind=Kind.IDENTITY,
     check=_check_not_elementary_wedge,
+    foils=(
+        Foil("the wedge e_1∧e_2 + e_1∧e_3 is not elementary (it is e_1∧(e_2+e_3))",
+             functools.partial(_check_not_elementary_wedge, example=((1, 2), (1, 3))), kind="example"),
+        Foil("the wedge e_1∧e_2 + e_2∧e_3 + e_1∧e_3 is not elementary (it is (e_1+e_2)∧(e_2+e_3))",
+             functools.partial(_check_not_elementary_wedge, example=((1, 2), (2, 3), (1, 3))), kind="example"),
+    ),
 )
 
 
 SKEW_B3 = r"""The \wedge symbol is skew-commutative: for $v, w \in V$ and $t = 2$, we have $v \wedge w = -w \wedge v$. Hence if $v = w$ then $v \wedge w = 0$. For a t -fold wedge $v_1 \wedge \dots \wedge v_t$, swapping any two components induces a change of sign."""
 
 
-def _skew_case(n: int, t: int):
+def _skew_case(n: int, t: int, swap_sign=lambda i, j: -1):
+    """Swapping slots i < j multiplies the wedge by ``swap_sign(i, j)`` (printed: -1 for every pair)."""
     def fn():
         vs = [list(_symmat(f"v{k}_", n, 1)) for k in range(t)]
         base = ext.wedge_by_expansion(vs)
@@ -1086,12 +1482,17 @@ def _skew_case(n: int, t: int):
         for i, j in itertools.combinations(range(t), 2):
             sw = list(vs)
             sw[i], sw[j] = sw[j], sw[i]
-            diffs += [a + b for a, b in zip(ext.wedge_by_expansion(sw), base)]
+            diffs += [a - swap_sign(i, j) * b for a, b in zip(ext.wedge_by_expansion(sw), base)]
             rep = list(vs)
             rep[j] = rep[i]
             diffs += ext.wedge_by_expansion(rep)  # a repeated factor gives 0
         return diffs
     return (f"n={n},t={t}", fn)
+
+
+def _skew_check(swap_sign=lambda i, j: -1):
+    return _symbolic_check([_skew_case(3, 2, swap_sign), _skew_case(4, 3, swap_sign)],
+                           "swap -> sign change, repeat -> 0")
 
 
 claim(
@@ -1105,7 +1506,12 @@ claim(
     exercises="symbolic factors; every pair of slots.",
     depends_on=("def-b.3",),
     kind=Kind.SYMBOLIC,
-    check=_symbolic_check([_skew_case(3, 2), _skew_case(4, 3)], "swap -> sign change, repeat -> 0"),
+    check=_skew_check(),
+    foils=(
+        Foil("the ∧ symbol is commutative: v ∧ w = w ∧ v", _skew_check(lambda i, j: 1), kind="sign"),
+        Foil("swapping components i < j multiplies the wedge by (-1)^(j-i) (sign counted by distance)",
+             _skew_check(lambda i, j: (-1) ** (j - i)), kind="sign"),
+    ),
 )
 
 
@@ -1114,18 +1520,34 @@ INNER_B3 = r"""If V is moreover equipped with a dot product $\langle \cdot, \cdo
 $$\langle v_1 \wedge \cdots \wedge v_t, w_1 \wedge \cdots \wedge w_t \rangle := \det(\langle v_i, w_j \rangle)_{i,j}.$$"""
 
 
-def _gram_case(n: int, t: int):
+def _det(G):
+    """det of a square sympy or numpy matrix (the printed pairing det(<v_i, w_j>))."""
+    return G.det() if isinstance(G, sp.MatrixBase) else float(np.linalg.det(G))
+
+
+def _det_over_factorial(G):
+    """Foil: the alternating-tensor normalisation (1/t!) det(<v_i, w_j>)."""
+    return _det(G) / math.factorial(G.shape[0])
+
+
+def _diag_prod(G):
+    """Foil: the tensor formula prod_i <v_i, w_i>."""
+    return _prod(G[i, i] for i in range(G.shape[0]))
+
+
+def _gram_case(n: int, t: int, pairing=_det):
     def fn():
         v, w = _symmat("v", n, t), _symmat("w", n, t)
         pv = ext.plucker_generic([list(v[:, k]) for k in range(t)])
         pw = ext.plucker_generic([list(w[:, k]) for k in range(t)])
-        return [(v.T * w).det() - sum(a * b for a, b in zip(pv, pw))]
+        return [pairing(v.T * w) - sum(a * b for a, b in zip(pv, pw))]
     return (f"n={n},t={t}", fn)
 
 
-def _gram_cmp(V, W) -> Comparison:
+def _gram_cmp(V, W, pairing=_det) -> Comparison:
+    """pairing(V^T W) (printed: det = ext.wedge_inner) vs the Euclidean product of Plücker coordinates."""
     n, t = V.shape
-    lhs = ext.wedge_inner(V, W)
+    lhs = ext.wedge_inner(V, W) if pairing is _det else pairing(V.T @ W)
     rhs = float(ext.plucker(V) @ ext.plucker(W))
     scale = float(np.prod(np.linalg.norm(V, axis=0)) * np.prod(np.linalg.norm(W, axis=0)))
     return Comparison(abs(lhs - rhs), _tol_wedge(n, t, scale), {"n": n, "t": t, "gram_det": lhs})
@@ -1141,6 +1563,12 @@ def _family_pair(draw, max_n: int = 6):
 _pc_gram = PropertyCheck(_family_pair(), _gram_cmp,
                          generated="pairs of n x t families (n = 1..6, t = 1..n), each " + STRESS_WORDS)
 
+def _gram_check(pairing=_det):
+    return _symbolic_check([_gram_case(n, t, pairing) for n, t in ((3, 2), (4, 2), (4, 3))],
+                           "det(V^T W) = <plücker(V), plücker(W)>",
+                           _pc_gram.foil(functools.partial(_gram_cmp, pairing=pairing)))
+
+
 claim(
     id="app-b.2.1/inner-product",
     ref="Appendix B.2.1 (Gram-determinant dot product)",
@@ -1152,21 +1580,29 @@ claim(
     exercises="symbolic families (n,t) = (3,2), (4,2), (4,3); float stress families up to n = 6.",
     depends_on=("def-b.3",),
     kind=Kind.SYMBOLIC,
-    check=_symbolic_check([_gram_case(3, 2), _gram_case(4, 2), _gram_case(4, 3)],
-                          "det(V^T W) = <plücker(V), plücker(W)>", _pc_gram),
+    check=_gram_check(),
+    foils=(
+        Foil("<v_1∧...∧v_t, w_1∧...∧w_t> := (1/t!) det(<v_i, w_j>) (the alternating-tensor normalisation)",
+             _gram_check(_det_over_factorial), kind="factor"),
+        Foil("<v_1∧...∧v_t, w_1∧...∧w_t> := prod_i <v_i, w_i> (the tensor formula)", _gram_check(_diag_prod),
+             kind="formula"),
+    ),
 )
 
 
 ORTHO_B3 = r"""If a basis (e_1, \dots, e_n) is orthonormal with respect to $\langle \cdot, \cdot \rangle$, then so is the induced basis (e_I) on $\bigwedge^t V$ with respect to the induced dot product."""
 
 
-def _ortho_wedge_cmp(Q, t) -> Comparison:
+def _ortho_wedge_cmp(Q, t, *, pairing=_det, skew=0.0) -> Comparison:
+    """Gram matrix of the q_I under pairing(<q_i, q_j>)_{i in I, j in J} (printed: det), and of their
+    Plücker coordinates, against I; ``skew`` replaces the orthonormal basis by a non-orthonormal one."""
     n = Q.shape[0]
     t = min(t, n)
-    C = ext.exterior_power(Q, t)  # columns = Plücker coordinates of q_I
-    gram_det = np.array([[ext.wedge_inner(Q[:, list(I)], Q[:, list(J)]) for J in ext.index_sets(n, t)]
-                         for I in ext.index_sets(n, t)])
-    err = max(_maxabs(C.T @ C - np.eye(C.shape[0])), _maxabs(gram_det - np.eye(C.shape[0])))
+    B = _skewed(Q, skew)
+    C = ext.exterior_power(B, t)  # columns = Plücker coordinates of q_I
+    G1 = B.T @ B
+    gram = np.array([[pairing(G1[np.ix_(I, J)]) for J in ext.index_sets(n, t)] for I in ext.index_sets(n, t)])
+    err = max(_maxabs(C.T @ C - np.eye(C.shape[0])), _maxabs(gram - np.eye(C.shape[0])))
     return Comparison(err, _tol_wedge(n, t, 1.0), {"n": n, "t": t})
 
 
@@ -1187,6 +1623,12 @@ claim(
     depends_on=("app-b.2.1/inner-product",),
     kind=Kind.IDENTITY,
     check=_pc_ortho_wedge,
+    foils=(
+        Foil("with the dot product (1/t!) det(<v_i, w_j>) the induced basis is orthonormal (it has Gram I / t!)",
+             _pc_ortho_wedge.foil(functools.partial(_ortho_wedge_cmp, pairing=_det_over_factorial)), kind="factor"),
+        Foil("orthonormality hypothesis dropped: for any basis (e_i), the induced basis (e_I) is orthonormal",
+             _pc_ortho_wedge.foil(functools.partial(_ortho_wedge_cmp, skew=1.0)), kind="hypothesis"),
+    ),
 )
 
 
@@ -1233,8 +1675,9 @@ claim(
     statement=DEF_B4,
     reading="∧^t f is well defined and its matrix ∧^t M (columns = coordinates of f(e_{j_1})∧...∧f(e_{j_t}), computed "
             "from the relations alone) satisfies (∧^t M)(v_1∧...∧v_t) = Mv_1∧...∧Mv_t for all v_k, i.e. it really "
-            "represents ∧^t f. Harmless slips noted: 'acting on V' should read 'on ∧^t V'; f need not be an "
-            "automorphism.",
+            "represents ∧^t f — for any M, singular included, as the sentence before the definition says ('Let f "
+            "be an endomorphism of V. Then we can define an endomorphism ∧^t f'); the word 'automorphism' is the "
+            "wording note def-b.4/automorphism. 'Acting on V' is read as acting on ∧^t V (the formula's domain).",
     hypotheses=("M any n x n real matrix",),
     exercises="symbolic M, v_k; float: singular / ill-conditioned M.",
     depends_on=("def-b.3", "app-b.2.1/dimension"),
@@ -1244,6 +1687,22 @@ claim(
 )
 
 
+AUTO_B4 = r"""Let M be an $n \times n$ matrix, denote f the automorphism of \mathbb{R}^n it represents in the basis (e_i) . Then $\bigwedge^t M$ is the $\binom{n}{t} \times \binom{n}{t}$ matrix representing $\bigwedge^t f$ in the basis (e_I) of $\bigwedge^t \mathbb{R}^n$."""
+
+_automorphism_claim(
+    cid="def-b.4/automorphism", ref="Definition B.4 ('the automorphism of R^n it represents')", statement=AUTO_B4,
+    sym="∧", dims="\\binom{n}{t} \\times \\binom{n}{t}", power_exact=ext.minors_generic,
+    predicted=lambda r, n, t: math.comb(r, t), rank_text="C(rank M, t)", max_t=lambda n: n,
+    foils=(("∧^t f is an automorphism for every M (the literal 'automorphism'): rank ∧^t M = C(n, t)",
+            lambda r, n, t: math.comb(n, t), "hypothesis"),
+           ("∧^t M has full rank C(n, t) whenever rank M >= t", lambda r, n, t: math.comb(n, t) if r >= t else 0,
+            "hypothesis")),
+    paper_use="Appendix C takes exterior powers of singular matrices on purpose ('The original statements in "
+              "(Bougerol et al., 2012) assumes that the matrices Y_i are invertible', C.1): ∧^t A_L, ∧^t B_L of "
+              "gated products in Lemma C.6 and ||∧^i J_L|| in C.2, where the gates are singular 0/1 diagonals, and "
+              "(∧^i Y)(e_1 ∧ ... ∧ e_i) = Y e_1 ∧ ... ∧ Y e_i = 0 for i > t with Y = DW of rank t < n in Lemma C.3")
+
+
 COEF_B4 = r"""If $M = (m_{i,j})$, then for $I, J \subseteq \{1, \dots, n\}^t$, $I = (i_1 < \cdots < i_t)$, $J = (j_1 < \cdots < j_t)$, the coefficient in position (I, J) of $\bigwedge^t M$ is
 
 $$(\bigwedge^t M)_{I,J} = \det M^{I,J}$$
@@ -1251,27 +1710,46 @@ $$(\bigwedge^t M)_{I,J} = \det M^{I,J}$$
 where $M^{I,J}$ denotes the sub-matrix of M keeping only the lines (resp. columns) indexed by I (resp. J)."""
 
 
-def _coef_wedge_case(n: int, t: int):
+def _minor_entry(m, I, J):
+    """(∧^t M)_{I,J} = det M^{I,J}, as printed (Leibniz: any ring)."""
+    return ext.leibniz_det([[m[i][j] for j in J] for i in I])
+
+
+def _compound(m, t, entry) -> list[list]:
+    sets = ext.index_sets(len(m), t)
+    return [[entry(m, I, J) for J in sets] for I in sets]
+
+
+def _coef_wedge_case(n: int, t: int, entry=_minor_entry):
     def fn():
         m = _symmat("m", n, n)
         rep = sp.Matrix(ext.exterior_power_by_expansion(m.tolist(), t))
-        sets = ext.index_sets(n, t)
-        minors = sp.Matrix(len(sets), len(sets), lambda a, b: m.extract(list(sets[a]), list(sets[b])).det())
-        return rep - minors
+        return rep - sp.Matrix(_compound(m.tolist(), t, entry))
     return (f"n={n},t={t}", fn)
 
 
-def _coef_wedge_cmp(M, t) -> Comparison:
+def _coef_wedge_cmp(M, t, entry=None) -> Comparison:
+    """Float kernel vs mpmath minors (printed) or vs ``entry`` (a foil's formula)."""
     n = M.shape[0]
     t = min(t, n)
-    ref = np.array([[float(mpmath.det(mpmath.matrix(M[np.ix_(I, J)].tolist()))) for J in ext.index_sets(n, t)]
-                    for I in ext.index_sets(n, t)])
+    if entry is None:
+        ref = np.array([[float(mpmath.det(mpmath.matrix(M[np.ix_(I, J)].tolist()))) for J in ext.index_sets(n, t)]
+                        for I in ext.index_sets(n, t)])
+    else:
+        ref = np.array(_compound(M.tolist(), t, entry), dtype=np.float64)
     return Comparison(_maxabs(ext.exterior_power(M, t) - ref), _tol_wedge(n, t, _nrm(M) ** t), {"n": n, "t": t})
 
 
 _pc_coef_wedge = PropertyCheck(_square_one(5, (1, 5)), _coef_wedge_cmp,
                                generated="M: " + STRESS_WORDS + "; n = 1..5, t = 1..n; numpy batched LU minors vs "
                                          "mpmath determinants (15 digits suffice: the inputs are exact floats)")
+
+
+def _coef_wedge_check(entry=None):
+    return _symbolic_check([_coef_wedge_case(n, t, entry or _minor_entry) for n, t in ((3, 2), (4, 2), (4, 3))],
+                           "(∧^t M)_{I,J} = det M^{I,J}",
+                           _pc_coef_wedge.foil(functools.partial(_coef_wedge_cmp, entry=entry)))
+
 
 claim(
     id="def-b.4/coefficient",
@@ -1284,8 +1762,13 @@ claim(
     exercises="symbolic M at (n,t) = (3,2), (4,2), (4,3); float stress matrices up to n = 5.",
     depends_on=("def-b.4",),
     kind=Kind.SYMBOLIC,
-    check=_symbolic_check([_coef_wedge_case(3, 2), _coef_wedge_case(4, 2), _coef_wedge_case(4, 3)],
-                          "(∧^t M)_{I,J} = det M^{I,J}", _pc_coef_wedge),
+    check=_coef_wedge_check(),
+    foils=(
+        Foil("(∧^t M)_{I,J} = det M^{J,I} (rows and columns swapped)",
+             _coef_wedge_check(lambda m, I, J: _minor_entry(m, J, I)), kind="index"),
+        Foil("(∧^t M)_{I,J} = prod_k m_{i_k, j_k} (the tensor-power coefficient on increasing index sets)",
+             _coef_wedge_check(_entry_printed), kind="formula"),
+    ),
 )
 
 
@@ -1294,19 +1777,21 @@ CB_B4 = r"""Exterior power is compatible with matrix multiplication:
 $$\bigwedge^t(MN) = (\bigwedge^t M)(\bigwedge^t N).$$"""
 
 
-def _cb_case(n: int, t: int):
+def _cb_case(n: int, t: int, reverse=False):
     def fn():
         m, p = _symmat("m", n, n), _symmat("p", n, n)
         c = lambda a: sp.Matrix(ext.minors_generic(a.tolist(), t))  # noqa: E731
-        return c(m * p) - c(m) * c(p)
+        return c(m * p) - (c(p) * c(m) if reverse else c(m) * c(p))
     return (f"n={n},t={t}", fn)
 
 
-def _cb_cmp(M, N, t) -> Comparison:
+def _cb_cmp(M, N, t, reverse=False) -> Comparison:
+    """∧^t(MN) = (∧^t M)(∧^t N); ``reverse``: the factors in the other order."""
     n = M.shape[0]
     t = min(t, n)
     lhs = ext.exterior_power(M @ N, t)
-    rhs = ext.exterior_power(M, t) @ ext.exterior_power(N, t)
+    a, b = ext.exterior_power(M, t), ext.exterior_power(N, t)
+    rhs = b @ a if reverse else a @ b
     scale = (_nrm(M) * _nrm(N)) ** t
     return Comparison(_maxabs(lhs - rhs), _tol_wedge(n, t, scale, kernels=2 * t + 1),
                       {"n": n, "t": t, "cond_M": float(np.linalg.cond(M)), "cond_N": float(np.linalg.cond(N))})
@@ -1315,19 +1800,30 @@ def _cb_cmp(M, N, t) -> Comparison:
 _pc_cb = PropertyCheck(_square_pair(6, (1, 6)), _cb_cmp,
                        generated="M, N: " + STRESS_WORDS + "; n = 1..6, t = 1..n")
 
+
+def _cb_check(reverse=False):
+    return _symbolic_check([_cb_case(3, 2, reverse), _cb_case(4, 2, reverse)], "∧^t(MN) = ∧^t M ∧^t N",
+                           _pc_cb.foil(functools.partial(_cb_cmp, reverse=reverse)),
+                           full_cases=[_cb_case(4, 3, reverse)])
+
+
 claim(
     id="app-b.2.2/cauchy-binet",
     ref="Appendix B.2.2 (∧^t(MN) = ∧^t M ∧^t N)",
     section=SECTION,
     statement=CB_B4,
-    reading="Cauchy–Binet for compound matrices, for all n x n real M, N and 1 <= t <= n.",
+    reading="Cauchy–Binet for compound matrices, for all n x n real M, N and 1 <= t <= n — singular M, N included (no "
+            "hypothesis is missing: the identity is polynomial in the entries; Appendix C uses it for singular gated "
+            "products, see def-b.4/automorphism).",
     hypotheses=("M, N any n x n real matrices",),
     exercises="symbolic M, N at (3,2), (4,2) (and (4,3) in the full profile); float: ill-conditioned, singular, "
               "repeated spectra.",
     depends_on=("def-b.4/coefficient",),
     kind=Kind.SYMBOLIC,
-    check=_symbolic_check([_cb_case(3, 2), _cb_case(4, 2)], "∧^t(MN) = ∧^t M ∧^t N", _pc_cb,
-                          full_cases=[_cb_case(4, 3)]),
+    check=_cb_check(),
+    foils=(
+        Foil("∧^t(MN) = (∧^t N)(∧^t M) (factors in the other order)", _cb_check(reverse=True), kind="order"),
+    ),
 )
 
 
@@ -1342,10 +1838,10 @@ def _ext_power_safe(m, t):
     return ext.exterior_power(m, t)
 
 
-_pc_svd_wedge = PropertyCheck(
-    st.integers(1, 6).flatmap(lambda n: st.fixed_dictionaries({"M": S.matrices(n, **STRESS),
-                                                                "t": st.integers(1, n)})),
-    _power_svd_cmp(_ext_power_safe, ext.index_sets, lambda s, t: float(s[0]) ** t),
+_square_wedge = st.integers(1, 6).flatmap(lambda n: st.fixed_dictionaries({"M": S.matrices(n, **STRESS),
+                                                                         "t": st.integers(1, n)}))
+_cmp_svd_wedge = _power_svd_cmp(_ext_power_safe, ext.index_sets, lambda s, t: float(s[0]) ** t)
+_pc_svd_wedge = PropertyCheck(_square_wedge, _cmp_svd_wedge,
     generated="M: " + STRESS_WORDS + "; n = 1..6, t = 1..n; reference singular values of M by mpmath (40 digits)")
 
 claim(
@@ -1353,100 +1849,73 @@ claim(
     ref="Appendix B.2.2 (SVD of ∧^t M)",
     section=SECTION,
     statement=SVD_B4,
-    reading="Reading checked: for any SVD M = U diag(s) V^T, ∧^t M = (∧^t U) diag(prod_{i∈I} s_i) (∧^t V)^T with "
-            "∧^t U, ∧^t V orthogonal: the wedges u_I (v_I) are orthonormal left (right) singular vectors with values "
-            "s_I, and the singular values of ∧^t M are exactly the products over increasing index sets (multiset). "
-            "The literal 'exactly' (no other singular vectors) is app-b.2.2/svd-exactly.",
+    reading=SVD_READING.format(kind="wedges", sym="∧") + " The paragraph is 'parallel to the ones on tensor powers' "
+            "(B.2), so the same reading applies; the ordering s_1 >= ... >= s_n, not repeated here, only matters for "
+            "the next sentence (app-b.2.2/top). 'Exactly' is app-b.2.2/svd-exactly.",
     hypotheses=("M any n x n real matrix",),
-    exercises="repeated / clustered singular values, rank-deficient M, cond up to 1e8, n up to 6.",
+    exercises="repeated / clustered singular values, rank-deficient M (zero singular values), cond up to 1e8, n up "
+              "to 6; a fixed non-symmetric M.",
     depends_on=("app-b.2.2/cauchy-binet", "app-b.2.1/orthonormal-basis"),
     kind=Kind.IDENTITY,
-    check=_pc_svd_wedge,
+    check=_svd_check(_pc_svd_wedge, _FIXED_WEDGE, _FIXED_WHY_WEDGE),
+    replay=_pc_svd_wedge.replay,
+    foils=(
+        Foil("the singular values of ∧^t M are the sums sum_{i in I} s_i",
+             _svd_check(_pc_svd_wedge, _FIXED_WEDGE, _FIXED_WHY_WEDGE, value=_sI_sum), kind="formula"),
+        Foil("the u_I are both left and right singular vectors of ∧^t M (right ones not v_I)",
+             _svd_check(_pc_svd_wedge, _FIXED_WEDGE, _FIXED_WHY_WEDGE, right_u=True), kind="index"),
+    ),
 )
 
 
-def _svd_exactly_ce_wedge() -> dict:
-    x = np.zeros(6)
-    x[2] = x[3] = 1 / np.sqrt(2.0)  # (e1∧e4 + e2∧e3)/√2; order 12,13,14,23,24,34
-    return {"M": np.diag([6.0, 3.0, 2.0, 1.0]), "t": 2, "x": x}
-
-
-def _svd_exactly_wedge_cmp(M, t, x) -> Comparison:
-    n = M.shape[0]
-    big = ext.exterior_power(M, t)
-    sigma = float(x @ big @ x)
-    resid = max(_nrm(big @ x - sigma * x), _nrm(big.T @ x - sigma * x))
-    return Comparison(ext.decomposability_defect(x, n, t), _tol_wedge(n, t, 1.0),
-                      {"sigma": sigma, "singular_pair_residual": resid})
-
-
-def _check_svd_exactly_wedge(ctx) -> Outcome:
-    ce = _svd_exactly_ce_wedge()
-    cmp = _svd_exactly_wedge_cmp(**ce)
+def _literal_wedge_evidence() -> dict:
+    """Why the literal reading is not the statement: a non-elementary singular vector (product tie)."""
     M = sp.diag(6, 3, 2, 1)
-    x = sp.Matrix([0, 0, 1, 1, 0, 0]) / sp.sqrt(2)
+    x = sp.Matrix([0, 0, 1, 1, 0, 0]) / sp.sqrt(2)  # (e1∧e4 + e2∧e3)/√2; order 12,13,14,23,24,34
     big = sp.Matrix(ext.minors_generic(M.tolist(), 2))
     pair = sp.simplify(big * x - 6 * x) == sp.zeros(6, 1) and sp.simplify(big.T * x - 6 * x) == sp.zeros(6, 1)
-    plucker_rel = sp.simplify(x[0] * x[5] - x[1] * x[4] + x[2] * x[3])
-    # second example: rank-deficient, n = 3
-    M3 = np.diag([2.0, 1.0, 0.0])
-    x3 = np.array([0.0, 1.0, 1.0]) / np.sqrt(2.0)  # (e1∧e3 + e2∧e3)/√2 = ((e1+e2)/√2)∧e3, value 0
-    refuted = (not cmp.ok) and pair and plucker_rel != 0
-    return Outcome(Status.REFUTED if refuted else Status.VERIFIED,
-                   "M = diag(6,3,2,1), t = 2: x = (e1∧e4 + e2∧e3)/√2 is a unit singular vector of ∧²M (value 6 = s1 s4 "
-                   "= s2 s3) but not an elementary wedge (Plücker relation = 1/2)",
-                   evidence={"float": {"decomposability_defect": cmp.err, **cmp.detail}, "sympy_singular_pair": pair,
-                             "sympy_plucker_relation": str(plucker_rel),
-                             "second_example": {"M": "diag(2,1,0)", "t": 2, "x": "((e1+e2)/√2)∧e3",
-                                                "value": 0.0, "singular_pair_residual":
-                                                    _nrm(ext.exterior_power(M3, 2) @ x3),
-                                                "why": "elementary, but (e1+e2)/√2 is not a singular vector of M "
-                                                       "(s1 != s2), so it is no u_I for any choice of SVD"},
-                             "why": "singular vectors are only determined up to the singular subspaces; products over "
-                                    "different index sets can coincide (here 6·1 = 3·2)"},
-                   method="Explicit counterexample with distinct positive singular values of M, confirmed with sympy "
-                          "(exact singular pair and Plücker relation).",
-                   counterexample={"inputs": {k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                                              for k, v in ce.items()}})
+    return {"M": "diag(6, 3, 2, 1)", "t": 2, "x": "(e1∧e4 + e2∧e3)/√2", "sympy_singular_pair_value_6": bool(pair),
+            "plucker_relation": str(sp.simplify(x[0] * x[5] - x[1] * x[4] + x[2] * x[3])),
+            "why": "products over different index sets can coincide (6·1 = 3·2), and then the singular subspace "
+                   "contains non-elementary wedges; with a repeated s_i already the u_i are not unique (t = 1)"}
 
 
 _pc_svd_wedge_sub = PropertyCheck(  # t >= 2 (t = 1 is vacuous, as for ⊗)
     st.integers(2, 6).flatmap(lambda n: st.fixed_dictionaries({"M": S.matrices(n, **STRESS),
                                                                 "t": st.integers(2, n)})),
-    _subspace_cmp(_ext_power_safe, ext.index_sets, lambda s, t: float(s[0]) ** t),
-    generated="M: " + STRESS_WORDS + "; n = 2..6, t = 2..n; singular subspaces of ∧^t M vs spans of u_I with equal "
-              "products")
+    _subspace_cmp(_ext_power_safe, ext.index_sets, lambda s, t: float(s[0]) ** t, ext.decomposability_defect),
+    generated="M: " + STRESS_WORDS + "; n = 2..6, t = 2..n; singular values and subspaces of ∧^t M vs the products "
+              "s_I and the spans of the u_I with equal products (geometric spectra give ties s_1 s_4 = s_2 s_3)")
 
 claim(
     id="app-b.2.2/svd-exactly",
     ref="Appendix B.2.2 (singular vectors of ∧^t M, 'exactly')",
     section=SECTION,
     statement=SVD_B4,
-    reading="Literal 'exactly': every unit singular vector of ∧^t M is (up to sign) an elementary wedge u_{i_1}∧...∧u_{i_t} "
-            "of singular vectors of M, for some choice of those.",
+    reading=EXACTLY_READING.format(sec="2.2", sym="∧", literal="fails whenever products over index sets sharing at "
+                                   "most t - 2 indices tie (e.g. s_1 s_4 = s_2 s_3), and already for t = 1 when a "
+                                   "singular value of M repeats"),
     hypotheses=("M any n x n real matrix",),
-    exercises="n = 4, t = 2, distinct positive singular values with coinciding products; a rank-deficient n = 3 case in "
-              "the evidence.",
+    exercises="repeated / clustered / geometric spectra (product ties across index sets), rank-deficient M; a fixed "
+              "non-symmetric M with s = (6, 3, 2, 1).",
     depends_on=("app-b.2.2/svd",),
     kind=Kind.IDENTITY,
-    check=_check_svd_exactly_wedge,
-    replay=_replay_svd_exactly(_svd_exactly_wedge_cmp),
-    corrected=Corrected(
-        statement=r"For every $\sigma \geq 0$, the left (resp. right) singular vectors of $\bigwedge^t M$ with singular value $\sigma$ are exactly the unit vectors of $\mathrm{span}\{u_{i_1} \wedge \cdots \wedge u_{i_t} : \prod_{i \in I} s_i = \sigma\}$ (resp. with the $v_i$).",
-        reading="Singular subspaces compared as projectors per group of equal products, Wedin tolerance.",
-        derivation="From the SVD ∧^t M = (∧^t U) diag(s_I) (∧^t V)^T (app-b.2.2/svd): singular vectors are unique only "
-                   "up to rotations inside each singular subspace, which is spanned by the u_I sharing the value.",
-        check=_pc_svd_wedge_sub,
-        replay=_pc_svd_wedge_sub.replay,
+    check=_exactly_check(_pc_svd_wedge_sub, _FIXED_WEDGE, _FIXED_WHY_WEDGE, _literal_wedge_evidence),
+    replay=_pc_svd_wedge_sub.replay,
+    foils=(
+        Foil("literal 'exactly': every unit singular vector of ∧^t M is an elementary wedge u_{i_1}∧...∧u_{i_t}",
+             _exactly_check(_pc_svd_wedge_sub, _FIXED_WEDGE, _FIXED_WHY_WEDGE, literal=True), kind="reading"),
+        Foil("the singular values of ∧^t M are the sums sum_{i in I} s_i",
+             _exactly_check(_pc_svd_wedge_sub, _FIXED_WEDGE, _FIXED_WHY_WEDGE, value=_sI_sum), kind="formula"),
+        Foil("the right singular subspaces of ∧^t M are spanned by the u_I too",
+             _exactly_check(_pc_svd_wedge_sub, _FIXED_WEDGE, _FIXED_WHY_WEDGE, right_u=True), kind="index"),
     ),
 )
 
 
 TOP_B4 = r"""In particular, (one of) the top singular vector(s) of $\bigwedge^t M$ is $u_1 \wedge u_2 \wedge \cdots \wedge u_t$ with singular value $s_1 s_2 \dots s_t$."""
 
-_pc_top_wedge = PropertyCheck(
-    st.integers(1, 6).flatmap(lambda n: st.fixed_dictionaries({"M": S.matrices(n, **STRESS),
-                                                                "t": st.integers(1, n)})),
+_pc_top_wedge = PropertyCheck(_square_wedge,
     _top_cmp(_ext_power_safe, lambda smp, t: mpmath.fprod(smp[:t]), lambda t: tuple(range(t))),
     generated="M: " + STRESS_WORDS + "; n = 1..6, t = 1..n; ||∧^t M||_2 (numpy SVD of the compound) vs s_1...s_t "
               "(mpmath)")
@@ -1456,30 +1925,40 @@ claim(
     ref="Appendix B.2.2 (top singular vector of ∧^t M)",
     section=SECTION,
     statement=TOP_B4,
-    reading="With s_1 >= ... >= s_n (ordering implied, as in B.1.2): ||∧^t M||_2 = s_1...s_t and "
-            "(∧^t M)(v_1∧...∧v_t) = s_1...s_t u_1∧...∧u_t.",
+    reading="With s_1 >= ... >= s_n (the ordering of the parallel B.1.2 paragraph, 'parallel to the ones on tensor "
+            "powers'): ||∧^t M||_2 = s_1...s_t and (∧^t M)(v_1∧...∧v_t) = s_1...s_t u_1∧...∧u_t — '(one of)' the top "
+            "singular vectors when s_t = s_{t+1} or rank M < t (value 0).",
     hypotheses=("s_1 >= ... >= s_n",),
-    exercises="ties s_t = s_{t+1} (top not unique), rank < t (value 0), cond up to 1e8.",
+    exercises="ties s_t = s_{t+1} (top not unique), rank < t (value 0), cond up to 1e8; a fixed non-symmetric M.",
     depends_on=("app-b.2.2/svd",),
     kind=Kind.IDENTITY,
-    check=_pc_top_wedge,
+    check=_svd_check(_pc_top_wedge, _FIXED_WEDGE, _FIXED_WHY_WEDGE),
+    replay=_pc_top_wedge.replay,
+    foils=(
+        Foil("the top singular value of ∧^t M is s_1^t (the tensor-power value)",
+             _svd_check(_pc_top_wedge, _FIXED_WEDGE, _FIXED_WHY_WEDGE, value=lambda smp, t: smp[0] ** t),
+             kind="formula"),
+        Foil("(∧^t M)(u_1∧...∧u_t) = s_1...s_t u_1∧...∧u_t (left and right singular vectors swapped)",
+             _svd_check(_pc_top_wedge, _FIXED_WEDGE, _FIXED_WHY_WEDGE, eigen=True), kind="index"),
+    ),
 )
 
 
 REM_B5 = r"""Remark B.5. This last observation is the reason why exterior powers are naturally involved as soon as one is interested in singular values of a matrix M other than the top one."""
 
 
-def _rem_b5_cmp(M) -> Comparison:
+def _rem_b5_cmp(M, *, value=lambda smp, t: mpmath.fprod(smp[:t])) -> Comparison:
+    """||∧^t M||_2 = value(s, t) for every t (printed: s_1...s_t), from mpmath singular values."""
     n = M.shape[0]
     smp = _mp_singular_values(M)
     s0 = float(smp[0])
     worst, wt, info = 0.0, 1.0, {}
     for t in range(1, n + 1):
         top = float(np.linalg.svd(ext.exterior_power(M, t), compute_uv=False)[0])
-        val = float(mpmath.fprod(smp[:t]))
+        val = float(value(smp, t))
         e, tl = abs(top - val), _tol_wedge(n, t, s0**t)
         if e / tl > worst / wt:
-            worst, wt, info = e, tl, {"t": t, "norm": top, "s1..st": val}
+            worst, wt, info = e, tl, {"t": t, "norm": top, "predicted": val}
     # s_t recovered as a ratio when the previous product is well above rounding
     ratios = []
     for t in range(2, n + 1):
@@ -1492,6 +1971,8 @@ def _rem_b5_cmp(M) -> Comparison:
 
 _pc_rem_b5 = PropertyCheck(st.fixed_dictionaries({"M": S.matrices((1, 6), **STRESS)}), _rem_b5_cmp,
                            generated="M: " + STRESS_WORDS + "; n = 1..6; all t = 1..n per matrix")
+_FIXED_REM = [{"M": _FIXED_M4}]
+_FIXED_WHY_REM = "M = (R(0.3)⊗R(0.7)) diag(6, 3, 2, 1) (R(1.1)⊗R(0.2))^T"
 
 claim(
     id="rem-b.5",
@@ -1505,7 +1986,14 @@ claim(
     exercises="all t for each matrix; ratios reported only where the denominator is well above rounding.",
     depends_on=("app-b.2.2/top",),
     kind=Kind.IDENTITY,
-    check=_pc_rem_b5,
+    check=_svd_check(_pc_rem_b5, _FIXED_REM, _FIXED_WHY_REM),
+    replay=_pc_rem_b5.replay,
+    foils=(
+        Foil("the top singular value of ∧^t M is s_t itself (so s_t = ||∧^t M||, no ratio)",
+             _svd_check(_pc_rem_b5, _FIXED_REM, _FIXED_WHY_REM, value=lambda smp, t: smp[t - 1]), kind="formula"),
+        Foil("||∧^t M|| = s_1^t (the tensor-power value)",
+             _svd_check(_pc_rem_b5, _FIXED_REM, _FIXED_WHY_REM, value=lambda smp, t: smp[0] ** t), kind="formula"),
+    ),
 )
 
 
@@ -1594,14 +2082,29 @@ def _exact_plucker(M: np.ndarray) -> list[int]:
     return [int(x) for x in ext.plucker_generic([[int(a) for a in M[:, k]] for k in range(M.shape[1])])]
 
 
-def _prop_cmp(V, W) -> Comparison:
+def _proportional(p, q) -> bool:
+    """p = a q for some real a (for q != 0: all 2 x 2 minors of [p q] vanish)."""
+    return all(p[i] * q[j] == p[j] * q[i] for i in range(len(p)) for j in range(len(p)))
+
+
+def _equal_up_to_sign(p, q) -> bool:
+    return p == q or p == [-x for x in q]
+
+
+def _dim_meet(V, W) -> int:
+    """dim(E ∩ F) = 2t - rank[V W] (exact)."""
+    return 2 * V.shape[1] - _rank_q(np.hstack([V, W]).T.tolist())
+
+
+def _prop_cmp(V, W, *, lhs=_proportional, rhs=lambda V, W: _dim_meet(V, W) == V.shape[1]) -> Comparison:
+    """Exact: lhs(plücker V, plücker W) iff rhs(V, W) (printed: proportional wedges iff E = F)."""
     V, W = np.asarray(V, dtype=np.int64), np.asarray(W, dtype=np.int64)
     p, q = _exact_plucker(V), _exact_plucker(W)
-    proportional = all(p[i] * q[j] == p[j] * q[i] for i in range(len(p)) for j in range(len(p)))
+    proportional = _proportional(p, q)
     t = V.shape[1]
-    same_span = _rank_q(np.hstack([V, W]).T.tolist()) == t
-    return Comparison(float(proportional != same_span), 0.5, {"n": V.shape[0], "t": t, "proportional": proportional,
-                                                               "E=F": same_span})
+    meet = _dim_meet(V, W)
+    return Comparison(float(lhs(p, q) != rhs(V, W)), 0.5, {"n": V.shape[0], "t": t, "proportional": proportional,
+                                                            "E=F": meet == t, "dim(E ∩ F)": meet})
 
 
 _pc_prop = PropertyCheck(_int_families(("same", "share", "random")), _prop_cmp,
@@ -1620,6 +2123,13 @@ def _prop_sym():
     return [b - g.det() * a for a, b in zip(pv, pw)]
 
 
+def _prop_check(**knobs):
+    # the symbolic part (the 'if' direction, wedge(VG) = det(G) wedge(V)) does not depend on the foil's knob
+    return _symbolic_check([("n=3,t=2", _prop_sym)], "the 'if' direction (wedge(VG) = det(G) wedge(V))",
+                           _pc_prop.foil(functools.partial(_prop_cmp, **knobs)) if knobs else _pc_prop,
+                           label="exact integer check of both directions", memo="prop-symbolic")
+
+
 claim(
     id="app-b.2.3/proportional-iff-equal-span",
     ref="Appendix B.2.3 (proportional wedges)",
@@ -1633,8 +2143,13 @@ claim(
               "wedge(V)) at n=3, t=2.",
     depends_on=("app-b.2.1/dimension", "app-b.2.2/cauchy-binet"),
     kind=Kind.IDENTITY,
-    check=_symbolic_check([("n=3,t=2", _prop_sym)], "the 'if' direction (wedge(VG) = det(G) wedge(V))",
-                          _pc_prop, label="exact integer check of both directions"),
+    check=_prop_check(),
+    foils=(
+        Foil("v_1∧...∧v_t = ±(w_1∧...∧w_t) iff E = F (the scalar a dropped: bases of one subspace give equal wedges)",
+             _prop_check(lhs=_equal_up_to_sign), kind="constant"),
+        Foil("v_1∧...∧v_t = a(w_1∧...∧w_t) for some a iff E ∩ F != {0}",
+             _prop_check(rhs=lambda V, W: _dim_meet(V, W) > 0), kind="hypothesis"),
+    ),
 )
 
 
@@ -1643,87 +2158,102 @@ ORTH_B23 = GEO_SETUP + r"""If V is equipped with a dot product $\langle \cdot, \
 $$\langle v_1 \wedge \cdots \wedge v_t, w_1 \wedge \cdots \wedge w_t \rangle = 0 \text{ if and only if } E \text{ and } F \text{ are at right angle.}$$"""
 
 
-def _orth_cmp(V, W) -> Comparison:
-    """Printed, reading 'E ⟂ F': <v∧, w∧> = 0 iff V^T W = 0."""
-    V, W = np.asarray(V, dtype=np.int64), np.asarray(W, dtype=np.int64)
-    p, q = _exact_plucker(V), _exact_plucker(W)
-    ip = sum(a * b for a, b in zip(p, q))
-    perp = not np.any(V.T @ W)
-    return Comparison(float((ip == 0) != perp), 0.5, {"n": V.shape[0], "t": V.shape[1], "inner": ip,
-                                                       "E_perp_F": bool(perp)})
+def _some_right_angle(V, W) -> bool:
+    """E contains a nonzero vector orthogonal to F: dim(E ∩ F^⟂) = t + (n - t) - rank[V | basis(F^⟂)] > 0,
+    decided exactly through a null-space basis of W^T (independently of det(V^T W))."""
+    t = V.shape[1]
+    perp_basis = _int_nullspace(_cols(W))
+    stacked = [list(map(int, V[:, k])) for k in range(t)] + perp_basis
+    return t + len(perp_basis) - _rank_q(stacked) > 0
 
 
-def _orth_corrected_cmp(V, W) -> Comparison:
-    """Corrected: <v∧, w∧> = 0 iff E ∩ F^⟂ != {0}; dim(E ∩ F^⟂) = t + (n-t) - rank[V | basis(F^⟂)]."""
+def _fully_orthogonal(V, W) -> bool:
+    return not np.any(V.T @ W)
+
+
+def _cos_product(cosines) -> float:
+    """cos of the angle the induced dot product defines: prod_i cos θ_i over the principal angles."""
+    return float(np.prod(cosines))
+
+
+def _orth_cmp(V, W, *, right_angle=_some_right_angle, cosine=_cos_product) -> Comparison:
+    """The angle between E and F defined by the induced dot product: cos = |<v∧, w∧>| / (|v∧| |w∧|).
+    (a) exact: <v∧, w∧> = 0 iff ``right_angle(V, W)`` (printed, read through that angle: iff it is π/2, i.e.
+    some principal angle is π/2); (b) float: that cosine, from the exact integer Plücker coordinates, equals
+    ``cosine(cos θ_1, ..., cos θ_t)`` (printed reading: the product), the principal cosines being the singular
+    values of Q_E^T Q_F (accurate to rounding also near θ = π/2, where arccos-based angles lose sqrt(eps))."""
     V, W = np.asarray(V, dtype=np.int64), np.asarray(W, dtype=np.int64)
     n, t = V.shape
     p, q = _exact_plucker(V), _exact_plucker(W)
     ip = sum(a * b for a, b in zip(p, q))
-    perp_basis = _int_nullspace(_cols(W))
-    stacked = [list(map(int, V[:, k])) for k in range(t)] + perp_basis
-    inter = t + len(perp_basis) - _rank_q(stacked)
-    right_angle = inter > 0
-    angles = ext.principal_angles(V.astype(float), W.astype(float))
-    return Comparison(float((ip == 0) != right_angle), 0.5,
-                      {"n": n, "t": t, "inner": ip, "dim(E ∩ F^⟂)": inter,
-                       "largest_principal_angle": float(angles[-1]) if angles.size else 0.0})
+    ra = right_angle(V, W)
+    e_exact = float((ip == 0) != ra)
+    # exact integers -> one rounding each: |ip| / sqrt(|p|^2 |q|^2)
+    c_hat = float(abs(ip)) / math.sqrt(float(sum(a * a for a in p)) * float(sum(b * b for b in q)))
+    Vf, Wf = V.astype(float), W.astype(float)
+    cosines = np.linalg.svd(np.linalg.qr(Vf)[0].T @ np.linalg.qr(Wf)[0], compute_uv=False)
+    pred = cosine(np.clip(cosines, 0.0, 1.0))
+    kappa = np.linalg.cond(Vf) + np.linalg.cond(Wf)
+    tl = tol(n + t, kappa=kappa, kernels=2 * t + 2)
+    detail = {"n": n, "t": t, "inner": ip, "right_angle_predicate": bool(ra), "some_angle_pi/2": _some_right_angle(V, W),
+              "E_perp_F": _fully_orthogonal(V, W),
+              "principal_angles": np.arccos(np.clip(cosines, 0.0, 1.0))[::-1].tolist(),
+              "normalised_inner": c_hat, "predicted_cosine": pred}
+    if e_exact:
+        return Comparison(e_exact, 0.5, {**detail, "part": "exact zero set"})
+    return Comparison(abs(c_hat - pred), tl, {**detail, "part": "cosine = prod cos θ_i"})
 
 
-_ORTH_CE = {"V": np.array([[1, 0], [0, 1], [0, 0]]), "W": np.array([[1, 0], [0, 0], [0, 1]])}
+# Fixed inputs: shared line (<> = 0 but not E ⟂ F), lines meeting only in 0 with <> != 0, and two planes
+# of R^4 at principal angles (π/4, π/4) (prod cos = 1/2 != cos θ_max = 1/√2).
+_ORTH_FIXED = [{"V": np.array([[1, 0], [0, 1], [0, 0]]), "W": np.array([[1, 0], [0, 0], [0, 1]])},
+               {"V": np.array([[1], [0]]), "W": np.array([[1], [1]])},
+               {"V": np.array([[1, 0], [0, 1], [0, 0], [0, 0]]), "W": np.array([[1, 0], [0, 1], [1, 0], [0, 1]])}]
+_ORTH_FIXED_WHY = ("span(e1,e2) vs span(e1,e3) in R^3; span(e1) vs span(e1+e2); span(e1,e2) vs "
+                   "span(e1+e3, e2+e4) in R^4")
+
+_pc_orth = PropertyCheck(_int_families(), _orth_cmp,
+                         classify=lambda d: f"inner=0: {d['inner'] == 0}, E⟂F: {d['E_perp_F']}, "
+                                            f"some angle π/2: {d['some_angle_pi/2']}",
+                         generated="integer families (entries in [-2,2], n = 1..5, t = 1..n): equal spans, spans "
+                                   "sharing t-1 dimensions, random, and W with a column orthogonal to span(V) (some "
+                                   "angle π/2 without E ⟂ F); exact Plücker product vs exact dim(E ∩ F^⟂) from a "
+                                   "null-space basis of W^T (independent of det(V^T W)); normalised Plücker product vs "
+                                   "the principal cosines (singular values of Q_E^T Q_F)")
 
 
-def _check_orth(ctx) -> Outcome:
-    cmp = _orth_cmp(**_ORTH_CE)
-    # independent: float Gram determinant and principal angles
-    gd = ext.wedge_inner(_ORTH_CE["V"].astype(float), _ORTH_CE["W"].astype(float))
-    ang = ext.principal_angles(_ORTH_CE["V"].astype(float), _ORTH_CE["W"].astype(float))
-    search = _pc_orth_printed(ctx)
-    refuted = (not cmp.ok) and gd == 0.0 and abs(ang[0]) < 1e-12
-    return Outcome(Status.REFUTED if refuted else Status.VERIFIED,
-                   "n=3, t=2, E=span(e1,e2), F=span(e1,e3): <e1∧e2, e1∧e3> = det[[1,0],[0,0]] = 0, yet E and F share "
-                   "e1 (principal angles 0 and π/2), so E is not orthogonal to F",
-                   evidence={"minimal": {"gram_det_float": gd, "principal_angles": ang.tolist(), **cmp.detail},
-                             "hypothesis_search": {"status": search.status.value, "summary": search.summary,
-                                                   "counterexample": search.counterexample},
-                             "if_direction": "E ⟂ F gives V^T W = 0, hence det = 0: the 'if' direction holds",
-                             "other_reading": "'right angle' = some principal angle is π/2 — see corrected form"},
-                   method="Reading 'E and F at right angle' as E ⟂ F (every vector of E orthogonal to every vector of "
-                          "F). Minimal counterexample by hand (for t = 1 the statement holds; for n = t = 2, E = F = R^2 "
-                          "and the product is never 0), confirmed by a float Gram determinant and scipy principal "
-                          "angles; an independent Hypothesis search over exact integer families also refutes it.",
-                   counterexample={"inputs": {k: v.tolist() for k, v in _ORTH_CE.items()}})
+def _orth_check(**knobs):
+    return _fixed_then(_ORTH_FIXED, _pc_orth.foil(functools.partial(_orth_cmp, **knobs)) if knobs else _pc_orth,
+                       _ORTH_FIXED_WHY)
 
-
-_pc_orth_printed = PropertyCheck(_int_families(), _orth_cmp,
-                                 generated="integer families as for proportionality plus W with a column in span(V)^⟂")
-_pc_orth_corrected = PropertyCheck(_int_families(), _orth_corrected_cmp,
-                              classify=lambda d: f"inner=0: {d['inner'] == 0}, E∩F^⟂≠0: {d['dim(E ∩ F^⟂)'] > 0}",
-                              generated="integer families (entries in [-2,2], n = 1..5, t = 1..n): equal spans, "
-                                        "spans sharing t-1 dimensions, random, and W with a column orthogonal to "
-                                        "span(V); exact Plücker product vs exact dim(E ∩ F^⟂) from a null-space "
-                                        "basis of W^T (independent of det(V^T W)); principal angles reported")
 
 claim(
     id="app-b.2.3/orthogonal-iff-right-angle",
     ref="Appendix B.2.3 (orthogonal wedges)",
     section=SECTION,
     statement=ORTH_B23,
-    reading="Most natural reading: 'E and F are at right angle' = E ⟂ F (<x, y> = 0 for all x in E, y in F). Checked: "
-            "<v∧, w∧> = 0 iff E ⟂ F. The 'if' direction holds; the 'only if' fails.",
+    reading="The paper fixes what 'at right angle' means: 'the induced dot product on ∧^t V corresponds to the "
+            "intuitive notion of angle between t-dimensional subspaces. In particular:' — the angle θ(E, F) with "
+            "cos θ = |<v∧, w∧>| / (||v∧|| ||w∧||), which equals prod_i cos θ_i over the principal angles θ_i. 'At "
+            "right angle' is θ(E, F) = π/2, i.e. some principal angle is π/2, i.e. E contains a nonzero vector "
+            "orthogonal to F (for t = 1 the usual notion). Checked: (a) exactly, <v∧, w∧> = 0 iff E ∩ F^⟂ != {0}; "
+            "(b) numerically, the normalised dot product is prod cos θ_i (the correspondence the sentence asserts). "
+            "Reading 'at right angle' as E ⟂ F entirely would contradict the paper's own definition of the angle "
+            "(it is a foil).",
     hypotheses=("v_i independent", "w_i independent", "V with a dot product"),
-    exercises="minimal hand counterexample (n=3, t=2) and an exact Hypothesis search over integer families.",
+    exercises="exact integer families on both sides of the equivalence (some principal angle π/2 without E ⟂ F, "
+              "E ⟂ F, generic, equal spans), fixed inputs for each foil.",
     depends_on=("app-b.2.1/inner-product",),
     kind=Kind.IDENTITY,
-    check=_check_orth,
-    replay=lambda ce: _orth_cmp(**{k: np.asarray(v) for k, v in ce["inputs"].items()}),
-    corrected=Corrected(
-        statement=r"$\langle v_1 \wedge \cdots \wedge v_t, w_1 \wedge \cdots \wedge w_t \rangle = 0$ if and only if $E$ contains a nonzero vector orthogonal to $F$ (equivalently $F \cap E^\perp \neq \{0\}$, i.e. the largest principal angle between $E$ and $F$ equals $\pi/2$).",
-        reading="Exact equivalence over integer families; the right-hand side is decided through a basis of F^⟂, "
-                "independently of det(V^T W).",
-        derivation="<v∧, w∧> = det(V^T W) (app-b.2.1/inner-product) vanishes iff W^T V x = 0 for some x != 0, i.e. iff "
-                   "Vx ∈ E is orthogonal to F; since dim E = dim F this is symmetric in E, F and says cos θ_max = 0.",
-        check=_pc_orth_corrected,
-        replay=_pc_orth_corrected.replay,
+    check=_orth_check(),
+    replay=_pc_orth.replay,
+    foils=(
+        Foil("<v∧, w∧> = 0 iff E ⟂ F entirely (equivalently: iff all principal angles are π/2)",
+             _orth_check(right_angle=_fully_orthogonal), kind="reading"),
+        Foil("<v∧, w∧> = 0 iff E ∩ F = {0}",
+             _orth_check(right_angle=lambda V, W: _dim_meet(V, W) == 0), kind="hypothesis"),
+        Foil("the angle of the induced dot product is the largest principal angle: |<v̂∧, ŵ∧>| = cos θ_max",
+             _orth_check(cosine=lambda c: float(np.min(c))), kind="formula"),
     ),
 )
 
@@ -1795,15 +2325,20 @@ def _aligned_pairs(draw):
     return {"V": V, "W": W}
 
 
-def _conv_corrected_cmp(V, W) -> Comparison:
+def _conv_corrected_cmp(V, W, *, signed=True, unit_if=False) -> Comparison:
     """(a) normalised wedges (equivalently orthonormal families): sin θ_max <= d <= sqrt(2t) sin θ_max
     with d = min_± ||p̂ ∓ q̂||; (b) printed 'only if' for unit families: sin θ_max <= 2 min_±||p ∓ q|| / ||q||.
-    Both inequalities together give the equivalences for every sequence."""
+    Both inequalities together give the equivalences for every sequence.
+
+    Knobs (foils): ``signed=False`` drops the ±, d = ||p̂ - q̂||; ``unit_if`` asserts the printed 'if' for
+    unit families too, min_±||p ∓ q|| <= sqrt(2t) sin θ_max."""
     n, t = V.shape
-    qv, _ = np.linalg.qr(V)
-    qw, _ = np.linalg.qr(W)
-    ph, qh = ext.plucker(qv), ext.plucker(qw)  # normalised wedges (±), accurate via QR
-    d = float(min(np.linalg.norm(ph - qh), np.linalg.norm(ph + qh)))
+    # normalised wedges, accurate via QR; R with a positive diagonal keeps the orientation (wedge(V) = det R
+    # wedge(Q), det R > 0), which the unsigned foil needs
+    qv, rv = np.linalg.qr(V)
+    qw, rw = np.linalg.qr(W)
+    ph, qh = ext.plucker(qv * np.sign(np.diag(rv))), ext.plucker(qw * np.sign(np.diag(rw)))
+    d = float(min(np.linalg.norm(ph - qh), np.linalg.norm(ph + qh)) if signed else np.linalg.norm(ph - qh))
     s = ext.projector_distance(V, W)
     tl = _tol_wedge(n, t, 1.0, kernels=2 * t + 2)
     e_lo = max(0.0, s - d)
@@ -1814,12 +2349,16 @@ def _conv_corrected_cmp(V, W) -> Comparison:
     nq = float(np.linalg.norm(q))
     e_only_if = max(0.0, s - 2 * du / nq) if nq > 0 else 0.0
     tl_b = tl + _tol_wedge(n, t, 1.0) / max(nq, 1e-300) * 2
-    ratios = {"lower": e_lo / tl, "upper": e_hi / tl, "only_if_unit": e_only_if / tl_b}
+    errs = {"lower": e_lo, "upper": e_hi, "only_if_unit": e_only_if}
+    tols = {"lower": tl, "upper": tl, "only_if_unit": tl_b}
+    if unit_if:
+        errs["if_unit"], tols["if_unit"] = max(0.0, du - np.sqrt(2 * t) * s), tl_b
+    ratios = {k: errs[k] / tols[k] for k in errs}
     worst = max(ratios, key=ratios.get)
-    err = {"lower": e_lo, "upper": e_hi, "only_if_unit": e_only_if}[worst]
-    return Comparison(err, {"lower": tl, "upper": tl, "only_if_unit": tl_b}[worst],
+    return Comparison(errs[worst], tols[worst],
                       {"n": n, "t": t, "sin_theta_max": s, "d_normalised": d, "ratio_d_over_sin":
-                       (d / s) if s > 0 else None, "sqrt(2t)": float(np.sqrt(2 * t)), "worst_part": worst})
+                       (d / s) if s > 0 else None, "sqrt(2t)": float(np.sqrt(2 * t)), "worst_part": worst,
+                       "min_dist_unit_wedges": du})
 
 
 _pc_conv_corrected = PropertyCheck(_aligned_pairs(), _conv_corrected_cmp,
@@ -1827,9 +2366,18 @@ _pc_conv_corrected = PropertyCheck(_aligned_pairs(), _conv_corrected_cmp,
                                              "repeated/geometric spectra), W either a rotation exp(eps K) of V G "
                                              "(eps log-uniform in [1e-10, 1], G orthogonal) or independent")
 
+# Fixed inputs: a unit, non-orthonormal family spanning the same plane (the printed counterexample), and the
+# same plane with the opposite orientation (v̂ = -ŵ).
+_CONV_FIXED = [{"V": np.eye(2), "W": np.array([[1.0, 1 / np.sqrt(2.0)], [0.0, 1 / np.sqrt(2.0)]])},
+               {"V": np.eye(2), "W": np.array([[0.0, 1.0], [1.0, 0.0]])}]
+_CONV_FIXED_WHY = "E = F = R^2 with W = (e1, (e1+e2)/√2), and with W = (e2, e1) (opposite orientation)"
 
-def _check_conv_corrected(ctx) -> Outcome:
-    out = _pc_conv_corrected(ctx)
+
+def _check_conv_corrected(ctx, **knobs) -> Outcome:
+    pc = _pc_conv_corrected.foil(functools.partial(_conv_corrected_cmp, **knobs)) if knobs else _pc_conv_corrected
+    out = _fixed_then(_CONV_FIXED, pc, _CONV_FIXED_WHY)(ctx)
+    if not out.status.passing:
+        return out
     # illustration: rotating a plane of R^4 by angle 1/L
     rows = []
     for L in (1, 10, 100, 1000, 10**4, 10**6):
@@ -1851,14 +2399,21 @@ claim(
     section=SECTION,
     statement=CONV_B23,
     reading="'E_L aligns with F' = ||P_{E_L} - P_F||_2 -> 0 (orthogonal projectors; = sine of the largest principal "
-            "angle); 'v_L∧ -> ±w∧' = min over the sign of ||v_{1,L}∧...∧v_{t,L} ∓ w_1∧...∧w_t|| -> 0 (sign may depend "
-            "on L). Hypotheses as printed: each v_{i,L}, w_i a unit vector, families linearly independent.",
+            "angle; the sense Lemma D.5 uses: 'according to paragraph B.2.3 the subspace Span(u_{1,L}, ..., u_{i,L}) "
+            "aligns with Span(e_1, ..., e_i)'); 'v_L∧ -> ±w∧' = min over the sign of ||v_{1,L}∧...∧v_{t,L} ∓ "
+            "w_1∧...∧w_t|| -> 0 (sign may depend on L). Hypotheses as printed: each v_{i,L}, w_i a unit vector, "
+            "families linearly independent (B.2.3's 'Let v_1, ..., v_t (resp. w_1, ..., w_t) be linearly independent').",
     hypotheses=("v_{i,L}, w_i unit vectors", "each family linearly independent"),
     exercises="constant sequences (exact limits) with unit, non-orthonormal families; a degenerating unit family.",
     depends_on=("app-b.2.3/proportional-iff-equal-span", "app-b.2.1/orthonormal-basis"),
     kind=Kind.LIMIT,
     check=_check_conv,
     replay=lambda ce: _conv_cmp(**{k: np.asarray(v, float) for k, v in ce["inputs"].items()}),
+    severity=Severity.MINOR,
+    severity_note="The hypothesis 'unit vectors' is too weak for the 'if' direction (orthonormal families are needed), "
+                  "but its one use, Lemma D.5, applies it to orthonormal singular vectors u_{k,L} and to e_1..e_i, and "
+                  "needs only the 'only if' direction (wedges converge, hence spans align), which holds for unit "
+                  "vectors: no stated result changes.",
     corrected=Corrected(
         statement=r"If the families $(v_{i,L})_i$ and $(w_i)_i$ are orthonormal (or after replacing both wedges by their normalisations $\hat{v}_L = v_L^\wedge/\|v_L^\wedge\|$, $\hat{w} = w^\wedge/\|w^\wedge\|$ for arbitrary independent families), then $v_{1,L} \wedge \cdots \wedge v_{t,L} \to \pm(w_1 \wedge \cdots \wedge w_t)$ iff $E_L$ aligns with $F$. For unit (non-orthonormal) vectors only the 'only if' direction holds.",
         reading="Checked through the quantitative two-sided bound sin θ_max <= min_±||v̂ ∓ ŵ|| <= sqrt(2t) sin θ_max "
@@ -1870,5 +2425,12 @@ claim(
                    "'only if' survives (normalising is 2-Lipschitz: ||x/|x| - y/|y||| <= 2||x - y||/|y|).",
         check=_check_conv_corrected,
         replay=_pc_conv_corrected.replay,
+        # The check is deterministic; each foil fails on a fixed input, so its power is 1 (stated by _fixed_then).
+        foils=(
+            Foil("the printed 'if' for unit vectors: E_L aligns with F implies v_L∧ -> ±w∧ (unit, not orthonormal)",
+                 functools.partial(_check_conv_corrected, unit_if=True), kind="hypothesis"),
+            Foil("without the sign: v̂_L -> ŵ iff E_L aligns with F", functools.partial(_check_conv_corrected,
+                                                                                   signed=False), kind="sign"),
+        ),
     ),
 )

@@ -5,13 +5,18 @@ rho being *equal* to 1 / -1 / undefined, so that no tolerance decides a truth va
 closed form (a polynomial identity in symbolic entries) and for a path attaining every value;
 mpmath (50 digits) for the float closed form; ``np.cov`` with weights as an independent Pearson.
 
-Findings: rho is undefined for some nonzero matrices (all mass in one row or one column — e.g. any
-diagonal matrix with a single nonzero entry); rho = 1 holds exactly when the support lies on a line
+Findings (both minor: the paper applies rho only to matrices with mass in every row and column, where
+neither matters): rho is undefined for some nonzero matrices (all mass in one row or one column — e.g.
+any diagonal matrix with a single nonzero entry); rho = 1 holds exactly when the support lies on a line
 of positive slope, which for n >= 3 includes non-diagonal supports such as {(1,1), (3,2)}.
+
+Every check takes its prediction as keyword knobs (printed values as defaults); the foils are the same
+check with a wrong knob, on the same inputs.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -20,7 +25,7 @@ import numpy as np
 import sympy as sp
 from hypothesis import strategies as st
 
-from checks import Comparison, Corrected, Kind, Outcome, Status, claim
+from checks import Comparison, Corrected, Foil, Kind, Outcome, Severity, Status, claim
 from checks import strategies as S
 from checks.property import PropertyCheck
 from checks.tolerance import tol
@@ -232,27 +237,36 @@ def _wd_replay(ce) -> Comparison:
     return Comparison(float(not (vx > 0 and vy > 0)), 0.5, {"m2VarX": str(vx), "m2VarY": str(vy)})
 
 
-def _wd_cmp(A) -> Comparison:
+def _two_rows_and_cols(A) -> bool:
+    """Corrected: the support meets at least two rows and at least two columns."""
+    A = np.abs(np.asarray(A))
+    return bool(np.count_nonzero(A.sum(axis=1)) >= 2 and np.count_nonzero(A.sum(axis=0)) >= 2)
+
+
+def _wd_cmp(A, *, defined_iff=_two_rows_and_cols) -> Comparison:
+    """Exact: rho(A) is defined (both variances > 0) iff ``defined_iff(A)``."""
     c, vx, vy = dc.rho_exact_parts(np.asarray(A).tolist())
     defined = vx > 0 and vy > 0
     rows = np.count_nonzero(np.abs(A).sum(axis=1))
     cols = np.count_nonzero(np.abs(A).sum(axis=0))
-    predicted = rows >= 2 and cols >= 2
-    return Comparison(float(defined != predicted), 0.5, {"n": len(A), "defined": defined, "rows_hit": int(rows),
-                                                         "cols_hit": int(cols)})
+    return Comparison(float(defined != defined_iff(A)), 0.5, {"n": len(A), "defined": defined, "rows_hit": int(rows),
+                                                              "cols_hit": int(cols)})
 
 
-def _check_wd_corrected(ctx) -> Outcome:
+def _check_wd_corrected(ctx, **knobs) -> Outcome:
     bad = []
     total = 0
     for n in (1, 2, 3):
         for a in _all_supports(n):
             total += 1
-            if not _wd_cmp(a).ok:
+            if not _wd_cmp(a, **knobs).ok:
                 bad.append(a.tolist())
-    out = _pc_wd(ctx)
     if bad:
-        return Outcome(Status.REFUTED, f"{len(bad)} supports disagree", counterexample={"inputs": {"A": bad[0]}})
+        return Outcome(Status.REFUTED, f"{len(bad)} of {total} supports (n <= 3, exhaustive) disagree, e.g. {bad[0]}",
+                       counterexample={"inputs": {"A": bad[0]}})
+    out = (_pc_wd.foil(functools.partial(_wd_cmp, **knobs)) if knobs else _pc_wd)(ctx)
+    if not out.status.passing:
+        return out
     out.summary = f"all {total} supports for n <= 3 (exhaustive) and {out.summary}"
     out.evidence["exhaustive_supports"] = total
     return out
@@ -268,19 +282,34 @@ claim(
     ref="Appendix F (ρ(A) for every nonzero A)",
     section=SECTION,
     statement=DEFINITION,
-    reading="For every nonzero real n x n matrix A, rho(A) = Cov(X,Y)/(σ_X σ_Y) is a well-defined real number "
-            "(σ_X σ_Y > 0).",
+    reading="'Let A be a nonzero n x n matrix with real entries; the computation of ρ(A) is as follows': for every "
+            "nonzero real n x n matrix A, rho(A) = Cov(X,Y)/(σ_X σ_Y) is a well-defined real number (σ_X σ_Y > 0). "
+            "Nothing in the appendix restricts A further.",
     hypotheses=("A nonzero",),
     exercises="the minimal diagonal example diag(1, 0).",
     kind=Kind.DEFINITION,
     check=_check_well_defined,
     replay=lambda ce: _wd_replay(ce),
+    severity=Severity.MINOR,
+    severity_note="'nonzero' is too weak a hypothesis for the definition (rho is 0/0 when the support lies in one row "
+                  "or one column), but every matrix the paper applies rho to carries mass in at least two rows and two "
+                  "columns — |U_J^T U_A| (orthogonal factors: every row and column) and the PSD products "
+                  "U_J^T A_l A_l^T U_J of Figures 10-12 (rank >= 2) — so no reported value is affected.",
     corrected=Corrected(
         statement=r"Let A be an $n \times n$ real matrix whose support meets at least two rows and at least two columns. Then $\sigma_X, \sigma_Y > 0$ and $\rho(A) = \mathrm{Cov}(X,Y)/(\sigma_X \sigma_Y)$ is well defined; otherwise $X$ or $Y$ is constant and $\rho(A)$ is undefined.",
         reading="Exact equivalence: variances > 0 iff the support meets >= 2 rows and >= 2 columns.",
         derivation="Var X = 0 iff X is a.s. constant iff all mass lies in one row; likewise for Y and columns.",
         check=_check_wd_corrected,
         replay=lambda ce: _wd_cmp(np.asarray(ce["inputs"]["A"])),
+        foils=(
+            Foil("rho(A) is defined iff A has at least two nonzero entries",
+                 functools.partial(_check_wd_corrected, defined_iff=lambda A: np.count_nonzero(A) >= 2),
+                 kind="hypothesis"),
+            Foil("rho(A) is defined iff the support meets at least two rows or at least two columns",
+                 functools.partial(_check_wd_corrected, defined_iff=lambda A: bool(
+                     np.count_nonzero(np.abs(A).sum(axis=1)) >= 2 or np.count_nonzero(np.abs(A).sum(axis=0)) >= 2)),
+                 kind="hypothesis"),
+        ),
     ),
 )
 
@@ -302,18 +331,36 @@ def _moments_generic(A):
     return m * sxy - sx * sy, m * sxx - sx**2, m * syy - sy**2
 
 
-def _range_float_cmp(A) -> Comparison:
+def _in_range_exact(c, vx, vy, lo: int, strict: bool) -> bool:
+    """Exactly, for rho = c / sqrt(vx vy) (vx, vy > 0): lo <= rho <= 1 (lo in {-1, 0}); with ``strict``, the
+    endpoints excluded."""
+    below_one = c <= 0 or (c * c < vx * vy if strict else c * c <= vx * vy)
+    if lo == 0:
+        above_lo = c > 0 if strict else c >= 0
+    else:
+        above_lo = c >= 0 or (c * c < vx * vy if strict else c * c <= vx * vy)
+    return bool(below_one and above_lo)
+
+
+def _range_float_cmp(A, *, lo=-1, strict=False) -> Comparison:
     n = A.shape[0]
     r = dc.rho(A)
     if np.isnan(r):
         return Comparison(0.0, 1.0, {"n": n, "rho": "undefined"})
-    return Comparison(max(0.0, abs(r) - 1.0), tol(n * n, kernels=4), {"n": n, "rho": r})
+    t = tol(n * n, kernels=4)
+    # err: how far rho lies outside [lo, 1] (strict: at an endpoint counts as outside by the tolerance)
+    err = max(0.0, abs(r) - 1.0) if lo == -1 else max(0.0, r - 1.0, lo - r)
+    if strict and (abs(r) >= 1.0 - t or (lo == 0 and r <= t)):
+        err = max(err, 2 * t)
+    return Comparison(err, t, {"n": n, "rho": r})
 
 
-def _range_exact_cmp(A) -> Comparison:
+def _range_exact_cmp(A, *, lo=-1, strict=False) -> Comparison:
     c, vx, vy = dc.rho_exact_parts(np.asarray(A).tolist())
-    over = c * c > vx * vy
-    return Comparison(float(over), 0.5, {"n": len(A), "rho^2": float(c * c / (vx * vy)) if vx * vy else "undefined"})
+    if vx == 0 or vy == 0:
+        return Comparison(0.0, 0.5, {"n": len(A), "rho^2": "undefined"})
+    out = not _in_range_exact(c, vx, vy, lo, strict)
+    return Comparison(float(out), 0.5, {"n": len(A), "rho^2": float(c * c / (vx * vy)), "sign": int(np.sign(c))})
 
 
 _pc_range_float = PropertyCheck(st.fixed_dictionaries({"A": weight_matrices(signed=True, exp_range=(-150, 150))}),
@@ -324,25 +371,35 @@ _pc_range_exact = PropertyCheck(st.fixed_dictionaries({"A": weight_matrices(inte
                                 generated="integer matrices n = 1..7 (same supports), exact (m^2 Cov)^2 <= m^4 VarX VarY")
 
 
-def _check_range(ctx) -> Outcome:
+def _check_range(ctx, *, lo=-1, strict=False) -> Outcome:
+    """Printed: rho ranges over the closed interval [-1, 1]. Knobs: ``lo`` (0: 'from 0 to 1'), ``strict``
+    (the endpoints not attained)."""
+    knobs = {"lo": lo, "strict": strict}
+    exact = _pc_range_exact.foil(functools.partial(_range_exact_cmp, **knobs))(ctx)
+    if exact.status != Status.VERIFIED:
+        return exact
+    flt = _pc_range_float.foil(functools.partial(_range_float_cmp, **knobs))(ctx)
+    if flt.status != Status.VERIFIED:
+        return flt
     s = sp.Symbol("s", positive=True)
     c, vx, vy = _moments_generic([[1 - s, s], [s, 1 - s]])
     path = sp.simplify(c / sp.sqrt(vx * vy) - (1 - 2 * s))
     path_ok = path == 0 and sp.simplify(vx - 1) == 0 and sp.simplify(vy - 1) == 0
-    exact = _pc_range_exact(ctx)
-    if exact.status != Status.VERIFIED:
-        return exact
-    flt = _pc_range_float(ctx)
-    if flt.status != Status.VERIFIED:
-        return flt
-    ok = path_ok
+    # the path attains every value of [-1, 1], the endpoints at s = 0 (rho(I) = 1) and s = 1 (antidiagonal,
+    # rho = -1): the predicted range must contain both (exact moments there)
+    ends = [_moments_generic([[1 - e, e], [e, 1 - e]]) for e in (0, 1)]
+    attained_ok = all(_in_range_exact(c0, v0, w0, lo, strict) for c0, v0, w0 in ends)
+    ok = path_ok and attained_ok
     return Outcome(Status.VERIFIED if ok else Status.REFUTED,
                    f"|ρ| <= 1 wherever defined (exact: {exact.summary}; float: {flt.summary}); ρ([[1-s, s],[s, 1-s]]) "
-                   f"= 1 - 2s (sympy) attains every value in [-1, 1]",
+                   f"= 1 - 2s (sympy) attains every value in [-1, 1]"
+                   + ("" if attained_ok else f", outside the predicted range ({'(' if strict else '['}{lo}, 1"
+                                             f"{')' if strict else ']'})"),
                    evidence={"exact": exact.evidence, "float": flt.evidence,
                              "path": {"matrix": "[[1-s, s], [s, 1-s]], s in [0, 1]", "rho": "1 - 2 s",
                                       "sympy_difference": str(path), "var_x": str(vx), "var_y": str(vy)}},
-                   method=exact.method + " " + flt.method + " sympy for the path.")
+                   method=exact.method + " " + flt.method + " sympy for the path.",
+                   counterexample=None if ok else {"path": "[[1-s, s], [s, 1-s]]", "rho": "1 - 2 s"})
 
 
 claim(
@@ -351,13 +408,20 @@ claim(
     section=SECTION,
     statement=INTRO,
     reading="'It ranges from -1 to 1': for every A for which rho(A) is defined, -1 <= rho(A) <= 1, and every value of "
-            "[-1, 1] is attained. Matrices with undefined rho (app-f/well-defined) are outside the statement.",
+            "[-1, 1] is attained, the endpoints included (the same sentence: 'attains 1 (resp. -1)'). Matrices with "
+            "undefined rho (app-f/well-defined) are outside the statement.",
     hypotheses=("A nonzero, rho(A) defined",),
     exercises="exact integer matrices with supports on lines (the boundary |rho| = 1), sparse, one-row (undefined, "
               "skipped), dynamic range; float matrices at scales 1e-150..1e150.",
     depends_on=("app-f/absolute-value",),
     kind=Kind.INEQUALITY,
     check=_check_range,
+    foils=(
+        Foil("ρ ranges from 0 to 1 (nonnegative weights, hence nonnegative correlation)",
+             functools.partial(_check_range, lo=0), kind="sign"),
+        Foil("-1 < ρ < 1 (the bounds are not attained)", functools.partial(_check_range, strict=True),
+             kind="hypothesis"),
+    ),
 )
 
 
@@ -422,9 +486,30 @@ def _check_extremes(ctx) -> Outcome:
                                    "also": {"A": [[1, 0], [0, 0]], "why": "diagonally supported, rho undefined"}})
 
 
-def _extreme_corrected_cmp(A) -> Comparison:
+def _diagonal_sign(a) -> str:
+    """Foil: the printed prediction made well defined — undefined as in the corrected form, else '+1' /
+    '-1' exactly for (anti)diagonal supports."""
+    if _line_sign(a) == "undefined":
+        return "undefined"
+    p = _extreme_printed_prediction(a)
+    return p if p != "not ±1" else "interior"
+
+
+def _unit_slope_sign(a) -> str:
+    """Foil: '±1' only for supports on a line of slope exactly ±1 (parallels of the (anti)diagonal)."""
+    got = _line_sign(a)
+    if got not in ("+1", "-1"):
+        return got
+    sup = _support(a)
+    (i0, j0), (i1, j1) = sup[0], next(p for p in sup if p != sup[0])
+    return got if abs(i1 - i0) == abs(j1 - j0) else "interior"
+
+
+def _extreme_corrected_cmp(A, *, predict=_line_sign) -> Comparison:
+    """Exact: the status of rho(A) (undefined / +1 / -1 / interior) equals ``predict(A)`` (corrected: from the
+    support's collinearity and slope sign)."""
     got = _status_exact(A)
-    pred = _line_sign(A)
+    pred = predict(A)
     return Comparison(float(got != pred), 0.5, {"n": len(A), "rho_exact": got, "predicted": pred,
                                                 "support_1_based": [(i + 1, j + 1) for i, j in _support(A)]})
 
@@ -451,21 +536,25 @@ def _exhaustive_statuses(n: int):
     return masks.reshape(-1, n, n), status
 
 
-def _check_extremes_corrected(ctx) -> Outcome:
+def _check_extremes_corrected(ctx, *, predict=_line_sign) -> Outcome:
     total, bad = 0, None
     for n in ctx.pick(quick=(1, 2, 3), full=(1, 2, 3, 4)):
         masks, status = _exhaustive_statuses(n)
         for a, got in zip(masks, status):
             total += 1
-            if bad is None and got != _line_sign(a):
-                bad = a
+            if bad is None and got != predict(a):
+                bad = (a, got)
     if bad is not None:
-        return Outcome(Status.REFUTED, "exhaustive supports: corrected form fails",
-                       counterexample={"inputs": {"A": bad}})
+        return Outcome(Status.REFUTED, f"exhaustive supports: support {[(i + 1, j + 1) for i, j in _support(bad[0])]} "
+                                       f"gives rho status {bad[1]}, predicted {predict(bad[0])}",
+                       counterexample={"inputs": {"A": bad[0]}})
     # the vectorised exact statuses agree with the Fraction-based ones (spot check on n = 3)
     masks, status = _exhaustive_statuses(3)
     assert all(_status_exact(a) == s for a, s in zip(masks[::7], status[::7]))
-    out = _pc_extreme_corrected(ctx)
+    out = (_pc_extreme_corrected if predict is _line_sign else
+           _pc_extreme_corrected.foil(functools.partial(_extreme_corrected_cmp, predict=predict)))(ctx)
+    if not out.status.passing:
+        return out
     out.summary = f"all {total} 0/1 supports (n <= {ctx.pick(quick=3, full=4)}, exhaustive) and {out.summary}"
     out.evidence["exhaustive_supports"] = total
     return out
@@ -476,14 +565,22 @@ claim(
     ref="Appendix F (when ρ = ±1)",
     section=SECTION,
     statement=INTRO,
-    reading="rho(A) = 1 iff A is diagonally supported (supp A ⊆ {(i,i)}), and rho(A) = -1 iff A is antidiagonally "
-            "supported (supp A ⊆ {(i, n+1-i)}), for nonzero A (absolute values taken). Both directions checked.",
+    reading="'attains 1 (resp. -1) precisely for diagonally-supported (resp. antidiagonally-supported) matrices': "
+            "rho(A) = 1 iff A is diagonally supported (supp A ⊆ {(i,i)}), and rho(A) = -1 iff A is antidiagonally "
+            "supported (supp A ⊆ {(i, n+1-i)}), for nonzero A (absolute values taken, as the definition says). Both "
+            "directions checked; 'precisely' is the word that asserts the 'only if'.",
     hypotheses=("A nonzero",),
     exercises="every 0/1 support for n = 2, 3 (exact).",
     depends_on=("app-f/well-defined", "app-f/range"),
     kind=Kind.IDENTITY,
     check=_check_extremes,
     replay=lambda ce: _extreme_cmp(np.asarray(ce["inputs"]["A"])),
+    severity=Severity.MINOR,
+    severity_note="An expository sentence overstates 'precisely': rho = ±1 on any support on a line of nonzero slope "
+                  "(and diag(1, 0) has no rho). For the matrices the paper measures, |U_J^T U_A| with orthogonal U's "
+                  "(every row and every column carries mass), a line meeting all n rows and all n columns in grid "
+                  "cells is the diagonal or the antidiagonal, so the reading of Figures 5-6 ('high correlation "
+                  "indicates ... concentrated around the diagonal') is unaffected.",
     corrected=Corrected(
         statement=r"Let A be nonzero with support meeting at least two rows and two columns (so that $\rho(A)$ is defined). Then $\rho(A) = 1$ (resp. $-1$) if and only if the support of A lies on a single line $\{(i, j) : j = \alpha + \beta i\}$ with $\beta > 0$ (resp. $\beta < 0$). In particular diagonally (resp. antidiagonally) supported matrices with at least two nonzero entries have $\rho = 1$ (resp. $-1$), and for $n = 2$ these are the only ones; for $n \geq 3$ there are others, e.g. support $\{(1,1), (3,2)\}$.",
         reading="Exact decision of rho = ±1 against collinearity of the support (positive / negative slope), for all "
@@ -493,6 +590,12 @@ claim(
                    "n >= 3. A single nonzero entry makes X, Y constant, so the diagonal case needs >= 2 entries.",
         check=_check_extremes_corrected,
         replay=_pc_extreme_corrected.replay,
+        foils=(
+            Foil("the printed 'precisely for diagonally (antidiagonally) supported matrices', with rho defined",
+                 functools.partial(_check_extremes_corrected, predict=_diagonal_sign), kind="hypothesis"),
+            Foil("rho = ±1 iff the support lies on a line of slope ±1 (a parallel of the diagonal or antidiagonal)",
+                 functools.partial(_check_extremes_corrected, predict=_unit_slope_sign), kind="constant"),
+        ),
     ),
 )
 
@@ -502,29 +605,71 @@ claim(
 # ---------------------------------------------------------------------------------------------
 
 
-def _closed_form_symbolic(n: int):
+def _printed_parts(q, m):
+    """The printed closed form's numerator and the two factors under the root, as functions of the bilinear
+    form q(x, y) = x^T A y (x, y among '1', 'r1', 'r2') and the mass m = 1^T A 1 (numpy or sympy)."""
+    num = m * q("r1", "r1") - q("r1", "1") * q("1", "r1")
+    denx = m * q("r2", "1") - q("r1", "1") ** 2
+    deny = m * q("1", "r2") - q("1", "r1") ** 2
+    return num, denx, deny
+
+
+def _parts_rows_twice(q, m):
+    """Foil: the second factor copied from the first (row moments twice)."""
+    num, denx, _ = _printed_parts(q, m)
+    return num, denx, denx
+
+
+def _parts_no_mass(q, m):
+    """Foil: the numerator without the factor m in front of r_1^T A r_1."""
+    num, denx, deny = _printed_parts(q, m)
+    return num - (m - 1) * q("r1", "r1"), denx, deny
+
+
+def _definition_moments(n: int):
+    """m^2 Cov(X, Y), m^2 Var X, m^2 Var Y from the definition (explicit probabilities, centred moments), as
+    polynomials in symbolic positive entries; with the symbols."""
     a = sp.Matrix(n, n, lambda i, j: sp.Symbol(f"a{i + 1}{j + 1}", positive=True))
-    one = sp.ones(n, 1)
-    r1 = sp.Matrix([k + 1 for k in range(n)])
-    r2 = sp.Matrix([(k + 1) ** 2 for k in range(n)])
-    m = (one.T * a * one)[0]
-    num = m * (r1.T * a * r1)[0] - (r1.T * a * one)[0] * (one.T * a * r1)[0]
-    denx = m * (r2.T * a * one)[0] - (r1.T * a * one)[0] ** 2
-    deny = m * (one.T * a * r2)[0] - (one.T * a * r1)[0] ** 2
-    # the definition, with explicit probabilities and centred moments
+    m = sum(a)
     P = [[a[i, j] / m for j in range(n)] for i in range(n)]
     ex = sum((i + 1) * P[i][j] for i in range(n) for j in range(n))
     ey = sum((j + 1) * P[i][j] for i in range(n) for j in range(n))
     cov = sum((i + 1 - ex) * (j + 1 - ey) * P[i][j] for i in range(n) for j in range(n))
     vx = sum((i + 1 - ex) ** 2 * P[i][j] for i in range(n) for j in range(n))
     vy = sum((j + 1 - ey) ** 2 * P[i][j] for i in range(n) for j in range(n))
-    return [sp.cancel(m**2 * cov - num), sp.cancel(m**2 * vx - denx), sp.cancel(m**2 * vy - deny)]
+    return a, [sp.cancel(m**2 * e) for e in (cov, vx, vy)]
 
 
-def _closed_cmp(A) -> Comparison:
+def _closed_form_symbolic(n: int, parts=_printed_parts, definition=None):
+    """Differences (definition - closed form) for numerator and both factors; ``definition`` is a precomputed
+    :func:`_definition_moments` (shared by a form and its foils)."""
+    a, moments = definition or _definition_moments(n)
+    vec = {"1": sp.ones(n, 1), "r1": sp.Matrix([k + 1 for k in range(n)]),
+           "r2": sp.Matrix([(k + 1) ** 2 for k in range(n)])}
+    q = lambda x, y: (vec[x].T * a * vec[y])[0]  # noqa: E731
+    return [sp.expand(d - e) for d, e in zip(moments, parts(q, q("1", "1")))]
+
+
+def _closed_form_eval(A, parts) -> float:
+    """The closed form with ``parts`` in float64, on A / max|A| (homogeneous of degree 0); nan if undefined."""
+    if not dc.is_defined(A):
+        return float("nan")
+    w = np.abs(np.asarray(A, dtype=np.float64))
+    w = w / w.max()
+    n = w.shape[0]
+    vec = {"1": np.ones(n), "r1": np.arange(1, n + 1, dtype=np.float64)}
+    vec["r2"] = vec["r1"] ** 2
+    q = lambda x, y: vec[x] @ w @ vec[y]  # noqa: E731
+    num, denx, deny = parts(q, q("1", "1"))
+    den = denx * deny
+    return float(num / np.sqrt(den)) if den > 0 else float("nan")
+
+
+def _closed_cmp(A, parts=None) -> Comparison:
+    """The closed form (printed: theory.diagcorr.rho_closed_form; a foil: ``parts``) vs the definition in mpmath."""
     n = A.shape[0]
     ref = _mp_rho(A)
-    got = dc.rho_closed_form(A)
+    got = dc.rho_closed_form(A) if parts is None else _closed_form_eval(A, parts)
     if ref is None:
         return Comparison(0.0 if np.isnan(got) else 1.0, 0.5, {"n": n, "rho": "undefined", "closed_form": got})
     r, sx, sy = ref
@@ -541,17 +686,23 @@ _pc_closed = PropertyCheck(st.fixed_dictionaries({"A": weight_matrices(exp_range
                                      "decades, scale 10^-100..10^100; reference: the definition in mpmath (50 digits)")
 
 
-def _check_closed(ctx) -> Outcome:
+def _check_closed(ctx, parts=None) -> Outcome:
+    """``parts``: the closed form's numerator and factors (None: the printed ones, evaluated in floats by
+    theory.diagcorr.rho_closed_form)."""
     cases = []
     sizes = ctx.pick(quick=(2, 3), full=(2, 3, 4))
     for n in sizes:
-        diffs = _closed_form_symbolic(n)
+        # the definition's moments (the costly cancellation) are shared with the foils
+        diffs = _closed_form_symbolic(n, parts or _printed_parts, ctx.memo(("definition", n),
+                                                                             lambda: _definition_moments(n)))
         cases.append({"n": n, "m^2Cov - num": str(diffs[0]), "m^2VarX - denX": str(diffs[1]),
                       "m^2VarY - denY": str(diffs[2])})
         if any(d != 0 for d in diffs):
             return Outcome(Status.REFUTED, f"sympy: closed form differs from the definition at n = {n}",
                            evidence={"symbolic": cases}, counterexample={"n": n, "differences": cases[-1]})
-    out = _pc_closed(ctx)
+    out = (_pc_closed if parts is None else _pc_closed.foil(functools.partial(_closed_cmp, parts=parts)))(ctx)
+    if not out.status.passing:
+        return out
     out.evidence["symbolic"] = cases
     # numerical remark: evaluated literally on unscaled entries the closed form's denominator (degree 4)
     # overflows; theory.diagcorr evaluates it on A / max|A| (the formula is homogeneous of degree 0)
@@ -588,4 +739,14 @@ claim(
     kind=Kind.SYMBOLIC,
     check=_check_closed,
     replay=_pc_closed.replay,
+    # 'With a little work, one can show': the derivation multiplies Cov, Var X, Var Y by m^2 and takes the ratio
+    proof_conditions=("m = 1^T A 1 > 0: implied (A nonzero, entries |A_ij|)",
+                      "sigma_X sigma_Y > 0 (the ratio is taken): not implied by 'nonzero' -> app-f/well-defined "
+                      "(corrected: support meets >= 2 rows and >= 2 columns)"),
+    foils=(
+        Foil("second factor under the root copied from the first: (m r_2^T A 1 - (r_1^T A 1)^2)^2",
+             functools.partial(_check_closed, parts=_parts_rows_twice), kind="index"),
+        Foil("numerator without the mass: r_1^T A r_1 - (r_1^T A 1)(1^T A r_1)",
+             functools.partial(_check_closed, parts=_parts_no_mass), kind="factor"),
+    ),
 )
