@@ -139,3 +139,55 @@ def test_family_defects_are_exact():
 
 def test_binomial_sums_agree_with_math_comb():
     assert gate_law.acceptance(10, 3, Fraction(1, 2)) == Fraction(sum(comb(10, t) for t in range(3, 11)), 2 ** 10)
+
+
+def test_top_minor_abs_mean_matches_monte_carlo_and_edges():
+    rng = np.random.default_rng(5)
+    om = np.stack([haar_orthogonal_np(5, rng) for _ in range(20000)])
+    for t in (1, 2, 3, 4):
+        v = np.abs(np.linalg.det(om[:, :t, :t]))
+        assert abs(v.mean() - wedge.top_minor_abs_mean(t, 5)) < 5 * v.std() / np.sqrt(v.size)
+    assert wedge.top_minor_abs_mean(5, 5) == 1.0
+    # t = 1: E|Omega_11| = E|x_1| for x uniform on S^{n-1} = Gamma(n/2) / (sqrt(pi) Gamma((n+1)/2))
+    n = 7
+    exact = float(mpmath.gamma(n / 2) / (mpmath.sqrt(mpmath.pi) * mpmath.gamma((n + 1) / 2)))
+    assert abs(wedge.top_minor_abs_mean(1, n) - exact) < 1e-14
+    with pytest.raises(ValueError):
+        wedge.top_minor_abs_mean(0, 3)
+
+
+def test_symbolic_families_agree_with_numeric_ones():
+    L = sp.Symbol("L", positive=True, integer=True)
+    for kind in subadditive.MEETS + subadditive.VIOLATES:
+        a, d, c = Fraction(5), Fraction(5, 2), Fraction(1)
+        expr = subadditive.symbolic(kind, a, d, c, L)
+        u = subadditive.family(kind, a, d, c)
+        for k in (1, 2, 7, 10):
+            assert abs(float(expr.subs(L, k)) - float(u(k))) < 1e-12, (kind, k)
+    with pytest.raises(ValueError):
+        subadditive.symbolic("nope", 0, 0, 1, L)
+
+
+def test_induction_lhs_index_slips_change_the_value():
+    vals = [Fraction(v) for v in (1, 0, 0, 5)]
+    u = lambda k: vals[k - 1]  # noqa: E731
+    assert subadditive.induction_lhs(u, 2, 2) == u(2) / 2
+    assert subadditive.induction_lhs(u, 2, 2, k_start=1) != u(2) / 2
+    assert subadditive.induction_lhs(u, 2, 2, power_shift=-1) != u(2) / 2
+    with pytest.raises(ValueError):
+        subadditive.induction_lhs(u, 2, 2, k_start=0)
+
+
+def test_fixed_inputs_decide_a_foil_before_the_search():
+    from checks import Comparison, Context, Status
+    from checks.property import PropertyCheck
+    from hypothesis import strategies as st
+    from theory.claims.app_c import _FixedThen
+
+    prop = PropertyCheck(st.builds(dict, x=st.integers(0, 5)), lambda x: Comparison(0.0, 1.0), generated="x")
+    check = _FixedThen([{"x": 3}], prop)
+    assert check(Context("lem-c.7/conclusion")).status is Status.VERIFIED
+    foil = check.foil(lambda x: Comparison(float(x == 3) * 2, 1.0, {"x": x}))
+    out = foil(Context("lem-c.7/conclusion"))
+    assert out.status is Status.REFUTED and out.evidence["fixed_case"] == 0
+    assert check.replay(out.counterexample).ok  # the stored input replays through the printed comparison

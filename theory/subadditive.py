@@ -5,8 +5,10 @@ Pure, exact arithmetic on explicit sequences. A sequence is a callable ``u(L)`` 
 ``mpmath.mpf``), so the identities of the proof of Lemma C.7 can be checked without rounding.
 
 The families below are the test sequences of the claims: the ones marked *meets* satisfy the
-hypotheses of Lemma C.7 (``d(p, q) >= 0``, ``d(p, q) -> d`` as ``min(p, q) -> oo``), the ones
-marked *violates* break the convergence of ``d(p, q)`` and show the conclusion then fails.
+hypotheses of Lemma C.7 (``d(p, q) >= 0``, ``d(p, q) -> d`` as ``min(p, q) -> oo``) for suitable
+parameters, the ones marked *violates* break the convergence of ``d(p, q)`` and show the conclusion
+then fails. :func:`symbolic` gives the same sequences as sympy expressions in ``L``, so that limits
+(``u = lim u_L / L``, ``lim (u_L - u L)``, ``lim d(x, x)``) are computed from the sequence itself.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from fractions import Fraction
 from typing import Callable
 
 import mpmath
+import sympy as sp
 
 Sequence = Callable[[int], object]
 
@@ -26,17 +29,23 @@ def defect(u: Sequence, p: int, q: int):
     return u(p) + u(q) - u(p + q)
 
 
-def induction_lhs(u: Sequence, L: int, m: int):
+def induction_lhs(u: Sequence, L: int, m: int, *, k_start: int = 2, power_shift: int = 0):
     """Left side of the proof's induction identity (Lemma C.7), which should equal ``u_L / L``:
 
     ``u_{L^m}/L^m + (L-1) * sum_{k=2}^m [ (1/(L-1)) sum_{i=1}^{L-1} d(L^{k-1}, i L^{k-1}) ] / L^k``.
+
+    ``k_start`` and ``power_shift`` (denominator ``L^(k + power_shift)``) give the printed identity at
+    their defaults; other values are the index slips that the claim's foils try.
     """
     if L < 2 or m < 1:
         raise ValueError(f"induction_lhs: need L >= 2 and m >= 1, got L={L}, m={m}")
+    if k_start < 1:
+        raise ValueError(f"induction_lhs: k_start must be >= 1, got {k_start}")
     total = u(L ** m) / Fraction(L ** m) if isinstance(u(1), Fraction) else u(L ** m) / L ** m
-    for k in range(2, m + 1):
+    for k in range(k_start, m + 1):
         avg = sum(defect(u, L ** (k - 1), i * L ** (k - 1)) for i in range(1, L)) / (L - 1)
-        total += (L - 1) * avg / (Fraction(L) ** k if isinstance(avg, Fraction) else mpmath.mpf(L) ** k)
+        den = k + power_shift
+        total += (L - 1) * avg / (Fraction(L) ** den if isinstance(avg, Fraction) else mpmath.mpf(L) ** den)
     return total
 
 
@@ -54,12 +63,14 @@ def _mp(x):
 def family(kind: str, a, d, c) -> Sequence:
     """``u_L = a L + d + f(L)`` for the named remainder ``f``; exact where the values allow.
 
-    meets the hypotheses (for d >= 0, c >= 0, and for ``"inv-neg"`` when d >= c):
+    meets the hypotheses (for d >= 0, c >= 0, and for ``"inv-neg"`` when d >= 2c):
       ``"inv"``: f = c/L;  ``"invsqrt"``: f = c/sqrt(L);  ``"geom"``: f = c 2^-L;
-      ``"inv-neg"``: f = -c/L  (d(p,q) = d - c/p - c/q + c/(p+q) may dip below d, still >= 0 if d >= 2c).
+      ``"inv-neg"``: f = -c/L  (d(p,q) = d - c/p - c/q + c/(p+q) dips below d, still >= 0 if d >= 2c);
+      ``"loglin"``: f = c log(L)/L  (d(p,q) >= 0 when d >= c).
     violates (d(p,q) does not converge):
       ``"log"``: f = c log L  (d(p,q) = d + c log(pq/(p+q)) -> oo);
-      ``"parity"``: f = c (L mod 2)  (d(p,q) oscillates between d and d + c... never settles).
+      ``"sqrt"``: f = c sqrt(L)  (d(p,q) = d + c (sqrt p + sqrt q - sqrt(p+q)) -> oo);
+      ``"parity"``: f = c (L mod 2)  (d(p,q) - d is 2c for p, q odd and 0 for p, q even: never settles).
     """
     exact = all(isinstance(x, (int, Fraction)) for x in (a, d, c))
     if kind == "inv":
@@ -72,14 +83,39 @@ def family(kind: str, a, d, c) -> Sequence:
         return lambda L: _mp(a) * L + _mp(d) + _mp(c) / mpmath.sqrt(L)
     if kind == "log":
         return lambda L: _mp(a) * L + _mp(d) + _mp(c) * mpmath.log(L)
+    if kind == "loglin":
+        return lambda L: _mp(a) * L + _mp(d) + _mp(c) * mpmath.log(L) / L
+    if kind == "sqrt":
+        return lambda L: _mp(a) * L + _mp(d) + _mp(c) * mpmath.sqrt(L)
     if kind == "parity":
         return (lambda L: a * L + d + Fraction(c) * (L % 2)) if exact else (lambda L: a * L + d + c * (L % 2))
     raise ValueError(f"unknown family {kind!r}")
 
 
 # Which families meet the hypotheses of Lemma C.7 (given the sign conditions in ``family``).
-MEETS = ("inv", "invsqrt", "geom", "inv-neg")
-VIOLATES = ("log", "parity")
+MEETS = ("inv", "invsqrt", "geom", "inv-neg", "loglin")
+VIOLATES = ("log", "sqrt", "parity")
+
+# The remainders f(L) of ``family`` as sympy expressions in a positive integer symbol.
+_REMAINDERS = {
+    "inv": lambda c, L: c / L,
+    "invsqrt": lambda c, L: c / sp.sqrt(L),
+    "geom": lambda c, L: c * sp.Integer(2) ** (-L),
+    "inv-neg": lambda c, L: -c / L,
+    "loglin": lambda c, L: c * sp.log(L) / L,
+    "log": lambda c, L: c * sp.log(L),
+    "sqrt": lambda c, L: c * sp.sqrt(L),
+    "parity": lambda c, L: c * (1 - (-1) ** L) / 2,
+}
+
+
+def symbolic(kind: str, a, d, c, L: "sp.Symbol"):
+    """``family(kind, a, d, c)`` as a sympy expression in ``L`` (rational parameters kept exact)."""
+    if kind not in _REMAINDERS:
+        raise ValueError(f"unknown family {kind!r}")
+    a, d, c = (sp.Rational(x.numerator, x.denominator) if isinstance(x, Fraction) else sp.nsimplify(x)
+               for x in (a, d, c))
+    return a * L + d + _REMAINDERS[kind](c, L)
 
 
 def remainder(u: Sequence, a, d, L: int):

@@ -85,3 +85,22 @@ def log_ratio_c6(a: np.ndarray, omega: np.ndarray, b: np.ndarray, t: int):
 def log_abs_top_minor(omega: np.ndarray, t: int) -> np.ndarray:
     """``log |det Ω^{t,t}|`` for a batch of orthogonal matrices (..., n, n)."""
     return np.linalg.slogdet(np.asarray(omega)[..., :t, :t])[1]
+
+
+def top_minor_abs_mean(t: int, n: int) -> float:
+    """``E |det Ω^{t,t}|`` for Ω Haar on O(n), in closed form.
+
+    ``det(Ω^{t,t})^2`` is a product of independent ``Beta((t-k+1)/2, (n-t)/2)``, k = 1..t (the law
+    behind ``d_t = -E log |det Ω^{t,t}|``), so ``E |det| = prod_k B(a_k + 1/2, b) / B(a_k, b)``; for
+    t = n the minor is ``det Ω = ±1``.
+    """
+    if not 1 <= t <= n:
+        raise ValueError(f"need 1 <= t <= n, got t={t}, n={n}")
+    if t == n:
+        return 1.0
+    b = (n - t) / 2.0
+    a = (t - np.arange(1, t + 1) + 1) / 2.0
+    from scipy.special import gammaln
+
+    logs = gammaln(a + 0.5) + gammaln(a + b) - gammaln(a) - gammaln(a + b + 0.5)
+    return float(np.exp(logs.sum()))
