@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     device = runner.resolve_device(args.device)
     runner.pin_threads()
     reg = registry.load()
-    ids = registry.select(reg, args.only) if args.only else [c for c, cl in reg.items() if cl.kind.statistical]
+    ids = registry.select(reg, args.only) if args.only else [c for c, cl in reg.items() if cl.is_statistical]
     ref = {c["id"]: c for c in json.loads(Path(args.reference).read_text())["claims"]}
     t0 = time.perf_counter()
     results = runner.run_many(reg, ids, seed=0, profile=args.profile, device=device, jobs=1,

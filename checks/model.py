@@ -289,6 +289,14 @@ class Claim:
     severity_note: str = ""
     # The module that declared it (set by :func:`claim`): the result cache keys on its source.
     module: str = ""
+    # Whether its verdict rests on statistical tests (and so takes a Bonferroni share of the suite's
+    # false-alarm rate). None: as its kind says; set it where the two differ (a deterministic check
+    # of a limit, an inequality checked partly by a z-test).
+    statistical: bool | None = None
+
+    @property
+    def is_statistical(self) -> bool:
+        return self.kind.statistical if self.statistical is None else self.statistical
 
     @property
     def title(self) -> str:

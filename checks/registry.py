@@ -41,7 +41,7 @@ def n_statistical(registry: dict[str, Claim]) -> int:
     """How many statistical verdicts the whole suite renders (printed and corrected forms)."""
     n = 0
     for c in registry.values():
-        if c.kind.statistical:
+        if c.is_statistical:
             n += 1 + (c.corrected is not None)
     return n
 

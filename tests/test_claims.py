@@ -111,7 +111,7 @@ def test_claim(cid, claims_options, record_claim):
     result = runner.run_claim(REG[cid], n_statistical=N_STAT, **claims_options)
     record_claim(result)
     rec = result.record
-    weak = _foil_failures(rec, REG[cid].kind.statistical)
+    weak = _foil_failures(rec, REG[cid].is_statistical)
     assert not weak, f"{cid}: the check is weak or its foils are incomplete:\n" + "\n".join(weak)
     corrected = rec.get("corrected")
     if corrected is not None:

@@ -2407,6 +2407,8 @@ claim(
     exercises="constant sequences (exact limits) with unit, non-orthonormal families; a degenerating unit family.",
     depends_on=("app-b.2.3/proportional-iff-equal-span", "app-b.2.1/orthonormal-basis"),
     kind=Kind.LIMIT,
+    # A statement about limits, checked exactly on constructed sequences: no statistical test.
+    statistical=False,
     check=_check_conv,
     replay=lambda ce: _conv_cmp(**{k: np.asarray(v, float) for k, v in ce["inputs"].items()}),
     severity=Severity.MINOR,

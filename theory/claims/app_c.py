@@ -504,6 +504,8 @@ claim(
     proof_conditions=C2_CONDITIONS,
     depends_on=("def-5.2/law", "lem-c.2/rank"),
     kind=Kind.INEQUALITY,
+    # Its invariance part and its Monte-Carlo bound are z-tests: they take a Bonferroni share.
+    statistical=True,
     check=_c2_assumptions,
     foils=(
         Foil("the layers are a.s. invertible (rank J_L = n), so Bougerol-Lacroix's invertibility hypothesis holds",
