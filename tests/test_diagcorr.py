@@ -101,3 +101,99 @@ def test_bad_inputs_raise(bad):
     for fn in (dc.rho, dc.rho_pearson, dc.rho_closed_form, dc.is_defined):
         with pytest.raises(ValueError):
             fn(bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# The freedom of an SVD past the rank (resolved_rank, rotate_free_columns, align_free_columns)
+# ---------------------------------------------------------------------------------------------
+
+
+def _rank_deficient(rng, n, k):
+    """M = U diag(s) V^T of exact rank k (up to rounding of the product), with its float64 SVD."""
+    M = rng.standard_normal((n, k)) @ rng.standard_normal((k, n))
+    U, s, _ = np.linalg.svd(M)
+    return M, U, s
+
+
+def _is_left_singular_basis(U, M, s):
+    """U orthogonal and U^T M M^T U = diag(s^2): U is a valid left-singular basis of M."""
+    n = U.shape[0]
+    G = U.T @ M @ M.T @ U
+    return (np.abs(U.T @ U - np.eye(n)).max() < 1e-12
+            and np.abs(G - np.diag(s**2)).max() < 1e-10 * s[0] ** 2)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_resolved_rank_and_valid_alternative_svds(seed):
+    rng = np.random.default_rng(seed)
+    n, k = 9, int(rng.integers(1, 8))
+    M, U, s = _rank_deficient(rng, n, k)
+    assert dc.resolved_rank(s, 1e-10) == k
+    Uh = dc.rotate_free_columns(U, k, rng)
+    Ua = dc.align_free_columns(U, k, dc.rotate_free_columns(U, k, rng))
+    for V in (Uh, Ua):
+        assert np.array_equal(V[:, :k], U[:, :k])  # the determined columns, bit for bit
+        assert _is_left_singular_basis(V, M, s)
+    if n - k >= 2:
+        assert np.abs(Uh[:, k:] - U[:, k:]).max() > 1e-3  # the free columns did move
+
+
+def test_align_free_columns_meets_the_null_basis_of_a_larger_range():
+    """range J in range A (J = A B): aligning U_J's free columns to U_A puts an identity in the
+    bottom-right block of U_J^T U_A, and the full rho moves while the range block does not."""
+    rng = np.random.default_rng(3)
+    n = 12
+    A = rng.standard_normal((n, 7)) @ rng.standard_normal((7, n))
+    J = A @ (rng.standard_normal((n, 4)) @ rng.standard_normal((4, n)))
+    UA, sA, _ = np.linalg.svd(A)
+    UJ, sJ, _ = np.linalg.svd(J)
+    kA, kJ = int(dc.resolved_rank(sA, 1e-10)), int(dc.resolved_rank(sJ, 1e-10))
+    assert (kA, kJ) == (7, 4)
+    Ua = dc.align_free_columns(UJ, kJ, UA)
+    R = Ua.T @ UA
+    assert np.abs(R[kA:, kA:] - np.eye(n - kA)).max() < 1e-10
+    assert _is_left_singular_basis(Ua, J, sJ)
+    Uh = dc.rotate_free_columns(UJ, kJ, rng)
+    assert dc.rho((Uh.T @ UA)[:kJ, :kJ]) == dc.rho((UJ.T @ UA)[:kJ, :kJ])
+    assert abs(dc.rho(R) - dc.rho(UJ.T @ UA)) > 1e-3
+
+
+def test_free_column_helpers_batch_and_validate():
+    rng = np.random.default_rng(0)
+    U = np.stack([np.linalg.qr(rng.standard_normal((5, 5)))[0] for _ in range(6)]).reshape(2, 3, 5, 5)
+    k = np.array([[1, 5, 0], [2, 3, 4]])
+    V = dc.rotate_free_columns(U, k, rng)
+    assert V.shape == U.shape
+    for idx in np.ndindex(2, 3):
+        assert np.array_equal(V[idx][:, : k[idx]], U[idx][:, : k[idx]])
+        assert np.abs(V[idx].T @ V[idx] - np.eye(5)).max() < 1e-12
+    W = dc.align_free_columns(U, k, V)
+    assert np.abs(np.swapaxes(W, -1, -2) @ W - np.eye(5)).max() < 1e-12
+    assert np.array_equal(dc.resolved_rank(np.array([[3.0, 1.0, 0.0], [1.0, 1e-20, 0.0]]), 1e-12), [2, 1])
+    with pytest.raises(ValueError):
+        dc.rotate_free_columns(np.eye(3), 4, rng)
+    with pytest.raises(ValueError):
+        dc.rotate_free_columns(np.ones((3, 2)), 1, rng)
+    with pytest.raises(ValueError):
+        dc.align_free_columns(np.eye(3), 1, np.eye(4))
+    with pytest.raises(ValueError):
+        dc.resolved_rank(np.array([1.0, 0.5]), 0.0)
+
+
+def test_resolved_rank_of_gated_products_is_the_smallest_gate_rank():
+    """For an FGLN product J = W_L D_{L-1} ... D_1 W_1 with generic Ginibre W, rank J = min_l rk D_l
+    a.s.; float64 resolves it at the tolerance the alignment figures use."""
+    import torch
+
+    from checks.tolerance import tol
+    from theory import alignment as al
+
+    n, L, S = 24, 6, 12
+    g = torch.Generator().manual_seed(5)
+    J, A = al.fgln_products(g, S, n, 0.5, L, 1 / math.sqrt(n), "fgln")
+    gate_rank = (np.abs(A.numpy()).sum(-2) > 0).sum(-1)  # A_l = (...) D_l: zero columns where D_l = 0
+    sJ = torch.linalg.svdvals(J).numpy()
+    sA = torch.linalg.svdvals(A).numpy()
+    rel = tol(n, kernels=L + 1)
+    assert np.array_equal(dc.resolved_rank(sJ, rel), gate_rank.min(1))
+    assert np.array_equal(dc.resolved_rank(sA, rel), np.minimum.accumulate(gate_rank[:, ::-1], 1)[:, ::-1])

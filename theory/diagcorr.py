@@ -13,6 +13,11 @@ Three evaluations, for cross-checking:
   denominator, of degree 4 in the entries, overflows for entries ~1e77 otherwise);
 * :func:`rho_exact_parts` — exact rational ``(m^2 Cov, m^2 Var X, m^2 Var Y)`` for integer or
   Fraction matrices, so that statements like "rho = 1" can be decided exactly.
+
+The figures apply rho to ``U_J^T U_A``. An SVD fixes the columns of U only for the nonzero (and
+resolved) singular values; past the rank any orthonormal basis of the null space is an equally valid
+SVD, and LAPACK's pick is arbitrary. :func:`resolved_rank`, :func:`rotate_free_columns` and
+:func:`align_free_columns` expose that freedom, so a statistic can be shown to depend on it or not.
 """
 
 from __future__ import annotations
@@ -105,3 +110,68 @@ def rho_exact_parts(a) -> tuple:
 def rho(a) -> float:
     """The diagonal correlation coefficient (Pearson form)."""
     return rho_pearson(a)
+
+
+# ----------------------------------------------------------------------------------------------
+# The freedom of an SVD: columns of U past the (resolved) rank
+# ----------------------------------------------------------------------------------------------
+
+
+def resolved_rank(s, rel_tol: float) -> np.ndarray:
+    """Number of singular values above ``rel_tol * s_1``, per matrix (``s``: (..., n), non-increasing).
+
+    Columns of U past this count belong to zero (or, in floating point, unresolved) singular values:
+    any orthonormal basis of their span is an equally valid SVD."""
+    s = np.asarray(s, dtype=np.float64)
+    if s.ndim < 1 or s.shape[-1] < 1:
+        raise ValueError(f"s must have a trailing axis of singular values, got shape {s.shape}")
+    if not rel_tol > 0:
+        raise ValueError(f"rel_tol must be > 0, got {rel_tol}")
+    return (s > rel_tol * s[..., :1]).sum(axis=-1)
+
+
+def _free_cols(U, k):
+    U = np.array(U, dtype=np.float64)  # a copy
+    if U.ndim < 2 or U.shape[-1] != U.shape[-2]:
+        raise ValueError(f"U must be (..., n, n), got shape {U.shape}")
+    k = np.broadcast_to(np.asarray(k, dtype=np.int64), U.shape[:-2])
+    if np.any(k < 0) or np.any(k > U.shape[-1]):
+        raise ValueError(f"ranks must lie in [0, n={U.shape[-1]}]")
+    return U, k
+
+
+def rotate_free_columns(U, k, rng: np.random.Generator) -> np.ndarray:
+    """Another valid SVD: for each matrix of ``U`` (..., n, n), columns ``k..n`` (0-based, ``k`` per matrix)
+    multiplied by an independent Haar orthogonal matrix; columns ``0..k-1`` are kept bit for bit."""
+    U, k = _free_cols(U, k)
+    n = U.shape[-1]
+    for idx in np.ndindex(*U.shape[:-2]):
+        m = n - int(k[idx])
+        if m >= 2:  # m = 1: the only freedom is a sign
+            q, r = np.linalg.qr(rng.standard_normal((m, m)))
+            U[idx][:, n - m:] = U[idx][:, n - m:] @ (q * np.sign(np.diag(r)))
+    return U
+
+
+def align_free_columns(U, k, V) -> np.ndarray:
+    """The valid SVD whose free columns best match those of ``V``: columns ``k..n`` of each ``U`` replaced by
+    Gram-Schmidt (in order) of the projections of ``V``'s columns ``k..n`` onto span(U[:, :k])^perp.
+
+    For U = U_J and V = U_{A_l} it makes U^T V as diagonal as the fixed columns allow (with
+    range J in range A_l, V's null columns lie in U's free span and meet the identity)."""
+    U, k = _free_cols(U, k)
+    V = np.asarray(V, dtype=np.float64)
+    if V.shape != U.shape:
+        raise ValueError(f"V must have U's shape {U.shape}, got {V.shape}")
+    n = U.shape[-1]
+    for idx in np.ndindex(*U.shape[:-2]):
+        kk = int(k[idx])
+        if kk == n:
+            continue
+        F = U[idx][:, :kk]
+        X = V[idx][:, kk:]
+        for _ in range(2):  # "twice is enough": the projection orthogonal to F to working precision
+            X = X - F @ (F.T @ X)
+        q, r = np.linalg.qr(X)
+        U[idx][:, kk:] = q * np.where(np.diag(r) < 0, -1.0, 1.0)
+    return U
