@@ -5,6 +5,8 @@
 * :func:`lam` — Lemma C.4: ``lambda_i = E log ||Y e_1 ^ ... ^ Y e_i||``.
 * :func:`d` — ``d_i = -E log|det Omega^{i,i}|`` for ``Omega`` Haar on O(n) (Theorem 5.3), in
   closed form, and :func:`d_mc` / :func:`d_mp` to validate it (Monte Carlo / mpmath).
+* :func:`offset_bracket` — the finite-depth bracket ``E v_L <= d_K <= E (v_L + rho_L)`` of the first
+  K finite-depth constants, from the log singular values and Benettin sums of sampled products.
 
 Closed form of d_i (derivation). The first i columns of a Haar ``Omega`` have the law of
 ``G (G^T G)^{-1/2}`` with ``G`` an n x i standard Gaussian matrix, so with ``G_1`` the top i x i
@@ -16,7 +18,31 @@ block, ``|det Omega^{i,i}|^2 = det(G_1^T G_1) / det(G^T G)``. Taking expectation
 
 Equivalently ``|det Omega^{i,i}|^2`` is a product of independent Beta((i-k+1)/2, (n-i)/2)
 variables (matrix-variate Beta). d_n = 0, d_1 = [psi(n/2) - psi(1/2)]/2. Note that d_i depends on
-n as well as on i (the paper says the d_i "depend only on i").
+n as well as on i (Section 5 fixes n, so the paper's "depend only on i" holds at fixed n).
+
+Finite-depth bracket (derivation). Let J be a random n x n matrix of rank >= K a.s. whose law is
+right-orthogonally invariant (J O ~ J; true of any product whose first layer is an (r, p, sigma)-
+layer), J = U S V^T. The Benettin sums r_k = sum_l log|R_l[k,k]| of the QR recursion satisfy
+``r_1 + ... + r_K = log||J e_1 ^ ... ^ J e_K||`` (the top-left K x K block of R_L ... R_1), and with
+``Omega = V^T`` (Haar, independent of S) and G an n x K Gaussian (first K columns of Omega ~
+G (G^T G)^{-1/2}), Cauchy-Binet gives ``||J e_1 ^ ... ^ J e_K||^2 / det(G^T G) = det(G^T S^2 G)``. So
+the per-sample offset ``v = log(s_1...s_K) - (r_1 + ... + r_K)`` satisfies, exactly at every depth,
+
+    d_K - E v = R := (1/2) E log det(I + A^{-1} B),   A = G_K^T S_K^2 G_K,  B = G_c^T S_c^2 G_c,
+
+(K = top K rows/values, c = the others), hence ``E v <= d_K`` (R >= 0), and by Jensen in B (log det
+is concave and E[B | A] = beta I, beta = s_{K+1}^2 + ... + s_n^2)
+
+    R <= rho := (1/2) E_G log det(I + beta A^{-1}) = (1/2) E_G sum_i log(1 + beta / sigma_i(S_K G_K)^2),
+
+an expectation over a fresh K x K Gaussian G_K given the observed singular values. So
+``E v <= d_K <= E (v + rho)`` at every depth, and rho -> 0 as the spectrum separates (Corollary 5.6),
+so E v -> d_K: the first-order constant of ``E log(s_1...s_K) - L (gamma_1 + ... + gamma_K)`` (Lemma
+C.7) is bracketed, with no model of the o(1) remainder. For K = 1 the Gaussian expectation is one-
+dimensional: ``(1/2) E log(1 + a^2/g^2) = sqrt(pi) int_0^{a/sqrt2} erfcx(u) du``, a^2 = beta/s_1^2
+(d/dx E log(1 + x/g^2) = sqrt(pi/(2x)) e^{x/2} erfc(sqrt(x/2))). Since E r_k = L gamma_k exactly
+(each R_l has the law of the R factor of one fresh layer), v is also the control-variate form of
+``log(s_1...s_K) - L (gamma_1 + ... + gamma_K)``: same mean, variance O(1) instead of O(L).
 
 Binomial weights are handled in log space (``scipy.stats.binom.logpmf`` + log-sum-exp), so the
 normalised weights stay accurate when P(rank D >= r) underflows.
@@ -151,3 +177,86 @@ def d_mc(i: int, n: int, samples: int, gen: torch.Generator, chunk: int = 4096) 
         vals.append(-torch.linalg.slogdet(om[:, :i, :i])[1])
     v = torch.cat(vals).cpu().numpy()
     return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size))
+
+
+def _erfcx_integral(x: float) -> float:
+    """int_0^x erfcx(u) du (erfcx smooth, ~ 1/(u sqrt(pi)) at infinity)."""
+    from scipy.integrate import quad
+    from scipy.special import erfcx
+
+    if x <= 0:
+        return 0.0
+    val, _ = quad(erfcx, 0.0, x, limit=200, epsabs=1e-13, epsrel=1e-11)
+    return float(val)
+
+
+def remainder_bound_1(log_s1: np.ndarray, log_beta_half: np.ndarray) -> np.ndarray:
+    """rho for K = 1 (module docstring), exactly: sqrt(pi) int_0^{a/sqrt2} erfcx, log a = log_beta_half - log_s1.
+
+    ``log_beta_half`` = log sqrt(s_2^2 + ... + s_n^2) (-inf when J has rank 1: then rho = 0).
+    """
+    la = np.asarray(log_beta_half, dtype=np.float64) - np.asarray(log_s1, dtype=np.float64)
+    return np.array([math.sqrt(math.pi) * _erfcx_integral(math.exp(x) / math.sqrt(2.0)) if np.isfinite(x) else 0.0
+                     for x in la.ravel()]).reshape(la.shape)
+
+
+def _logdet_i_plus(lx: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """log det(I + X) with X_ij = w_ij exp(lx_i + lx_j) (X psd), equilibrated so nothing overflows."""
+    xd = torch.diagonal(w, dim1=-2, dim2=-1).log() + 2 * lx  # log X_ii
+    ly = torch.logaddexp(torch.zeros_like(xd), xd)  # log Y_ii, Y = I + X
+    # A_ij = Y_ij / sqrt(Y_ii Y_jj) = w_ij exp(sc_i + sc_j) off the diagonal, 1 on it: |A_ij| <= 1
+    sc = lx - ly / 2
+    a = w * torch.exp(sc.unsqueeze(-1) + sc.unsqueeze(-2))
+    eye = torch.eye(a.shape[-1], dtype=a.dtype, device=a.device)
+    a = a * (1 - eye) + eye
+    ch, info = torch.linalg.cholesky_ex(a)
+    ld = 2 * torch.log(torch.diagonal(ch, dim1=-2, dim2=-1)).sum(-1)
+    if bool((info != 0).any()):  # rounding-level indefiniteness: eigenvalues (all >= 1 in exact arithmetic)
+        bad = info != 0
+        ev = torch.linalg.eigvalsh(a[bad]).clamp_min(torch.finfo(a.dtype).tiny)
+        ld[bad] = torch.log(ev).sum(-1)
+    return ly.sum(-1) + ld
+
+
+def offset_bracket(log_s: np.ndarray, log_r: np.ndarray, K: int, gen: torch.Generator,
+                   draws: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Per-sample (v, rho) of the finite-depth bracket ``E v <= d_K(n) <= E (v + rho)`` (module docstring).
+
+    ``log_s``: (batch, n) log singular values of J (descending, -inf beyond the rank); ``log_r``:
+    (batch, n) Benettin sums sum_l log|R_l[k,k]| of the same J (``theory.products.product_spectrum``:
+    ``depth * benettin``). Every sample must have rank >= K (finite log_s[:, K-1]). rho is exact for
+    K = 1 and a ``draws``-sample Monte-Carlo average over fresh K x K Gaussians (from ``gen``) for K > 1
+    (unbiased for the bound; its spread is part of the per-sample variance).
+    """
+    log_s = np.asarray(log_s, dtype=np.float64)
+    log_r = np.asarray(log_r, dtype=np.float64)
+    if log_s.ndim != 2 or log_s.shape != log_r.shape:
+        raise ValueError(f"log_s and log_r must be (batch, n) of equal shape, got {log_s.shape}, {log_r.shape}")
+    bsz, n = log_s.shape
+    if not isinstance(K, (int, np.integer)) or not 1 <= K <= n:
+        raise ValueError(f"K must be an integer in [1, n={n}], got {K!r}")
+    if not isinstance(draws, int) or draws < 1:
+        raise ValueError(f"draws must be a positive integer, got {draws!r}")
+    top = log_s[:, :K]
+    if not np.all(np.isfinite(top)) or not np.all(np.isfinite(log_r[:, :K])):
+        raise ValueError(f"every sample must have rank >= K = {K} (finite log_s[:, :K] and log_r[:, :K])")
+    v = top.sum(1) - log_r[:, :K].sum(1)
+    rest = log_s[:, K:]
+    with np.errstate(divide="ignore"):
+        lbh = 0.5 * logsumexp(2 * rest, axis=1) if rest.shape[1] else np.full(bsz, -np.inf)
+    if K == 1:
+        return v, remainder_bound_1(top[:, 0], lbh)
+    # rho = (1/2) E log det(I + beta (S G)^{-1} (S G)^{-T}) = (1/2) E log det(I + X), X = D W D with
+    # W = (G^T G)^{-1} and D = diag(sqrt(beta)/s_i) (Sylvester's determinant identity).
+    g = torch.randn(bsz, draws, K, K, generator=gen, dtype=torch.float64, device=gen.device).cpu()
+    rr = torch.linalg.qr(g)[1]  # G = Q R: W = R^{-1} R^{-T}
+    rinv = torch.linalg.solve_triangular(rr, torch.eye(K, dtype=torch.float64).expand_as(rr), upper=True)
+    w = rinv @ rinv.mT
+    lx = torch.from_numpy(lbh[:, None] - top).unsqueeze(1).expand(bsz, draws, K)
+    rho = np.zeros(bsz)
+    fin = np.isfinite(lbh)
+    if fin.any():
+        idx = torch.from_numpy(np.flatnonzero(fin))
+        ld = _logdet_i_plus(lx[idx], w[idx])
+        rho[fin] = 0.5 * ld.mean(-1).numpy()
+    return v, rho

@@ -6,7 +6,14 @@ seed, ``"shared:<name>"``, config), not after the claim that happens to run firs
 sees the same numbers in any order or process; within one process the result is cached.
 
 Each depth of a ladder uses its own independent stream, so the per-depth means are independent
-and :func:`checks.stats.fit_ladder` (which assumes independent errors) applies.
+and :func:`checks.stats.fit_ladder` (which assumes independent errors) applies. :func:`chain`
+instead records several depths of the *same* products (one streaming pass; the depths are then
+dependent, which per-depth tests at a Bonferroni level allow).
+
+Both keep, beside the log singular values, the Benettin sums ``sum_l log|R_l[k,k]|`` of the same
+pass, whose means are known exactly (``L gamma_k``): :func:`brackets` uses them for the finite-depth
+bracket of :func:`theory.lyapunov.offset_bracket` (control variate: variance O(1) instead of O(L)),
+computed once per process and data set (:func:`ladder_brackets`, :func:`chain_brackets`).
 """
 
 from __future__ import annotations
@@ -16,9 +23,18 @@ from functools import lru_cache
 
 import numpy as np
 import torch
+from scipy.stats import norm
+from scipy.stats import t as student_t
 
 from checks import stats
 from checks.model import derive_seed
+
+# The bracket's upper side, E (v + rho) >= d_K, is tested with twice the critical distance: rho (a
+# Jensen bound averaged over fresh Gaussians) is right-skewed (sample skewness 0.5-2.4 measured at
+# n = 128), which makes a lower-tail t-test liberal; at 2 t the Edgeworth-corrected tail is below
+# 1e-10 for m >= 32. The foils this side rejects (doubled constants, d_i for d_i - d_{i-1}) lie many
+# times that distance away, so their power is unaffected (stated per foil).
+UPPER_FACTOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -42,22 +58,43 @@ def _gen(seed: int, device: str) -> torch.Generator:
     return g
 
 
-@lru_cache(maxsize=64)
-def _ladder(seed: int, device: str, name: str, cfg: Config, depths: tuple, batch: int) -> dict:
+def _spectrum(g, cfg: Config, depths, batch: int):
     from theory import products
 
+    ps = products.product_spectrum(n=cfg.n, depths=list(depths), batch=batch, p=cfg.p, sigma=cfg.sigma, gen=g,
+                                   r=cfg.r if cfg.conditioned else None, conditioned=cfg.conditioned)
+    # Benettin *sums* (not averages) at each depth: log||J e_1 ^ ... ^ J e_k|| increments
+    return {L: (ps.log_svals[j].cpu().numpy(), L * ps.benettin[j].cpu().numpy()) for j, L in enumerate(ps.depths)}
+
+
+@lru_cache(maxsize=64)
+def _ladder(seed: int, device: str, name: str, cfg: Config, depths: tuple, batch: int) -> dict:
     out = {}
     for L in depths:
         g = _gen(derive_seed(seed, "shared:" + name, cfg.label(), L), device)
-        ls = products.log_svals(n=cfg.n, depths=[L], batch=batch, p=cfg.p, sigma=cfg.sigma, gen=g,
-                                r=cfg.r if cfg.conditioned else None, conditioned=cfg.conditioned)
-        out[L] = ls[0].cpu().numpy()  # (batch, n)
+        out[L] = _spectrum(g, cfg, [L], batch)[L]
     return out
+
+
+@lru_cache(maxsize=16)
+def _chain(seed: int, device: str, name: str, cfg: Config, depths: tuple, batch: int) -> dict:
+    return _spectrum(_gen(derive_seed(seed, "chain:" + name, cfg.label()), device), cfg, depths, batch)
 
 
 def ladder(ctx, name: str, cfg: Config, depths, batch: int) -> dict:
     """{L: (batch, n) array of log singular values of J_L}, independent across L."""
+    return {L: v[0] for L, v in ladder_cv(ctx, name, cfg, depths, batch).items()}
+
+
+def ladder_cv(ctx, name: str, cfg: Config, depths, batch: int) -> dict:
+    """{L: (log singular values, Benettin sums)}, each (batch, n), independent across L (same draws as
+    :func:`ladder`)."""
     return _ladder(ctx.seed, ctx.device, name, cfg, tuple(int(L) for L in depths), int(batch))
+
+
+def chain(ctx, name: str, cfg: Config, depths, batch: int) -> dict:
+    """{L: (log singular values, Benettin sums)} at every L of ``depths`` for the *same* ``batch`` products."""
+    return _chain(ctx.seed, ctx.device, name, cfg, tuple(sorted(int(L) for L in depths)), int(batch))
 
 
 def mean_curve(data: dict, f) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -77,3 +114,136 @@ def fit(Ls, y, se, alpha: float, order: int = 1):
     if order == 1 and f.dof > 1 and f.p_fit < alpha:
         return stats.fit_ladder(Ls, y, se, order=2)
     return f
+
+
+def tcrit(ctx, comparisons: int, dof: int) -> float:
+    """Two-sided Student-t critical value at the claim's Bonferroni share split over ``comparisons``.
+
+    With a few dozen samples per mean and levels ~1e-6, the normal ``ctx.z`` understates the tail of a
+    studentised mean by an order of magnitude (P(|t_31| > 4.5) = 9e-5 vs 7e-6): use ``dof`` = m - 1.
+    """
+    return float(student_t.isf(ctx.alpha / (2 * max(1, comparisons)), max(1, dof)))
+
+
+def one_sided_power(margin: float, se: float, crit: float) -> float:
+    """P(estimate - crit se > c) when the true mean exceeds c by ``margin`` (normal approximation)."""
+    if se <= 0:
+        return 1.0 if margin > 0 else 0.0
+    return float(norm.sf(crit - margin / se))
+
+
+@dataclass
+class Bracket:
+    """Estimates of E v and E (v + rho) at one (model, depth, K): E v <= d_K <= E (v + rho)."""
+
+    label: str
+    K: int
+    v: float
+    v_se: float
+    w: float
+    w_se: float
+    m: int
+
+    def lower_violated(self, c: float, crit: float) -> bool:
+        """The data's offset E v exceeds c significantly (c is below the bracket)."""
+        return bool(self.v - crit * self.v_se > c)
+
+    def upper_violated(self, c: float, crit: float) -> bool:
+        """E (v + rho) falls below c significantly (c is above the bracket); conservative (UPPER_FACTOR)."""
+        return bool(self.w + UPPER_FACTOR * crit * self.w_se < c)
+
+    def power(self, c: float, crit: float) -> float:
+        """Probability of rejecting c, with the observed means taken as the truth."""
+        return max(one_sided_power(self.v - c, self.v_se, crit),
+                   one_sided_power(c - self.w, self.w_se, UPPER_FACTOR * crit))
+
+    def as_dict(self, c: float, crit: float) -> dict:
+        return {"name": self.label, "K": self.K, "E v (data offset)": self.v, "se v": self.v_se,
+                "E (v + rho) (upper end)": self.w, "se v+rho": self.w_se, "samples": self.m,
+                "predicted d_K": c, "crit": crit, "below bracket": self.lower_violated(c, crit),
+                "above bracket": self.upper_violated(c, crit)}
+
+
+def _brackets(seed: int, name: str, label: str, data: tuple, Ks, draws: int) -> list[Bracket]:
+    from theory import lyapunov
+
+    ls, lr = data
+    out = []
+    for K in Ks:
+        keep = np.isfinite(ls[:, K - 1])
+        if keep.sum() < 8:
+            continue
+        # the Gaussians of rho are part of the data set (named like the ladder): shared by every claim
+        g = torch.Generator().manual_seed(derive_seed(seed, "bracket:" + name, label, K))
+        v, rho = lyapunov.offset_bracket(ls[keep], lr[keep], K, g, draws=draws)
+        mv, sv = stats.mean_se(v)
+        mw, sw = stats.mean_se(v + rho)
+        out.append(Bracket(label, K, mv, sv, mw, sw, int(keep.sum())))
+    return out
+
+
+@lru_cache(maxsize=64)
+def _ladder_brackets(seed, device, name, cfg, depths, batch, Ks, draws):
+    lad = _ladder(seed, device, name, cfg, depths, batch)
+    return {L: _brackets(seed, name, f"{cfg.label()}, L={L}", lad[L], Ks, draws) for L in depths}
+
+
+@lru_cache(maxsize=64)
+def _chain_brackets(seed, device, name, cfg, depths, batch, L, Ks, draws):
+    return _brackets(seed, name, f"{cfg.label()}, L={L}", _chain(seed, device, name, cfg, depths, batch)[L], Ks, draws)
+
+
+def ladder_brackets(ctx, name: str, cfg: Config, depths, batch: int, Ks, draws: int = 8) -> dict:
+    """{L: [Bracket of d_K for K in Ks]} on :func:`ladder_cv`'s draws, using at each K the samples of rank >= K
+    (for unconditioned gates, exactly the products whose every gate has rank >= K: a right-invariant
+    (K, p, sigma)-product). Cached per process, like the ladder."""
+    return _ladder_brackets(ctx.seed, ctx.device, name, cfg, tuple(int(L) for L in depths), int(batch),
+                            tuple(int(K) for K in Ks), int(draws))
+
+
+def chain_brackets(ctx, name: str, cfg: Config, depths, batch: int, L: int, Ks, draws: int = 8) -> list[Bracket]:
+    """[Bracket of d_K for K in Ks] at depth L of :func:`chain`'s products (as :func:`ladder_brackets`)."""
+    return _chain_brackets(ctx.seed, ctx.device, name, cfg, tuple(sorted(int(x) for x in depths)), int(batch), int(L),
+                           tuple(int(K) for K in Ks), int(draws))
+
+
+def cumulative(constant, K: int, n: int) -> float:
+    """sum_{i<=K} constant(i, n): the prediction for d_K from a per-index first-order constant."""
+    return float(sum(constant(i, n) for i in range(1, K + 1)))
+
+
+def corrected_constant(i: int, n: int) -> float:
+    """d_i - d_{i-1} (Lemma C.7 with u_L = E log||^i J_L||, consecutive i subtracted)."""
+    from theory import lyapunov
+
+    return lyapunov.d(i, n) - lyapunov.d(i - 1, n)
+
+
+def printed_constant(i: int, n: int) -> float:
+    """d_{i-1} - d_i, as printed in Theorem 5.3 and the figure captions."""
+    return -corrected_constant(i, n)
+
+
+def halved_constant(i: int, n: int) -> float:
+    """Foil: (d_i - d_{i-1})/2."""
+    return corrected_constant(i, n) / 2
+
+
+def doubled_constant(i: int, n: int) -> float:
+    """Foil: 2 (d_i - d_{i-1}) (e.g. d_i taken from E log det(Omega^{i,i})^2)."""
+    return 2 * corrected_constant(i, n)
+
+
+def bracket_counterexample(label: dict, b: Bracket, c: float, crit: float) -> dict:
+    """A bracket violation as replayable data (see :func:`bracket_replay`)."""
+    return {**label, "K": b.K, "v": b.v, "v_se": b.v_se, "w": b.w, "w_se": b.w_se, "crit": crit, "predicted": c,
+            "upper_factor": UPPER_FACTOR}
+
+
+def bracket_replay(cex: dict):
+    """A stored bracket violation: err > 0 when the predicted constant lies outside [v - t se, w + 2 t se]."""
+    from checks import Comparison
+
+    lo = cex["v"] - cex["crit"] * cex["v_se"]
+    hi = cex["w"] + cex.get("upper_factor", UPPER_FACTOR) * cex["crit"] * cex["w_se"]
+    return Comparison(err=max(lo - cex["predicted"], cex["predicted"] - hi), tol=0.0, detail=dict(cex))
