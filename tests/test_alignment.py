@@ -171,8 +171,15 @@ def test_suffix_products_and_sign_align():
 def test_printed_counterexamples_replay():
     from theory.claims import app_d, sec6
 
-    c = app_d.printed_c_replay({"C": app_d.CE_C, "a": app_d.CE_A, "L": 20.0})
+    # Theorem D.1(c) needs a pair j != i <= r, so n >= 3: the 3x3 case decouples a third coordinate
+    c = app_d.printed_c_replay(app_d.CE_PRINTED_C)
     assert not c.ok and abs(c.detail["e2_u1_over_s2/s1"] - 0.5) < 1e-9
+    assert math.isclose(c.detail["e2_u1"], app_d._closed_form_2x2(0.5, 20.0), rel_tol=1e-12)
+    d3 = app_d.d3_printed_replay(app_d.CE_D3)
+    assert not d3.ok and abs(d3.detail["exponent_vs_s_i/s_j"] + 1) < 1e-9
+    assert math.isclose(d3.detail["e_j^T u_i / (s_j/s_i) (intended; -> K_derived)"], 0.5, rel_tol=1e-6)
+    sg = app_d.singular_s_replay(app_d.CE_SINGULAR_S)
+    assert not sg.ok and sg.detail["rank_X"] == 1 and math.isclose(sg.detail["sigma_1/s_1^2"], 1.0, rel_tol=1e-12)
     t = sec6.thm61_replay(sec6.CE61)
     assert not t.ok and abs(t.detail["R"][0][0]) < 1e-30
     s = sec6.rem63_sigma_replay(sec6.CE63)
@@ -191,3 +198,62 @@ def test_printed_c_property_fails_but_corrected_passes():
     good = PropertyCheck(strat, lambda **k: cmp_entries(**k, corrected=True), generated="t", examples=5)
     assert bad(Context("test-printed")).status is Status.REFUTED
     assert good(Context("test-corrected")).status is Status.VERIFIED
+
+
+def test_ldl_unit_batch_matches_ldl_unit():
+    rng = np.random.default_rng(4)
+    G = rng.standard_normal((6, 3, 3))
+    C = G @ G.transpose(0, 2, 1)
+    C[2] = np.diag([1.0, -1.0, 1.0])  # not PD: nan, not an exception
+    T, d = al.ldl_unit_batch(C)
+    for k in range(6):
+        if k == 2:
+            assert np.isnan(T[k]).all() and np.isnan(d[k]).all()
+            continue
+        T0, d0 = al.ldl_unit(C[k])
+        assert np.allclose(T[k], T0, atol=1e-12) and np.allclose(d[k], d0, rtol=1e-12)
+    with pytest.raises(ValueError):
+        al.ldl_unit_batch(np.zeros((2, 3)))
+
+
+def test_ladder_check_foils_reuse_the_form_inputs():
+    """A LadderCheck foil re-decides on the inputs its form generated, states its power, and is refuted
+    exactly when some input rejects it."""
+    from checks import Comparison
+    from checks.model import Context, Status
+    from hypothesis import strategies as st
+    from theory.claims.app_d import LadderCheck
+
+    calls = []
+
+    def compare(x, *, bound=10.0):
+        calls.append(x)
+        return Comparison(float(x), bound, {"x": x})
+
+    chk = LadderCheck(st.builds(dict, x=st.integers(0, 9)), compare, generated="t", quick=12, ladder=False)
+    ctx = Context("test-ladder-foil")
+    assert chk(ctx).status is Status.VERIFIED
+    n_form = len(calls)
+    strong = chk.foil(bound=-1.0)(ctx)  # every input rejects it
+    assert strong.status is Status.REFUTED and strong.power == 1.0 and strong.evidence["cases"] == n_form
+    weak = chk.foil(bound=100.0)(ctx)  # no input rejects it: not refuted, power 0
+    assert weak.status is Status.VERIFIED and weak.power == 0.0
+    assert len(calls) == 3 * n_form  # foils evaluated the recorded inputs, no new generation
+    part = chk.foil(bound=-1.0, first=3)(ctx)
+    assert part.evidence["cases"] == 3
+
+
+def test_foil_input_transforms_break_only_the_named_hypothesis():
+    from theory.claims import app_d, sec6
+
+    rng = np.random.default_rng(2)
+    for r in (1, 2, 3):
+        B = rng.standard_normal((5, 5))
+        Bd = sec6._rows_dependent(B, r)
+        assert np.linalg.matrix_rank(Bd[:, :r]) == r  # (ii): first r columns independent
+        assert np.linalg.matrix_rank(Bd[:r]) == r - 1  # (ii') broken: first r rows dependent
+        C = B @ B.T
+        Cs = app_d._singular_block(C, r)
+        assert abs(np.linalg.det(Cs[:r, :r])) <= 1e-10 * np.linalg.det(C[:r, :r])
+        if r > 1:
+            assert np.isclose(np.linalg.det(Cs[: r - 1, : r - 1]), np.linalg.det(C[: r - 1, : r - 1]))

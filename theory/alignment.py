@@ -484,3 +484,27 @@ def alignment_profiles(J, A, k: int = 10) -> dict:
         "aat": rho_batch(aat.cpu().numpy()),
         "sep": (torch.log(sA[..., 0]) - torch.log(sA[..., k - 1])).cpu().numpy(),
     }
+
+
+def ldl_unit_batch(Cr) -> tuple[np.ndarray, np.ndarray]:
+    """Batched :func:`ldl_unit`: ``Cr[k] = T[k] diag(d[k]) T[k]^T`` for a stack (..., r, r), float64.
+
+    For Monte Carlo over many small matrices (random products, Section 6). Entries whose leading
+    block is not positive definite get ``nan`` in T and d instead of raising.
+    """
+    Cr = np.asarray(Cr, dtype=np.float64)
+    if Cr.ndim < 2 or Cr.shape[-1] != Cr.shape[-2]:
+        raise ValueError(f"Cr must be a stack of square matrices, got shape {Cr.shape}")
+    r = Cr.shape[-1]
+    T = np.broadcast_to(np.eye(r), Cr.shape).copy()
+    d = np.zeros(Cr.shape[:-1])
+    bad = np.zeros(Cr.shape[:-2], dtype=bool)
+    for j in range(r):
+        d[..., j] = Cr[..., j, j] - np.sum(T[..., j, :j] ** 2 * d[..., :j], axis=-1)
+        bad |= ~(d[..., j] > 0)
+        dj = np.where(d[..., j] > 0, d[..., j], np.nan)
+        for i in range(j + 1, r):
+            T[..., i, j] = (Cr[..., i, j] - np.sum(T[..., i, :j] * T[..., j, :j] * d[..., :j], axis=-1)) / dj
+    T[bad] = np.nan
+    d[bad] = np.nan
+    return T, d
