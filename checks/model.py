@@ -176,6 +176,14 @@ class Context:
 
         return float(norm.isf(self.alpha / (2 * max(1, comparisons))))
 
+    def t(self, comparisons: int = 1, dof: int = 1) -> float:
+        """Two-sided Student-t critical value at the same level as :meth:`z`, for a mean of ``dof + 1``
+        samples. With a few dozen samples and levels ~1e-6 the normal value understates the tail of a
+        studentised mean by an order of magnitude (P(|t_31| > 4.5) = 9e-5 vs 7e-6)."""
+        from scipy.stats import t as student_t
+
+        return float(student_t.isf(self.alpha / (2 * max(1, comparisons)), max(1, dof)))
+
 
 @dataclass
 class Comparison:

@@ -21,7 +21,7 @@ import traceback
 from contextlib import contextmanager
 from typing import Callable
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
@@ -63,7 +63,7 @@ class PropertyCheck:
 
     def __init__(self, strategy: st.SearchStrategy, compare: Callable[..., Comparison], *,
                  generated: str, examples: int | None = None,
-                 classify: Callable[[dict], str] | None = None):
+                 classify: Callable[[dict], str] | None = None, shrink: bool = True):
         if not isinstance(strategy, st.SearchStrategy):
             raise TypeError(f"strategy must be a Hypothesis strategy, got {type(strategy).__name__}")
         if not callable(compare):
@@ -77,6 +77,8 @@ class PropertyCheck:
         # Maps a comparison's detail to a class name; the evidence then counts the cases per class,
         # showing e.g. that both sides of an "if and only if" were exercised.
         self.classify = classify
+        # Shrink a counterexample to a minimal one (printed forms); a foil only needs to be rejected.
+        self.shrink = shrink
 
     def __call__(self, ctx: Context) -> Outcome:
         n_examples = self.examples if self.examples is not None else ctx.profile.examples
@@ -84,8 +86,10 @@ class PropertyCheck:
         classes: dict[str, int] = {}
         failing: dict = {}
 
+        phases = list(Phase) if self.shrink else [ph for ph in Phase if ph is not Phase.shrink]
+
         @hypothesis_seed(ctx.seed_for("hypothesis"))
-        @settings(max_examples=n_examples, deadline=None, database=None, derandomize=False,
+        @settings(max_examples=n_examples, deadline=None, database=None, derandomize=False, phases=phases,
                   suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
         @given(self.strategy)
         def run(inputs):
@@ -137,9 +141,10 @@ class PropertyCheck:
 
     def foil(self, compare: Callable[..., Comparison]) -> "PropertyCheck":
         """This check with another comparison (a wrong variant of the statement): same strategy, budget
-        and seed, hence the same generated inputs. Use it as a :class:`checks.Foil`'s check."""
+        and seed, hence the same generated inputs. Use it as a :class:`checks.Foil`'s check. It does not
+        shrink: a foil only has to be rejected, and shrinking its counterexample costs seconds."""
         return PropertyCheck(self.strategy, compare, generated=self.generated, examples=self.examples,
-                             classify=self.classify)
+                             classify=self.classify, shrink=False)
 
     def replay(self, counterexample: dict) -> Comparison:
         """Re-run the comparison on a stored counterexample."""

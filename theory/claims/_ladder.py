@@ -24,7 +24,6 @@ from functools import lru_cache
 import numpy as np
 import torch
 from scipy.stats import norm
-from scipy.stats import t as student_t
 
 from checks import stats
 from checks.model import derive_seed
@@ -114,15 +113,6 @@ def fit(Ls, y, se, alpha: float, order: int = 1):
     if order == 1 and f.dof > 1 and f.p_fit < alpha:
         return stats.fit_ladder(Ls, y, se, order=2)
     return f
-
-
-def tcrit(ctx, comparisons: int, dof: int) -> float:
-    """Two-sided Student-t critical value at the claim's Bonferroni share split over ``comparisons``.
-
-    With a few dozen samples per mean and levels ~1e-6, the normal ``ctx.z`` understates the tail of a
-    studentised mean by an order of magnitude (P(|t_31| > 4.5) = 9e-5 vs 7e-6): use ``dof`` = m - 1.
-    """
-    return float(student_t.isf(ctx.alpha / (2 * max(1, comparisons)), max(1, dof)))
 
 
 def one_sided_power(margin: float, se: float, crit: float) -> float:

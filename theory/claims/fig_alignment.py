@@ -448,7 +448,7 @@ def _check_quoted(L, l, q):
     def check(ctx) -> Outcome:
         S, data = _fig6_data(ctx)
         # exact normal-theory prediction interval from S draws (Student t), at the claim's level
-        tq = float(student_t.isf(ctx.alpha / 2, S - 1))
+        tq = ctx.t(1, S - 1)
         table = {k: _reproduces(q, x, tq) for k, x in data["rho"][(L, l)].items()}
         prim = table[F6_PRIMARY]
         valid = [k for k in table if "signed" not in k]

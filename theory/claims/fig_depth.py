@@ -120,7 +120,7 @@ def _fig2(ctx, *, constant=_ladder.corrected_constant) -> Outcome:
     m = _batch(ctx)
     n_br = sum(len(depths[p]) for p in ps)
     n_tests = 2 * n_br + n_br + sum(L >= 10 for p in ps for L in depths[p])
-    crit = _ladder.tcrit(ctx, n_tests, m - 1)
+    crit = ctx.t(n_tests, m - 1)
     items, ben, comp, figs = [], [], [], {}
     fig = Figure(figsize=(10, 4))
     c1 = constant(1, N)
@@ -259,7 +259,7 @@ def _spectrum(ctx, kmax: int, *, constant=_ladder.corrected_constant, name: str)
     per_p = {p: [k for k in range(1, kmax + 1) if _mean_k(_data(ctx, p)[L][0], L, k) is not None] for p in ps}
     n_k = sum(len(v) for v in per_p.values())
     n_br = sum(len(_Ks(p, kmax)) for p in ps)
-    crit = _ladder.tcrit(ctx, 2 * n_k + 2 * n_br, m - 1)
+    crit = ctx.t(2 * n_k + 2 * n_br, m - 1)
     items, ben, rows_k, figs, excluded = [], [], [], {}, []
     fig = Figure(figsize=(10, 4))
     for j, p in enumerate(ps):
@@ -414,7 +414,7 @@ def _fig4(ctx, *, slope=lambda k: _gamma(k, 0.5)) -> Outcome:
     data = _data(ctx, p)
     m = _batch(ctx)
     x = np.array(ells, dtype=float)
-    crit = _ladder.tcrit(ctx, 2 * K * len(ells), m - 1)
+    crit = ctx.t(2 * K * len(ells), m - 1)
     rows, viol, powers = [], [], []
     fig = Figure(figsize=(6, 4.5))
     ax = fig.add_subplot(1, 1, 1)

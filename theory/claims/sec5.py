@@ -797,7 +797,7 @@ def _correction(ctx, *, constant=_ladder.corrected_constant, second_computation=
     brs, lads, batch = _thm53_brackets(ctx)
     n_br = sum(len(b) for b in brs.values())
     n_ben = sum(cfg.r * len(lad) for cfg, lad in lads.items())
-    crit = _ladder.tcrit(ctx, 2 * n_br + n_ben, batch - 1)
+    crit = ctx.t(2 * n_br + n_ben, batch - 1)
     ben = ctx.memo("benettin", lambda: _benettin_tests(lads, crit))
     rows, powers, worst = [], [], None
     for (cfg, L), bl in brs.items():
@@ -938,7 +938,7 @@ def _d_universal(ctx, *, constant=lambda K, cfg: lyapunov.d(K, cfg.n)) -> Outcom
         return m, [lyapunov.d_mc(i, n, m, g) for i, n in cells]
 
     m_h, mc = ctx.memo("haar", haar)
-    crit = _ladder.tcrit(ctx, 2 * n_br + len(cells), batch - 1)
+    crit = ctx.t(2 * n_br + len(cells), batch - 1)
     z_h = ctx.z(2 * n_br + len(cells))
     haar_tests = [stats.test(f"d_{i}(n={n}): Haar MC vs closed form", est, se, float(lyapunov.d_mp(i, n)), z_h)
                   for (i, n), (est, se) in zip(cells, mc)]
