@@ -252,7 +252,7 @@ def _fig5_data(seed: int, S: int, reading: str) -> dict:
 
 
 def _fig5_readings(ctx):
-    S = ctx.pick(quick=16, full=200)
+    S = ctx.pick(quick=16, full=200, deep=800)
     d = ctx.memo("fig5", lambda: {rd: _fig5_data(ctx.seed, S, rd) for rd in ("fgln", "masked")})
     readings = {
         F5_PRIMARY: d["fgln"]["rho"]["range"],
@@ -432,7 +432,7 @@ def _reproduces(q: float, x, tq: float) -> dict:
 
 
 def _fig6_data(ctx):
-    S = ctx.pick(quick=16, full=200)
+    S = ctx.pick(quick=16, full=200, deep=800)
     return S, ctx.memo("fig6", lambda: _fig6(ctx.seed, S))
 
 
@@ -589,7 +589,7 @@ G2_END = G2_L - 1  # l = L-1: the shortest suffix A_l (A_L = D_L = I is trivial)
 
 def _g2_samples(ctx, n):
     # n = 64 panels are ~6x cheaper than n = 128 ones and noisier per draw: give them more draws
-    return ctx.pick(quick=40, full=200) if n == 64 else ctx.pick(quick=20, full=120)
+    return ctx.pick(quick=40, full=200, deep=800) if n == 64 else ctx.pick(quick=20, full=120, deep=480)
 
 
 @functools.lru_cache(maxsize=16)

@@ -104,8 +104,11 @@ def _configs(ctx):
     # gaps are large; at n = 4..6 the smallest gap is 0.21..0.51, so depths >= 12 suffice (a Ginibre-like
     # config, p = 0.8 at n = 4 with gap 0.19, still showed a 5-SE remainder bias from depth 8).
     cfgs = [Config(4, 0.5, 1.0, 2), Config(4, 0.6, 0.5, 3), Config(6, 0.6, 1.0, 3)]
-    if ctx.profile.name == "full":
+    if ctx.profile.name in ("full", "deep"):
         cfgs.append(Config(8, 0.6, 1.0, 4))
+    if ctx.profile.name == "deep":
+        # deep (cluster runs): a wider product, where d_i(n) and the gaps differ most from n <= 8
+        cfgs.append(Config(16, 0.6, 0.5, 6))
     return cfgs
 
 
@@ -113,16 +116,21 @@ def _depths(ctx, cfg):
     # full has ~3x smaller standard errors, which resolve the exponentially small remainder at the
     # shallowest depths (z ~ -4 at L = 12 for n = 6 with 16000 samples): its ladders start deeper.
     # (The brackets of the first-order constants need no remainder model and use every depth.)
+    # deep: the same ladders continued to deeper L (the remainder is smaller there; the SEs too).
     if cfg.n <= 4:
-        return ctx.pick(quick=[12, 16, 24, 32, 48], full=[16, 24, 32, 48, 64, 96])
+        return ctx.pick(quick=[12, 16, 24, 32, 48], full=[16, 24, 32, 48, 64, 96],
+                        deep=[16, 24, 32, 48, 64, 96, 128, 192])
     if cfg.n <= 6:
-        return ctx.pick(quick=[12, 16, 24, 32, 48], full=[24, 32, 48, 64, 96])
-    return [32, 48, 64, 96, 128]
+        return ctx.pick(quick=[12, 16, 24, 32, 48], full=[24, 32, 48, 64, 96], deep=[24, 32, 48, 64, 96, 128, 192])
+    if cfg.n <= 8:
+        return ctx.pick(quick=[32, 48, 64, 96, 128], full=[32, 48, 64, 96, 128], deep=[32, 48, 64, 96, 128, 192, 256])
+    return [48, 64, 96, 128, 192, 256]
 
 
 def _batch(ctx):
-    # shared with app_c's Theorem C.1 / wedge checks (same name, configs, depths and batch: one draw)
-    return ctx.pick(quick=2000, full=6000)
+    # shared with app_c's Theorem C.1 / wedge checks (same name, configs, depths and batch: one draw);
+    # deep: 4x full, halving every standard error of the limits and constants
+    return ctx.pick(quick=2000, full=6000, deep=24000)
 
 
 def _ladders(ctx):
