@@ -14,24 +14,42 @@ import numpy as np
 
 EPS64 = float(np.finfo(np.float64).eps)
 EPS32 = float(np.finfo(np.float32).eps)
+# Smallest positive float64: the absolute error of one operation whose result underflows.
+TINY64 = float(np.finfo(np.float64).smallest_subnormal)
 
 # Default algorithm constant (see module docstring).
 C_DEFAULT = 8.0
 
 
-def eps_of(dtype) -> float:
-    """Unit roundoff of a numpy or torch floating dtype."""
+def _finfo(dtype):
     if str(dtype).startswith("torch."):
         dtype = str(dtype).removeprefix("torch.")
-    return float(np.finfo(np.dtype(dtype)).eps)
+    return np.finfo(np.dtype(dtype))
+
+
+def eps_of(dtype) -> float:
+    """Unit roundoff of a numpy or torch floating dtype."""
+    return float(_finfo(dtype).eps)
 
 
 def tol(n: int, *, kappa: float = 1.0, scale: float = 1.0, kernels: int = 1,
-        dtype=np.float64, c: float = C_DEFAULT) -> float:
-    """Absolute tolerance ``c * kernels * n * eps * kappa * scale`` for a float computation."""
-    if n < 1 or kappa < 0 or scale < 0 or kernels < 1:
-        raise ValueError(f"tol: bad arguments n={n}, kappa={kappa}, scale={scale}, kernels={kernels}")
-    return c * kernels * n * eps_of(dtype) * max(kappa, 1.0) * scale
+        dtype=np.float64, c: float = C_DEFAULT, amplification: float = 1.0, unit: float | None = None) -> float:
+    """Absolute tolerance ``c * kernels * n * (eps * kappa * scale + unit * amplification)``.
+
+    The second term is the underflow floor: wherever an intermediate or a result underflows, a kernel
+    errs by up to one subnormal spacing ``unit`` (the dtype's smallest subnormal; ``ldexp(TINY64, -e)``
+    for data rescaled by 2^-e) absolutely, and later factors multiply that by at most
+    ``amplification``. So a tolerance is never 0 however small ``scale`` is (a subnormal gate), and for
+    normal-range data the term is far below one ulp of the first (the value is unchanged).
+    """
+    if n < 1 or kappa < 0 or scale < 0 or kernels < 1 or amplification < 0:
+        raise ValueError(f"tol: bad arguments n={n}, kappa={kappa}, scale={scale}, kernels={kernels}, "
+                         f"amplification={amplification}")
+    if not np.isfinite(scale) or not np.isfinite(amplification):
+        return float("inf")
+    if unit is None:
+        unit = float(_finfo(dtype).smallest_subnormal)
+    return c * kernels * n * (eps_of(dtype) * max(kappa, 1.0) * scale + unit * max(amplification, 1.0))
 
 
 def cond(a: np.ndarray) -> float:

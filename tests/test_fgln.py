@@ -113,16 +113,66 @@ def test_section7_exact_regime():
     gam = np.array([0.4, -0.1, -0.5])
     L = 4
     Ws = fgln.shared_basis_chain(3, [np.exp(gam)] * L, rng)
-    d = fgln.section7_diagnostics(Ws, [np.ones(3)] * (L - 1), rng.standard_normal((3, 3)))
-    assert d["eps"] < 1e-12 and np.max(d["fit_resid"]) < 1e-12
+    ds, G = [np.ones(3)] * (L - 1), rng.standard_normal((3, 3))
+    d = fgln.section7_diagnostics(Ws, ds, G)  # (i) with the printed exponents
+    assert d["eps"] < 1e-12 and np.max(d["fit_resid"]) < 1e-12 and d["resolved"].all()
     np.testing.assert_allclose(d["gamma"], gam, atol=1e-12)
-    np.testing.assert_allclose(d["delta"], -gam, atol=1e-12)
-    np.testing.assert_allclose(fgln.prop71_corrected(d) / d["sdot"], 1.0, rtol=1e-9)
+    np.testing.assert_allclose(d["delta"], -gam, atol=1e-12)  # B_1 = I forces delta = -gamma
     np.testing.assert_allclose(fgln.prop71_printed(d) / d["sdot"], np.exp(-(2 + 2 / L) * gam), rtol=1e-9)
+    np.testing.assert_allclose(fgln.prop71_exponent_sum(d) / d["sdot"], 1.0, rtol=1e-9)
+    np.testing.assert_allclose(d["aligned"] / d["sdot"], 1.0, rtol=1e-9)
+    f = fgln.section7_diagnostics(Ws, ds, G, fgln.FACTOR_COUNT_71)  # exponents L - l and l - 1
+    np.testing.assert_allclose(f["gamma"], gam, atol=1e-12)
+    np.testing.assert_allclose(f["delta"], 0.0, atol=1e-12)
+    np.testing.assert_allclose(fgln.prop71_printed(f) / f["sdot"], 1.0, rtol=1e-9)
+    assert abs(fgln.prop71_printed(f, power=2 - 1 / L)[0] / f["sdot"][0] - 1) > 1e-3
+    # Remark 7.2: (i) as printed holds on chains with an orthogonal last factor, the factor count on full chains
     Ms = fgln.rem72_chain(3, L, gam, rng)
-    r = fgln.rem72_diagnostics(Ms, [rng.standard_normal((3, 3)) for _ in range(L)])
-    assert r["eps"] < 1e-12
+    Md = [rng.standard_normal((3, 3)) for _ in range(L)]
+    r = fgln.rem72_diagnostics(Ms, Md)
+    assert r["eps"] < 1e-12 and np.max(r["fit_resid"]) < 1e-12
     np.testing.assert_allclose(r["first_order_sum"] / r["sdot"], 1.0, rtol=1e-9)
+    assert np.max(np.abs(r["printed"] / r["sdot"] - 1)) > 1e-3
+    Ms = fgln.rem72_chain(3, L, gam, rng, last_orthogonal=False)
+    r = fgln.rem72_diagnostics(Ms, Md, fgln.FACTOR_COUNT_72)
+    assert np.max(r["fit_resid"]) < 1e-12
+    np.testing.assert_allclose(r["delta"], 0.0, atol=1e-12)
+    np.testing.assert_allclose(r["printed"] / r["sdot"], 1.0, rtol=1e-9)
+    literal = fgln.rem72_diagnostics(Ms, Md, fgln.FACTOR_COUNT_72, b_shift=1)  # U_{B_{l-1}}, T^+_{l-1}
+    assert np.max(np.abs(literal["printed"] / literal["sdot"] - 1)) > 1e-3
+
+
+def test_fit_depth_scaling_conventions():
+    L, gam, dlt = 5, np.array([0.3, -0.2]), np.array([0.1, 0.4])
+    ls = np.arange(1, L + 1)[:, None]
+    for a, b in (fgln.PRINTED_EXPONENTS, fgln.FACTOR_COUNT_71, fgln.FACTOR_COUNT_72):
+        logA, logB = (L - ls + 1 - a) * gam + dlt, (ls - b) * gam + dlt
+        g, d, res = fgln.fit_depth_scaling(logA, logB, (a, b))
+        np.testing.assert_allclose(g, gam, atol=1e-12)
+        np.testing.assert_allclose(d, dlt, atol=1e-12)
+        assert np.max(res) < 1e-12
+
+
+def test_rounding_tol_never_underflows_and_matches_tol_in_range():
+    from checks.tolerance import tol
+    from theory.claims._networks import TINY, rounding_tol
+
+    assert rounding_tol(3, scale=0.0) > 0
+    assert rounding_tol(3, scale=1e-311, kernels=4) > 0
+    assert rounding_tol(3, scale=1.0) == pytest.approx(tol(3, scale=1.0), rel=1e-12)
+    assert rounding_tol(3, scale=1.0, unit=np.ldexp(TINY, 1000)) > tol(3, scale=1.0)
+    assert rounding_tol(3, scale=np.inf) == np.inf
+
+
+def test_no_shrink_restores_the_hypothesis_profile():
+    from hypothesis import settings
+    from theory.claims._networks import no_shrink
+
+    before = settings.get_current_profile_name()
+    seen = {}
+    no_shrink(lambda ctx: seen.setdefault("phases", settings.default.phases))(None)
+    assert settings.get_current_profile_name() == before
+    assert "shrink" not in {p.name for p in seen["phases"]}
 
 
 def test_section8_panels_shapes_and_perfect_alignment():
@@ -134,3 +184,23 @@ def test_section8_panels_shapes_and_perfect_alignment():
     rho = fgln.alignment_rho_ladder(Ws, ds)
     assert rho.shape == (L - 1,)
     np.testing.assert_allclose(rho, 1.0, atol=1e-9)  # U_{A_l} = U up to signs: diagonal
+
+
+def test_fast_foil_stops_evaluating_after_the_first_failure():
+    from hypothesis import strategies as st
+
+    from checks import Comparison
+    from checks.model import Context
+    from checks.property import PropertyCheck
+    from theory.claims._networks import fast_foil
+
+    calls = []
+
+    def wrong(x):
+        calls.append(x)
+        return Comparison(1.0, 0.0)
+
+    pc = PropertyCheck(st.builds(dict, x=st.integers(0, 10)), lambda x: Comparison(0.0, 1.0), generated="integers")
+    out = fast_foil(pc, wrong)(Context("def-4.1"))
+    assert out.status.value == "refuted"
+    assert len(calls) == 1

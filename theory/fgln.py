@@ -164,27 +164,28 @@ def jdot_flow(Ws, ds, G) -> np.ndarray:
     return jdot_from_weight_velocity(Ws, ds, [-g for g in grad_weights(Ws, ds, G)])
 
 
-def _jdot_e1_sum(Ws, ds, G, gate_power: int) -> np.ndarray:
-    """-sum_l M_{l+1:L} D_l^k M_{l+1:L}^T G M_{1:l-1}^T M_{1:l-1} with M_l := D_l W_l and k = gate_power."""
+def jdot_e1_sum(Ws, ds, G, gate_power: int, prefix_shift: int = 0) -> np.ndarray:
+    """-sum_l M_{l+1:L} D_l^k M_{l+1:L}^T G P_l^T P_l with M_l := D_l W_l, k = gate_power and P_l = M_{1:l-1+s},
+    s = prefix_shift (Lemma E.1: k = 1, s = 0; its correction k = 2; other values are wrong variants)."""
     Ms = layers_left(Ws, ds)
     g = full_gates(*check_network(Ws, ds))
     L = len(Ms)
     out = 0.0
     for l in range(1, L + 1):
         suf = pprod(Ms, l + 1, L, dim=Ms[l - 1].shape[0])
-        pre = pprod(Ms, 1, l - 1, dim=Ms[0].shape[1])
+        pre = pprod(Ms, 1, min(l - 1 + prefix_shift, L), dim=Ms[0].shape[1])
         out = out - (suf * (g[l] ** gate_power)[None, :]) @ suf.T @ G @ pre.T @ pre
     return out
 
 
 def jdot_lemma_e1(Ws, ds, G) -> np.ndarray:
     """Lemma E.1 as printed: -sum_l M_{l+1:L} D_l M_{l+1:L}^T G M_{1:l-1}^T M_{1:l-1}, M_l := D_l W_l."""
-    return _jdot_e1_sum(Ws, ds, G, gate_power=1)
+    return jdot_e1_sum(Ws, ds, G, gate_power=1)
 
 
 def jdot_lemma_e1_corrected(Ws, ds, G) -> np.ndarray:
     """Lemma E.1 with D_l replaced by D_l^2 (the form valid for general diagonal gates)."""
-    return _jdot_e1_sum(Ws, ds, G, gate_power=2)
+    return jdot_e1_sum(Ws, ds, G, gate_power=2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,13 +356,44 @@ def _aligned_svd(M, U_ref):
     return U * sg, s, Vt * sg[:, None]
 
 
-def section7_diagnostics(Ws, ds, G):
+# Exponent conventions for assumption (i) of Proposition 7.1 and Remark 7.2, as offsets (a, b) in
+#   log s_k(A_l) = (L - l + 1 - a) gamma_k + delta_k,   log s_k(B_l) = (l - b) gamma_k + delta_k.
+# As printed, both statements use (L - l + 1) and l. Counting the factors of each partial product (the
+# convention of Definition 4.6 and Theorem 5.3, and the one the proofs in E.2 / E.3 compute with): in
+# Section 7, A_l = W_L D_{L-1} ... W_{l+1} D_l has L - l weight matrices and B_l = D_{l-1} W_{l-1} ... W_1
+# has l - 1; in Remark 7.2, A_l = M_{l:L} has L - l + 1 factors and B_l = M_{1:l-1} has l - 1.
+PRINTED_EXPONENTS = (0, 0)
+FACTOR_COUNT_71 = (1, 1)
+FACTOR_COUNT_72 = (0, 1)
+
+
+def fit_depth_scaling(logA, logB, offsets=PRINTED_EXPONENTS):
+    """Least-squares (gamma_k, delta_k) of assumption (i) over l = 1..L (rows of ``logA``, ``logB``, one
+    column per mode) under the exponent convention ``offsets``; returns (gamma, delta, max residual)."""
+    logA, logB = np.atleast_2d(logA), np.atleast_2d(logB)
+    L = logA.shape[0]
+    a, b = offsets
+    ls = np.arange(1, L + 1, dtype=np.float64)
+    X = np.concatenate([np.stack([L - ls + 1 - a, np.ones(L)], 1), np.stack([ls - b, np.ones(L)], 1)])
+    Y = np.concatenate([logA, logB])
+    c, *_ = np.linalg.lstsq(X, Y, rcond=None)
+    return c[0], c[1], np.max(np.abs(X @ c - Y), axis=0)
+
+
+# A mode is resolved in float64 when s_k / s_1 stays above this in J and every partial product: its
+# singular value then has relative accuracy ~ eps / 1e-8 and its ds_k/dt is meaningful.
+RESOLVED = 1e-8
+
+
+def section7_diagnostics(Ws, ds, G, offsets=PRINTED_EXPONENTS):
     """Everything Proposition 7.1 speaks about, for a square FGLN at one time.
 
     Returns dict with s (singular values of J), g_k = <G, u_k v_k^T>, sdot (exact u_k^T Jdot v_k under
-    gradient flow), logA[l,k], logB[l,k] (l = 1..L), fitted gamma_k, delta_k of assumption (i) by
-    least squares with max residual fit_resid[k], and eps = max_l max(||U^T U_{A_l} - I||_max,
-    ||V^T V_{B_l} - I||_max) of assumption (ii) (SVD signs matched to U, V).
+    gradient flow), logA[l,k], logB[l,k] (l = 1..L), gamma_k, delta_k of assumption (i) fitted by least
+    squares under the exponent convention ``offsets`` (max residual fit_resid[k]), eps = max_l
+    max(||U^T U_{A_l} - I||_max, ||V^T V_{B_l} - I||_max) of assumption (ii) (SVD signs matched to U, V),
+    the aligned form -sum_l s_k(A_l)^2 s_k(B_l)^2 g_k (the E.2 display before (i) is used) and
+    ``resolved`` (modes whose singular values float64 resolves in J and every A_l, B_l).
     """
     Ws, ds = check_network(Ws, ds)
     L = len(Ws)
@@ -376,50 +408,59 @@ def section7_diagnostics(Ws, ds, G):
     logA = np.empty((L, n))
     logB = np.empty((L, n))
     eps_rows = []
+    resolved = s > RESOLVED * s[0]
     for l in range(L):
         Ua, sa, _ = _aligned_svd(A[l], U)
         Vb, sb, _ = _aligned_svd(B[l].T, V)  # right singular vectors of B = left of B^T
+        resolved &= (sa > RESOLVED * sa[0]) & (sb > RESOLVED * sb[0])
         logA[l] = np.log(np.maximum(sa, 1e-300))
         logB[l] = np.log(np.maximum(sb, 1e-300))
         eps_rows.append(max(np.max(np.abs(U.T @ Ua - np.eye(n))), np.max(np.abs(V.T @ Vb - np.eye(n)))))
-    ls = np.arange(1, L + 1, dtype=np.float64)
-    X = np.concatenate([np.stack([L - ls + 1, np.ones(L)], 1), np.stack([ls, np.ones(L)], 1)])
-    gam, del_, res = np.empty(n), np.empty(n), np.empty(n)
-    for k in range(n):
-        y = np.concatenate([logA[:, k], logB[:, k]])
-        c, *_ = np.linalg.lstsq(X, y, rcond=None)
-        gam[k], del_[k] = c
-        res[k] = np.max(np.abs(X @ c - y))
-    return {"s": s, "g": g, "sdot": sdot, "jdot_norm": float(np.linalg.norm(Jdot, 2)), "logA": logA, "logB": logB, "gamma": gam, "delta": del_,
-            "fit_resid": res, "eps": float(max(eps_rows)), "eps_by_l": np.array(eps_rows), "L": L}
+    gam, del_, res = fit_depth_scaling(logA, logB, offsets)
+    aligned = -np.sum(np.exp(2 * (logA + logB)), axis=0) * g
+    return {"s": s, "g": g, "sdot": sdot, "jdot_norm": float(np.linalg.norm(Jdot, 2)), "logA": logA, "logB": logB,
+            "gamma": gam, "delta": del_, "fit_resid": res, "eps": float(max(eps_rows)), "eps_by_l": np.array(eps_rows),
+            "aligned": aligned, "resolved": resolved, "L": L, "offsets": tuple(offsets)}
 
 
-def prop71_printed(diag: dict) -> np.ndarray:
-    """Proposition 7.1's right-hand side: -e^{(2+2/L) delta_k} L s_k^{2-2/L} <G, u_k v_k^T>."""
+def prop71_printed(diag: dict, *, power: float | None = None, terms: float | None = None) -> np.ndarray:
+    """Proposition 7.1's right-hand side -e^{(2+2/L) delta_k} L s_k^{2-2/L} <G, u_k v_k^T>, with delta_k as
+    fitted in ``diag`` (i.e. under its exponent convention). ``power`` (2 - 2/L) and ``terms`` (L, the
+    number of summands) are knobs for wrong variants."""
     L = diag["L"]
-    return -np.exp((2 + 2 / L) * diag["delta"]) * L * diag["s"] ** (2 - 2 / L) * diag["g"]
+    power = 2 - 2 / L if power is None else power
+    terms = L if terms is None else terms
+    return -np.exp((2 + 2 / L) * diag["delta"]) * terms * diag["s"] ** power * diag["g"]
 
 
-def prop71_corrected(diag: dict) -> np.ndarray:
-    """What (i) as printed and (ii) with eps -> 0 give: -L e^{2(L+1) gamma_k + 4 delta_k} <G, u_k v_k^T>."""
+def prop71_exponent_sum(diag: dict) -> np.ndarray:
+    """What (i) with the printed exponents gives, summed before the proof's product step:
+    -L e^{2(L+1) gamma_k + 4 delta_k} <G, u_k v_k^T> (s_k(A_l) s_k(B_l) = e^{(L+1) gamma + 2 delta} for all l)."""
     L = diag["L"]
     return -L * np.exp(2 * (L + 1) * diag["gamma"] + 4 * diag["delta"]) * diag["g"]
 
 
-def rem72_chain(n: int, L: int, gammas, rng: np.random.Generator, eta: float = 0.0):
-    """Square chain M_l = Q_l diag(e^gamma) R_l Q_{l-1}^T (l < L), M_L = Q_L R_L Q_{L-1}^T.
+def rem72_chain(n: int, L: int, gammas, rng: np.random.Generator, eta: float = 0.0, last_orthogonal: bool = True):
+    """Square chain M_l = Q_l diag(e^gamma) R_l Q_{l-1}^T with R_l = exp(eta K_l).
 
-    At eta = 0 Remark 7.2's assumption (i) holds exactly with delta_k = -gamma_k (A_l = M_{l:L} has
-    L - l factors e^gamma, B_l = M_{1:l-1} has l - 1) and (ii) with T^- = T^+ = I, eps = 0.
+    With ``last_orthogonal`` (M_L = Q_L R_L Q_{L-1}^T), Remark 7.2's assumption (i) *as printed* holds exactly
+    at eta = 0 with delta_k = -gamma_k (A_l = M_{l:L} has L - l factors e^gamma, B_l = M_{1:l-1} has l - 1);
+    without it every factor carries e^gamma and (i) holds with the factor-count exponents (FACTOR_COUNT_72)
+    and delta_k = 0. Either way (ii) holds with T^- = T^+ = I and eps = 0 at eta = 0.
     """
     e = np.exp(np.asarray(gammas, dtype=np.float64))
-    return shared_basis_chain(n, [e] * (L - 1) + [np.ones(n)], rng, eta)
+    last = np.ones(n) if last_orthogonal else e
+    return shared_basis_chain(n, [e] * (L - 1) + [last], rng, eta)
 
 
-def rem72_diagnostics(Ms, Mdots):
-    """Remark 7.2 quantities for a square chain: actual ds_k/dt, the printed prediction (with the
-    B_l index reading, T^-/T^+ = triangular parts of the matrices in (ii)), the unfactored first-order
-    sum, fitted gamma/delta of (i) and eps of (ii) (largest entry outside the triangle)."""
+def rem72_diagnostics(Ms, Mdots, offsets=PRINTED_EXPONENTS, b_shift: int = 0, first_order: bool = True):
+    """Remark 7.2 quantities for a square chain: actual ds_k/dt, the printed prediction e^{(1+1/L) delta_k}
+    s_k^{1-1/L} sum_l (T^-_{l+1} V_{A_{l+1}}^T Mdot_l U_{B_{l-b}} T^+_{l-b})_kk with T^-/T^+ the triangular
+    parts of the matrices in (ii) (``b_shift`` = 0: the B_l reading; 1: the literal B_{l-1}, B_0 := I), the
+    unfactored first-order sum sum_l s_{A_{l+1},k} s_{B_l,k} (...)_kk, gamma/delta of (i) fitted under
+    ``offsets``, eps of (ii) (largest entry outside the triangles), the resolved modes and term_scale[k] =
+    sum_l s_{A_{l+1},k} s_{B_l,k} ||Mdot_l|| (the size of the summands). ``first_order=False`` replaces T^-, T^+
+    by I (the order-zero alignment of Proposition 7.1) in the predictions."""
     L = len(Ms)
     n = Ms[0].shape[0]
     J = pprod(Ms, 1, L)
@@ -428,40 +469,40 @@ def rem72_diagnostics(Ms, Mdots):
     Jdot = sum(pprod(Ms, l + 1, L, dim=n) @ Mdots[l - 1] @ pprod(Ms, 1, l - 1, dim=n) for l in range(1, L + 1))
     sdot = np.einsum("ik,ij,jk->k", U, Jdot, V)
     A = {l: pprod(Ms, l, L, dim=n) for l in range(1, L + 2)}  # A_l = M_{l:L}, A_{L+1} = I
-    B = {l: pprod(Ms, 1, l - 1, dim=n) for l in range(1, L + 1)}  # B_l = M_{1:l-1}
+    B = {l: pprod(Ms, 1, l - 1, dim=n) for l in range(0, L + 1)}  # B_l = M_{1:l-1}, B_0 := B_1 = I
     svdA = {l: _aligned_svd(A[l], U) for l in A}
     svdB = {l: _aligned_svd(B[l].T, V) for l in B}  # (V_B, s_B, U_B^T)
-    eps, terms_p, terms_c = 0.0, np.zeros(n), np.zeros(n)
+    eps, terms_p, terms_c, term_scale = 0.0, np.zeros(n), np.zeros(n), np.zeros(n)
+    resolved = s > RESOLVED * s[0]
     Tm, Tp = {}, {}
     for l in A:
         Ua, sa, _ = svdA[l]
+        resolved &= sa > RESOLVED * sa[0]
         X = (U.T @ Ua * sa[None, :]) / sa[:, None]  # S_A^{-1} U^T U_A S_A
-        Tm[l] = np.tril(X)
+        Tm[l] = np.tril(X) if first_order else np.eye(n)
         eps = max(eps, float(np.max(np.abs(np.triu(X, 1)))) if n > 1 else 0.0)
     for l in B:
         Vb, sb, UbT = svdB[l]
+        resolved &= sb > RESOLVED * sb[0]
         X = (sb[:, None] * (Vb.T @ V)) / sb[None, :]  # S_B V_B^T V S_B^{-1}
-        Tp[l] = np.triu(X)
+        Tp[l] = np.triu(X) if first_order else np.eye(n)
         eps = max(eps, float(np.max(np.abs(np.tril(X, -1)))) if n > 1 else 0.0)
     for l in range(1, L + 1):
         _, sa, VaT = svdA[l + 1]
-        _, sb, UbT = svdB[l]
-        core = np.diag(Tm[l + 1] @ VaT @ Mdots[l - 1] @ UbT.T @ Tp[l])
+        _, sb, _ = svdB[l]
+        _, _, UbT = svdB[l - b_shift]
+        core = np.diag(Tm[l + 1] @ VaT @ Mdots[l - 1] @ UbT.T @ Tp[l - b_shift])
         terms_p += core
-        terms_c += sa * sb * core
-    logA = np.array([np.log(svdA[l][1]) for l in range(1, L + 1)])
-    logB = np.array([np.log(svdB[l][1]) for l in range(1, L + 1)])
-    ls = np.arange(1, L + 1, dtype=np.float64)
-    X = np.concatenate([np.stack([L - ls + 1, np.ones(L)], 1), np.stack([ls, np.ones(L)], 1)])
-    gam, dl, res = np.empty(n), np.empty(n), np.empty(n)
-    for k in range(n):
-        y = np.concatenate([logA[:, k], logB[:, k]])
-        c, *_ = np.linalg.lstsq(X, y, rcond=None)
-        gam[k], dl[k] = c
-        res[k] = np.max(np.abs(X @ c - y))
+        terms_c += sa * sb * np.diag(Tm[l + 1] @ VaT @ Mdots[l - 1] @ svdB[l][2].T @ Tp[l])
+        term_scale += sa * sb * np.linalg.norm(Mdots[l - 1], 2)
+    logA = np.array([np.log(np.maximum(svdA[l][1], 1e-300)) for l in range(1, L + 1)])
+    logB = np.array([np.log(np.maximum(svdB[l][1], 1e-300)) for l in range(1, L + 1)])
+    gam, dl, res = fit_depth_scaling(logA, logB, offsets)
     printed = np.exp((1 + 1 / L) * dl) * s ** (1 - 1 / L) * terms_p
-    return {"s": s, "sdot": sdot, "printed": printed, "first_order_sum": terms_c, "gamma": gam, "delta": dl,
-            "fit_resid": res, "eps": eps, "L": L}
+    return {"s": s, "sdot": sdot, "printed": printed, "factored_sum": terms_p, "first_order_sum": terms_c,
+            "gamma": gam, "delta": dl,
+            "fit_resid": res, "eps": eps, "resolved": resolved, "jdot_norm": float(np.linalg.norm(Jdot, 2)),
+            "term_scale": term_scale, "L": L, "offsets": tuple(offsets)}
 
 
 # ---------------------------------------------------------------------------------------------

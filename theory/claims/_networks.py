@@ -6,6 +6,7 @@ Not a claims module (leading underscore: the registry skips it).
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import Phase, settings
 from hypothesis import strategies as st
 
 from checks import strategies as cst
@@ -13,16 +14,74 @@ from checks.tolerance import tol
 
 GATE_KINDS = ("masked", "general")
 
+# Gate values at the edges of float64: subnormal (5e-324, 2.2e-311), tiny normal (1e-160, whose
+# square underflows) and huge (1e30; 1e30^4 stays finite on the L <= 5 paths drawn). They make partial products leave the normal range, which is
+# where tolerances derived from a product's own size underflow to 0 (issue 10: rem-4.2 at full seed 1).
+EXTREME_GATES = (5e-324, 2.2250738585072e-311, 1e-160, -1e-160, 1e30)
+# Smallest positive float64: the absolute error of one operation whose result underflows.
+TINY = float(np.finfo(np.float64).smallest_subnormal)
+
+
+def rounding_tol(n: int, *, scale: float, kernels: int = 1, kappa: float = 1.0, amplification: float = 1.0,
+                 unit: float = TINY) -> float:
+    """``checks.tolerance.tol`` with its underflow floor made explicit (``unit`` for rescaled data)."""
+    return tol(n, scale=scale, kernels=kernels, kappa=kappa, amplification=amplification, unit=unit)
+
+
+def no_shrink(check):
+    """Run a property check without Hypothesis's shrink phase (for foils).
+
+    A foil only has to be *rejected*; its counterexample is not stored or replayed, so shrinking it (the
+    bulk of a failing property run: hundreds of extra calls of the comparison) is wasted work. The
+    strategy, seed and example budget are unchanged, so the generated inputs are the same; the Hypothesis
+    profile is switched only for the duration of the call and restored afterwards.
+    """
+    def run(ctx):
+        prev = settings.get_current_profile_name()
+        settings.register_profile("_foil_no_shrink", parent=settings.get_profile(prev),
+                                  phases=(Phase.explicit, Phase.reuse, Phase.generate))
+        settings.load_profile("_foil_no_shrink")
+        try:
+            return check(ctx)
+        finally:
+            settings.load_profile(prev)
+
+    return run
+
+
+def _until_first_failure(compare):
+    """``compare`` that, once it has failed, returns that failing comparison without recomputing: without a
+    shrink phase Hypothesis still draws the rest of its examples, which would all be evaluated in full."""
+    first = {}
+
+    def wrapped(**inputs):
+        if "cmp" in first:
+            return first["cmp"]
+        cmp = compare(**inputs)
+        if not cmp.ok:
+            first["cmp"] = cmp
+        return cmp
+
+    return wrapped
+
+
+def fast_foil(pc, compare=None):
+    """``pc.foil(compare)`` (same strategy, seed and budget; ``compare`` defaults to pc's own, for a foil that
+    changes the strategy instead), run without shrinking and stopping work at the first failure."""
+    compare = pc.compare if compare is None else compare
+    return no_shrink(lambda ctx: pc.foil(_until_first_failure(compare))(ctx))
+
 
 @st.composite
 def gate_vector(draw, n: int, kind: str) -> np.ndarray:
-    """Diagonal of a gate: 0/1 ('masked') or arbitrary reals incl. 0, negatives, tiny and huge
-    ('general', i.e. not idempotent)."""
+    """Diagonal of a gate: 0/1 ('masked') or arbitrary reals incl. 0, negatives, subnormal, tiny and
+    huge ('general', i.e. not idempotent)."""
     if kind == "masked":
         return draw(cst.gates(n))
     vals = draw(st.lists(st.one_of(st.just(0.0), st.just(1.0),
                                    st.floats(-3.0, 3.0, allow_nan=False, allow_infinity=False),
-                                   st.sampled_from([1e-3, -2.0, 2.0, 10.0])),
+                                   st.sampled_from([1e-3, -2.0, 2.0, 10.0]),
+                                   st.sampled_from(EXTREME_GATES)),
                          min_size=n, max_size=n))
     d = np.array(vals, dtype=np.float64)
     if np.all((d == 0) | (d == 1)) and n >= 1:
@@ -80,7 +139,8 @@ def product_scale(Ws, ds, G=None) -> float:
 def chain_tol(Ws, ds, G=None, extra_kernels: int = 2) -> float:
     """Float64 tolerance for a chain of L+extra matmuls of the network's size (checks.tolerance)."""
     nmax = max(max(w.shape) for w in Ws)
-    return tol(nmax, scale=product_scale(Ws, ds, G), kernels=len(Ws) + extra_kernels)
+    scale = product_scale(Ws, ds, G)
+    return rounding_tol(nmax, scale=scale, kernels=len(Ws) + extra_kernels, amplification=scale)
 
 
 def torch_fgln_grads(Ws, ds, G):

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
-from hypothesis import strategies as st
 
-from checks import Comparison, Corrected, Kind, Outcome, Status, claim
-from checks import strategies as cst
+from checks import Comparison, Corrected, Foil, Kind, Severity, claim
 from checks.property import PropertyCheck
 from theory import fgln
-from theory.claims._networks import chain_tol, net_and_grad, networks, torch_fgln_grads
+from theory.claims._networks import chain_tol, fast_foil, net_and_grad, torch_fgln_grads
 
 SECTION = "Appendix A"
 
@@ -28,7 +26,13 @@ $$\nabla_{W_\ell} \mathcal{L} = D_\ell M_{\ell+1:L}^\top \nabla_J \mathcal{L}(J)
 def _cmp_grad(formula):
     def compare(Ws, ds, G) -> Comparison:
         ref = torch_fgln_grads(Ws, ds, G)
-        got = formula(Ws, ds, G)
+        try:
+            got = formula(Ws, ds, G)
+        except ValueError:  # a wrong variant that is not even well-typed (matmul shape mismatch)
+            got = None
+        if got is None or any(a.shape != b.shape for a, b in zip(got, ref)):
+            return Comparison(np.inf, chain_tol(Ws, ds, G), {"L": len(Ws), "widths": fgln.widths(Ws),
+                                                             "shape_mismatch": True})
         errs = [float(np.max(np.abs(a - b))) if a.size else 0.0 for a, b in zip(got, ref)]
         worst = int(np.argmax(errs))
         gate_sq_defect = max([float(np.max(np.abs(d * d - d))) if d.size else 0.0 for d in ds] or [0.0])
@@ -36,6 +40,30 @@ def _cmp_grad(formula):
                           {"L": len(Ws), "widths": fgln.widths(Ws), "worst_layer": worst + 1,
                            "max|D^2 - D|": gate_sq_defect})
     return compare
+
+
+def _grad_formula(layers=fgln.layers_left, *, lead_gate: bool = True, right_gate: bool = False,
+                  prefix_shift: int = 0, transpose_grad: bool = False):
+    """D_l M_{l+1:L}^T G M_{1:l-1}^T for the layer convention ``layers`` (one- or two-sided M_l); the
+    keywords build the wrong variants used as foils (no leading D_l, an extra D_{l-1} on the right, the
+    prefix M_{1:l-1+shift}, G^T in place of G)."""
+    def formula(Ws, ds, G):
+        Ms = layers(Ws, ds)
+        g = fgln.full_gates(*fgln.check_network(Ws, ds))
+        L = len(Ms)
+        Gx = G.T if transpose_grad else G
+        out = []
+        for l in range(1, L + 1):
+            suf = fgln.pprod(Ms, l + 1, L, dim=Ms[l - 1].shape[0])
+            pre = fgln.pprod(Ms, 1, min(l - 1 + prefix_shift, L), dim=Ms[0].shape[1])
+            x = suf.T @ Gx @ pre.T
+            if lead_gate:
+                x = g[l][:, None] * x
+            if right_gate:
+                x = x * g[l - 1][None, :]
+            out.append(x)
+        return out
+    return formula
 
 
 def _minimal_counterexample_sympy() -> dict:
@@ -81,23 +109,36 @@ _pc_general = PropertyCheck(
     net_and_grad(("masked", "general")), _cmp_grad(fgln.grad_lemma_a1),
     generated="FGLNs with L in 1..5, rectangular widths 1..5, weights with spread/clustered/repeated/"
               "geometric spectra (cond <= 1e3, rank-deficient allowed), gates either 0/1 or general reals "
-              "(0, negative, 1e-3, 10); grad_J L = G arbitrary; reference = torch autograd of <G, J(W)>")
+              "(0, negative, 1e-3, 10, subnormal, 1e-160, 1e30); grad_J L = G arbitrary; reference = torch "
+              "autograd of <G, J(W)>")
+_pc_general_fixed = PropertyCheck(net_and_grad(("masked", "general")), _cmp_grad(_grad_formula()),
+                                  generated="as for the printed form (general and 0/1 gates, rectangular), "
+                                            "reference autograd")
 
 claim(
     id="lem-a.1",
     ref="Lemma A.1 (Appendix A)",
     section=SECTION,
     statement=LEMMA_A1,
-    reading="For every FGLN in the sense of Def. 4.1 (general real diagonal gates) and every value G of "
-            "grad_J L, the printed expression equals the true gradient of L(J(W)) in W_l.",
+    reading="For every FGLN in the sense of Def. 4.1 (\"let D_l be fixed diagonal matrices (the gates)\": general "
+            "real diagonal gates; the lemma opens with \"Consider an FGLN\", not a Masked Linear Network) and every "
+            "value G of grad_J L, the printed expression equals the true gradient of L(J(W)) in W_l.",
     hypotheses=("FGLN (Definition 4.1): fixed diagonal gates, arbitrary real entries",
                 "M_l := D_l W_l D_{l-1}, D_0 = I, D_L = I"),
     exercises="general (non-idempotent) gates and 0/1 gates; rectangular layers; rank-deficient and "
               "ill-conditioned weights.",
+    proof_conditions=("L differentiable at J (the chain rule): implied by the lemma's use of grad_J L",
+                      "A := M_{l+1:L} D_l equals the true suffix W_L D_{L-1} ... W_{l+1} D_l (the proof's first "
+                      "line): holds only when D_k^2 = D_k (masked gates); this is the refutation itself"),
     kind=Kind.IDENTITY,
     check=_with_extra(_pc_general, lambda: {"minimal_counterexample_exact": _minimal_counterexample_sympy(),
                                             "proof_products_reproduce_J": _products_reproduce_J()}),
     replay=_pc_general.replay,
+    severity=Severity.MINOR,
+    severity_note="The lemma is false for non-0/1 gates (the two-sided M_l puts D_l^2 in the suffix), but no stated "
+                  "result inherits the slip: Proposition 4.5 uses it only for masked gates (lem-a.1/masked), and "
+                  "Lemma E.1's proof uses it with the one-sided M_l := D_l W_l, where the printed formula is the "
+                  "correct gradient (the corrected form).",
     corrected=Corrected(
         statement=r"$\nabla_{W_\ell}\mathcal{L} = D_\ell M_{\ell+1:L}^\top \nabla_J\mathcal{L}(J) M_{1:\ell-1}^\top$ "
                   r"with $M_\ell := D_\ell W_\ell$ ($D_L := I$); equivalently $A_\ell^\top\nabla_J\mathcal{L}B_\ell^\top$ "
@@ -108,41 +149,50 @@ claim(
                    "With M_l = D_l W_l D_{l-1}, M_{l+1:L} = W_L D_{L-1}^2 W_{L-1} ... D_{l+1}^2 W_{l+1} D_l, so "
                    "M_{l+1:L} D_l = A only when D_k^2 = D_k. With the one-sided M_l = D_l W_l, "
                    "M_{l+1:L} D_l = A and M_{1:l-1} = B exactly, for any gates.",
-        check=PropertyCheck(
-            net_and_grad(("masked", "general")),
-            _cmp_grad(lambda Ws, ds, G: [fgln.full_gates(Ws, ds)[l + 1][:, None] *
-                                         (fgln.pprod(fgln.layers_left(Ws, ds), l + 2, len(Ws),
-                                                     dim=Ws[l].shape[0]).T @ G @
-                                          fgln.pprod(fgln.layers_left(Ws, ds), 1, l, dim=Ws[0].shape[1]).T)
-                                         for l in range(len(Ws))]),
-            generated="as for the printed form (general and 0/1 gates, rectangular), reference autograd"),
+        check=_pc_general_fixed,
+        foils=(
+            Foil("an extra D_{l-1} on the right: D_l M_{l+1:L}^T grad M_{1:l-1}^T D_{l-1} (M_l := D_l W_l)",
+                 fast_foil(_pc_general_fixed, _cmp_grad(_grad_formula(right_gate=True))), kind="factor"),
+            Foil("without the leading gate: M_{l+1:L}^T grad M_{1:l-1}^T (M_l := D_l W_l)",
+                 fast_foil(_pc_general_fixed, _cmp_grad(_grad_formula(lead_gate=False))), kind="factor"),
+        ),
     ),
 )
 
+_pc_masked = PropertyCheck(net_and_grad("masked"), _cmp_grad(fgln.grad_lemma_a1),
+                           generated="masked FGLNs, L in 1..5, widths 1..5, reference torch autograd")
 claim(
     id="lem-a.1/masked",
     ref="Lemma A.1 (Appendix A), restricted to Masked Linear Networks",
     section=SECTION,
     statement=LEMMA_A1,
     reading="The printed formula for Masked Linear Networks (gates with entries in {0,1}), the class "
-            "Proposition 4.5 uses it for.",
+            "Proposition 4.5 uses it for (\"Consider a Masked Linear Network ... define M_l(t) := D_l W_l(t) D_{l-1}\").",
     hypotheses=("Masked Linear Network: D_l diagonal with entries in {0,1}",),
     exercises="0/1 gates incl. all-zero and all-one gates; rectangular layers; rank-deficient weights.",
+    proof_conditions=("D_k^2 = D_k, so M_{l+1:L} D_l is the true suffix: implied by 0/1 gates",),
     kind=Kind.IDENTITY,
-    check=PropertyCheck(net_and_grad("masked"), _cmp_grad(fgln.grad_lemma_a1),
-                        generated="masked FGLNs, L in 1..5, widths 1..5, reference torch autograd"),
+    check=_pc_masked,
+    foils=(
+        Foil("prefix index shifted: D_l M_{l+1:L}^T grad M_{1:l}^T",
+             fast_foil(_pc_masked, _cmp_grad(_grad_formula(fgln.layers_two_sided, prefix_shift=1))), kind="index"),
+        Foil("Lemma E.1's one-sided M_l := D_l W_l without the leading D_l: M_{l+1:L}^T grad M_{1:l-1}^T",
+             fast_foil(_pc_masked, _cmp_grad(_grad_formula(fgln.layers_left, lead_gate=False))), kind="convention"),
+    ),
 )
 
 
 # ---------------------------------------------------------------------------------------------
 # Proof of Proposition 4.5: the four expanded products and Delta-dot = 0
 # ---------------------------------------------------------------------------------------------
-def _flow_terms(Ws, ds, G):
-    """M_l (two-sided) and Mdot_l = D_l Wdot_l D_{l-1} with Wdot_l = -grad (autograd reference)."""
-    Ms = fgln.layers_two_sided(Ws, ds)
+def _flow_terms(Ws, ds, G, layers=fgln.layers_two_sided):
+    """M_l and Mdot_l under gradient flow, Wdot_l = -grad (autograd reference): two-sided M_l = D_l W_l D_{l-1},
+    Mdot_l = D_l Wdot_l D_{l-1} (Proposition 4.5), or one-sided M_l = D_l W_l, Mdot_l = D_l Wdot_l."""
+    Ms = layers(Ws, ds)
     g = fgln.full_gates(Ws, ds)
     Wdot = [-x for x in torch_fgln_grads(Ws, ds, G)]
-    Mdot = [g[l + 1][:, None] * Wdot[l] * g[l][None, :] for l in range(len(Ws))]
+    right = layers is fgln.layers_two_sided
+    Mdot = [g[l + 1][:, None] * Wdot[l] * (g[l][None, :] if right else 1.0) for l in range(len(Ws))]
     return Ms, Mdot, g
 
 
@@ -150,9 +200,9 @@ def _P(Ms, a, b, dim):
     return fgln.pprod(Ms, a, b, dim=dim)
 
 
-def _step_values(Ws, ds, G, l):
-    """Printed left and right sides of each display line, 1-based l in 1..L-1."""
-    Ms, Mdot, g = _flow_terms(Ws, ds, G)
+def _step_values(Ws, G, l, terms):
+    """Printed left and right sides of each display line, 1-based l in 1..L-1 (``terms`` from _flow_terms)."""
+    Ms, Mdot, g = terms
     L = len(Ws)
     n = fgln.widths(Ws)
     pre_l = _P(Ms, 1, l, n[0])  # M_{1:l}
@@ -175,13 +225,21 @@ def _step_values(Ws, ds, G, l):
     }
 
 
-def _cmp_step(name):
+# Wrong variants of a printed right-hand side (foils): the sign, or the transpose (the proof pairs the
+# four products into X and X^T; mixing up which is which is the natural slip).
+VARIANTS = {"printed": lambda v: v, "sign": lambda v: -v, "transpose": lambda v: v.T}
+
+
+def _cmp_step(name, variant: str = "printed", layers=fgln.layers_two_sided):
+    change = VARIANTS[variant]
+
     def compare(Ws, ds, G) -> Comparison:
         worst, detail = 0.0, {}
+        terms = _flow_terms(Ws, ds, G, layers)
         for l in range(1, len(Ws)):
-            lhs, rhs = _step_values(Ws, ds, G, l)[name]
+            lhs, rhs = _step_values(Ws, G, l, terms)[name]
             for key, val in rhs.items():
-                e = float(np.max(np.abs(lhs - val))) if lhs.size else 0.0
+                e = float(np.max(np.abs(lhs - change(val)))) if lhs.size else 0.0
                 if e >= worst:
                     worst, detail = e, {"l": l, "line": key}
         detail.update({"L": len(Ws), "widths": fgln.widths(Ws)})
@@ -221,18 +279,33 @@ STEPS = {
                   "\n\nWe see that all terms in equation 1 cancel out.", ""),
 }
 
+_STEP_GEN = ("masked FGLNs, L in 2..5, rectangular widths 1..5, all l = 1..L-1; "
+             "Mdot_l = D_l Wdot_l D_{l-1} with Wdot_l = -(autograd gradient)")
+
+
+def _step_foils(key, pc):
+    if key == "delta_dot":
+        general = PropertyCheck(net_and_grad(("masked", "general"), L=(2, 5)), _cmp_step(key),
+                                generated=_STEP_GEN.replace("masked FGLNs", "FGLNs with 0/1 or general gates"))
+        return (Foil("the cancellation holds for every FGLN (general diagonal gates, hypothesis 'masked' dropped)",
+                     fast_foil(general), kind="hypothesis"),
+                Foil("the cancellation holds with Lemma E.1's one-sided M_l := D_l W_l (Mdot_l = D_l Wdot_l)",
+                     fast_foil(pc, _cmp_step(key, layers=fgln.layers_left)), kind="convention"))
+    return (Foil("sign flipped on the right-hand side", fast_foil(pc, _cmp_step(key, "sign")), kind="sign"),
+            Foil("X and X^T exchanged (the right-hand side transposed)", fast_foil(pc, _cmp_step(key, "transpose")),
+                 kind="transpose"))
+
+
 for key, (cid, text, extra_reading) in STEPS.items():
-    pc = PropertyCheck(net_and_grad("masked", L=(2, 5)), _cmp_step(key),
-                       generated="masked FGLNs, L in 2..5, rectangular widths 1..5, all l = 1..L-1; "
-                                 "Mdot_l = D_l Wdot_l D_{l-1} with Wdot_l = -(autograd gradient)")
+    pc = PropertyCheck(net_and_grad("masked", L=(2, 5)), _cmp_step(key), generated=_STEP_GEN)
     claim(
         id=cid,
         ref="Proof of Proposition 4.5 (Appendix A)",
         section=SECTION,
         statement=text,
-        reading="Along gradient flow of a Masked Linear Network (0/1 gates, as in Proposition 4.5), with "
-                "M_l := D_l W_l D_{l-1} and Wdot_l = -grad_{W_l} L, for every l = 1..L-1 and every value "
-                "of grad_J L" + ("; " + extra_reading if extra_reading else "") + ".",
+        reading="Along gradient flow of a Masked Linear Network (0/1 gates, as in Proposition 4.5: \"Consider a "
+                "Masked Linear Network ... define M_l(t) := D_l W_l(t) D_{l-1}\"), with Wdot_l = -grad_{W_l} L, for "
+                "every l = 1..L-1 and every value of grad_J L" + ("; " + extra_reading if extra_reading else "") + ".",
         hypotheses=("Masked Linear Network (0/1 gates)", "gradient flow Wdot_l = -grad_{W_l} L"),
         exercises="0/1 gates incl. zero gates, rectangular widths, rank-deficient weights; a non-0/1 gate "
                   "is run as a hypothesis probe (evidence).",
@@ -240,4 +313,5 @@ for key, (cid, text, extra_reading) in STEPS.items():
         kind=Kind.IDENTITY,
         check=_with_extra(pc, _general_gate_probe(key)),
         replay=pc.replay,
+        foils=_step_foils(key, pc),
     )
