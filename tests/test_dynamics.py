@@ -1,5 +1,5 @@
 """Tests of theory/dynamics.py: gradient flow against closed forms and conservation laws, GD steps
-against torch autograd, the G.1 task, and the MNIST idx reader on generated files."""
+against torch autograd, the G.1 task, and the idx reader on generated files (MNIST itself: test_mnist.py)."""
 
 from __future__ import annotations
 
@@ -74,17 +74,24 @@ def test_synthetic_task_rank():
 def test_idx_reader(tmp_path, gz):
     rng = np.random.default_rng(5)
     imgs = rng.integers(0, 256, (7, 28, 28), dtype=np.uint8)
-    labels = rng.integers(0, 10, 7, dtype=np.uint8)
-    raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    suffix = ".gz" if gz else ""
+    path = tmp_path / ("x-idx3-ubyte" + (".gz" if gz else ""))
     opener = gzip.open if gz else open
-    with opener(raw / f"train-images-idx3-ubyte{suffix}", "wb") as f:
+    with opener(path, "wb") as f:
         f.write(struct.pack(">HBB", 0, 8, 3) + struct.pack(">III", 7, 28, 28) + imgs.tobytes())
-    with opener(raw / f"train-labels-idx1-ubyte{suffix}", "wb") as f:
-        f.write(struct.pack(">HBB", 0, 8, 1) + struct.pack(">I", 7) + labels.tobytes())
-    assert dynamics.find_mnist(tmp_path) is not None
-    np.testing.assert_array_equal(dynamics.read_idx(raw / f"train-images-idx3-ubyte{suffix}"), imgs)
-    X, y = dynamics.load_mnist(tmp_path, 5, np.random.default_rng(0))
-    assert X.shape == (784, 5) and y.shape == (5,) and 0 <= X.min() and X.max() <= 1
-    assert dynamics.find_mnist(tmp_path / "nothing") is None
+    np.testing.assert_array_equal(dynamics.read_idx(path), imgs)
+    with pytest.raises(ValueError, match="missing.gz"):
+        dynamics.read_idx(tmp_path / "missing.gz")
+
+
+def test_train_gd_float32_follows_float64():
+    rng = np.random.default_rng(6)
+    gen = torch.Generator()
+    gen.manual_seed(6)
+    task = dynamics.synthetic_task(6, 40, 2, rng)
+    Ws, ds = dynamics.init_masked(6, 4, 0.5, 0.6, gen)
+    a = dynamics.train_gd(Ws, ds, task, lr=0.05, steps=100, record_every=50)
+    b = dynamics.train_gd(Ws, ds, task, lr=0.05, steps=100, record_every=50, dtype="float32")
+    assert b.svals.dtype == np.float64 and b.Ws[0].dtype == np.float64
+    np.testing.assert_allclose(b.svals[:, :2], a.svals[:, :2], rtol=1e-4)
+    with pytest.raises(ValueError, match="dtype"):
+        dynamics.train_gd(Ws, ds, task, lr=0.05, steps=1, dtype="float16")
