@@ -19,6 +19,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _mnist_args() -> list[str]:
+    """The MNIST copy `nox -s verify` uses ($MNIST_ROOT, else ../shared/mnist), so the trained panels are
+    compared across seeds too; none (they are then not-executable in every run) when there is no copy."""
+    root = os.environ.get("MNIST_ROOT")
+    if root:
+        return ["--mnist-root", root]
+    shared = ROOT.parent / "shared" / "mnist"
+    return ["--mnist-root", str(shared)] if (shared / "MNIST" / "raw").is_dir() else []
+
+
 def _verdicts(doc: dict) -> dict[str, str]:
     out = {}
     for rec in doc["claims"]:
@@ -37,12 +47,13 @@ def run(quick: bool) -> str:
     tmp = Path(tempfile.mkdtemp(prefix="bench-seeds-"))
     ncpu = str(os.cpu_count() or 1)
     runs, walls = {}, {}
+    mnist = _mnist_args()
     try:
         for profile, seed in plan:
             out = tmp / f"{profile}-{seed}"
             t0 = time.perf_counter()
             proc = subprocess.run([sys.executable, "-m", "checks", "verify", "--profile", profile, "--seed",
-                                   str(seed), "--out", str(out), "--jobs", ncpu, "--cache-dir", str(tmp / "cache")],
+                                   str(seed), "--out", str(out), "--jobs", ncpu, "--cache-dir", str(tmp / "cache"), *mnist],
                                   cwd=ROOT, capture_output=True, text=True)
             walls[(profile, seed)] = time.perf_counter() - t0
             if proc.returncode != 0:
@@ -59,7 +70,9 @@ def run(quick: bool) -> str:
     out = ["## Verdicts across seeds", "",
            f"{len(plan)} whole runs: " + ", ".join(f"{p} seed {s} ({walls[(p, s)] / 60:.1f} min)" for p, s in plan)
            + f". {len(keys)} verdicts per run (printed forms, corrected forms and every foil); in the first run: "
-           + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ".", ""]
+           + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ". MNIST: "
+           + (f"`--mnist-root {mnist[1]}` (the trained panels included)" if mnist else
+              "no copy found, so the trained-MNIST panels are not-executable in every run") + ".", ""]
     if not differ:
         out.append(f"**Every verdict agrees across all {len(plan)} runs.**")
     else:
