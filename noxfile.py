@@ -55,6 +55,7 @@ def _install(session):
 
 
 def _mnist_args() -> list[str]:
+    """theory.dynamics.local_mnist_root, repeated: nox's interpreter has none of the project's dependencies."""
     root = os.environ.get("MNIST_ROOT")
     if root:
         return ["--mnist-root", root]

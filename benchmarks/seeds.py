@@ -16,17 +16,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from theory import dynamics
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _mnist_args() -> list[str]:
-    """The MNIST copy `nox -s verify` uses ($MNIST_ROOT, else ../shared/mnist), so the trained panels are
-    compared across seeds too; none (they are then not-executable in every run) when there is no copy."""
-    root = os.environ.get("MNIST_ROOT")
-    if root:
-        return ["--mnist-root", root]
-    shared = ROOT.parent / "shared" / "mnist"
-    return ["--mnist-root", str(shared)] if (shared / "MNIST" / "raw").is_dir() else []
 
 
 def _verdicts(doc: dict) -> dict[str, str]:
@@ -47,7 +39,8 @@ def run(quick: bool) -> str:
     tmp = Path(tempfile.mkdtemp(prefix="bench-seeds-"))
     ncpu = str(os.cpu_count() or 1)
     runs, walls = {}, {}
-    mnist = _mnist_args()
+    root = dynamics.local_mnist_root()  # what `nox -s verify` passes, so the trained panels are compared too
+    mnist = ["--mnist-root", str(root)] if root else []
     try:
         for profile, seed in plan:
             out = tmp / f"{profile}-{seed}"

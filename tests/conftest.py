@@ -30,12 +30,11 @@ def mnist_root(config=None):
     """Where the tests find MNIST (never downloaded): --claims-mnist, $MNIST_ROOT, ../shared/mnist, or None."""
     from pathlib import Path
 
+    from theory.dynamics import local_mnist_root
+
     opt = config.getoption("--claims-mnist") if config is not None else None
-    root = opt or os.environ.get("MNIST_ROOT")
-    if root:
-        return str(Path(root).resolve())
-    shared = Path(__file__).resolve().parents[2] / "shared" / "mnist"
-    return str(shared) if (shared / "MNIST" / "raw").is_dir() else None
+    root = Path(opt).resolve() if opt else local_mnist_root()
+    return str(root) if root else None
 
 
 @pytest.fixture

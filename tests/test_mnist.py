@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import struct
 from pathlib import Path
 
@@ -18,10 +17,10 @@ import pytest
 
 from theory import dynamics
 
-REPO = Path(__file__).resolve().parents[1]
-REAL_ROOT = Path(os.environ.get("MNIST_ROOT") or REPO.parent / "shared" / "mnist")
-HAVE_REAL = REAL_ROOT.is_dir() and any(REAL_ROOT.rglob("train-images-idx3-ubyte*"))
-needs_real = pytest.mark.skipif(not HAVE_REAL, reason=f"no local MNIST at {REAL_ROOT} (set MNIST_ROOT)")
+REAL_ROOT = dynamics.local_mnist_root()
+HAVE_REAL = REAL_ROOT is not None and REAL_ROOT.is_dir() and any(REAL_ROOT.rglob("train-images-idx3-ubyte*"))
+needs_real = pytest.mark.skipif(not HAVE_REAL, reason=f"no local MNIST at {REAL_ROOT} (set MNIST_ROOT)" if REAL_ROOT
+                                else "no local MNIST: set MNIST_ROOT or put a copy at ../shared/mnist")
 
 try:
     import kornia  # noqa: F401

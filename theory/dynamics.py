@@ -217,6 +217,23 @@ MNIST_MD5 = {
 }
 
 
+def local_mnist_root():
+    """The MNIST copy the tests and benchmarks use without being told (never downloaded), as a resolved Path:
+    $MNIST_ROOT when set, else ``../shared/mnist`` beside the checkout when it holds ``MNIST/raw``, else None.
+
+    The CLI never guesses: it reads only ``--mnist-root``. ``noxfile.py`` repeats this lookup to pass that
+    flag, because it runs before an environment that can import this module exists.
+    """
+    import os
+    from pathlib import Path
+
+    env = os.environ.get("MNIST_ROOT")
+    if env:
+        return Path(env).resolve()
+    shared = Path(__file__).resolve().parents[2] / "shared" / "mnist"
+    return shared if (shared / "MNIST" / "raw").is_dir() else None
+
+
 def _idx_bytes(path) -> bytes:
     """The idx bytes of a file, decompressed if it ends in .gz; ValueError naming the file if unreadable."""
     import gzip
