@@ -172,18 +172,24 @@ def downstream(reg: dict[str, Claim], cid: str) -> list[str]:
     return [c for c in reg if c in seen]
 
 
-def _foils_of(rec: dict | None) -> list[dict]:
-    return [f for f in (rec or {}).get("foils") or [] if f.get("status") != "not-run"]
+def _foils_of(rec: dict | None, ran: bool = True) -> list[dict]:
+    """The foils of one form that ran (``ran=False``: those not run, because the form did not pass)."""
+    return [f for f in (rec or {}).get("foils") or [] if (f.get("status") != "not-run") == ran]
+
+
+def _not_run(rec: dict) -> int:
+    return sum(len(_foils_of(form, ran=False)) for form in (rec, rec.get("corrected")))
 
 
 def foil_cell(rec: dict) -> str:
-    """'k/k' foils rejected for the printed form (and the corrected form), '—' where none ran."""
+    """'k/k' foils rejected for the printed form (and the corrected form); 'not run' where foils were
+    declared but none ran (the form did not pass); '—' where none were declared."""
     parts = []
     for label, form in (("", rec), ("corrected ", rec.get("corrected"))):
         fs = _foils_of(form)
         if fs:
             parts.append(f"{label}{sum(f['status'] == 'refuted' for f in fs)}/{len(fs)}")
-    return "; ".join(parts) or "—"
+    return "; ".join(parts) or ("not run" if _not_run(rec) else "—")
 
 
 def _all_foils(records: dict) -> list[dict]:
@@ -408,6 +414,12 @@ def _foil_summary(records: dict) -> list[str]:
     if powers:
         lines.append(f"{len(powers)} foils of statistical checks state their power (min {min(powers):.4g}); the "
                      f"expected number of them a run fails to reject by chance is at most {miss:.2g}.")
+    not_run = {cid: n for cid, rec in records.items() if (n := _not_run(rec))}
+    if not_run:
+        total = sum(not_run.values())
+        lines.append(f"{total} more {'was' if total == 1 else 'were'} not run, because the form they foil did not pass (a foil "
+                     "shows that a passing check could have failed): "
+                     + ", ".join(f"{n} of `{cid}` ({records[cid]['status']})" for cid, n in not_run.items()) + ".")
     return [" ".join(lines)]
 
 

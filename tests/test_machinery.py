@@ -306,3 +306,18 @@ def test_generated_examples_do_not_depend_on_loaded_modules(tmp_path, monkeypatc
     finally:
         sys.modules.pop("constants_galore", None)
     assert seen == first
+
+
+def test_foils_not_run_are_counted_and_named_apart_from_rejected_ones():
+    refuted = {"status": "refuted", "power": None}
+    not_run = {"status": "not-run", "power": None}
+    records = {
+        "a": {"status": "verified", "foils": [refuted, refuted]},
+        "b": {"status": "inconclusive", "foils": [not_run, not_run]},
+        "c": {"status": "refuted", "foils": [not_run], "corrected": {"status": "verified", "foils": [refuted]}},
+    }
+    (text,) = report._foil_summary(records)
+    assert "3 of 3 plausible wrong variants were rejected" in text
+    assert "3 more were not run" in text and "2 of `b` (inconclusive)" in text and "1 of `c` (refuted)" in text
+    assert [report.foil_cell(records[k]) for k in "abc"] == ["2/2", "not run", "corrected 1/1"]
+    assert report.foil_cell({"status": "verified"}) == "—"
