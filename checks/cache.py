@@ -122,7 +122,7 @@ def _data_digest(path: str) -> str:
 
 def environment() -> dict:
     return {"python": platform.python_version(), "packages": provenance.package_versions(),
-            "lock": provenance.lock_digest()}
+            "lock": provenance.lock_digest(), "kernels": provenance.numeric_kernels()}
 
 
 def key(claim, *, seed: int, profile: str, device: str, n_statistical: int, data: dict | None) -> str:

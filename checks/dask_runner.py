@@ -13,7 +13,7 @@ Two levels of work become tasks:
 Every batch carries its own seed, derived from (global seed, claim, stream, batch index), so
 ``claims.json`` is byte-identical to a serial, ``--jobs N`` or ``pytest -n N`` run whatever the
 number of workers — given the same environment on every worker, which :func:`connect` checks (Python,
-package versions and the project's source digest).
+package versions and the project's source digest: a mismatch is an error; other numeric kernels, a warning).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _fingerprint() -> dict:
     for m in mods:
         h.update(f"{m}\0{cache._file_digest(cache.module_path(m))}\0".encode())
     return {"python": platform.python_version(), "packages": provenance.package_versions(),
-            "source": h.hexdigest()}
+            "source": h.hexdigest(), "kernels": provenance.numeric_kernels()}
 
 
 def _all_modules(root: str) -> list[str]:
@@ -76,6 +76,15 @@ def _differences(mine: dict, theirs: dict) -> list[str]:
     if mine["source"] != theirs["source"]:
         out.append("a different checkout of the project (source digest differs)")
     return out
+
+
+def _kernel_differences(mine: dict, theirs: dict) -> list[str]:
+    """Numeric kernels that differ (provenance.numeric_kernels): not an error - the verdicts do not depend
+    on them - but the last digits of claims.json may then differ from a run on this machine."""
+    if "error" in theirs:
+        return []
+    return [f"{k} {theirs['kernels'].get(k)} (here {v})" for k, v in mine["kernels"].items()
+            if theirs["kernels"].get(k) != v]
 
 
 def close(client) -> None:
@@ -129,6 +138,12 @@ def connect(scheduler: str):
         more = f" (and {len(bad) - 1} more worker(s))" if len(bad) > 1 else ""
         raise ClaimError(f"--scheduler {scheduler}: worker {w} lacks this project's environment: "
                          f"{'; '.join(d[:3])}{more}")
+    odd = {w: d for w, fp in theirs.items() if (d := _kernel_differences(mine, fp))}
+    if odd:
+        w, d = next(iter(odd.items()))
+        print(f"warning: {len(odd)} worker(s) use other numeric kernels than this machine (e.g. {w}: "
+              f"{'; '.join(d)}): the verdicts are unaffected, but the last digits of claims.json may differ "
+              "from a run here", file=sys.stderr)
     return client
 
 

@@ -1,12 +1,14 @@
 """What produced a report: interpreter, platform, package versions, BLAS, device, git commit, run settings.
 
 Written to ``provenance.json`` beside ``claims.json`` (which stays free of it, so that the same seed
-reproduces ``claims.json`` byte for byte on any machine); ``CLAIMS.md`` states it in one line.
+reproduces ``claims.json`` byte for byte wherever the versions and :func:`numeric_kernels` agree);
+``CLAIMS.md`` states it in one line.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import platform
 import subprocess
@@ -49,8 +51,23 @@ def blas() -> str:
         if info.get("user_api") != "blas":
             continue
         owner = Path(info.get("filepath", "")).parent.name.replace(".libs", "") or "?"
-        seen.append(f"{info.get('internal_api', '?')} {info.get('version') or '?'} ({owner})")
+        core = f" {info['architecture']}" if info.get("architecture") else ""
+        seen.append(f"{info.get('internal_api', '?')} {info.get('version') or '?'}{core} ({owner})")
     return ", ".join(sorted(set(seen))) or "none loaded"
+
+
+@functools.lru_cache(maxsize=1)
+def numeric_kernels() -> dict:
+    """What picks the floating-point kernels on this machine beyond the package versions: the BLAS
+    libraries with the core type each chose for this CPU (OpenBLAS picks one at load time) and torch's
+    CPU capability (AVX2, AVX512, ...). Machines that differ here can give claims.json files that differ
+    in the last digits (the verdicts do not depend on it), so the cache key and the Dask worker check
+    include it. Loads numpy's and scipy's BLAS first, so the answer does not depend on import order."""
+    import numpy  # noqa: F401
+    import scipy.linalg  # noqa: F401
+    import torch
+
+    return {"blas": blas(), "torch_cpu": torch.backends.cpu.get_cpu_capability()}
 
 
 def device_name(device: str) -> str:
@@ -86,13 +103,15 @@ def collect(*, profile: str, seed: int, device: str, jobs: int, wall_seconds: fl
     """The provenance record of one verify run."""
     import torch
 
+    kernels = numeric_kernels()
     return {
         "python": platform.python_version(),
         "implementation": sys.implementation.name,
         "platform": platform.platform(),
         "packages": package_versions(),
-        "torch_build": {"cuda": torch.version.cuda, "debug": bool(torch.version.debug)},
-        "blas": blas(),
+        "torch_build": {"cuda": torch.version.cuda, "debug": bool(torch.version.debug),
+                        "cpu_capability": kernels["torch_cpu"]},
+        "blas": kernels["blas"],
         "device": device,
         "device_name": device_name(device),
         "git": git_state(),

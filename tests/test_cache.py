@@ -41,6 +41,17 @@ def test_key_covers_seed_profile_device_data_and_bonferroni():
     assert cache.key(REG[CHEAP[1]], **base) != k
 
 
+def test_key_covers_the_numeric_kernels(monkeypatch):
+    """A cache filled on a machine whose BLAS core or torch CPU capability differ would give other last digits."""
+    c = REG[CHEAP[0]]
+    base = dict(seed=0, profile="quick", device="cpu", n_statistical=10, data={})
+    k = cache.key(c, **base)
+    here = provenance.numeric_kernels()
+    for change in ({"blas": here["blas"] + " SkylakeX"}, {"torch_cpu": "AVX2" if here["torch_cpu"] != "AVX2" else "DEFAULT"}):
+        monkeypatch.setattr(provenance, "numeric_kernels", lambda change=change: {**here, **change})
+        assert cache.key(c, **base) != k, change
+
+
 def test_key_covers_data_contents(tmp_path):
     d = tmp_path / "data"
     d.mkdir()
@@ -124,6 +135,8 @@ def test_provenance_names_versions_blas_device_and_commit():
     p = provenance.collect(profile="quick", seed=3, device="cpu", jobs=1, wall_seconds=1.0, argv=["verify"])
     assert p["packages"]["numpy"] and p["packages"]["torch"]
     assert p["blas"] and p["device_name"].startswith("cpu")
+    assert p["blas"] == provenance.numeric_kernels()["blas"]
+    assert p["torch_build"]["cpu_capability"] == provenance.numeric_kernels()["torch_cpu"]
     assert p["seed"] == 3 and p["profile"] == "quick"
     assert p["git"] is None or len(p["git"]["commit"]) == 40
     json.dumps(p)

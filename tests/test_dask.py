@@ -83,3 +83,8 @@ def test_environment_differences_are_named():
     diff = dask_runner._differences(mine, other)
     assert any(d.startswith("numpy 0.1") for d in diff) and any("source digest" in d for d in diff)
     assert dask_runner._differences(mine, {"error": "ModuleNotFoundError: checks"})[0].startswith("cannot load")
+    # other numeric kernels are a warning (last digits), never a refusal
+    odd = {**mine, "kernels": {**mine["kernels"], "torch_cpu": "AVX2-other"}}
+    assert dask_runner._differences(mine, odd) == []
+    assert dask_runner._kernel_differences(mine, odd) == [f"torch_cpu AVX2-other (here {mine['kernels']['torch_cpu']})"]
+    assert dask_runner._kernel_differences(mine, mine) == []
