@@ -2,7 +2,8 @@
 
 The vocabulary a claim module needs is re-exported here::
 
-    from checks import claim, Kind, Status, Outcome, Context, Comparison, Corrected, Foil, Severity
+    from checks import claim, Kind, Status, Outcome, Context, Comparison, Corrected, Foil, Severity,
+        Resolution, Knob
 """
 
 from checks.model import (
@@ -13,8 +14,10 @@ from checks.model import (
     Corrected,
     Foil,
     Kind,
+    Knob,
     Outcome,
     Profile,
+    Resolution,
     Severity,
     PROFILES,
     Status,
@@ -29,8 +32,10 @@ __all__ = [
     "Corrected",
     "Foil",
     "Kind",
+    "Knob",
     "Outcome",
     "Profile",
+    "Resolution",
     "Severity",
     "PROFILES",
     "Status",

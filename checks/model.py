@@ -19,6 +19,12 @@ Note: adding a claim
    with the same context as the form it foils (same seeds, hence the same inputs, same budget); a
    foil that is not refuted makes the verdict ``inconclusive`` (the check is weak). Expensive
    simulations are shared between a form and its foils through :meth:`Context.memo`.
+7. One foil per passing form is the **nearest** plausible slip (``Foil(..., nearest=True, size=,
+   unit=)``): index +-1, the neighbouring exponent or r, a factor <= 1.5. Foils that contradict a
+   definition outright do not count. The form states its **resolution** — the smallest deviation its
+   check rejects — by returning ``Outcome(resolution=Resolution.from_se(...))`` (statistical), by a
+   ``knob=Knob(...)`` scan, or, for a discrete slip, through the rejected nearest foil's ``size``.
+   A resolution coarser than the nearest slip turns the pass into ``inconclusive``.
 """
 
 from __future__ import annotations
@@ -221,6 +227,81 @@ class Outcome:
     # For a foil's outcome from a statistical check: the probability that the check rejects this
     # foil at the claim's budget and level (``checks.stats.power``), where it can be computed.
     power: float | None = None
+    # For a passing outcome: the smallest deviation from the prediction this check rejects (see
+    # :class:`Resolution`). Statistical checks compute it from their SE and critical value; a form
+    # without one gets it from its :class:`Knob` scan or its nearest-slip foil (see the runner).
+    resolution: "Resolution | None" = None
+
+
+# Power at which a statistical check's resolution is stated (the issue-17 bar: power >= 0.9).
+RESOLUTION_POWER = 0.9
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The smallest deviation from a prediction that a passing check still rejects.
+
+    Statistical checks: the deviation rejected with probability ``RESOLUTION_POWER`` at the claim's
+    level, ``(crit + z_0.9) * SE`` (:meth:`from_se`). Deterministic checks: a deviation beyond the
+    tolerance, shown by scanning a :class:`Knob` or by the rejected nearest-slip :class:`Foil`. In the
+    natural unit of the quantity: ``relative`` (change of a constant), ``absolute`` (of an exponent or a
+    limit), ``index`` (shift), ``r`` (the next candidate in a "top r" statement), ``exact`` (symbolic).
+    A pass is *sharp* when ``value <= nearest_slip``: the check tells the statement from its nearest
+    plausible slip; the runner turns a pass that is not sharp into ``inconclusive``.
+    """
+
+    # What is compared with a prediction ("c_1 of d_K", "exponent of s_1 in s^{2/L-2}", "r in top-r").
+    quantity: str
+    # The smallest rejected deviation, in ``unit``.
+    value: float
+    unit: str
+    # How it was obtained ("computed: (t_crit + z_0.9) * SE = ...", "scan over the exponent").
+    how: str
+    # The nearest plausible slip, in the same unit, and what it is; None: taken from the form's
+    # nearest-slip foil (``Foil(nearest=True, size=...)``).
+    nearest_slip: float | None = None
+    nearest_slip_statement: str = ""
+
+    @staticmethod
+    def from_se(quantity: str, se: float, crit: float, *, unit: str = "absolute", scale: float = 1.0,
+                nearest_slip: float | None = None, nearest_slip_statement: str = "") -> "Resolution":
+        """``(crit + z_power) * se / scale``: the deviation a two-sided test at ``crit`` rejects with
+        probability RESOLUTION_POWER. ``scale`` turns it relative (``|prediction|``)."""
+        from scipy.stats import norm
+
+        value = (float(crit) + float(norm.ppf(RESOLUTION_POWER))) * float(se) / abs(float(scale))
+        return Resolution(quantity, value, unit,
+                          f"computed: (crit {float(crit):.3g} + z_{RESOLUTION_POWER} "
+                          f"{float(norm.ppf(RESOLUTION_POWER)):.3g}) x SE {float(se):.3g}"
+                          + (f" / |{float(scale):.4g}|" if scale != 1.0 else ""),
+                          nearest_slip, nearest_slip_statement)
+
+    def as_dict(self) -> dict:
+        return {"quantity": self.quantity, "value": float(self.value), "unit": self.unit, "how": self.how,
+                "nearest_slip": None if self.nearest_slip is None else
+                {"value": float(self.nearest_slip), "statement": self.nearest_slip_statement},
+                "sharp": None if self.nearest_slip is None else
+                bool(float(self.value) <= float(self.nearest_slip) * (1 + 1e-9))}
+
+
+@dataclass(frozen=True)
+class Knob:
+    """A one-parameter family of wrong variants of a statement, scanned for the resolution.
+
+    ``variant(delta)`` is the claim's own check of the statement with the quantity moved by ``delta``
+    (in ``unit``; ``delta = 0`` is the statement). The runner tries ``nearest_slip * 2**-k`` for
+    k = 0..steps on each side and reports the smallest deviation rejected on every side (``inf``
+    where even the nearest slip passes). Foil runs share the form's draws (:meth:`Context.memo`), so a
+    scan only re-decides.
+    """
+
+    quantity: str
+    unit: str
+    variant: Callable[[float], "Check"]
+    nearest_slip: float
+    nearest_slip_statement: str
+    sides: tuple[int, ...] = (1, -1)
+    steps: int = 5
 
 
 # A check maps a context to an outcome; a replay maps a stored counterexample to a comparison.
@@ -243,6 +324,13 @@ class Foil:
     check: Check
     # What sort of slip it models: sign, factor, index, ratio, exponent, rate, hypothesis, constant...
     kind: str = ""
+    # The *nearest* plausible slip (index +-1, the neighbouring exponent or r, a factor <= 1.5) — the
+    # foil a pass must reject. A foil contradicting a definition outright ("flat", "reversed") is not.
+    nearest: bool = False
+    # The slip's size in its natural unit (1 for an index shift, 0.5 for a factor 1.5 as relative
+    # change...), and that unit: a form without a computed resolution takes it from its nearest foil.
+    size: float | None = None
+    unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -257,6 +345,8 @@ class Corrected:
     replay: Replay | None = None
     # Wrong variants the corrected form's check must refute (at least one).
     foils: tuple[Foil, ...] = ()
+    # A scan for the resolution (optional; see :class:`Knob`).
+    knob: Knob | None = None
 
 
 _ID = re.compile(r"^(def|lem|thm|prop|cor|rem|fig|app)-[a-z0-9.]+(/[a-z0-9._-]+)*$")
@@ -292,6 +382,8 @@ class Claim:
     corrected: Corrected | None = None
     # Wrong variants the printed form's check must refute (at least one unless kind is DEFINITION).
     foils: tuple[Foil, ...] = ()
+    # A scan for the resolution of the printed form (optional; see :class:`Knob`).
+    knob: Knob | None = None
     # For a claim whose printed form is refuted: how much the refutation matters, and why.
     severity: Severity | None = None
     severity_note: str = ""

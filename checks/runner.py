@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import io
+import math
 import os
 import signal
 import sys
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 
 from checks import serialize
-from checks.model import PROFILES, Claim, ClaimError, Context, Foil, Outcome, Status
+from checks.model import PROFILES, Claim, ClaimError, Context, Foil, Kind, Knob, Outcome, Resolution, Status
 
 
 def pin_threads() -> None:
@@ -109,11 +110,61 @@ def _close(figures: dict) -> None:
             plt.close(fig)
 
 
-def _run_form(check, foils: tuple[Foil, ...], ctx: Context) -> tuple[Outcome, dict]:
-    """Run a form's check, then (if it passes) each of its foils under the same context.
+def _scan(knob: Knob, ctx: Context) -> Resolution:
+    """The smallest deviation ``knob.nearest_slip * 2**-k`` (k = 0..steps) that the check rejects on
+    every side; ``inf`` on a side where even the nearest slip passes (the check is not sharp)."""
+    worst, tried = 0.0, []
+    for side in knob.sides:
+        smallest = math.inf
+        for k in range(knob.steps + 1):
+            delta = knob.nearest_slip * 2.0 ** -k
+            fout = _execute(knob.variant(side * delta), ctx)
+            _close(fout.figures)
+            rejected = fout.status is Status.REFUTED
+            tried.append(f"{side * delta:+.4g}:{'rejected' if rejected else 'passed'}")
+            if not rejected:
+                break
+            smallest = delta
+        worst = max(worst, smallest)
+    return Resolution(knob.quantity, worst, knob.unit,
+                      f"scan over the {knob.unit} deviation (nearest slip x 2^-k): " + ", ".join(tried),
+                      knob.nearest_slip, knob.nearest_slip_statement)
 
-    Returns the outcome, possibly downgraded to ``inconclusive`` when a foil is not rejected, and the
-    fields that go beside it in the record: ``check_status`` (the check's own verdict) and ``foils``.
+
+def _resolution(out: Outcome, foils: tuple[Foil, ...], records: list[dict], knob: Knob | None,
+                kind: Kind | None, ctx: Context) -> Resolution | None:
+    """A passing form's resolution: the check's own, else its knob scan, else its rejected nearest
+    foil's size (a discrete slip: index, r, count; or a deterministic check, which rejects anything
+    beyond its tolerance); symbolic proofs are exact. The nearest slip is the form's nearest foil's
+    size where the resolution does not name one."""
+    nearest = [(f, r) for f, r in zip(foils, records) if f.nearest and f.size is not None]
+    res = out.resolution
+    if res is None and knob is not None:
+        res = _scan(knob, ctx)
+    if res is None and kind is Kind.SYMBOLIC:
+        res = Resolution("the symbolic identity", 0.0, "exact",
+                         "proved symbolically (sympy): every deviation from the statement is rejected")
+    if res is None and nearest:
+        f, r = min(nearest, key=lambda fr: fr[0].size)
+        if r["status"] == "refuted":
+            res = Resolution(f.kind or "the statement", float(f.size), f.unit or "slip",
+                             f"the nearest-slip foil '{f.statement.strip()[:80]}' is rejected by the "
+                             f"deterministic check (a discrete slip: nothing nearer exists in this unit)")
+    if res is not None and res.nearest_slip is None and nearest:
+        same = [f for f, _ in nearest if not f.unit or f.unit == res.unit] or [f for f, _ in nearest]
+        f = min(same, key=lambda f: f.size)
+        res = replace(res, nearest_slip=float(f.size), nearest_slip_statement=f.statement.strip())
+    return res
+
+
+def _run_form(check, foils: tuple[Foil, ...], ctx: Context, *, knob: Knob | None = None,
+              kind: Kind | None = None) -> tuple[Outcome, dict]:
+    """Run a form's check, then (if it passes) each of its foils under the same context, and state its
+    resolution (see :func:`_resolution`).
+
+    Returns the outcome, possibly downgraded to ``inconclusive`` when a foil is not rejected or the
+    resolution is coarser than the nearest slip, and the fields that go beside it in the record:
+    ``check_status`` (the check's own verdict), ``foils`` and ``resolution``.
     """
     out = _execute(check, ctx)
     records = []
@@ -121,19 +172,26 @@ def _run_form(check, foils: tuple[Foil, ...], ctx: Context) -> tuple[Outcome, di
         if not out.status.passing:
             records.append({"statement": foil.statement.strip(), "kind": foil.kind, "status": "not-run",
                             "summary": f"not run: the form it foils is {out.status.value}", "power": None,
-                            "evidence": {}})
+                            "evidence": {}, "nearest": foil.nearest})
             continue
         fout = _execute(foil.check, ctx)
         _close(fout.figures)
         records.append({"statement": foil.statement.strip(), "kind": foil.kind, "status": fout.status.value,
                         "summary": fout.summary, "power": None if fout.power is None else float(fout.power),
-                        "evidence": serialize.encode(fout.evidence)})
-    extra = {"check_status": out.status.value, "foils": records}
+                        "evidence": serialize.encode(fout.evidence), "nearest": foil.nearest})
+    res = _resolution(out, foils, records, knob, kind, ctx) if out.status.passing else None
+    extra = {"check_status": out.status.value, "foils": records,
+             "resolution": None if res is None else res.as_dict()}
     weak = [f for f in records if f["status"] not in ("refuted", "not-run")]
     if weak:
         names = "; ".join(f"'{f['statement'][:80]}' ({f['status']})" for f in weak)
         out = replace(out, status=Status.INCONCLUSIVE,
                       summary=f"weak check: {len(weak)} of {len(records)} foil(s) not rejected: {names}. "
+                              f"The check alone gave {out.status.value}: {out.summary}")
+    elif res is not None and extra["resolution"]["sharp"] is False:
+        out = replace(out, status=Status.INCONCLUSIVE,
+                      summary=f"not sharp: resolution {res.value:.3g} {res.unit} of {res.quantity} is coarser "
+                              f"than the nearest slip {res.nearest_slip:.3g} ({res.nearest_slip_statement[:80]}). "
                               f"The check alone gave {out.status.value}: {out.summary}")
     return out, extra
 
@@ -150,7 +208,7 @@ def run_claim(c: Claim, *, seed: int, profile: str, device: str, n_statistical: 
         return Context(cid, seed=seed, profile=PROFILES[profile], device=device,
                        n_statistical=n_statistical, data=data, cache=cache)
 
-    out, extra = _run_form(c.check, c.foils, context(c.id))
+    out, extra = _run_form(c.check, c.foils, context(c.id), knob=c.knob, kind=c.kind)
     refuted = out.status is Status.REFUTED
     record = {
         "id": c.id,
@@ -172,7 +230,8 @@ def run_claim(c: Claim, *, seed: int, profile: str, device: str, n_statistical: 
     }
     plots = _render(out.figures, "")
     if c.corrected is not None:
-        cout, cextra = _run_form(c.corrected.check, c.corrected.foils, context(c.id + "#corrected"))
+        cout, cextra = _run_form(c.corrected.check, c.corrected.foils, context(c.id + "#corrected"),
+                                 knob=c.corrected.knob, kind=c.kind)
         record["corrected"] = {
             "statement": c.corrected.statement.strip(),
             "reading": c.corrected.reading.strip(),

@@ -79,15 +79,42 @@ def test_passing_forms_declare_foils():
     assert not missing, f"{len(missing)} passing forms declare no foil: {missing}"
 
 
+def test_passing_forms_declare_a_nearest_slip_foil():
+    """Every form expected to pass (definitions excepted) declares a foil at its *nearest* plausible slip
+    (index +-1, the neighbouring exponent or r, a factor <= 1.5), with its size: a foil far from the
+    prediction only shows that the check runs."""
+    missing = []
+    for cid, c in REG.items():
+        if c.kind is Kind.DEFINITION:
+            continue
+        expected = EXPECTED.get(cid, (None, ""))[0]
+        forms = [(cid, c.foils)] if expected != "refuted" else []
+        if c.corrected is not None:
+            forms.append((cid + "#corrected", c.corrected.foils))
+        for name, foils in forms:
+            if not any(f.nearest and f.size is not None and f.size > 0 for f in foils):
+                missing.append(name)
+    assert not missing, f"{len(missing)} passing forms declare no nearest-slip foil with a size: {missing}"
+
+
 def test_refuted_claims_have_a_severity():
     missing = [cid for cid, (status, _) in EXPECTED.items()
                if status == "refuted" and cid in REG and (REG[cid].severity is None or not REG[cid].severity_note)]
     assert not missing, f"claims listed as refuted without a severity and its reason: {missing}"
 
 
-def _foil_failures(rec: dict, statistical: bool) -> list[str]:
+def _foil_failures(rec: dict, statistical: bool, definition: bool = False) -> list[str]:
     bad = []
     for form, label in ((rec, "printed"), (rec.get("corrected"), "corrected")):
+        if form and form.get("status") in PASSING and not definition:
+            res = form.get("resolution")
+            if not isinstance(res, dict):
+                bad.append(f"{label} form passes but states no resolution")
+            elif res.get("sharp") is not True:
+                bad.append(f"{label} form: resolution {res.get('value')} {res.get('unit')} is not at or below its "
+                           f"nearest slip {res.get('nearest_slip')}")
+            if not any(f.get("nearest") and f["status"] == "refuted" for f in form.get("foils") or []):
+                bad.append(f"{label} form passes without a rejected nearest-slip foil")
         for f in (form or {}).get("foils") or []:
             if f["status"] not in ("refuted", "not-run"):
                 bad.append(f"{label} form: foil not rejected ({f['status']}): {f['statement']} — {f['summary']}")
@@ -111,7 +138,7 @@ def test_claim(cid, claims_options, record_claim):
     result = runner.run_claim(REG[cid], n_statistical=N_STAT, **claims_options)
     record_claim(result)
     rec = result.record
-    weak = _foil_failures(rec, REG[cid].is_statistical)
+    weak = _foil_failures(rec, REG[cid].is_statistical, REG[cid].kind is Kind.DEFINITION)
     assert not weak, f"{cid}: the check is weak or its foils are incomplete:\n" + "\n".join(weak)
     corrected = rec.get("corrected")
     if corrected is not None:
