@@ -312,7 +312,7 @@ def _foil_section(rec: dict, level: str) -> list[str]:
          "| # | kind | foil | verdict | power | evidence |", "|---|---|---|---|---|---|"]
     for k, f in enumerate(foils, 1):
         power = f"{f['power']:.4g}" if isinstance(f.get("power"), (int, float)) else "—"
-        L.append(f"| {k} | {f.get('kind') or ''} | {_fmt(f['statement'])} | **{f['status']}** | {power} | "
+        L.append(f"| {k} | {f.get('kind') or ''}{' (nearest slip)' if f.get('nearest') else ''} | {_fmt(f['statement'])} | **{f['status']}** | {power} | "
                  f"{_fmt(f['summary'])} |")
     L.append("")
     for k, f in enumerate(foils, 1):
@@ -321,11 +321,42 @@ def _foil_section(rec: dict, level: str) -> list[str]:
     return L
 
 
+def resolution_cell(rec: dict) -> str:
+    """'value unit (nearest slip s)' for the printed form (and the corrected form); '—' where none."""
+    cells = []
+    for form in (rec, rec.get("corrected")):
+        res = (form or {}).get("resolution")
+        if not isinstance(res, dict) or not isinstance(res.get("value"), (int, float)):
+            continue
+        slip = res.get("nearest_slip") or {}
+        text = f"{res['value']:.3g} {res.get('unit', '')}".strip()
+        if isinstance(slip.get("value"), (int, float)):
+            text += f" (slip {slip['value']:.3g}{'' if res.get('sharp') else ', NOT sharp'})"
+        cells.append(text)
+    return " / ".join(cells) if cells else "—"
+
+
+def _resolution_section(rec: dict, level: str) -> list[str]:
+    res = rec.get("resolution")
+    if not isinstance(res, dict):
+        return []
+    slip = res.get("nearest_slip") or {}
+    L = [f"{level} Resolution", "",
+         f"The smallest deviation of **{res.get('quantity', '')}** from the prediction that this check rejects"
+         f" (power ≥ 0.9 at the claim's level for statistical checks; beyond the tolerance for deterministic "
+         f"ones): **{res.get('value')} {res.get('unit', '')}**. How: {res.get('how', '')}."]
+    if isinstance(slip.get("value"), (int, float)):
+        L.append(f"Nearest plausible slip: {slip.get('statement', '')} ({slip['value']} {res.get('unit', '')}); "
+                 f"the check {'resolves it (sharp)' if res.get('sharp') else 'does NOT resolve it'}.")
+    return L + [""]
+
+
 def _outcome_section(rec: dict, cid: str, plot_dir: str, prefix: str, level: str = "##") -> list[str]:
     L = []
     if rec.get("check_status") and rec["check_status"] != rec["status"]:
-        L += [f"The check alone gave **{rec['check_status']}**; a foil it did not reject makes the verdict "
-              f"{rec['status']}.", ""]
+        L += [f"The check alone gave **{rec['check_status']}**; a foil it did not reject, or a resolution "
+              f"coarser than the nearest slip, makes the verdict {rec['status']}.", ""]
+    L += _resolution_section(rec, level)
     if rec.get("method"):
         L += [f"{level} Method", "", rec["method"], ""]
     if rec.get("evidence"):
@@ -486,11 +517,13 @@ def summary_markdown(reg: dict[str, Claim], records: dict, issues: dict, meta: d
         if cid in records:
             sections.setdefault(reg[cid].section, []).append(cid)
     for sec in sorted(sections, key=_section_key):
-        L += [f"## {sec}", "", "| claim | statement | verdict | foils rejected | evidence |", "|---|---|---|---|---|"]
+        L += [f"## {sec}", "", "| claim | statement | verdict | foils rejected | resolution | evidence |",
+              "|---|---|---|---|---|---|"]
         for cid in sections[sec]:
             rec = records[cid]
             L.append(f"| [`{cid}`](claims/{safe_name(cid)}.md) | {_fmt(reg[cid].title)} | "
-                     f"{_status_cell(rec, issues.get(cid, []))} | {foil_cell(rec)} | {_fmt(rec['summary'])} |")
+                     f"{_status_cell(rec, issues.get(cid, []))} | {foil_cell(rec)} | {resolution_cell(rec)} | "
+                     f"{_fmt(rec['summary'])} |")
         L.append("")
     L += ["## Dependency graph", "",
           "Edges point from a claim to the claims whose proofs use it. Dashed thick borders (†) mark "
