@@ -15,6 +15,25 @@ import pytest  # noqa: E402
 _RESULTS: dict = {}
 
 
+def within(err, tol, what: str = "") -> bool:
+    """``err <= tol`` (elementwise, for arrays), for the numeric tests' derived tolerances.
+
+    With ``TEST_HEADROOM_LOG=FILE`` set, every comparison appends ``test<TAB>what<TAB>err/tol`` to FILE
+    (one short line, so appends from xdist workers do not interleave): how much of each tolerance this
+    machine's kernels use (noxfile's tests session and issue 18's headroom table).
+    """
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = float(np.max(np.asarray(err, dtype=float) / np.asarray(tol, dtype=float)))
+    log = os.environ.get("TEST_HEADROOM_LOG")
+    if log:
+        test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+        with open(log, "a") as fh:
+            fh.write(f"{test}\t{what}\t{ratio:.3e}\n")
+    return ratio <= 1.0  # NaN (0/0: a tolerance of 0, never derived) fails
+
+
 def pytest_addoption(parser):
     g = parser.getgroup("claims")
     g.addoption("--claims-profile", default="quick", help="profile for claim tests (default quick)")
