@@ -63,11 +63,61 @@ def _mnist_args() -> list[str]:
     return ["--mnist-root", str(shared)] if (shared / "MNIST" / "raw").is_dir() else []
 
 
+# The fast numeric tests (kernels against references at derived tolerances; ~25 s serial on 2 cores),
+# run a second time under other CPU kernels: not the claim tests (tests/test_claims.py is slow).
+NUMERIC_TESTS = ["tests/test_products.py", "tests/test_alignment.py", "tests/test_app_c_math.py",
+                 "tests/test_lyapunov.py", "tests/test_exterior.py", "tests/test_diagcorr.py",
+                 "tests/test_fgln.py", "tests/test_dynamics.py"]
+
+
+def _cpu_flags() -> set[str]:
+    """The CPU's feature flags (/proc/cpuinfo; empty where there is none, e.g. macOS)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def _openblas_core(session) -> str:
+    """The core type numpy's OpenBLAS picked on this CPU (threadpoolctl, in the session's python)."""
+    code = ("import numpy, threadpoolctl; print(next((i.get('architecture') or '' for i in "
+            "threadpoolctl.threadpool_info() if i.get('internal_api') == 'openblas'), ''))")
+    out = session.run("python", "-c", code, silent=True, log=False) or ""
+    return out.strip().splitlines()[-1] if out.strip() else ""
+
+
+def kernel_configs(flags: set[str], current: str) -> list[dict[str, str]]:
+    """Other CPU kernels to re-run the numeric tests under: the other one of SkylakeX (needs avx512f)
+    and Haswell (needs avx2) that this CPU can run, then Sandybridge (avx); torch at its default
+    (non-vectorised) CPU capability in each, so both libraries' reductions change order."""
+    out = []
+    wide = [core for core, flag in (("SkylakeX", "avx512f"), ("Haswell", "avx2")) if flag in flags]
+    other = [core for core in wide if core.lower() != current.lower()]
+    if other:
+        out.append(other[0])
+    if "avx" in flags and current.lower() != "sandybridge":
+        out.append("Sandybridge")
+    return [{"OPENBLAS_CORETYPE": core, "ATEN_CPU_CAPABILITY": "default"} for core in out]
+
+
 @nox.session(venv_params=VENV_PARAMS)
 def tests(session):
-    """The test suite: machinery tests and one test per claim (quick profile), in parallel."""
+    """The test suite: machinery tests and one test per claim (quick profile), in parallel; then the
+    fast numeric tests again under other CPU kernels (another OpenBLAS core type, torch's default CPU
+    capability), so no tolerance holds only on the kernels of the machine it was written on."""
     _install(session)
     session.run("python", "-m", "pytest", "-n", "auto", "-q", *session.posargs)
+    if session.posargs:  # a targeted run (nox -s tests -- -k ...): only what was asked
+        return
+    current = _openblas_core(session)
+    for env in kernel_configs(_cpu_flags(), current):
+        session.log(f"numeric tests again with {env} (numpy's OpenBLAS picked {current or 'unknown'})")
+        session.run("python", "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider",
+                    *NUMERIC_TESTS, env=env)
 
 
 @nox.session(venv_params=VENV_PARAMS)
