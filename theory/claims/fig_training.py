@@ -243,8 +243,10 @@ Figure 1 illustrates this phenomenon in a controlled fixed-gates linear network 
     foils=(
         Foil("the leading singular values separate at half the task's rank: s_5/s_6 sharpens most",
              functools.partial(_fig1_foil, r_sep=5), kind="halved constant"),
+        Foil("the separation is after the (r-1)-th singular value: s_9/s_10 sharpens most",
+             functools.partial(_fig1_foil, r_sep=9), kind="shifted index", nearest=True, size=1, unit="index"),
         Foil("the separation is after the (r+1)-th singular value: s_11/s_12 sharpens most",
-             functools.partial(_fig1_foil, r_sep=11), kind="shifted index"),
+             functools.partial(_fig1_foil, r_sep=11), kind="shifted index", nearest=True, size=1, unit="index"),
         Foil("the leading modes are learned simultaneously (no order: Spearman(k, t_half) = 0)",
              functools.partial(_fig1_foil, order=0), kind="dropped structure"),
     ),
@@ -405,6 +407,25 @@ where C is the fine tuned scaling factor. We observe in figure 7 that the predic
 # ---------------------------------------------------------------------------------------------
 # Figure 8
 # ---------------------------------------------------------------------------------------------
+# Consecutive drops of the impact |log s_k(end)/s_k(0)| are compared for k < 2.5 r (capped at the rank of J):
+# beyond the task's rank the modes keep their initial values, up to the rank edge of the gated product.
+FIG8_K_FACTOR = 5
+
+
+def impact_edge_margin(s0, s1, r: int, K: int) -> float:
+    """Where the training's impact ends: the drop of |log(s_k(end)/s_k(0))| from k = r to r + 1 minus the
+    largest drop between other consecutive k < K (K capped at the number of nonzero s_k(0)). Positive
+    iff the largest fall of the impact is right after k = r; 0 (up to a tie) where two edges are equal."""
+    s0, s1 = np.asarray(s0, dtype=np.float64), np.asarray(s1, dtype=np.float64)
+    rank = int(np.count_nonzero(s0 > s0[0] * math.sqrt(np.finfo(np.float64).eps)))  # exact zeros: ~eps s_1
+    K = int(min(K, rank))
+    if not 1 <= r < K:
+        raise ValueError(f"impact_edge_margin: need 1 <= r < K, got r = {r}, K = {K}")
+    impact = np.abs(np.log(s1[:K] / s0[:K]))
+    drop = impact[:-1] - impact[1:]
+    return float(drop[r - 1] - np.delete(drop, r - 1).max())
+
+
 def _fig8_check(ctx, *, r_top: int | None = None, plot: bool = True) -> Outcome:
     """``r_top``: how many top singular values were strongly impacted (printed: 'the top', read as the
     task's rank)."""
@@ -412,19 +433,25 @@ def _fig8_check(ctx, *, r_top: int | None = None, plot: bool = True) -> Outcome:
 
     cfg = g1_config(ctx)
     r = cfg["rank"] if r_top is None else r_top
-    share, strong, rows = [], [], []
+    K = FIG8_K_FACTOR * cfg["rank"] // 2  # consecutive drops k = 1..K-1 (capped at the rank of J)
+    share, strong, edge, rows = [], [], [], []
     for _, run in g1_runs(ctx):
         s0, s1 = run.svals[0], run.svals[-1]
         d = np.abs(s1 - s0)
         share.append(float(d[:r].sum() / d.sum()))
         strong.append(float(np.abs(np.log(s1[:r] / s0[:r])).min()))
+        edge.append(impact_edge_margin(s0, s1, r, K))
         rows.append({"share_of_total_change_in_top": share[-1], "min_top_|log s_k(end)/s_k(0)|": strong[-1],
+                     "impact_edge_margin": edge[-1],
                      "min_top_change": float(d[:r].min()), "max_other_change": float(d[r:].max())})
-    crit = ctx.t(2, len(rows) - 1)
+    crit = ctx.t(3, len(rows) - 1)
     tests = [_seed_test(f"share of the total change sum_k |s_k(end) - s_k(0)| carried by k <= {r}", share, crit,
                         sign=+1, threshold=0.9),
              _seed_test(f"min over k <= {r} of |log(s_k(end)/s_k(0))|", strong, crit, sign=+1,
-                        threshold=math.log(2))]
+                        threshold=math.log(2)),
+             # two-sided in r: 'only the top r' puts the edge of the impact after k = r, not r - 1 or r + 1
+             _seed_test(f"drop of |log(s_k(end)/s_k(0))| from k = {r} to {r + 1} minus the largest other drop, "
+                        f"k < {K}", edge, crit, sign=+1)]
     status, power = _decide(tests)
     figures = {}
     if plot:
@@ -447,8 +474,10 @@ def _fig8_check(ctx, *, r_top: int | None = None, plot: bool = True) -> Outcome:
         method=_cfg_text(ctx) + " 'Only the top singular values were strongly impacted by the training' is read, with "
                "r = the task's rank, as: 'only' - the top r carry at least 90% of the total change "
                "sum_k |s_k(end) - s_k(0)| of the spectrum (the linear scale of the comparison); 'strongly impacted' - "
-               "each of the top r changed by at least a factor 2 (|log s_k(end)/s_k(0)| >= log 2). Both as means over "
-               "runs." + STATS_NOTE,
+               "each of the top r changed by at least a factor 2 (|log s_k(end)/s_k(0)| >= log 2); 'only the top r' - "
+               "the impact |log s_k(end)/s_k(0)| falls most between k = r and r + 1 (its drop there minus the largest "
+               f"drop between other consecutive k < {FIG8_K_FACTOR / 2:g} r, capped at the rank of J, is > 0), which "
+               "tells r from r - 1 and r + 1. All as means over runs." + STATS_NOTE,
         figures=figures,
         power=power,
     )
@@ -463,12 +492,17 @@ claim(
     statement=r"""Figure 8. We compare the trained singular spectrum with respect to the one at its initialization. We observe that only the top singular values were strongly impacted by the training.""",
     reading="On the G.1 task of the same appendix ('a fixed random linear map of rank 10'), 'the top singular values' "
             "are the top r = 10. 'Only ... strongly impacted': they carry at least 90% of the total change of the "
-            "spectrum (linear scale), and each of them changed by at least a factor 2. Means over runs.",
+            "spectrum (linear scale), each of them changed by at least a factor 2, and the impact falls most "
+            "right after k = r (so 'top 9' and 'top 11' are wrong). Means over runs.",
     hypotheses=("G.1 task",),
     exercises="independent runs.",
     kind=Kind.FIGURE,
     check=_fig8_check,
     foils=(
+        Foil("only the top r - 1 = 9 singular values were strongly impacted", functools.partial(_fig8_foil, r_top=9),
+             kind="neighbouring r", nearest=True, size=1, unit="r"),
+        Foil("the top r + 1 = 11 singular values were strongly impacted", functools.partial(_fig8_foil, r_top=11),
+             kind="neighbouring r", nearest=True, size=1, unit="r"),
         Foil("only the top r/2 = 5 singular values were strongly impacted", functools.partial(_fig8_foil, r_top=5),
              kind="halved constant"),
         Foil("the top 2r = 20 singular values were strongly impacted", functools.partial(_fig8_foil, r_top=20),
@@ -777,6 +811,12 @@ claim(
     kind=Kind.FIGURE,
     check=_fig4_synthetic,
     foils=_fig4_foils(_fig4_synthetic)[1:] + (
+        Foil("on the rank-10 task the clusters split one mode early, after k = 9",
+             functools.partial(_fig4_synthetic, r_cluster=9, plot=False), kind="shifted index", nearest=True, size=1,
+             unit="index"),
+        Foil("on the rank-10 task the clusters split one mode late, after k = 11",
+             functools.partial(_fig4_synthetic, r_cluster=11, plot=False), kind="shifted index", nearest=True, size=1,
+             unit="index"),
         Foil("on the rank-10 task the clusters split at half the rank, after k = 5",
              functools.partial(_fig4_synthetic, r_cluster=5, plot=False), kind="halved constant"),),
 )
