@@ -1,5 +1,6 @@
 """Sessions: ``nox -s verify`` (every claim, full profile, reports/), ``nox -s tests`` (pytest -n auto),
-``nox -s bench`` (benchmarks -> reports/bench.md), ``nox -s lock`` (refresh requirements/lock.txt).
+``nox -s bench`` (benchmarks -> reports/bench.md), ``nox -s mutants`` (mutation score of theory/ ->
+reports/mutation.md), ``nox -s lock`` (refresh requirements/lock.txt).
 
 Every session installs exact versions with hashes from ``requirements/lock.txt`` (pip-compile of
 pyproject.toml's dependencies and extras), so the same seed reproduces ``claims.json`` byte for byte
@@ -133,6 +134,16 @@ def bench(session):
     """Benchmarks (speed, accuracy, memory) -> reports/bench.md. ``nox -s bench -- --quick`` for a short run."""
     _install(session)
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session(venv_params=VENV_PARAMS)
+def mutants(session):
+    """Mutation testing of theory/ (checks/mutants.py): a seeded, stratified sample of 200 single-change
+    mutants, each run through the claims covering the changed line and the unit tests importing the
+    module -> reports/mutation.md and reports/mutation.json. About an hour on 2 cores; a benchmark, not
+    part of ``nox -s tests``. ``nox -s mutants -- --sample 50`` for a shorter run."""
+    _install(session)
+    session.run("python", "-m", "checks.mutants", *session.posargs)
 
 
 @nox.session

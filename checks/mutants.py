@@ -1,0 +1,555 @@
+"""Mutation testing of the suite itself: plant single-change faults in ``theory/`` and see which the
+claims and unit tests notice (``nox -s mutants`` -> ``reports/mutation.md``, ``reports/mutation.json``).
+
+A *mutant* is the source of one module of ``theory/`` (the maths modules and the encoded predictions in
+``theory/claims/``) with one change from a catalogue of the slips a derivation or a port makes:
+
+==============  ===========================================================================
+operator        change
+==============  ===========================================================================
+sign            ``a + b`` <-> ``a - b``; ``-x`` -> ``x``
+factor          a float constant ``c`` -> ``c * sqrt(2)`` (an int constant outside an index -> ``2c``)
+index           an integer inside a subscript ``k`` -> ``k + 1`` or ``k - 1``; a name ``i`` -> ``i + 1``
+transpose       ``X.T`` / ``X.mT`` -> ``X``
+exponent        ``x ** e`` -> ``x ** (e + 1)`` (or ``e - 1``)
+drop            ``a + b`` / ``a - b`` -> ``a`` (a dropped term)
+relation        ``<`` <-> ``<=``, ``>`` <-> ``>=``
+swap            ``f(a, b, ...)`` -> ``f(b, a, ...)`` (swapped arguments)
+tolerance       a call of a ``*tol*`` function, or a ``tol`` value, times 10 (reported apart: it measures slack)
+==============  ===========================================================================
+
+**Killing.** A mutant is killed when, in the quick profile and the global seed 0, any claim whose
+execution covers the mutated line (recorded by a line tracer during the baseline run) changes its
+verdict signature — the printed verdict, the corrected verdict, any foil's verdict, or the sharpness of
+a resolution — or crashes, or runs past its time limit; or when a unit test that imports the mutated
+module fails. Claims run in order of their baseline time and stop at the first kill.
+
+**Sampling.** Every mutation site is enumerated from the AST; a seeded sample is drawn stratified by
+module (each module gets a share proportional to the square root of its number of sites, at least 3),
+so large claim modules do not crowd out the maths modules. Tolerance mutants are drawn on top.
+
+**Equivalence.** A survivor is either fixed (a new check kills it) or argued equivalent in one line in
+``tests/mutants-equivalent.txt`` (``<mutant key> | <argument>``); the report lists both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import json
+import math
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# Infrastructure rather than mathematics: a BLAS loader and a map helper.
+EXCLUDE = {"theory/_openblas.py", "theory/parallel.py", "theory/__init__.py", "theory/claims/__init__.py"}
+# Keyword arguments that are budgets or labels, not mathematics.
+BUDGET_KEYWORDS = {"quick", "full", "deep", "examples", "steps", "seed", "dpi", "figsize", "max_examples",
+                   "fontsize", "alpha", "linewidth", "lw", "ms", "markersize", "bins", "ncol", "rotation"}
+EQUIVALENT = ROOT / "tests" / "mutants-equivalent.txt"
+# Unit-test files that are machinery, not maths (they run claims wholesale or the CLI).
+MACHINERY_TESTS = {"test_claims.py", "test_robustness.py", "test_cli.py", "test_cache.py", "test_dask.py",
+                   "test_machinery.py", "test_mnist.py", "test_install.py"}
+
+
+@dataclass(frozen=True)
+class Site:
+    """One mutation: which node of which module, and what it becomes."""
+
+    module: str  # path relative to the project root
+    index: int  # position of the node in ast.walk order
+    op: str
+    variant: int  # which of the operator's variants at this node
+    line: int
+    before: str
+    after: str
+
+    @property
+    def key(self) -> str:
+        """Stable across unrelated edits: module, operator and the changed text (not the line number)."""
+        return f"{self.module}::{self.op}::{self.before} -> {self.after}"
+
+
+# -- the catalogue ---------------------------------------------------------------------------------
+
+# A tolerance function: tol, tol_svd, rel_tol, tolerance... (not tolist).
+_TOL = re.compile(r"(^|_)tol($|_|erance)", re.I)
+# Calls whose argument order is bookkeeping (seeds, memo keys, formatting), not mathematics: a swap
+# there draws other random numbers of the same law, or fails at once.
+_NO_SWAP = re.compile(r"(seed|rng|generator|memo|partial|print|format|isinstance|getattr|setattr|setdefault|"
+                      r"\.get$|join|startswith|endswith|replace|append|Foil|Outcome|Status|claim|Corrected|"
+                      r"Knob|Resolution|pick|savefig|plot|set_|subplots|text|legend|annotate)", re.I)
+
+
+def _num(node) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float) and not isinstance(node.value, bool)
+
+
+def _variants(node, parent, grand) -> list[tuple[str, ast.AST]]:
+    """(operator, replacement node) for every mutation of ``node``."""
+    out = []
+    if isinstance(parent, (ast.JoinedStr, ast.FormattedValue)) or isinstance(grand, ast.JoinedStr):
+        return out
+    in_budget = isinstance(parent, ast.keyword) and parent.arg in BUDGET_KEYWORDS
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        flipped = copy.deepcopy(node)
+        flipped.op = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
+        out.append(("sign", flipped))
+        out.append(("drop", copy.deepcopy(node.left)))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and not _num(node.operand):
+        out.append(("sign", copy.deepcopy(node.operand)))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        for d, o in ((1, ast.Add()), (1, ast.Sub())):
+            out.append(("exponent", ast.BinOp(copy.deepcopy(node.left), ast.Pow(),
+                                              ast.BinOp(copy.deepcopy(node.right), o, ast.Constant(d)))))
+    if isinstance(node, ast.Attribute) and node.attr in ("T", "mT") and isinstance(node.ctx, ast.Load):
+        out.append(("transpose", copy.deepcopy(node.value)))
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        swap = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt}
+        if type(node.ops[0]) in swap:
+            rel = copy.deepcopy(node)
+            rel.ops = [swap[type(node.ops[0])]()]
+            out.append(("relation", rel))
+    in_index = isinstance(parent, (ast.Subscript, ast.Slice, ast.Tuple)) and (
+        isinstance(parent, ast.Slice) or (isinstance(parent, ast.Subscript) and parent.slice is node)
+        or (isinstance(parent, ast.Tuple) and isinstance(grand, ast.Subscript)))
+    if _num(node) and not in_budget:
+        if in_index and isinstance(node.value, int):
+            out.append(("index", ast.Constant(node.value + 1)))
+            out.append(("index", ast.Constant(node.value - 1)))
+        elif isinstance(node.value, float) and node.value != 0.0:
+            out.append(("factor", ast.BinOp(copy.deepcopy(node), ast.Mult(), ast.Constant(math.sqrt(2)))))
+        elif isinstance(node.value, int) and node.value not in (0, 1) and not in_index:
+            out.append(("factor", ast.Constant(2 * node.value)))
+    if isinstance(node, ast.Name) and in_index and isinstance(node.ctx, ast.Load):
+        out.append(("index", ast.BinOp(copy.deepcopy(node), ast.Add(), ast.Constant(1))))
+    if isinstance(node, ast.Call) and len(node.args) >= 2 and not _NO_SWAP.search(ast.unparse(node.func)) and not any(isinstance(a, ast.Starred) for a in node.args[:2]):
+        a, b = ast.unparse(node.args[0]), ast.unparse(node.args[1])
+        if a != b:
+            sw = copy.deepcopy(node)
+            sw.args[0], sw.args[1] = sw.args[1], sw.args[0]
+            out.append(("swap", sw))
+    fname = ast.unparse(node.func).split(".")[-1] if isinstance(node, ast.Call) else ""
+    if isinstance(node, ast.Call) and _TOL.search(fname):
+        out.append(("tolerance", ast.BinOp(copy.deepcopy(node), ast.Mult(), ast.Constant(10))))
+    return out
+
+
+def _nodes(tree):
+    """ast.walk order with (node, parent, grandparent); docstrings and claim/Foil string metadata have no
+    mutable nodes, so nothing needs to be skipped there."""
+    parents = {}
+    for p in ast.walk(tree):
+        for ch in ast.iter_child_nodes(p):
+            parents[ch] = p
+    for node in ast.walk(tree):
+        par = parents.get(node)
+        yield node, par, parents.get(par)
+
+
+# The sources of theory/ as read once at the start of a run: sampling, mutating and the baseline all use
+# this snapshot, so an edit made while a run is going (hours) cannot mismatch a site and its mutant.
+_SNAPSHOT: dict[str, str] = {}
+
+
+def source(module: str) -> str:
+    if module not in _SNAPSHOT:
+        _SNAPSHOT[module] = (ROOT / module).read_text()
+    return _SNAPSHOT[module]
+
+
+def sites(module: str) -> list[Site]:
+    tree = ast.parse(source(module))
+    out = []
+    for idx, (node, par, grand) in enumerate(_nodes(tree)):
+        if not hasattr(node, "lineno"):
+            continue
+        for v, (op, new) in enumerate(_variants(node, par, grand)):
+            before, after = ast.unparse(node), ast.unparse(new)
+            if before != after and len(before) <= 160:
+                out.append(Site(module, idx, op, v, node.lineno, before, after))
+    return out
+
+
+def mutate(site: Site) -> str:
+    """The module's source with the one change (unparsed from the AST: formatting changes, lines move)."""
+    tree = ast.parse(source(site.module))
+    for idx, (node, par, grand) in enumerate(_nodes(tree)):
+        if idx == site.index:
+            op, new = _variants(node, par, grand)[site.variant]
+            assert op == site.op
+            ast.copy_location(new, node)
+            for field, value in ast.iter_fields(par):
+                if value is node:
+                    setattr(par, field, new)
+                elif isinstance(value, list):
+                    for k, item in enumerate(value):
+                        if item is node:
+                            value[k] = new
+            return ast.unparse(ast.fix_missing_locations(tree))
+    raise ValueError(f"site {site} not found")
+
+
+def modules() -> list[str]:
+    mods = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "theory").rglob("*.py"))
+    return [m for m in mods if m not in EXCLUDE]
+
+
+def sample(n: int, seed: int, n_tol: int) -> list[Site]:
+    """Stratified by module: shares proportional to sqrt(#sites), at least 3 each."""
+    rng = random.Random(seed)
+    per = {m: [s for s in sites(m) if s.op != "tolerance"] for m in modules()}
+    tol = [s for m in modules() for s in sites(m) if s.op == "tolerance"]
+    per = {m: v for m, v in per.items() if v}
+    weights = {m: math.sqrt(len(v)) for m, v in per.items()}
+    total = sum(weights.values())
+    quota = {m: min(len(per[m]), max(3, round(n * w / total))) for m, w in weights.items()}
+    chosen = []
+    for m in sorted(per):
+        chosen += rng.sample(per[m], quota[m])
+    chosen += rng.sample(tol, min(n_tol, len(tol)))
+    return chosen
+
+
+# -- baseline: verdict signatures and line coverage per claim -----------------------------------
+
+def signature(rec: dict) -> list:
+    """What a mutant must change to be noticed: every verdict and every resolution's sharpness."""
+    sig = []
+    for form in (rec, rec.get("corrected") or {}):
+        if not form:
+            continue
+        res = form.get("resolution") or {}
+        sig.append([form.get("status"), res.get("sharp"), [f.get("status") for f in form.get("foils") or []]])
+    return sig
+
+
+_CHILD = r"""
+import json, sys, time, signal
+spec = json.load(open(sys.argv[1]))
+from checks import registry, runner
+reg = registry.load()
+nstat = registry.n_statistical(reg)
+covered = {}
+def tracer_factory(targets):
+    def local(frame, event, arg):
+        if event == "line":
+            covered.setdefault(frame.f_code.co_filename, set()).add(frame.f_lineno)
+        return local
+    def glob(frame, event, arg):
+        return local if frame.f_code.co_filename in targets else None
+    return glob
+out = {}
+for cid in spec["claims"]:
+    covered.clear()
+    t0 = time.perf_counter()
+    if spec.get("trace"):
+        sys.settrace(tracer_factory(set(spec["targets"])))
+    try:
+        signal.alarm(int(spec.get("limits", {}).get(cid, 0)))
+        rec = runner.run_claim(reg[cid], seed=0, profile="quick", device="cpu", n_statistical=nstat, data={}).record
+        signal.alarm(0)
+        res = {"record_status": rec["status"], "sig": SIG(rec), "error": rec["status"] == "error"}
+    except BaseException as exc:
+        signal.alarm(0)
+        res = {"record_status": "crash", "sig": None, "error": True, "crash": repr(exc)[:300]}
+    finally:
+        sys.settrace(None)
+    res["seconds"] = time.perf_counter() - t0
+    if spec.get("trace"):
+        res["lines"] = {f: sorted(v) for f, v in covered.items()}
+    out[cid] = res
+    base = spec.get("baseline", {}).get(cid)
+    if base is not None and (res["sig"] != base or res["error"]):
+        out["__killed_by__"] = cid
+        break
+json.dump(out, open(sys.argv[2], "w"))
+"""
+
+
+def _child_source() -> str:
+    return "from checks.mutants import signature as SIG\n" + _CHILD
+
+
+def _run_child(spec: dict, cwd: Path, timeout: float) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        sp, op = Path(tmp) / "spec.json", Path(tmp) / "out.json"
+        sp.write_text(json.dumps(spec))
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        try:
+            proc = subprocess.run([sys.executable, "-c", _child_source(), str(sp), str(op)], cwd=cwd, env=env,
+                                  capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"__timeout__": True}
+        if not op.exists():
+            return {"__crash__": (proc.stderr or "")[-800:]}
+        return json.loads(op.read_text())
+
+
+def baseline(claims: list[str], jobs: int, progress, overlay: Path) -> dict:
+    """Run every claim once under the line tracer, on the snapshot: signature, seconds, covered lines of
+    theory/ (keyed by the module's path relative to the project)."""
+    targets = [str(overlay / m) for m in modules()]
+    chunks = [claims[k::jobs] for k in range(jobs)]
+
+    def one(chunk):
+        res = _run_child({"claims": chunk, "trace": True, "targets": targets}, overlay, timeout=7200)
+        for rec in res.values():
+            if isinstance(rec, dict) and "lines" in rec:
+                rec["lines"] = {str(Path(f).relative_to(overlay)): v for f, v in rec["lines"].items()}
+        return res
+
+    out = {}
+    with ThreadPoolExecutor(jobs) as ex:
+        for res in ex.map(one, chunks):
+            if "__crash__" in res or "__timeout__" in res:
+                raise RuntimeError(f"baseline run failed: {res}")
+            out.update(res)
+    progress(f"baseline: {len(out)} claims")
+    return out
+
+
+def unit_tests_for(module: str) -> list[str]:
+    """Unit-test files (not machinery) that import the module (``import theory.x``, ``from theory.x import
+    ...``, ``from theory import x``)."""
+    dotted = module[:-3].replace("/", ".")
+    parent, name = dotted.rsplit(".", 1)
+    out = []
+    for t in sorted((ROOT / "tests").glob("test_*.py")):
+        if t.name in MACHINERY_TESTS:
+            continue
+        for node in ast.walk(ast.parse(t.read_text())):
+            if isinstance(node, ast.Import) and any(a.name == dotted for a in node.names) or (
+                    isinstance(node, ast.ImportFrom) and (node.module == dotted or (
+                        node.module == parent and any(a.name == name for a in node.names)))):
+                out.append(str(t.relative_to(ROOT)))
+                break
+    return out
+
+
+# -- running mutants ---------------------------------------------------------------------------------
+
+def _overlay(tmp: Path) -> Path:
+    """A copy of the project's code (theory/ copied so one file can be replaced; the rest linked)."""
+    shutil.copytree(ROOT / "theory", tmp / "theory", ignore=shutil.ignore_patterns("__pycache__"))
+    for m in modules():
+        (tmp / m).write_text(source(m))
+    for name in ("checks", "tests", "pyproject.toml", "benchmarks"):
+        (tmp / name).symlink_to(ROOT / name)
+    return tmp
+
+
+def run_mutant(site: Site, base: dict, cover: dict, overlay: Path) -> dict:
+    path = overlay / site.module
+    original = path.read_text()
+    path.write_text(mutate(site))
+    t0 = time.perf_counter()
+    try:
+        target = site.module
+        # Claims whose baseline execution covered the line (of the original file).
+        claims = sorted((cid for cid, rec in base.items()
+                         if site.line in set(rec.get("lines", {}).get(target, ()))),
+                        key=lambda c: base[c]["seconds"])
+        result = {"key": site.key, "site": asdict(site), "claims_run": 0, "covered_by": len(claims)}
+        if claims:
+            limits = {c: int(max(60, 5 * base[c]["seconds"] + 30)) for c in claims}
+            spec = {"claims": claims, "trace": False, "baseline": {c: base[c]["sig"] for c in claims},
+                    "limits": limits}
+            res = _run_child(spec, overlay, timeout=sum(limits.values()) + 120)
+            result["claims_run"] = len([k for k in res if not k.startswith("__")])
+            if "__timeout__" in res:
+                return {**result, "status": "killed", "by": "timeout", "seconds": time.perf_counter() - t0}
+            if "__crash__" in res:
+                return {**result, "status": "killed", "by": "import error: " + res["__crash__"][-160:],
+                        "seconds": time.perf_counter() - t0}
+            if "__killed_by__" in res:
+                cid = res["__killed_by__"]
+                how = "crash" if res[cid].get("error") else f"{base[cid]['sig']} -> {res[cid]['sig']}"
+                return {**result, "status": "killed", "by": f"claim {cid}", "how": str(how)[:300],
+                        "seconds": time.perf_counter() - t0}
+        tests = unit_tests_for(site.module)
+        if tests:
+            env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+            try:
+                proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
+                                       "-n", "0", "--rootdir", str(overlay), *tests], cwd=overlay, env=env,
+                                      capture_output=True, text=True, timeout=900)
+                if proc.returncode not in (0, 5):
+                    failed = [ln for ln in proc.stdout.splitlines() if ln.startswith(("FAILED", "ERROR"))]
+                    return {**result, "status": "killed", "by": "unit test " + (failed[0][:200] if failed else
+                                                                                  proc.stdout.strip()[-200:]),
+                            "seconds": time.perf_counter() - t0}
+            except subprocess.TimeoutExpired:
+                return {**result, "status": "killed", "by": "unit test timeout", "seconds": time.perf_counter() - t0}
+        return {**result, "status": "survived", "unit_tests": tests, "seconds": time.perf_counter() - t0}
+    finally:
+        path.write_text(original)
+
+
+def _equivalents() -> dict[str, str]:
+    out = {}
+    if EQUIVALENT.exists():
+        for line in EQUIVALENT.read_text().splitlines():
+            if line.strip() and not line.startswith("#") and " | " in line:
+                key, why = line.rsplit(" | ", 1)
+                out[key.strip()] = why.strip()
+    return out
+
+
+def _md(x: str) -> str:
+    return str(x).replace("|", "\\|").replace("\n", " ")
+
+
+def write_report(results: list[dict], meta: dict, out_md: Path, out_json: Path) -> dict:
+    eq = _equivalents()
+    math_rows = [r for r in results if r["site"]["op"] != "tolerance"]
+    tol_rows = [r for r in results if r["site"]["op"] == "tolerance"]
+    for r in results:
+        if r["status"] == "survived" and r["key"] in eq:
+            r["status"], r["equivalent"] = "equivalent", eq[r["key"]]
+    killed = sum(r["status"] == "killed" for r in math_rows)
+    equiv = sum(r["status"] == "equivalent" for r in math_rows)
+    nonequiv = len(math_rows) - equiv
+    score = killed / nonequiv if nonequiv else 1.0
+    by_claim = sum(r["status"] == "killed" and r["by"].startswith("claim") for r in math_rows)
+    summary = {"mutants": len(math_rows), "killed": killed, "equivalent": equiv,
+               "survived": nonequiv - killed, "score": score, "killed_by_claims": by_claim,
+               "tolerance_mutants": len(tol_rows),
+               "tolerance_killed": sum(r["status"] == "killed" for r in tol_rows)}
+    out_json.write_text(json.dumps({"meta": meta, "summary": summary, "mutants": results}, indent=1, sort_keys=True) + "\n")
+    L = ["# Mutation testing of theory/", "",
+         f"`nox -s mutants` ({meta['command']}); commit `{meta['commit']}`, {meta['wall_min']:.1f} min wall on "
+         f"{meta['jobs']} processes, {meta['date']}.", "",
+         f"**Score: {killed} of {nonequiv} non-equivalent mutants killed ({100 * score:.1f} %)** "
+         f"({by_claim} by claim verdicts, {killed - by_claim} by unit tests); {equiv} argued equivalent; "
+         f"{nonequiv - killed} survived. Sample: {len(math_rows)} mutants, seed {meta['seed']}, stratified by "
+         f"module, from {meta['n_sites']} sites over {meta['n_modules']} modules.", "",
+         "How a mutant is killed (see `checks/mutants.py`): the claims whose quick-profile run covers the mutated "
+         "line are re-run on the mutant (fastest first); any change of a verdict, corrected verdict, foil verdict "
+         "or resolution sharpness, a crash or a time-out kills it; then the unit tests that import the module.", "",
+         "## By module", "", "| module | mutants | killed | equivalent | survived |", "|---|---|---|---|---|"]
+    mods = sorted({r["site"]["module"] for r in math_rows})
+    for m in mods:
+        rs = [r for r in math_rows if r["site"]["module"] == m]
+        L.append(f"| `{m}` | {len(rs)} | {sum(r['status'] == 'killed' for r in rs)} | "
+                 f"{sum(r['status'] == 'equivalent' for r in rs)} | {sum(r['status'] == 'survived' for r in rs)} |")
+    L += ["", "## By operator", "", "| operator | mutants | killed | equivalent | survived |", "|---|---|---|---|---|"]
+    for op in sorted({r["site"]["op"] for r in math_rows}):
+        rs = [r for r in math_rows if r["site"]["op"] == op]
+        L.append(f"| {op} | {len(rs)} | {sum(r['status'] == 'killed' for r in rs)} | "
+                 f"{sum(r['status'] == 'equivalent' for r in rs)} | {sum(r['status'] == 'survived' for r in rs)} |")
+    surv = [r for r in math_rows if r["status"] == "survived"]
+    L += ["", f"## Survivors ({len(surv)})", "",
+          "Neither a claim nor a unit test noticed these. Each is a blind spot to close with a check, or to "
+          "argue equivalent in `tests/mutants-equivalent.txt`.", "",
+          "| module:line | operator | change | claims covering the line |", "|---|---|---|---|"]
+    for r in surv:
+        s = r["site"]
+        L.append(f"| `{s['module']}:{s['line']}` | {s['op']} | `{_md(s['before'])}` → `{_md(s['after'])}` | "
+                 f"{r['covered_by']} |")
+    eqs = [r for r in math_rows if r["status"] == "equivalent"]
+    L += ["", f"## Argued equivalent ({len(eqs)})", "", "| module:line | change | why it cannot be detected |",
+          "|---|---|---|"]
+    for r in eqs:
+        s = r["site"]
+        L.append(f"| `{s['module']}:{s['line']}` | `{_md(s['before'])}` → `{_md(s['after'])}` | {_md(r['equivalent'])} |")
+    L += ["", f"## Tolerance-loosening mutants ({len(tol_rows)}, not in the score)", "",
+          "A tolerance ×10 that no check notices is slack: the comparisons pass with ten times the tolerance. "
+          "These are not counted, and tolerances are not tightened below what every CPU needs.", "",
+          "| module:line | change | result |", "|---|---|---|"]
+    for r in tol_rows:
+        s = r["site"]
+        L.append(f"| `{s['module']}:{s['line']}` | `{_md(s['before'])}` ×10 | "
+                 f"{'killed by ' + _md(r.get('by', '')) if r['status'] == 'killed' else 'slack: not noticed'} |")
+    L += ["", "## Every mutant", "", "| # | module:line | operator | change | result | killed by |", "|---|---|---|---|---|---|"]
+    for k, r in enumerate(results, 1):
+        s = r["site"]
+        L.append(f"| {k} | `{s['module']}:{s['line']}` | {s['op']} | `{_md(s['before'][:70])}` → `{_md(s['after'][:70])}` | "
+                 f"{r['status']} | {_md(r.get('by', ''))[:120]} |")
+    out_md.write_text("\n".join(L) + "\n")
+    return summary
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m checks.mutants", description=__doc__.split("\n")[0])
+    ap.add_argument("--sample", type=int, default=200, help="mutants (tolerance mutants on top)")
+    ap.add_argument("--tolerance", type=int, default=12, help="tolerance-loosening mutants, reported apart")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--only", nargs="+", help="modules (paths under theory/) to sample from")
+    ap.add_argument("--out", default="reports")
+    ap.add_argument("--claims", nargs="+", help="restrict the killing claims to these id prefixes (smoke runs)")
+    ap.add_argument("--list", action="store_true", help="print the sampled mutants and stop")
+    args = ap.parse_args(argv)
+    if args.sample < 1 or args.jobs < 1:
+        ap.error("--sample and --jobs must be positive")
+    t0 = time.perf_counter()
+    chosen = sample(args.sample, args.seed, args.tolerance)
+    if args.only:
+        chosen = [s for s in chosen if any(s.module.startswith(o) for o in args.only)]
+    n_sites = sum(len(sites(m)) for m in modules())
+    if args.list:
+        for s in chosen:
+            print(f"{s.module}:{s.line} {s.op}: {s.before} -> {s.after}")
+        return 0
+    say = lambda msg: print(f"[mutants] {msg}", file=sys.stderr, flush=True)
+    from checks import registry
+
+    claims = [c for c in registry.load() if not args.claims or any(c.startswith(p) for p in args.claims)]
+    say(f"{len(chosen)} mutants from {n_sites} sites; baseline over {len(claims)} claims on {args.jobs} processes")
+    results: list[dict] = [None] * len(chosen)
+    tmps = [Path(tempfile.mkdtemp(prefix="mutants-")) for _ in range(args.jobs)]
+    try:
+        overlays = [_overlay(t) for t in tmps]
+        base = baseline(claims, args.jobs, say, overlays[0])
+        free = list(range(args.jobs))
+        import threading
+
+        lock = threading.Lock()
+        done = [0]
+
+        def one(k):
+            with lock:
+                slot = free.pop()
+            try:
+                r = run_mutant(chosen[k], base, {}, overlays[slot])
+            finally:
+                with lock:
+                    free.append(slot)
+                    done[0] += 1
+            results[k] = r
+            s = chosen[k]
+            say(f"{done[0]}/{len(chosen)} {s.module}:{s.line} {s.op} {r['status']} {r.get('by', '')[:60]} "
+                f"({r['seconds']:.0f}s)")
+
+        with ThreadPoolExecutor(args.jobs) as ex:
+            list(ex.map(one, range(len(chosen))))
+    finally:
+        for t in tmps:
+            shutil.rmtree(t, ignore_errors=True)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    meta = {"command": "python -m checks.mutants " + " ".join(argv if argv is not None else sys.argv[1:]),
+            "commit": commit, "wall_min": (time.perf_counter() - t0) / 60, "jobs": args.jobs, "seed": args.seed,
+            "date": time.strftime("%Y-%m-%d"), "n_sites": n_sites, "n_modules": len(modules())}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = write_report(results, meta, out / "mutation.md", out / "mutation.json")
+    say(f"score {summary['killed']}/{summary['mutants'] - summary['equivalent']} = {100 * summary['score']:.1f} %; "
+        f"wrote {out / 'mutation.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
