@@ -26,7 +26,7 @@ import mpmath as mp
 import numpy as np
 from hypothesis import strategies as st
 
-from checks import Comparison, Corrected, Foil, Kind, Outcome, Severity, Status, claim
+from checks import Comparison, Corrected, Foil, Kind, Knob, Outcome, Severity, Status, claim
 from checks import serialize
 from checks import strategies as cst
 from checks.property import PropertyCheck
@@ -227,8 +227,39 @@ def _property(strategy, compare, generated, quick=25, full=200, ladder=True) -> 
 
 
 def ladder_foils(check: LadderCheck, *specs) -> tuple[Foil, ...]:
-    """``ladder_foils(chk, (statement, kind, {knobs}), ...)``: Foil declarations on a LadderCheck."""
-    return tuple(Foil(s, check.foil(**kn), kind=k) for s, k, kn in specs)
+    """``ladder_foils(chk, (statement, kind, {knobs}), ...)``: Foil declarations on a LadderCheck. A spec may be a
+    ready :class:`Foil` (e.g. from :func:`const_slip` / :func:`rate_slip`), kept as is."""
+    return tuple(s if isinstance(s, Foil) else Foil(s[0], check.foil(**s[2]), kind=s[1]) for s in specs)
+
+
+# --- nearest plausible slips (issue 17) ------------------------------------------------------------
+# A constant off by a factor 1.5 (relative change 0.5): the largest factor that still counts as a near slip.
+CONST_SLIP = 0.5
+# A remainder's rate exponent off by 1/2 (O(eps^{3/2}) for O(eps)): finer than the squared-ratio slip (exponent 2,
+# eigenvalue vs singular-value ratios) the rate foils already state. Only the faster side is a slip: a slower rate
+# (O(eps^{1/2})) is implied by the statement, hence true, hence no foil.
+RATE_SLIP = 0.5
+
+
+def const_slip(check: LadderCheck, what: str, **fixed) -> tuple[Foil, Knob]:
+    """The nearest-slip foil 'the constant ``what`` off by a factor 1.5' and the Knob that scans the factor
+    1 + delta on both sides (``compare(..., scale=1 + delta)``: the predicted constant multiplied by it)."""
+    stmt = f"{what} off by a factor 1.5"
+    foil = Foil(stmt, check.foil(scale=1.0 + CONST_SLIP, **fixed), kind="factor", nearest=True, size=CONST_SLIP,
+                unit="relative")
+    knob = Knob(what, "relative", lambda d: check.foil(scale=1.0 + d, **fixed), CONST_SLIP, stmt)
+    return foil, knob
+
+
+def rate_slip(check: LadderCheck, what: str, **fixed) -> tuple[Foil, Knob]:
+    """The nearest-slip foil 'the remainder of ``what`` is O(eps_L^{3/2})' and the Knob that scans the rate
+    exponent 1 + delta (faster side only; ``compare(..., rate=1 + delta)``)."""
+    stmt = f"{what}: remainder O(eps_L^(3/2)) (rate exponent off by 1/2)"
+    foil = Foil(stmt, check.foil(rate=1.0 + RATE_SLIP, **fixed), kind="rate", nearest=True, size=RATE_SLIP,
+                unit="absolute")
+    knob = Knob(f"rate exponent of {what}", "absolute", lambda d: check.foil(rate=1.0 + d, **fixed), RATE_SLIP,
+                stmt, sides=(1,))
+    return foil, knob
 
 
 # ------------------------------------------------------------------------------------------------
@@ -319,35 +350,45 @@ def cmp_align(C, r, a, kind, family="", *, rate=1.0, degenerate=False) -> Compar
     return _remainder_cmp(errs, rungs, K, {"family": family, "kind": kind, "n": len(a), "r": int(r)}, rate=rate)
 
 
-def cmp_sigma_det(C, r, a, kind, family="", *, limit="ell") -> Comparison:
-    """Theorem D.1(b): sigma_{i,L}/s_{i,L}^2 -> det C^{i,i}/det C^{i-1,i-1} (relative remainder)."""
+def cmp_sigma_det(C, r, a, kind, family="", *, limit="ell", scale=1.0) -> Comparison:
+    """Theorem D.1(b): sigma_{i,L}/s_{i,L}^2 -> det C^{i,i}/det C^{i-1,i-1} (relative remainder). ``scale``: the
+    limit multiplied by it (the constant's slip)."""
     pred, K, rungs = _ladder(C, r, a, kind)
-    ref = _ell_variant(C, pred, int(r), limit)
+    ref = scale * _ell_variant(C, pred, int(r), limit)
     errs = [float(np.max(np.abs(rg.eig.sigma_scaled[:r] / ref - 1))) for rg in rungs]
     return _remainder_cmp(errs, rungs, K, {"family": family, "kind": kind, "ell": pred.ell.tolist()})
 
 
-def cmp_sigma_chol(C, r, a, kind, family="", *, limit="Sigma") -> Comparison:
-    """Remark D.2 line 1: (S^{r,r})^{-1} Sigma_L (S^{r,r})^{-1} -> Sigma_C (Sigma_C from LDL^T)."""
+def cmp_sigma_chol(C, r, a, kind, family="", *, limit="Sigma", scale=1.0) -> Comparison:
+    """Remark D.2 line 1: (S^{r,r})^{-1} Sigma_L (S^{r,r})^{-1} -> Sigma_C (Sigma_C from LDL^T); ``scale`` as
+    :func:`cmp_sigma_det`."""
     pred, K, rungs = _ladder(C, r, a, kind)
-    ref = _ell_variant(C, pred, int(r), limit)
+    ref = scale * _ell_variant(C, pred, int(r), limit)
     errs = [float(np.max(np.abs(rg.eig.sigma_scaled[:r] / ref - 1))) for rg in rungs]
     return _remainder_cmp(errs, rungs, K, {"family": family, "kind": kind, "Sigma_C": pred.Sigma.tolist()})
 
 
-def cmp_lower(C, r, a, kind, family="", *, target="T") -> Comparison:
-    """Remark D.2 line 2: (S^{r,r})^{-1} U^{r,r} S^{r,r} -> T_C."""
+def scale_offdiag(M, scale):
+    """I + scale (M - I) for a unit-diagonal M: the off-diagonal constants of T_C (or its inverse) scaled (their
+    diagonal is 1 by definition, so the constant's slip lives off it)."""
+    M = np.asarray(M, float)
+    eye = np.eye(M.shape[0])
+    return eye + scale * (M - eye)
+
+
+def cmp_lower(C, r, a, kind, family="", *, target="T", scale=1.0) -> Comparison:
+    """Remark D.2 line 2: (S^{r,r})^{-1} U^{r,r} S^{r,r} -> T_C. ``scale``: the off-diagonal of the limit scaled."""
     pred, K, rungs = _ladder(C, r, a, kind)
-    ref = _TARGETS[target](pred)
+    ref = scale_offdiag(_TARGETS[target](pred), scale)
     scale = 1 + np.max(np.abs(ref))
     errs = [float(np.max(np.abs(rg.eig.lower - ref)) / scale) for rg in rungs]
     return _remainder_cmp(errs, rungs, K, {"family": family, "kind": kind, "T_C": pred.T.tolist()})
 
 
-def cmp_upper(C, r, a, kind, family="", *, target="TinvT") -> Comparison:
-    """Remark D.2 line 3: S^{r,r} U^{r,r} (S^{r,r})^{-1} -> T_C^{-T}."""
+def cmp_upper(C, r, a, kind, family="", *, target="TinvT", scale=1.0) -> Comparison:
+    """Remark D.2 line 3: S^{r,r} U^{r,r} (S^{r,r})^{-1} -> T_C^{-T}. ``scale`` as :func:`cmp_lower`."""
     pred, K, rungs = _ladder(C, r, a, kind)
-    ref = _TARGETS[target](pred)
+    ref = scale_offdiag(_TARGETS[target](pred), scale)
     scale = 1 + np.max(np.abs(ref))
     errs = [float(np.max(np.abs(rg.eig.upper - ref)) / scale) for rg in rungs]
     return _remainder_cmp(errs, rungs, K, {"family": family, "kind": kind, "T_C^-T": pred.Tinv.T.tolist()})
@@ -362,7 +403,7 @@ def _entry_constant(pred, j, i, corrected, const):
     return K, which
 
 
-def _entry_fits(pred, rungs, r, corrected: bool, exponent=1.0, const="paper"):
+def _entry_fits(pred, rungs, r, corrected: bool, exponent=1.0, const="paper", scale=1.0):
     """For every j != i <= r: computed e_j^T u_i / ratio^exponent at each rung vs the constant; slope of
     log|e_j^T u_i| against log(ratio^exponent) between the last two rungs."""
     rows, worst = [], []
@@ -371,6 +412,7 @@ def _entry_fits(pred, rungs, r, corrected: bool, exponent=1.0, const="paper"):
             if i == j:
                 continue
             K, which = _entry_constant(pred, j, i, corrected, const)
+            K = scale * K
             ys, lr = [], []
             for rg in rungs:
                 ls = rg.log_s
@@ -389,10 +431,10 @@ def _entry_fits(pred, rungs, r, corrected: bool, exponent=1.0, const="paper"):
     return rows, worst
 
 
-def cmp_entries(C, r, a, kind, family="", corrected=True, *, exponent=1.0, const="paper") -> Comparison:
-    """Theorem D.1(c) (corrected ratios by default): e_j^T u_i = K * ratio + o(ratio)."""
+def cmp_entries(C, r, a, kind, family="", corrected=True, *, exponent=1.0, const="paper", scale=1.0) -> Comparison:
+    """Theorem D.1(c) (corrected ratios by default): e_j^T u_i = K * ratio + o(ratio). ``scale``: K multiplied."""
     pred, K, rungs = _ladder(C, r, a, kind)
-    rows, worst = _entry_fits(pred, rungs, int(r), corrected, exponent, const)
+    rows, worst = _entry_fits(pred, rungs, int(r), corrected, exponent, const, scale)
     if not rows:
         return Comparison(0.0, al.REMAINDER_CONST, {"note": "r = 1: no pair j != i <= r"})
     per_rung = [max(w[k] for w in worst) for k in range(len(rungs))]
@@ -413,11 +455,11 @@ def _tail_constants(C, r, const):
     return al.k_tail(C, int(r))
 
 
-def cmp_tail(C, r, a, kind, family="", *, ratio="sj/si", exponent=1.0, const="derived") -> Comparison:
+def cmp_tail(C, r, a, kind, family="", *, ratio="sj/si", exponent=1.0, const="derived", scale=1.0) -> Comparison:
     """Remark D.3, intended form: e_j^T u_i = K_{j,i} s_j/s_i + o(s_j/s_i) for i <= r < j with the
     derived K = C_{21} T_C^{-T} Sigma_C^{-1}. ``ratio='si/sj'`` is the printed (inverted) ratio."""
     pred, K, rungs = _ladder(C, r, a, kind)
-    Kt = _tail_constants(C, r, const)
+    Kt = scale * _tail_constants(C, r, const)
     n = len(a)
     per_rung = []
     for rg in rungs:
@@ -434,11 +476,11 @@ def cmp_tail(C, r, a, kind, family="", *, ratio="sj/si", exponent=1.0, const="de
     return _remainder_cmp(per_rung, rungs, K, {"family": family, "kind": kind, "K_tail": Kt.tolist()})
 
 
-def cmp_lemma_d5(C, r, a, kind, family="", *, rate=1.0, limit="ell") -> Comparison:
-    """Lemma D.5: (a), (b) and |sigma_{r+1}|/sigma_r -> 0 (remainders O(eps))."""
+def cmp_lemma_d5(C, r, a, kind, family="", *, rate=1.0, limit="ell", scale=1.0) -> Comparison:
+    """Lemma D.5: (a), (b) and |sigma_{r+1}|/sigma_r -> 0 (remainders O(eps)); ``scale``: the limit of (b) scaled."""
     pred, K, rungs = _ladder(C, r, a, kind)
     n = len(a)
-    ref = _ell_variant(C, pred, int(r), limit)
+    ref = scale * _ell_variant(C, pred, int(r), limit)
     errs = []
     for rg in rungs:
         ea = float(np.max(np.abs(rg.eig.U[:, :r] - np.eye(n)[:, :r])))
@@ -499,23 +541,28 @@ def _eq2_parts(C, r, a, L, kind):
     return _eq2_cached(_key(C), int(r), _key(a), float(L), str(kind))
 
 
-def cmp_eq2(C, r, a, kind, family="", *, form="PDPt", block="block") -> Comparison:
+def cmp_eq2(C, r, a, kind, family="", *, form="PDPt", block="block", scale=1.0) -> Comparison:
     """Eq. (2): C = (S^{-1} U S)(S^{-1} Sigma S^{-1})(S U^T S^{-1}) exactly (mp), at eps_L = 0.3 and at the first and
     last rungs of the ladder; also the block identity of Lemma D.7. ``form='PDPinv'``: the last factor read as P^{-1}
     (a similarity, not a congruence); ``block='block-no-eps'``: the block identity without eps D_2 eps^T."""
     C = np.asarray(C, float)
     K = al.k_eff(C, int(r))
-    scale = float(np.max(np.abs(C)))
+    scale_C = float(np.max(np.abs(C)))
     worst, detail = 0.0, {"family": family, "kind": kind}
     # an exact identity at every L: a shallow rung (eps_L = 0.3, where eps D_2 eps^T is far above rounding) and the
     # first and last rungs of the ladder
     for e in (0.3, EPS_LADDER[0], EPS_LADDER[-1]):
         L = al.depth_for(e, a, int(r), K, kind)
         _, _, errs, _ = _eq2_parts(C, int(r), a, L, kind)
-        worst = max(worst, errs[form], errs[block])
+        w = max(errs[form], errs[block])
+        if scale != 1.0:
+            # the middle factor D scaled: C - scale P D P^T = (1 - scale) C + scale (C - P D P^T), so its largest entry
+            # is at least |1 - scale| max|C| - scale err (a lower bound, exact by the triangle inequality)
+            w = max(w, abs(1.0 - scale) * scale_C - scale * w)
+        worst = max(worst, w)
         detail[f"eps={e:g}"] = {"L": L, "full_identity_err": errs[form], "block_identity_err": errs[block]}
     # mp arithmetic at dps digits; the result is rounded to float64 once: tolerance = float64 rounding
-    return Comparison(err=worst / scale, tol=tol(len(a), kernels=3), detail=detail)
+    return Comparison(err=worst / scale_C, tol=tol(len(a), kernels=3), detail=detail)
 
 
 def _p_parts_ladder(C, r, a, kind):
@@ -529,64 +576,70 @@ def _p_parts_ladder(C, r, a, kind):
     return K, out
 
 
-def _remainder_from(vals, ladder, K, extra):
+def _remainder_from(vals, ladder, K, extra, rate: float = 1.0):
     class _R:  # minimal rung-like record for _remainder_cmp
         def __init__(self, e, L):
             self.eps, self.L = e, L
-    return _remainder_cmp(vals, [_R(e, L) for e, L, *_ in ladder], K, extra)
+    return _remainder_cmp(vals, [_R(e, L) for e, L, *_ in ladder], K, extra, rate=rate)
 
 
-def cmp_epsilon(C, r, a, kind, family="", *, block="eps") -> Comparison:
+def cmp_epsilon(C, r, a, kind, family="", *, block="eps", rate=1.0, shift=0) -> Comparison:
     """Lemma D.6 proof: the r x (n-r) block eps_L of P_L tends to 0. ``block='lower-left'``: the foil that
-    the (n-r) x r block below P^{r,r} (the '*' of the proof) is the one that vanishes."""
+    the (n-r) x r block below P^{r,r} (the '*' of the proof) is the one that vanishes. ``shift``: the block cut at
+    r + shift instead of r (the index slip; same ladder)."""
     K, lad = _p_parts_ladder(C, r, a, kind)
-    sl = (slice(None, r), slice(r, None)) if block == "eps" else (slice(r, None), slice(None, r))
-    vals = [float(np.max(np.abs(P[sl]))) for _, _, P, _, _ in lad]
-    return _remainder_from(vals, lad, K, {"family": family, "kind": kind})
+    rr = int(r) + int(shift)
+    sl = (slice(None, rr), slice(rr, None)) if block == "eps" else (slice(rr, None), slice(None, rr))
+    vals = [float(np.max(np.abs(P[sl]))) if P[sl].size else 0.0 for _, _, P, _, _ in lad]
+    return _remainder_from(vals, lad, K, {"family": family, "kind": kind}, rate=rate)
 
 
-def cmp_rpart(C, r, a, kind, family="", *, part="upper") -> Comparison:
+def cmp_rpart(C, r, a, kind, family="", *, part="upper", rate=1.0, shift=0) -> Comparison:
     """Lemma D.6 proof: the strictly upper part R_L of P_L^{r,r} tends to 0 (``part='lower'``: the foil
     with the triangles exchanged, Q upper and R lower)."""
     K, lad = _p_parts_ladder(C, r, a, kind)
     tri = (lambda M: np.triu(M, 1)) if part == "upper" else (lambda M: np.tril(M, -1))
-    vals = [float(np.max(np.abs(tri(P[:r, :r])))) for _, _, P, _, _ in lad]
-    return _remainder_from(vals, lad, K, {"family": family, "kind": kind})
+    rr = min(int(r) + int(shift), len(a))
+    vals = [float(np.max(np.abs(tri(P[:rr, :rr])))) for _, _, P, _, _ in lad]
+    return _remainder_from(vals, lad, K, {"family": family, "kind": kind}, rate=rate)
 
 
-def _diag_defect(C, r, a, kind, family="", *, exact=False) -> Comparison:
+def _diag_defect(C, r, a, kind, family="", *, exact=False, rate=1.0, shift=0) -> Comparison:
     """Delta_L = diag(P^{r,r}) - 1 = O(eps_L); ``exact``: the printed 'all-1 diagonal' (Delta_L = 0 to
     rounding at every rung)."""
     K, lad = _p_parts_ladder(C, r, a, kind)
-    vals = [float(np.max(np.abs(np.diag(P[:r, :r]) - 1))) for _, _, P, _, _ in lad]
+    rr = min(int(r) + int(shift), len(a))
+    vals = [float(np.max(np.abs(np.diag(P[:rr, :rr]) - 1))) for _, _, P, _, _ in lad]
     if exact:
         return Comparison(max(vals), tol(len(a), kernels=2), {"family": family, "defects": vals})
-    return _remainder_from(vals, lad, K, {"family": family, "kind": kind})
+    return _remainder_from(vals, lad, K, {"family": family, "kind": kind}, rate=rate)
 
 
-def cmp_split(C, r, a, kind, family="", *, part="upper", exact=False) -> Comparison:
-    """Corrected split of Lemma D.6: R_L -> 0 and Delta_L -> 0 (the worse of the two comparisons)."""
-    c1 = cmp_rpart(C, r, a, kind, family, part=part)
-    c2 = _diag_defect(C, r, a, kind, family, exact=exact)
+def cmp_split(C, r, a, kind, family="", *, part="upper", exact=False, rate=1.0, shift=0) -> Comparison:
+    """Corrected split of Lemma D.6: R_L -> 0 and Delta_L -> 0 (the worse of the two comparisons). ``shift``: both
+    read on P^{r+shift, r+shift} (the index slip; same ladder)."""
+    c1 = cmp_rpart(C, r, a, kind, family, part=part, rate=rate, shift=shift)
+    c2 = _diag_defect(C, r, a, kind, family, exact=exact, rate=rate, shift=shift)
     return c1 if c1.err / c1.tol >= c2.err / c2.tol else c2
 
 
-def cmp_qdecomp(C, r, a, kind, family="", *, form="QSQt") -> Comparison:
+def cmp_qdecomp(C, r, a, kind, family="", *, form="QSQt", scale=1.0) -> Comparison:
     """Lemma D.7: C^{r,r} = Q_L Sigma_C Q_L^T + o(1), Q_L the lower part of P_L^{r,r} (unit diagonal
     imposed, as in the proof). Foils: 'QtSQ' (Q^T Sigma_C Q), 'sqrt' (Q Sigma_C^{1/2} Q^T)."""
     C = np.asarray(C, float)
     pred = al.predict(C, int(r))
+    Sig = scale * pred.Sigma  # ``scale``: Sigma_C multiplied (the constant's slip)
     K, lad = _p_parts_ladder(C, r, a, kind)
     vals = []
     for _, _, P, _, _ in lad:
         Q = np.tril(P[:r, :r], -1) + np.eye(r)
-        M = {"QSQt": lambda: Q @ np.diag(pred.Sigma) @ Q.T, "QtSQ": lambda: Q.T @ np.diag(pred.Sigma) @ Q,
-             "sqrt": lambda: Q @ np.diag(np.sqrt(pred.Sigma)) @ Q.T}[form]()
+        M = {"QSQt": lambda: Q @ np.diag(Sig) @ Q.T, "QtSQ": lambda: Q.T @ np.diag(Sig) @ Q,
+             "sqrt": lambda: Q @ np.diag(np.sqrt(Sig)) @ Q.T}[form]()
         vals.append(float(np.max(np.abs(C[:r, :r] - M)) / np.max(np.abs(C))))
     return _remainder_from(vals, lad, K, {"family": family, "kind": kind})
 
 
-def cmp_vanishing(C, r, a, kind, family="", *, bound="printed") -> Comparison:
+def cmp_vanishing(C, r, a, kind, family="", *, bound="printed", rate=1.0) -> Comparison:
     """Lemma D.7: eps_L D_{2,L} eps_L^T -> 0, and the printed bound
     |sigma_{r+k}|/(s_i s_j) <= |sigma_{r+1}|/sigma_r * sigma_r/s_r^2 for i, j <= r. Foils: 's1' (s_r^2 -> s_1^2
     in the bound), 'drop' (without the factor sigma_r/s_r^2)."""
@@ -606,7 +659,7 @@ def cmp_vanishing(C, r, a, kind, family="", *, bound="printed") -> Comparison:
                     lhs = logsig[k] - ls[i] - ls[j]
                     if np.isfinite(lhs):
                         viol = max(viol, lhs - rhs)
-    cmp = _remainder_from(vals, lad, K, {"family": family, "kind": kind, "bound_violation_log": viol})
+    cmp = _remainder_from(vals, lad, K, {"family": family, "kind": kind, "bound_violation_log": viol}, rate=rate)
     # the bound is an exact inequality between mp-computed quantities rounded once: slack of float64 rounding
     if viol > 1e-12:
         cmp.err = math.inf
@@ -764,8 +817,9 @@ CORRECTED_C_DERIV = (
 
 corrected_c_check = _property(cases(n=(3, 5), r_min=2), lambda **k: cmp_entries(**k),
                               generated="Theorem D.1 inputs (d1_case), corrected ratios, depth ladder eps_L=1e-2..1e-10")
+CORRECTED_C_SLIP = const_slip(corrected_c_check, "the constants (T_C^{-1})_{i,j}, (T_C)_{j,i} of e_j^T u_i")
 CORRECTED_C_FOILS = ladder_foils(
-    corrected_c_check,
+    corrected_c_check, CORRECTED_C_SLIP[0],
     ("the printed ratios: (T_C^{-1})_{i,j} s_j/s_i for j < i and (T_C)_{j,i} s_i/s_j for i < j", "ratio",
      {"corrected": False}),
     ("squared ratios (the eigenvalue ratios sigma_j/sigma_i ~ s_j^2/s_i^2)", "exponent", {"exponent": 2.0}),
@@ -840,6 +894,8 @@ def check_d1a(ctx) -> Outcome:
 
 check_d1a.replay = _align_check.replay
 
+_ALIGN_SLIP = rate_slip(_align_check, "||u_{i,L} - e_i||")
+
 claim(
     id="thm-d.1/a", ref="Theorem D.1(a) (Appendix D.1)", section=SECTION, kind=Kind.LIMIT,
     statement=r"""(a) *The singular vector u_i aligns with e_i , i.e. $u_i \xrightarrow{L \rightarrow \infty} \pm e_i$,*""",
@@ -848,8 +904,9 @@ claim(
             "slowest separation ratio. " + READING_III,
     hypotheses=THM_D1_HYP, exercises=EXERCISES, depends_on=("lem-d.5",), check=check_d1a,
     proof_conditions=PROOF_CONDITIONS_D1,
+    knob=_ALIGN_SLIP[1],
     foils=ladder_foils(
-        _align_check,
+        _align_check, _ALIGN_SLIP[0],
         ("rate: ||u_{i,L} - e_i|| = O(eps_L^2) (the squared ratio, as for 1 - e_i^T u_{i,L})", "rate", {"rate": 2.0}),
         ("hypothesis (iii) dropped: (a) also holds when C^{r,r} is singular (each input with c_rr lowered by its "
          "last LDL pivot, so det C^{r,r} = 0)", "hypothesis", {"degenerate": True, "first": 8}),
@@ -860,6 +917,8 @@ claim(
 _sigma_det_check = _property(cases(r_min=2), cmp_sigma_det,
                              generated="Theorem D.1 inputs (d1_case, r >= 2), ladder eps_L = 1e-2..1e-10")
 
+_SIGMA_DET_SLIP = const_slip(_sigma_det_check, "the limit ell_i of sigma_{i,L}/s_{i,L}^2")
+
 claim(
     id="thm-d.1/b", ref="Theorem D.1(b) (Appendix D.1)", section=SECTION, kind=Kind.LIMIT,
     statement=r"""(b) *With the convention that $C^{0,0} = 1$, then*
@@ -867,9 +926,9 @@ claim(
 $$\frac{\sigma_{i,L}}{s_{i,L}^2} \xrightarrow{L \rightarrow \infty} \frac{\det C^{i,i}}{\det C^{i-1,i-1}} =: \ell_i$$""",
     reading="max_{i<=r} |sigma_{i,L}/(s_{i,L}^2 ell_i) - 1| = O(eps_L); ell_i from mpmath determinants. " + READING_III,
     hypotheses=THM_D1_HYP, exercises=EXERCISES, depends_on=("lem-d.5",), proof_conditions=PROOF_CONDITIONS_D1,
-    check=_sigma_det_check,
+    check=_sigma_det_check, knob=_SIGMA_DET_SLIP[1],
     foils=ladder_foils(
-        _sigma_det_check,
+        _sigma_det_check, _SIGMA_DET_SLIP[0],
         ("ell_i = c_{i,i} (the diagonal of C instead of the ratio of leading minors)", "constant", {"limit": "diag"}),
         ("ell_i = det C^{i,i} (the denominator det C^{i-1,i-1} dropped)", "ratio", {"limit": "det"}),
     ),
@@ -888,16 +947,21 @@ claim(
     corrected=Corrected(statement=CORRECTED_C, check=corrected_c_check, replay=corrected_c_check.replay,
                         reading="For every pair j != i <= r: |e_j^T u_i / ratio - K| / (1+|K|) = O(eps_L) at the last two "
                                 "rungs, and the log-log slope of |e_j^T u_i| against the ratio between them is 1 +- O(eps_L).",
-                        derivation=CORRECTED_C_DERIV, foils=CORRECTED_C_FOILS),
+                        derivation=CORRECTED_C_DERIV, foils=CORRECTED_C_FOILS, knob=CORRECTED_C_SLIP[1]),
 )
 
 
-def _sigma_c_cmp(C, *, which="pivots") -> Comparison:
+def _sigma_c_cmp(C, *, which="pivots", scale=1.0) -> Comparison:
     """LDL^T pivots of C (float64) vs the leading-minor ratios (50-digit determinants); ``which`` names the
     foil's stand-in for the pivots ('diag': c_ii, 'det': det C^{i,i})."""
     n = C.shape[0]
     pred = al.predict(C, n)
-    val = {"pivots": pred.Sigma, "diag": np.diag(C), "det": np.cumprod(pred.ell)}[which]
+    val = scale * {"pivots": pred.Sigma, "diag": np.diag(C), "det": np.cumprod(pred.ell),
+                   # index slip: pivot i compared with ell_{i+1} (the last with ell_{n-1}); n >= 2 only
+                   "shift": np.roll(pred.Sigma, -1)[: max(1, n - 1)]}[which]
+    if which == "shift":
+        return Comparison(err=float(np.max(np.abs(val - pred.ell[: len(val)]) / np.abs(pred.ell[: len(val)])))
+                          if n >= 2 else 0.0, tol=tol(n, kappa=np.linalg.cond(C), kernels=2), detail={"n": n})
     return Comparison(err=float(np.max(np.abs(val - pred.ell) / np.abs(pred.ell))),
                       tol=tol(n, kappa=np.linalg.cond(C), kernels=2),
                       detail={"n": n, "cond": float(np.linalg.cond(C))})
@@ -908,15 +972,19 @@ check_sigma_c = _property(st.builds(dict, C=cst.spd((1, 6), cond=(1.0, 1e8))), _
                                     "ell_i by 50-digit mpmath determinants", quick=60, full=400, ladder=False)
 
 
+_SIGMA_C_SLIP = const_slip(check_sigma_c, "Sigma_C = diag(ell_i)")
+
 claim(
     id="thm-d.1/sigma-c", ref="Theorem D.1(c), last sentence", section=SECTION, kind=Kind.IDENTITY,
     statement=r"""is the Cholesky decomposition of $C^{r,r}$ (in which case $\Sigma_C = \text{diag}(\ell_1, \dots, \ell_r)$).""",
     reading="The pivots of the unit-lower LDL^T factorisation of C^{r,r} equal the leading-minor ratios "
             "det C^{i,i}/det C^{i-1,i-1}; relative error within the float64 tolerance scaled by cond(C).",
     hypotheses=("C^{r,r} positive definite",), exercises="SPD matrices with condition numbers up to 1e8",
-    check=check_sigma_c,
+    check=check_sigma_c, knob=_SIGMA_C_SLIP[1],
     foils=ladder_foils(
-        check_sigma_c,
+        check_sigma_c, _SIGMA_C_SLIP[0],
+        Foil("Sigma_C = diag(ell_2, ..., ell_{r+1}) (the pivots matched with the leading-minor ratios one index on)",
+             check_sigma_c.foil(which="shift"), kind="index", nearest=True, size=1.0, unit="index"),
         ("Sigma_C = diag(c_11, ..., c_rr) (the diagonal of C^{r,r})", "constant", {"which": "diag"}),
         ("Sigma_C = diag(det C^{1,1}, ..., det C^{r,r}) (minors, not their ratios)", "ratio", {"which": "det"}),
     ),
@@ -926,14 +994,17 @@ claim(
 _sigma_chol_check = _property(cases(r_min=2), cmp_sigma_chol,
                               generated="Theorem D.1 inputs (d1_case, r >= 2), ladder eps_L = 1e-2..1e-10")
 
+_SIGMA_CHOL_SLIP = const_slip(_sigma_chol_check, "the limit Sigma_C")
+
 claim(
     id="rem-d.2/sigma", ref="Remark D.2 (Appendix D.1)", section=SECTION, kind=Kind.LIMIT,
     statement=r"""$$(S_L^{r,r})^{-1} \Sigma_L (S_L^{r,r})^{-1} \xrightarrow{L \rightarrow \infty} \Sigma_C$$""",
     reading="max_i |sigma_{i,L}/(s_{i,L}^2 (Sigma_C)_i) - 1| = O(eps_L), Sigma_C from the LDL^T factorisation "
             "(a reference independent of the determinant ratios of thm-d.1/b). Sigma_L^{r,r} understood.",
     hypotheses=THM_D1_HYP, exercises=EXERCISES, depends_on=("thm-d.1/b",), check=_sigma_chol_check,
+    knob=_SIGMA_CHOL_SLIP[1],
     foils=ladder_foils(
-        _sigma_chol_check,
+        _sigma_chol_check, _SIGMA_CHOL_SLIP[0],
         ("-> Sigma_C^{1/2} (the square root, as for the singular values of J in Section 6)", "exponent",
          {"limit": "sqrt"}),
         ("-> diag(C^{r,r}) (the diagonal of C instead of the Cholesky pivots)", "constant", {"limit": "diag"}),
@@ -942,13 +1013,16 @@ claim(
 
 _lower_check = _property(cases(r_min=2), cmp_lower, generated="Theorem D.1 inputs (d1_case), ladder eps_L = 1e-2..1e-10")
 
+_LOWER_SLIP = const_slip(_lower_check, "the off-diagonal entries of the limit T_C")
+
 claim(
     id="rem-d.2/lower", ref="Remark D.2 (Appendix D.1)", section=SECTION, kind=Kind.LIMIT,
     statement=r"""$$(S_L^{r,r})^{-1} U_L^{r,r} S_L^{r,r} \xrightarrow{L \rightarrow \infty} T_C,$$""",
     reading="max |(S^{r,r})^{-1} U^{r,r} S^{r,r} - T_C| / (1 + max|T_C|) = O(eps_L) (computed in mpmath, then rounded).",
     hypotheses=THM_D1_HYP, exercises=EXERCISES, depends_on=("lem-d.6",), check=_lower_check,
+    knob=_LOWER_SLIP[1],
     foils=ladder_foils(
-        _lower_check,
+        _lower_check, _LOWER_SLIP[0],
         ("-> T_C^{-1} (the inverse: off-diagonal signs flipped at first order)", "inverse", {"target": "Tinv"}),
         ("-> (T_C^{-1})^T (the limits of the two conjugations exchanged)", "index", {"target": "TinvT"}),
     ),
@@ -956,13 +1030,16 @@ claim(
 
 _upper_check = _property(cases(r_min=2), cmp_upper, generated="Theorem D.1 inputs (d1_case), ladder eps_L = 1e-2..1e-10")
 
+_UPPER_SLIP = const_slip(_upper_check, "the off-diagonal entries of the limit (T_C^{-1})^T")
+
 claim(
     id="rem-d.2/upper", ref="Remark D.2 (Appendix D.1)", section=SECTION, kind=Kind.LIMIT,
     statement=r"""$$S_L^{r,r} U_L^{r,r} (S_L^{r,r})^{-1} \xrightarrow{L \rightarrow \infty} (T_C^{-1})^\top.$$""",
     reading="max |S^{r,r} U^{r,r} (S^{r,r})^{-1} - T_C^{-T}| / (1 + max|T_C^{-1}|) = O(eps_L).",
     hypotheses=THM_D1_HYP, exercises=EXERCISES, depends_on=("lem-d.6",), check=_upper_check,
+    knob=_UPPER_SLIP[1],
     foils=ladder_foils(
-        _upper_check,
+        _upper_check, _UPPER_SLIP[0],
         ("-> T_C^T (transpose without the inverse)", "inverse", {"target": "TT"}),
         ("-> T_C (the limits of the two conjugations exchanged)", "index", {"target": "T"}),
     ),
@@ -1012,6 +1089,7 @@ def check_rem_d3(ctx) -> Outcome:
 
 _tail_check = _property(cases(), cmp_tail, generated="Theorem D.1 inputs (d1_case), intended ratio s_j/s_i, derived K",
                         quick=15, full=150)
+_TAIL_SLIP = const_slip(_tail_check, "the derived constant K_{j,i} = (C_21 T_C^{-T} Sigma_C^{-1})_{j,i}")
 
 claim(
     id="rem-d.3", ref="Remark D.3 (Appendix D.1)", section=SECTION, kind=Kind.LIMIT,
@@ -1042,9 +1120,9 @@ but this time the connection between C and $K_{j,i}$ is less clear.""",
                    "C_21 = P_21 D_1 P_11^T + P_22 D_2 eps^T. With P_11 -> T_C, D_1 -> Sigma_C and eps -> 0 this gives "
                    "P_21 -> C_21 T_C^{-T} Sigma_C^{-1}; the (j,i) entry of P_21 is e_j^T u_i s_i/s_j. So the connection "
                    "between C and K is explicit after all (checked numerically, including ties among s_{j>r}).",
-        check=_tail_check,
+        check=_tail_check, knob=_TAIL_SLIP[1],
         foils=ladder_foils(
-            _tail_check,
+            _tail_check, _TAIL_SLIP[0],
             ("the printed ratio: K_{j,i} s_i/s_j (same derived K)", "ratio", {"ratio": "si/sj"}),
             ("squared ratio K_{j,i} s_j^2/s_i^2", "exponent", {"exponent": 2.0}),
             ("the first-order perturbation constant K_{j,i} = c_{j,i}/c_{i,i} (coupling through T_C ignored)",
@@ -1068,11 +1146,13 @@ def _d4_case(draw):
     return dict(E=E)
 
 
-def cmp_d4(E, *, exp_sigma=1.0, exp_sin=1.0) -> Comparison:
+def cmp_d4(E, *, exp_sigma=1.0, exp_sin=1.0, rate=None) -> Comparison:
     """M = e1 e1^T + E, ||E|| = delta: |sigma-1| <= delta, other |eigs| <= delta (Weyl), and
     sin angle(u, e1) <= delta/(1 - delta) (Davis-Kahan sin-theta) — quantitative forms whose
     right-hand sides -> 0 as M -> e1 e1^T, i.e. the three limits of Lemma D.4. ``exp_*`` = 2: the foils
     with a quadratic rate (delta^2) in place of delta."""
+    if rate is not None:  # one rate for all three bounds (the Knob's exponent)
+        exp_sigma = exp_sin = rate
     n = E.shape[0]
     M = np.zeros((n, n))
     M[0, 0] = 1.0
@@ -1085,13 +1165,17 @@ def cmp_d4(E, *, exp_sigma=1.0, exp_sin=1.0) -> Comparison:
     sin = float(np.sqrt(max(0.0, 1 - u[0] ** 2)))
     t = tol(n, kernels=2)
     # sin is formed as sqrt(1 - u_1^2): a rounding error t in u_1^2 becomes sqrt(t) in sin, hence that slack
-    viol = max(abs(w[k] - 1) - delta ** exp_sigma, (np.max(np.abs(others)) - delta) if others.size else -1.0,
+    viol = max(abs(w[k] - 1) - delta ** exp_sigma,
+               (np.max(np.abs(others)) - delta ** (1.0 if rate is None else rate)) if others.size else -1.0,
                sin - delta ** exp_sin / (1 - delta) - math.sqrt(t))
     return Comparison(err=max(0.0, float(viol)), tol=t,
                       detail={"n": n, "delta": delta, "|sigma-1|": float(abs(w[k] - 1)), "sin": sin})
 
 
 _d4_check = _property(_d4_case(), cmp_d4, generated="M = e1e1^T + E, float64 eigh", quick=60, full=400, ladder=False)
+
+_D4_SLIP = rate_slip(_d4_check, "|sigma_L - 1|, the other eigenvalues and sin angle(u_L, e_1) against "
+                                "||M_L - e_1 e_1^T||")
 
 claim(
     id="lem-d.4", ref="Lemma D.4 (Appendix D.2)", section=SECTION, kind=Kind.LIMIT,
@@ -1110,9 +1194,9 @@ Then $\sigma_L \xrightarrow{L \rightarrow \infty} 1$, $u_L \xrightarrow{L \right
         "The proof is omitted ('a standard statement from matrix perturbation theory'): Weyl's inequality and the "
         "Davis-Kahan sin-theta theorem give it, with the rates checked here.",
     ),
-    check=_d4_check,
+    check=_d4_check, knob=_D4_SLIP[1],
     foils=ladder_foils(
-        _d4_check,
+        _d4_check, _D4_SLIP[0],
         ("|sigma_L - 1| = O(||M_L - e_1 e_1^T||^2) (a quadratic rate for the top eigenvalue)", "rate",
          {"exp_sigma": 2.0}),
         ("sin angle(u_L, e_1) = O(||M_L - e_1 e_1^T||^2) (a quadratic rate for the eigenvector)", "rate",
@@ -1121,6 +1205,8 @@ Then $\sigma_L \xrightarrow{L \rightarrow \infty} 1$, $u_L \xrightarrow{L \right
 )
 
 _d5_check = _property(cases(), cmp_lemma_d5, generated="Theorem D.1 inputs (d1_case), ladder eps_L = 1e-2..1e-10")
+
+_D5_SLIP = const_slip(_d5_check, "the limit ell_i of (b)")
 
 claim(
     id="lem-d.5", ref="Lemma D.5 (Appendix D.2)", section=SECTION, kind=Kind.LIMIT,
@@ -1141,9 +1227,9 @@ claim(
         "orthonormal vectors converge up to sign => spans align' holds (app-b.2.3/convergence-iff-alignment fails only "
         "for non-orthonormal bases, in the other direction).",
     ),
-    check=_d5_check,
+    check=_d5_check, knob=_D5_SLIP[1],
     foils=ladder_foils(
-        _d5_check,
+        _d5_check, _D5_SLIP[0],
         ("remainders O(eps_L^2) (a squared rate)", "rate", {"rate": 2.0}),
         ("(b) with sqrt(ell_i) (the limit of s_{J,i}/s_{A,i} in Section 6, not of sigma_i/s_i^2)", "exponent",
          {"limit": "sqrt"}),
@@ -1151,7 +1237,7 @@ claim(
 )
 
 
-def _wedge_cmp(C, r, a, kind, family="", *, eta="printed") -> Comparison:
+def _wedge_cmp(C, r, a, kind, family="", *, eta="printed", scale=1.0) -> Comparison:
     """Top-left coefficient of wedge^i X_L (= det X^{i,i} in the lexicographic basis) equals
     det C^{i,i} prod_{k<=i} s_k^2 (proof of Lemma D.5); mp determinants on both sides. Foils: 'unsquared'
     (prod s_k), 'diag' (prod c_kk instead of det C^{i,i})."""
@@ -1171,7 +1257,7 @@ def _wedge_cmp(C, r, a, kind, family="", *, eta="printed") -> Comparison:
             lhs = mp.det(X)
             minor = mp.det(mp.matrix(C[:i, :i].tolist())) if eta != "diag" else mp.fprod(
                 [mp.mpf(float(C[k, k])) for k in range(i)])
-            rhs = minor * mp.fprod([s[k] ** (1 if eta == "unsquared" else 2) for k in range(i)])
+            rhs = mp.mpf(scale) * minor * mp.fprod([s[k] ** (1 if eta == "unsquared" else 2) for k in range(i)])
             worst = max(worst, float(abs(lhs / rhs - 1)))
     return Comparison(err=worst, tol=tol(int(r), kernels=2), detail={"L": L, "i_max": int(r)})
 
@@ -1179,6 +1265,8 @@ def _wedge_cmp(C, r, a, kind, family="", *, eta="printed") -> Comparison:
 # r >= 2: for r = 1 the identity reads X_11 = c_11 s_1^2 (and the foils coincide with it)
 _wedge_check = _property(cases(zero_tail=False, r_min=2), _wedge_cmp, generated="Theorem D.1 inputs (r >= 2) at eps_L = 1e-6", quick=20,
                          full=200, ladder=False)
+
+_WEDGE_SLIP = const_slip(_wedge_check, "eta_L = det C^{i,i} prod s_k^2")
 
 claim(
     id="lem-d.5/wedge-top-left", ref="Lemma D.5, proof", section=SECTION, kind=Kind.IDENTITY,
@@ -1188,9 +1276,9 @@ with top-left coefficient given by $\eta_L = \det C^{i,i} \prod_{k=1}^i s_{k,L}^
     reading="The (e_1^...^e_i, e_1^...^e_i) coefficient of wedge^i X_L, i.e. det X_L^{i,i}, equals det C^{i,i} prod s_k^2 "
             "(relative error, mpmath at a precision covering the dynamic range).",
     hypotheses=THM_D1_HYP, exercises=EXERCISES,
-    check=_wedge_check,
+    check=_wedge_check, knob=_WEDGE_SLIP[1],
     foils=ladder_foils(
-        _wedge_check,
+        _wedge_check, _WEDGE_SLIP[0],
         ("eta_L = det C^{i,i} prod_k s_{k,L} (s not squared)", "exponent", {"eta": "unsquared"}),
         ("eta_L = prod_k c_{k,k} s_{k,L}^2 (the diagonal of C instead of its leading minor)", "constant",
          {"eta": "diag"}),
@@ -1229,11 +1317,14 @@ claim(
                   "the one intended (c) with the ratios inverted, which holds (corrected form).",
     corrected=Corrected(statement="Statement (c) of Theorem D.1, with the ratios inverted (see thm-d.1/c corrected), holds.",
                         reading="Same check as the corrected thm-d.1/c.", derivation=CORRECTED_C_DERIV,
-                        check=corrected_c_check, replay=corrected_c_check.replay, foils=CORRECTED_C_FOILS),
+                        check=corrected_c_check, replay=corrected_c_check.replay, foils=CORRECTED_C_FOILS,
+                        knob=CORRECTED_C_SLIP[1]),
 )
 
 _eq2_check = _property(cases(zero_tail=False), cmp_eq2, generated="Theorem D.1 inputs, s_n > 0, eps_L = 0.3 and first and top rungs",
                        quick=12, full=100, ladder=False)
+
+_EQ2_SLIP = const_slip(_eq2_check, "the middle factor S_L^{-1} Sigma_L S_L^{-1} of eq. (2)")
 
 claim(
     id="lem-d.6/eq2", ref="Lemma D.6, proof, eq. (2)", section=SECTION, kind=Kind.IDENTITY,
@@ -1241,9 +1332,9 @@ claim(
     reading="Exact identity (S_L invertible): reconstruct C from the mp eigen-decomposition of X_L at eps_L = 0.3 and at "
             "the first and the top rung of the ladder; also the block identity C^{r,r} = P^{r,r} D_1 P^{r,r T} + eps D_2 eps^T of Lemma D.7.",
     hypotheses=THM_D1_HYP + ("s_{n,L} > 0 (S_L invertible)",), exercises=EXERCISES + " (no zero tail)",
-    check=_eq2_check,
+    check=_eq2_check, knob=_EQ2_SLIP[1],
     foils=ladder_foils(
-        _eq2_check,
+        _eq2_check, _EQ2_SLIP[0],
         ("last factor S_L^{-1} U_L^T S_L = P_L^{-1} (a similarity C = P D P^{-1} instead of the congruence P D P^T)",
          "transpose", {"form": "PDPinv"}),
         ("block identity without its eps_L D_{2,L} eps_L^T term: C^{r,r} = P^{r,r} D_1 P^{r,r T} exactly", "dropped term",
@@ -1306,6 +1397,8 @@ _zero_tail_check = _property(cases(n=(4, 5), r_min=2, zero_tail="always"), cmp_z
                              generated="Theorem D.1 inputs with s_j = 0 for j >= k (r < k < n): S_L singular",
                              quick=10, full=80)
 
+_ZERO_TAIL_SLIP = rate_slip(_zero_tail_check, "(a) with S_L singular")
+
 claim(
     id="lem-d.6/missing-invertible", ref="Lemma D.6, proof, eq. (2) (hypothesis used, not stated)", section=SECTION,
     kind=Kind.LIMIT,
@@ -1333,9 +1426,9 @@ Let $P_L = S_L^{-1} U_L S_L$ [...]""",
         derivation="X_L = S_L C S_L has zero rows and columns k > m_L; its eigenvectors for the non-zero eigenvalues lie in "
                    "span(e_1..e_m) and are those of the m x m block, whose S is invertible and whose C^{r,r} is that of C. "
                    "Apply Lemmas D.5-D.7 to the block for each L.",
-        check=_zero_tail_check,
+        check=_zero_tail_check, knob=_ZERO_TAIL_SLIP[1],
         foils=ladder_foils(
-            _zero_tail_check,
+            _zero_tail_check, _ZERO_TAIL_SLIP[0],
             ("the printed (c) ratios (s_j/s_i for j < i, s_i/s_j for i < j)", "ratio", {"corrected": False}),
             ("(a) with an O(eps_L^2) remainder", "rate", {"rate": 2.0}),
         ),
@@ -1371,6 +1464,11 @@ def check_split(ctx) -> Outcome:
 _split_check = _property(cases(zero_tail=False, r_min=2), cmp_split, generated="Theorem D.1 inputs (r >= 2), s_n > 0", quick=15,
                          full=150)
 
+# Nearest slip: the split read on P^{r+1,r+1} (index r -> r+1; hypothesis (i) separates only up to r). Not a rate
+# slip: R_L and Delta_L are O(eps_L^2) (second order), so 'O(eps_L^{3/2})' is true and cannot be a foil.
+_SPLIT_SLIP = Foil("the split on P_L^{r+1,r+1}: its strictly upper part and diagonal defect -> 0 (index r -> r+1)",
+                   _split_check.foil(shift=1), kind="index", nearest=True, size=1.0, unit="index")
+
 claim(
     id="lem-d.6/split", ref="Lemma D.6, proof", section=SECTION, kind=Kind.IDENTITY,
     statement=r"""Decomposing the $r \times r$ matrix $P_L^{r,r}$ as
@@ -1391,7 +1489,7 @@ where Q_L is lower-triangular with all-1 diagonal and R_L is upper triangular wi
                    "separate o(1) term leaves the rest of the proof unchanged.",
         check=_split_check,
         foils=ladder_foils(
-            _split_check,
+            _split_check, _SPLIT_SLIP,
             ("triangles exchanged: Q_L upper- and R_L lower-triangular, so the strictly lower part of P^{r,r} -> 0",
              "transpose", {"part": "lower"}),
             ("Delta_L = 0 at every L (the printed all-1 diagonal of Q_L)", "dropped term", {"exact": True}),
@@ -1400,6 +1498,11 @@ where Q_L is lower-triangular with all-1 diagonal and R_L is upper triangular wi
 
 _epsilon_check = _property(cases(zero_tail=False), cmp_epsilon, generated="Theorem D.1 inputs, s_n > 0", quick=15, full=150)
 
+# Nearest slip: the block cut at r+1 (index r -> r+1; (i) separates only up to r). Not a rate slip: eps_L is
+# O(eps_L^2) entrywise ((e_i^T u_j) s_j/s_i with e_i^T u_j ~ s_j/s_i), so 'O(eps_L^{3/2})' is true, not a foil.
+_EPSILON_SLIP = Foil("the (r+1) x (n-r-1) block of P_L tends to zero (the cut moved from r to r+1)",
+                     _epsilon_check.foil(shift=1), kind="index", nearest=True, size=1.0, unit="index")
+
 claim(
     id="lem-d.6/epsilon", ref="Lemma D.6, proof", section=SECTION, kind=Kind.LIMIT,
     statement=r"""The spectral separation assumption implies that the $r \times (n - r)$ matrix ε_L converges to zero.""",
@@ -1407,7 +1510,7 @@ claim(
     hypotheses=THM_D1_HYP + ("s_{n,L} > 0",), exercises=EXERCISES + " (no zero tail)",
     check=_epsilon_check,
     foils=ladder_foils(
-        _epsilon_check,
+        _epsilon_check, _EPSILON_SLIP,
         ("the (n-r) x r block below P_L^{r,r} (the '*' of the proof) converges to zero", "transpose",
          {"block": "lower-left"}),
     ),
@@ -1426,6 +1529,8 @@ PROOF_CONDITIONS_D7 = (
 _qdecomp_check = _property(cases(zero_tail=False, r_min=2), cmp_qdecomp, generated="Theorem D.1 inputs (r >= 2), s_n > 0",
                            quick=15, full=150)
 
+_QDECOMP_SLIP = const_slip(_qdecomp_check, "Sigma_C in C^{r,r} = Q_L Sigma_C Q_L^T + o(1)")
+
 claim(
     id="lem-d.7/decomposition", ref="Lemma D.7 (Appendix D.2)", section=SECTION, kind=Kind.LIMIT,
     statement=r"""Lemma D.7. *With notations of the proof of Lemma D.6,*
@@ -1434,9 +1539,9 @@ $$C^{r,r} = Q_L \Sigma_C Q_L^\top + o(1).$$""",
     reading="||C^{r,r} - Q_L Sigma_C Q_L^T||_max / ||C||_max = O(eps_L), Q_L = strictly-lower part of P_L^{r,r} + I.",
     hypotheses=THM_D1_HYP + ("s_{n,L} > 0",), exercises=EXERCISES + " (no zero tail)", depends_on=("lem-d.5",),
     proof_conditions=PROOF_CONDITIONS_D7,
-    check=_qdecomp_check,
+    check=_qdecomp_check, knob=_QDECOMP_SLIP[1],
     foils=ladder_foils(
-        _qdecomp_check,
+        _qdecomp_check, _QDECOMP_SLIP[0],
         ("C^{r,r} = Q_L^T Sigma_C Q_L + o(1) (factors in the other order)", "transpose", {"form": "QtSQ"}),
         ("C^{r,r} = Q_L Sigma_C^{1/2} Q_L^T + o(1)", "exponent", {"form": "sqrt"}),
     ),
@@ -1458,7 +1563,9 @@ $$\frac{|\sigma_{r+k}|}{s_{i,L} s_{j,L}} \leq \frac{|\sigma_{r+1}|}{\sigma_{r,L}
     check=_vanishing_check,
     foils=ladder_foils(
         _vanishing_check,
-        ("the bound with s_{1,L}^2 in place of s_{r,L}^2", "index", {"bound": "s1"}),
+        # nearest: the index of the bound's s_{r,L} moved to the nearest other index that occurs (1; r - 1 >= 1 steps)
+        Foil("the bound with s_{1,L}^2 in place of s_{r,L}^2", _vanishing_check.foil(bound="s1"), kind="index",
+             nearest=True, size=1.0, unit="index"),
         ("the bound without its factor sigma_{r,L}/s_{r,L}^2: |sigma_{r+k}|/(s_i s_j) <= |sigma_{r+1}|/sigma_r",
          "dropped term", {"bound": "drop"}),
     ),
