@@ -22,7 +22,8 @@ from checks import Comparison, Corrected, Foil, Kind, Outcome, Severity, Status,
 from checks import stats as cstats
 from checks import strategies as cst
 from theory import alignment as al
-from theory.claims.app_d import EPS_LADDER, _key, _property, _remainder_cmp, _unkey, ladder_foils
+from theory.claims.app_d import (EPS_LADDER, _key, _property, _remainder_cmp, _unkey, const_slip, ladder_foils,
+                                 rate_slip, scale_offdiag)
 
 SECTION = "Section 6"
 
@@ -201,7 +202,7 @@ def cmp_R_identity(UA, B, r, a, kind, family="", *, rate=1.0, rows_dependent=Fal
                               "max|R_ij|/(K ratio_ij)": off, "K_eff": K, "rounding_floor": floor})
 
 
-def cmp_sigma_sqrt(UA, B, r, a, kind, family="", *, power=0.5, gram="rows", pivots=True) -> Comparison:
+def cmp_sigma_sqrt(UA, B, r, a, kind, family="", *, power=0.5, gram="rows", pivots=True, scale=1.0) -> Comparison:
     """Remark 6.3 line 1 corrected: s_{J,i}/s_{A,i} -> (Sigma_C)_i^{power} (power 1/2). Foils: power = 1 (the
     printed Sigma_C), gram = 'cols' (C = B^T B), pivots = False (the diagonal c_ii instead of the pivots)."""
     pred, K, rungs = _ladder6(UA, B, r, a, kind)
@@ -210,35 +211,35 @@ def cmp_sigma_sqrt(UA, B, r, a, kind, family="", *, power=0.5, gram="rows", pivo
         return Comparison(math.inf, 1.0, {"family": family, "note": f"{gram} Gram leading block not PD"})
     base = ref.Sigma if pivots else np.diag(np.asarray(B, float) @ np.asarray(B, float).T if gram == "rows"
                                             else np.asarray(B, float).T @ np.asarray(B, float))[:r]
-    lim = base ** power
+    lim = scale * base ** power  # ``scale``: the limit multiplied (the constant's slip)
     errs = [float(np.max(np.abs(rg.s6.sJ_over_sA[:r] / lim - 1))) for rg in rungs]
     return _remainder_cmp(errs, rungs, K, {"family": family, "kind": kind, "Sigma_C": pred.Sigma.tolist()})
 
 
-def _block_cmp(UA, B, r, a, kind, family, target, gram, which):
+def _block_cmp(UA, B, r, a, kind, family, target, gram, which, scale=1.0):
     from theory.claims.app_d import _TARGETS
 
     pred, K, rungs = _ladder6(UA, B, r, a, kind)
     p = _pred_for(np.asarray(B, float), r, gram)
     if p is None:
         return Comparison(math.inf, 1.0, {"family": family, "note": f"{gram} Gram leading block not PD"})
-    ref = _TARGETS[target](p)
+    ref = scale_offdiag(_TARGETS[target](p), scale)
     sc = 1 + np.max(np.abs(ref))
     errs = [float(np.max(np.abs(getattr(rg.s6, which) - ref)) / sc) for rg in rungs]
     return _remainder_cmp(errs, rungs, K, {"family": family, "kind": kind})
 
 
-def cmp_lower6(UA, B, r, a, kind, family="", *, target="T", gram="rows") -> Comparison:
-    """Remark 6.3 line 2: (S_A^{r,r})^{-1} R^{r,r} S_A^{r,r} -> T_C, C = B B^T."""
-    return _block_cmp(UA, B, r, a, kind, family, target, gram, "lower")
+def cmp_lower6(UA, B, r, a, kind, family="", *, target="T", gram="rows", scale=1.0) -> Comparison:
+    """Remark 6.3 line 2: (S_A^{r,r})^{-1} R^{r,r} S_A^{r,r} -> T_C, C = B B^T (``scale``: off-diagonal scaled)."""
+    return _block_cmp(UA, B, r, a, kind, family, target, gram, "lower", scale)
 
 
-def cmp_upper6(UA, B, r, a, kind, family="", *, target="TinvT", gram="rows") -> Comparison:
-    """Remark 6.3 line 3: S_A^{r,r} R^{r,r} (S_A^{r,r})^{-1} -> T_C^{-T}, C = B B^T."""
-    return _block_cmp(UA, B, r, a, kind, family, target, gram, "upper")
+def cmp_upper6(UA, B, r, a, kind, family="", *, target="TinvT", gram="rows", scale=1.0) -> Comparison:
+    """Remark 6.3 line 3: S_A^{r,r} R^{r,r} (S_A^{r,r})^{-1} -> T_C^{-T}, C = B B^T (``scale``: off-diagonal scaled)."""
+    return _block_cmp(UA, B, r, a, kind, family, target, gram, "upper", scale)
 
 
-def cmp_unravel(UA, B, r, a, kind, family="", *, inverted=False, exponent=1.0) -> Comparison:
+def cmp_unravel(UA, B, r, a, kind, family="", *, inverted=False, exponent=1.0, scale=1.0) -> Comparison:
     """'(i,j) entry of R decays as s_i/s_j if j<i, s_j/s_i if i<j; constants related to T_C':
     R_ij / ratio -> T_ij (j<i) and (T^{-1})_ji (i<j); log-log slope vs the ratio -> 1. Foils: ``inverted``
     (s_j/s_i for j < i, s_i/s_j for i < j, as printed in Theorem D.1(c)), ``exponent`` (ratio^exponent)."""
@@ -251,7 +252,7 @@ def cmp_unravel(UA, B, r, a, kind, family="", *, inverted=False, exponent=1.0) -
         for j in range(int(r)):
             if i == j:
                 continue
-            Kc = pred.T[i, j] if j < i else pred.Tinv[j, i]
+            Kc = scale * (pred.T[i, j] if j < i else pred.Tinv[j, i])
             lr = [sgn * exponent * ((rg.log_s[i] - rg.log_s[j]) if j < i else (rg.log_s[j] - rg.log_s[i]))
                   for rg in rungs]
             ys = [rg.s6.R[i, j] / math.exp(x) for rg, x in zip(rungs, lr)]
@@ -334,6 +335,8 @@ def check_thm61(ctx) -> Outcome:
 _CORR61 = _property(s6_cases(), cmp_R_identity, generated="s6_case inputs, mpmath SVD of J, ladder eps_L=1e-2..1e-10",
                     quick=30, full=150)
 
+_CORR61_SLIP = rate_slip(_CORR61, "R_L^{r,r} - I_r (entries against their pair's ratio)")
+
 claim(
     id="thm-6.1", ref="Theorem 6.1 (Section 6)", section=SECTION, kind=Kind.LIMIT,
     statement=STATEMENT_61,
@@ -358,9 +361,9 @@ claim(
         derivation="J J^T = U_A (S_A C S_A) U_A^T with C = B B^T, so R_L = U_L of Theorem D.1 and its hypothesis (iii) "
                    "is C^{r,r} PD, i.e. rows 1..r of B independent. Columns are irrelevant: B=[[0,1],[0,0]] "
                    "violates (ii) but R_L^{1,1} = 1.",
-        check=_CORR61, replay=_CORR61.replay,
+        check=_CORR61, replay=_CORR61.replay, knob=_CORR61_SLIP[1],
         foils=ladder_foils(
-            _CORR61,
+            _CORR61, _CORR61_SLIP[0],
             ("the printed hypothesis (ii) instead of (ii'): each input with its first r columns still independent but "
              "row r replaced by a copy of row 1 (row 1 by 0 when r = 1)", "hypothesis",
              {"rows_dependent": True, "first": 8}),
@@ -445,10 +448,62 @@ def _power_two_sided(mu, se, z, gross):
     return float(norm.sf((gross - mu) / se + z) + norm.cdf((-gross - mu) / se - z))
 
 
-def check_products(ctx, *, exponent=1.0, const="rows") -> Outcome:
+def _const_stats(data, consts, cols, exponent, const, scale):
+    """Per pair (i, j): (mean, SE) of the per-sample slope over CONST_DEPTHS of log|R_ij/ratio^exponent - scale K| -
+    log rho_m, the wrong-constant alternative slope (mean of the slope of -log rho_m) and the samples used."""
+    r = PROD_R
+    lrho = np.stack([np.log(np.max(data[m][1][:, 1:r + 1] / data[m][1][:, :r], axis=1)) for m in CONST_DEPTHS], 1)
+    out = []
+    for (i, j) in PAIRS:
+        rows_ = []
+        for m in CONST_DEPTHS:
+            R, s, _ = data[m]
+            T, Ti = consts[m] if const != "cols" else cols
+            if const == "swapped":
+                K = Ti[:, i, j] if j < i else T[:, j, i]
+            else:
+                K = T[:, i, j] if j < i else Ti[:, j, i]
+            y = R[:, i, j] / _ratio(s, i, j) ** exponent
+            rows_.append(np.log(np.abs(y - scale * K) + 1e-300))
+        stat = np.stack(rows_, axis=1) - lrho
+        ok = np.all(np.isfinite(stat), axis=1)  # drops the samples whose C_m^{r,r} is numerically not PD
+        alt = float(np.mean(_slopes(-lrho[ok], CONST_DEPTHS)))  # the slope a wrong constant would show (> 0)
+        est, se = cstats.mean_se(_slopes(stat[ok], CONST_DEPTHS))
+        out.append((i, j, est, se, alt, int(ok.sum())))
+    return out
+
+
+def _const_resolution(data, consts, cols, z):
+    """The smallest relative change delta of the constants K (K -> (1 + delta) K, both signs) that the constant rule
+    refutes with probability >= RESOLUTION_POWER: for each delta of the scan CONST_SLIP * 2^-k, the statistic is
+    recomputed on the same draws and P(refute) = P(estimate - z SE > 0.5 alt) for the pair that rejects most easily
+    (normal approximation at the estimated mean and SE). Returns (value, how)."""
+    from checks.model import RESOLUTION_POWER
+    from theory.claims.app_d import CONST_SLIP
+
+    base = _const_stats(data, consts, cols, 1.0, "rows", 1.0)
+    gross = 0.5 * min(a for *_, a, _ in base)
+    worst, tried = 0.0, []
+    for side in (1, -1):
+        smallest = math.inf
+        for k in range(9):
+            d = CONST_SLIP * 2.0 ** -k
+            st_ = _const_stats(data, consts, cols, 1.0, "rows", 1.0 + side * d)
+            pw = max(float(norm.sf((gross - est) / se + z)) for _, _, est, se, _, _ in st_)
+            tried.append(f"{side * d:+.4g}:{pw:.3f}")
+            if pw < RESOLUTION_POWER:
+                break
+            smallest = d
+        worst = max(worst, smallest)
+    return worst, ("scan of the relative change of the constants K_ij on the same draws (CONST_SLIP x 2^-k, both "
+                   "signs), power of the constant rule (estimate - z SE > 50% of the wrong-constant slope) at the "
+                   f"estimated mean and SE: " + ", ".join(tried))
+
+
+def check_products(ctx, *, exponent=1.0, const="rows", scale=1.0) -> Outcome:
     """``exponent``: R_ij ~ K ratio^exponent (1 printed; foils 2 = eigenvalue ratios, -1 = inverted ratio);
     ``const``: the constants K from T of C_m = V_A^T B B^T V_A ('rows', Remark 6.3), of B^T B ('cols') or with
-    T_C and T_C^{-1} exchanged ('swapped')."""
+    T_C and T_C^{-1} exchanged ('swapped'); ``scale``: the constants multiplied (the nearest slip, 1.5)."""
     samples, data, consts, cols = _products_data(ctx)
     r = PROD_R
     z = ctx.z(2 * len(PAIRS) + 1)
@@ -464,25 +519,9 @@ def check_products(ctx, *, exponent=1.0, const="rows") -> Outcome:
                           # under the printed statement this slope is (exponent - 1) * alt
                           "mean_if_printed_true": (exponent - 1.0) * alt})
     # constant: slope in m of log|R_ij/ratio^exponent - K(C_m)| - log rho_m; <= 0 if the remainder is O(rho_m)
-    for (i, j) in PAIRS:
-        rows_ = []
-        for m in CONST_DEPTHS:
-            R, s, _ = data[m]
-            T, Ti = consts[m] if const != "cols" else cols
-            if const == "swapped":
-                K = Ti[:, i, j] if j < i else T[:, j, i]
-            else:
-                K = T[:, i, j] if j < i else Ti[:, j, i]
-            rho = np.max(s[:, 1:r + 1] / s[:, :r], axis=1)
-            y = R[:, i, j] / _ratio(s, i, j) ** exponent
-            rows_.append(np.log(np.abs(y - K) + 1e-300) - np.log(rho))
-        stat = np.stack(rows_, axis=1)
-        ok = np.all(np.isfinite(stat), axis=1)  # drops the samples whose C_m^{r,r} is numerically not PD
-        lrho = np.stack([np.log(np.max(data[m][1][:, 1:r + 1] / data[m][1][:, :r], axis=1)) for m in CONST_DEPTHS], 1)
-        alt = float(np.mean(_slopes(-lrho[ok], CONST_DEPTHS)))  # the slope a wrong constant would show (> 0)
-        est, se = cstats.mean_se(_slopes(stat[ok], CONST_DEPTHS))
+    for (i, j, est, se, alt, used) in _const_stats(data, consts, cols, exponent, const, scale):
         t = cstats.test(f"constant: slope_m[log|R_{i + 1}{j + 1}/ratio - K| - log rho]", est, se, 0.0, z)
-        const_rows.append({**t.as_dict(), "wrong-constant alternative slope": alt, "samples_used": int(ok.sum())})
+        const_rows.append({**t.as_dict(), "wrong-constant alternative slope": alt, "samples_used": used})
     # 1 - R_ii decreasing: compare the first and last depth (paired)
     d0, d1 = min(data), RATE_DEPTHS[-1]
     d = (1 - np.abs(np.diagonal(data[d0][0], axis1=1, axis2=2)[:, :r])).mean(1) - \
@@ -503,9 +542,9 @@ def check_products(ctx, *, exponent=1.0, const="rows") -> Outcome:
     for rw in const_rows:
         rw["within_margin"] = bool(rw["estimate"] + z * rw["se"] <= 0.2 * alt_const)
         rw["beyond_gross"] = bool(rw["estimate"] - z * rw["se"] > 0.5 * alt_const)
-    if const != "rows":  # a wrong constant leaves an O(1) remainder: its statistic has slope alt under the truth
-        powers += [float(norm.sf((0.5 * alt_const - rw["wrong-constant alternative slope"]) / rw["se"] + z))
-                   for rw in const_rows]
+    if const != "rows" or scale != 1.0:  # a wrong constant leaves an O(1) remainder: slope ~ alt under the truth
+        # at the estimated mean of the statistic under this foil (for a factor on K that is the measured slope)
+        powers += [float(norm.sf((0.5 * alt_const - rw["estimate"]) / rw["se"] + z)) for rw in const_rows]
     tests = rate_rows + const_rows
     if any(rw["beyond_gross"] for rw in tests) or decrease["z"] < -z:
         status = Status.REFUTED
@@ -553,8 +592,19 @@ def check_products(ctx, *, exponent=1.0, const="rows") -> Outcome:
                "Equivalence tests at the claim's Bonferroni level over the 12 pair tests and the 1 - R_ii decrease "
                "(margins 20%/50% of the named alternatives; the limit is asymptotic, so a plain test of 0 would detect "
                "the o(1) drift at large samples).",
-        power=cstats.power_any(powers) if (exponent != 1.0 or const != "rows") else None,
+        power=cstats.power_any(powers) if (exponent != 1.0 or const != "rows" or scale != 1.0) else None,
+        resolution=_products_resolution(data, consts, cols, z) if (exponent, const, scale) == (1.0, "rows", 1.0)
+        and status is Status.SUPPORTED else None,
     )
+
+
+def _products_resolution(data, consts, cols, z):
+    from checks import Resolution
+    from theory.claims.app_d import CONST_SLIP
+
+    value, how = _const_resolution(data, consts, cols, z)
+    return Resolution("the constants K_ij = (T_C)_ij, (T_C^{-1})_ji of R_ij / ratio (relative)", value, "relative", how,
+                      CONST_SLIP, "the constants K_ij off by a factor 1.5")
 
 
 claim(
@@ -582,6 +632,8 @@ claim(
         "(lem-d.6/missing-invertible corrected).",
     ),
     foils=(
+        Foil("the constants K_ij off by a factor 1.5", functools.partial(check_products, scale=1.5), kind="factor",
+             nearest=True, size=0.5, unit="relative"),
         Foil("entries decay like the squared ratio (eigenvalue ratios of A A^T, s_i^2/s_j^2)",
              functools.partial(check_products, exponent=2.0), kind="exponent"),
         Foil("the ratios inverted, as printed in Theorem D.1(c) (s_j/s_i below the diagonal, s_i/s_j above)",
@@ -662,6 +714,8 @@ def cmp_clusters(UA, B, sizes, a, b, *, target="block", rate=1.0) -> Comparison:
 _CLUSTERS = _property(cluster_case(), cmp_clusters, generated="clustered spectra, mpmath SVD of J, eps_L from the "
                       "between-cluster gaps", quick=20, full=150)
 
+_CLUSTERS_SLIP = rate_slip(_CLUSTERS, "the off-block entries and block orthogonality defects of R_L^{r,r}")
+
 claim(
     id="rem-6.2", ref="Remark 6.2 (Section 6)", section=SECTION, kind=Kind.LIMIT,
     statement=r"""Remark 6.2 (Clustered spectra). When applying Theorem 6.1 to random products, it may occur that several consecutive singular values of A_L are close, weakening spectral separation within that cluster. A natural extension is to assume separation only between clusters. One then expects $R_L^{r,r}$ to converge to a block-diagonal matrix with orthogonal blocks matching the cluster sizes.""",
@@ -672,9 +726,9 @@ claim(
     exercises="two or three clusters of sizes 1..3 (at least one >1), exact ties or fixed within-cluster ratios, Haar U_A, B with cond "
               "1.5..1e2",
     depends_on=("thm-6.1",),
-    check=_CLUSTERS,
+    check=_CLUSTERS, knob=_CLUSTERS_SLIP[1],
     foils=ladder_foils(
-        _CLUSTERS,
+        _CLUSTERS, _CLUSTERS_SLIP[0],
         ("R_L^{r,r} -> I_r (the conclusion of Theorem 6.1, as if clusters were separated)", "hypothesis",
          {"target": "identity"}),
         ("off-block entries O(eps_L^2) (squared between-cluster ratio)", "rate", {"rate": 2.0}),
@@ -726,6 +780,8 @@ PROOF_CONDITIONS_63 = (
     "the Cholesky factorization'); the printed Theorem 6.1 (ii) does not imply it (thm-6.1).",
 )
 
+_SIGMA63_SLIP = const_slip(_SIGMA63, "the limit Sigma_C^{1/2} of s_{J,i}/s_{A,i}")
+
 claim(
     id="rem-6.3/sigma", ref="Remark 6.3 (Section 6), first limit", section=SECTION, kind=Kind.LIMIT,
     statement=STATEMENT_63_HEAD + r"""
@@ -749,9 +805,9 @@ $$(S_{J_L} S_{A_L}^{-1})^{r,r} \rightarrow \Sigma_C,$$
         derivation="J J^T = U_A (S_A C S_A) U_A^T, so s_{J,i}^2 = sigma_i(S_A C S_A); Theorem D.1(b) gives "
                    "sigma_i/s_{A,i}^2 -> ell_i = (Sigma_C)_i, hence s_{J,i}/s_{A,i} -> sqrt(ell_i). Remark D.2's "
                    "first line (S^{-1} Sigma S^{-1} -> Sigma_C) is the squared statement.",
-        check=_SIGMA63,
+        check=_SIGMA63, knob=_SIGMA63_SLIP[1],
         foils=ladder_foils(
-            _SIGMA63,
+            _SIGMA63, _SIGMA63_SLIP[0],
             ("the printed limit Sigma_C (no square root)", "exponent", {"power": 1.0}),
             ("Sigma_C of C := B^T B (the Gram matrix of the columns, as the printed hypothesis (ii) suggests)",
              "transpose", {"gram": "cols"}),
@@ -762,6 +818,8 @@ $$(S_{J_L} S_{A_L}^{-1})^{r,r} \rightarrow \Sigma_C,$$
 
 _LOWER63 = _property(s6_cases(r_min=2), cmp_lower6, generated="s6_case inputs (r >= 2), mpmath SVD of J", quick=20,
                      full=150)
+
+_LOWER63_SLIP = const_slip(_LOWER63, "the off-diagonal entries of the limit T_C")
 
 claim(
     id="rem-6.3/lower", ref="Remark 6.3 (Section 6), second limit", section=SECTION, kind=Kind.LIMIT,
@@ -774,9 +832,9 @@ $$(S_{A_L}^{r,r})^{-1} R_L^{r,r} S_{A_L}^{r,r} \rightarrow T_C,$$
             "C := BB^T.",
     hypotheses=THM61_HYP[:3] + ("C^{r,r} PD",), exercises=EXERCISES6, depends_on=("rem-d.2/lower",),
     proof_conditions=PROOF_CONDITIONS_63,
-    check=_LOWER63,
+    check=_LOWER63, knob=_LOWER63_SLIP[1],
     foils=ladder_foils(
-        _LOWER63,
+        _LOWER63, _LOWER63_SLIP[0],
         ("-> T_C^{-1} (the inverse: off-diagonal signs flipped at first order)", "inverse", {"target": "Tinv"}),
         ("T_C of C := B^T B (the Gram matrix of the columns)", "transpose", {"gram": "cols"}),
     ),
@@ -784,6 +842,8 @@ $$(S_{A_L}^{r,r})^{-1} R_L^{r,r} S_{A_L}^{r,r} \rightarrow T_C,$$
 
 _UPPER63 = _property(s6_cases(r_min=2), cmp_upper6, generated="s6_case inputs (r >= 2), mpmath SVD of J", quick=20,
                      full=150)
+
+_UPPER63_SLIP = const_slip(_UPPER63, "the off-diagonal entries of the limit (T_C^{-1})^T")
 
 claim(
     id="rem-6.3/upper", ref="Remark 6.3 (Section 6), third limit", section=SECTION, kind=Kind.LIMIT,
@@ -795,9 +855,9 @@ $$S_{A_L}^{r,r} R_L^{r,r} (S_{A_L}^{r,r})^{-1} \rightarrow (T_C^{-1})^\top,$$
     reading="max |S_A^{r,r} R^{r,r} (S_A^{r,r})^{-1} - T_C^{-T}| / (1+max|T_C^{-1}|) = O(eps_L), C := BB^T.",
     hypotheses=THM61_HYP[:3] + ("C^{r,r} PD",), exercises=EXERCISES6, depends_on=("rem-d.2/upper",),
     proof_conditions=PROOF_CONDITIONS_63,
-    check=_UPPER63,
+    check=_UPPER63, knob=_UPPER63_SLIP[1],
     foils=ladder_foils(
-        _UPPER63,
+        _UPPER63, _UPPER63_SLIP[0],
         ("-> T_C^T (transpose without the inverse)", "inverse", {"target": "TT"}),
         ("(T_C^{-1})^T of C := B^T B (the Gram matrix of the columns)", "transpose", {"gram": "cols"}),
     ),
@@ -806,6 +866,8 @@ $$S_{A_L}^{r,r} R_L^{r,r} (S_{A_L}^{r,r})^{-1} \rightarrow (T_C^{-1})^\top,$$
 _UNRAVEL = _property(s6_cases(r_min=2), cmp_unravel, generated="s6_case inputs (r >= 2), mpmath SVD of J", quick=20,
                      full=150)
 
+_UNRAVEL_SLIP = const_slip(_UNRAVEL, "the proportionality constants (T_C)_{ij}, (T_C^{-1})_{ji}")
+
 claim(
     id="rem-6.3/unraveling", ref="Remark 6.3 (Section 6), last paragraph", section=SECTION, kind=Kind.LIMIT,
     statement=r"""Unraveling the definitions, this means that the off-diagonal coefficient of $R_L^{r,r}$ in position (i, j) decays as $\frac{s_{i,A_L}}{s_{j,A_L}}$ (resp. $\frac{s_{j,A_L}}{s_{i,A_L}}$) if $j < i$ (resp. $i < j$). The proportionality constants are related to T_C .""",
@@ -813,9 +875,9 @@ claim(
             "O(eps_L), and the log-log slope of |R_ij| against the ratio between the last two rungs is 1 +- O(eps_L). "
             "(This sentence uses the ratios <= 1, consistent with Remark D.2 and the corrected Theorem D.1(c).)",
     hypotheses=THM61_HYP[:3] + ("C^{r,r} PD",), exercises=EXERCISES6, depends_on=("rem-6.3/lower", "rem-6.3/upper"),
-    check=_UNRAVEL,
+    check=_UNRAVEL, knob=_UNRAVEL_SLIP[1],
     foils=ladder_foils(
-        _UNRAVEL,
+        _UNRAVEL, _UNRAVEL_SLIP[0],
         ("the ratios inverted, as printed in Theorem D.1(c): s_j/s_i if j < i, s_i/s_j if i < j", "ratio",
          {"inverted": True}),
         ("decays as the squared ratio (s_i/s_j)^2 (resp. (s_j/s_i)^2)", "exponent", {"exponent": 2.0}),
