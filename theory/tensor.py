@@ -115,3 +115,23 @@ def tensor_power_by_formula(m, t: int) -> list[list]:
     n = len(rows)
     idx = multi_indices(n, t)
     return [[math.prod((rows[I[k]][J[k]] for k in range(t)), start=1) for J in idx] for I in idx]
+
+
+def unfolding_by_indices(x, n: int, t: int, k: int) -> list[list]:
+    """The mode-``k`` unfolding (0-based slot k) of ``x`` in ``⊗^t R^n`` built index by index from the
+    basis (e_I): entry (i_k, I without slot k), the other slots in lexicographic order (any ring). An
+    independent reference for the numpy reshapes inside :func:`elementary_defect`."""
+    _check_t(t)
+    if not 0 <= k < t:
+        raise ValueError(f"slot k={k} must lie in [0, {t})")
+    x = list(x)
+    idx = multi_indices(n, t)
+    if len(x) != len(idx):
+        raise ValueError(f"x has {len(x)} coordinates, expected n^t = {len(idx)}")
+    rest = multi_indices(n, t - 1) if t > 1 else [()]
+    pos = {r: c for c, r in enumerate(rest)}
+    out = [[0] * len(rest) for _ in range(n)]
+    for val, I in zip(x, idx):
+        out[I[k]][pos[I[:k] + I[k + 1:]]] = val
+    return out
+

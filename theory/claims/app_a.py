@@ -155,6 +155,9 @@ claim(
                  fast_foil(_pc_general_fixed, _cmp_grad(_grad_formula(right_gate=True))), kind="factor"),
             Foil("without the leading gate: M_{l+1:L}^T grad M_{1:l-1}^T (M_l := D_l W_l)",
                  fast_foil(_pc_general_fixed, _cmp_grad(_grad_formula(lead_gate=False))), kind="factor"),
+            Foil("prefix index shifted: D_l M_{l+1:L}^T grad M_{1:l}^T (M_l := D_l W_l)",
+                 fast_foil(_pc_general_fixed, _cmp_grad(_grad_formula(prefix_shift=1))), kind="index",
+                 nearest=True, size=1, unit="index"),
         ),
     ),
 )
@@ -175,7 +178,8 @@ claim(
     check=_pc_masked,
     foils=(
         Foil("prefix index shifted: D_l M_{l+1:L}^T grad M_{1:l}^T",
-             fast_foil(_pc_masked, _cmp_grad(_grad_formula(fgln.layers_two_sided, prefix_shift=1))), kind="index"),
+             fast_foil(_pc_masked, _cmp_grad(_grad_formula(fgln.layers_two_sided, prefix_shift=1))), kind="index",
+             nearest=True, size=1, unit="index"),
         Foil("Lemma E.1's one-sided M_l := D_l W_l without the leading D_l: M_{l+1:L}^T grad M_{1:l-1}^T",
              fast_foil(_pc_masked, _cmp_grad(_grad_formula(fgln.layers_left, lead_gate=False))), kind="convention"),
     ),
@@ -222,6 +226,10 @@ def _step_values(Ws, G, l, terms):
         "mdot_m_T": (Mdot[l - 1] @ Ms[l - 1].T, {"printed": -X.T}),
         "delta_dot": (Mdot[l].T @ Ms[l] + Ms[l].T @ Mdot[l] - (Mdot[l - 1] @ Ms[l - 1].T + Ms[l - 1] @ Mdot[l - 1].T),
                       {"printed": np.zeros((n[l], n[l]))}),
+        # foil only: equation (1) with one sign slipped (the second term subtracted)
+        "delta_dot_sign_slip": (Mdot[l].T @ Ms[l] - Ms[l].T @ Mdot[l]
+                                - (Mdot[l - 1] @ Ms[l - 1].T + Ms[l - 1] @ Mdot[l - 1].T),
+                                {"printed": np.zeros((n[l], n[l]))}),
     }
 
 
@@ -290,10 +298,12 @@ def _step_foils(key, pc):
         return (Foil("the cancellation holds for every FGLN (general diagonal gates, hypothesis 'masked' dropped)",
                      fast_foil(general), kind="hypothesis"),
                 Foil("the cancellation holds with Lemma E.1's one-sided M_l := D_l W_l (Mdot_l = D_l Wdot_l)",
-                     fast_foil(pc, _cmp_step(key, layers=fgln.layers_left)), kind="convention"))
+                     fast_foil(pc, _cmp_step(key, layers=fgln.layers_left)), kind="convention"),
+                Foil("one sign slipped in (1): Mdot_{l+1}^T M_{l+1} - M_{l+1}^T Mdot_{l+1} - (Mdot_l M_l^T + M_l Mdot_l^T) = 0",
+                     fast_foil(pc, _cmp_step("delta_dot_sign_slip")), kind="sign", nearest=True, size=1, unit="sign"))
     return (Foil("sign flipped on the right-hand side", fast_foil(pc, _cmp_step(key, "sign")), kind="sign"),
             Foil("X and X^T exchanged (the right-hand side transposed)", fast_foil(pc, _cmp_step(key, "transpose")),
-                 kind="transpose"))
+                 kind="transpose", nearest=True, size=1, unit="transposition"))
 
 
 for key, (cid, text, extra_reading) in STEPS.items():
