@@ -18,6 +18,7 @@ computed once per process and data set (:func:`ladder_brackets`, :func:`chain_br
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -124,7 +125,10 @@ def one_sided_power(margin: float, se: float, crit: float) -> float:
 
 @dataclass
 class Bracket:
-    """Estimates of E v and E (v + rho) at one (model, depth, K): E v <= d_K <= E (v + rho)."""
+    """Estimates of E v and E (v + rho) at one (model, depth, K): E v <= d_K <= E (v + rho), and of
+    E (v + R) = d_K exactly, R the remainder computed from its definition (theory.lyapunov.remainder_mc):
+    the bracket's upper end is compared with this independent computation (R <= rho), and the point
+    estimate gives the two-sided test a resolution that the bracket alone (width E rho) lacks."""
 
     label: str
     K: int
@@ -133,6 +137,25 @@ class Bracket:
     w: float
     w_se: float
     m: int
+    # E (v + R): equals d_K exactly at every depth (no bound, no remainder model)
+    u: float = float("nan")
+    u_se: float = float("nan")
+    # mean rho - mean R >= 0 (Jensen) with its SE: the upper end checked against the exact remainder
+    slack: float = float("nan")
+    slack_se: float = float("nan")
+
+    @property
+    def width(self) -> float:
+        """The bracket's width E rho (the proven allowance for the o(1) remainder)."""
+        return self.w - self.v
+
+    def exact_violated(self, c: float, crit: float) -> bool:
+        """The point estimate E (v + R) of d_K differs from c significantly (two-sided)."""
+        return bool(abs(self.u - c) > crit * self.u_se)
+
+    def rho_below_remainder(self, crit: float) -> bool:
+        """The Jensen bound rho falls significantly below the exact remainder R (a bug in either)."""
+        return bool(self.slack + crit * self.slack_se < 0)
 
     def lower_violated(self, c: float, crit: float) -> bool:
         """The data's offset E v exceeds c significantly (c is below the bracket)."""
@@ -142,16 +165,34 @@ class Bracket:
         """E (v + rho) falls below c significantly (c is above the bracket); conservative (UPPER_FACTOR)."""
         return bool(self.w + UPPER_FACTOR * crit * self.w_se < c)
 
+    def violated(self, c: float, crit: float) -> bool:
+        """c is rejected: outside the bracket, or off the exact point estimate E (v + R)."""
+        return self.lower_violated(c, crit) or self.upper_violated(c, crit) or self.exact_violated(c, crit)
+
+    def gap(self, c: float, crit: float) -> float:
+        """How far c lies beyond the acceptance region, in the quantity's units (> 0: rejected)."""
+        return max(self.v - crit * self.v_se - c, c - self.w - UPPER_FACTOR * crit * self.w_se,
+                   abs(self.u - c) - crit * self.u_se)
+
     def power(self, c: float, crit: float) -> float:
         """Probability of rejecting c, with the observed means taken as the truth."""
         return max(one_sided_power(self.v - c, self.v_se, crit),
-                   one_sided_power(c - self.w, self.w_se, UPPER_FACTOR * crit))
+                   one_sided_power(c - self.w, self.w_se, UPPER_FACTOR * crit),
+                   stats.power(self.u - c, self.u_se, crit))
+
+    def resolution(self, crit: float) -> float:
+        """The smallest deviation from E (v + R) rejected with probability 0.9 (two-sided point test)."""
+        return float((crit + norm.ppf(0.9)) * self.u_se)
 
     def as_dict(self, c: float, crit: float) -> dict:
         return {"name": self.label, "K": self.K, "E v (data offset)": self.v, "se v": self.v_se,
                 "E (v + rho) (upper end)": self.w, "se v+rho": self.w_se, "samples": self.m,
+                "bracket width E rho": self.width,
+                "E (v + R) (= d_K exactly; R from its definition)": self.u, "se v+R": self.u_se,
+                "E rho - E R (>= 0: Jensen)": self.slack, "se rho-R": self.slack_se,
                 "predicted d_K": c, "crit": crit, "below bracket": self.lower_violated(c, crit),
-                "above bracket": self.upper_violated(c, crit)}
+                "above bracket": self.upper_violated(c, crit), "off the exact estimate": self.exact_violated(c, crit),
+                "rho below the exact remainder": self.rho_below_remainder(crit)}
 
 
 def _brackets(seed: int, name: str, label: str, data: tuple, Ks, draws: int) -> list[Bracket]:
@@ -166,9 +207,14 @@ def _brackets(seed: int, name: str, label: str, data: tuple, Ks, draws: int) -> 
         # the Gaussians of rho are part of the data set (named like the ladder): shared by every claim
         g = torch.Generator().manual_seed(derive_seed(seed, "bracket:" + name, label, K))
         v, rho = lyapunov.offset_bracket(ls[keep], lr[keep], K, g, draws=draws)
+        # the exact remainder from its definition, on its own stream (independent of rho's Gaussians)
+        gr = torch.Generator().manual_seed(derive_seed(seed, "remainder:" + name, label, K))
+        rem = lyapunov.remainder_mc(ls[keep], K, gr, draws=draws)
         mv, sv = stats.mean_se(v)
         mw, sw = stats.mean_se(v + rho)
-        out.append(Bracket(label, K, mv, sv, mw, sw, int(keep.sum())))
+        mu, su = stats.mean_se(v + rem)
+        ms, ss = stats.mean_se(rho - rem)
+        out.append(Bracket(label, K, mv, sv, mw, sw, int(keep.sum()), mu, su, ms, ss))
     return out
 
 
@@ -219,6 +265,11 @@ def halved_constant(i: int, n: int) -> float:
     return corrected_constant(i, n) / 2
 
 
+def scaled_constant(i: int, n: int) -> float:
+    """Nearest-slip foil: 1.5 (d_i - d_(i-1)) (a factor 1.5 on the constant, relative change 0.5)."""
+    return 1.5 * corrected_constant(i, n)
+
+
 def doubled_constant(i: int, n: int) -> float:
     """Foil: 2 (d_i - d_{i-1}) (e.g. d_i taken from E log det(Omega^{i,i})^2)."""
     return 2 * corrected_constant(i, n)
@@ -226,14 +277,56 @@ def doubled_constant(i: int, n: int) -> float:
 
 def bracket_counterexample(label: dict, b: Bracket, c: float, crit: float) -> dict:
     """A bracket violation as replayable data (see :func:`bracket_replay`)."""
-    return {**label, "K": b.K, "v": b.v, "v_se": b.v_se, "w": b.w, "w_se": b.w_se, "crit": crit, "predicted": c,
-            "upper_factor": UPPER_FACTOR}
+    return {**label, "K": b.K, "v": b.v, "v_se": b.v_se, "w": b.w, "w_se": b.w_se, "u": b.u, "u_se": b.u_se,
+            "crit": crit, "predicted": c, "upper_factor": UPPER_FACTOR}
 
 
 def bracket_replay(cex: dict):
-    """A stored bracket violation: err > 0 when the predicted constant lies outside [v - t se, w + 2 t se]."""
+    """A stored violation: err > 0 when the predicted constant lies outside [v - t se, w + 2 t se] or
+    |u - c| > t se_u (u = E (v + R), the exact point estimate)."""
     from checks import Comparison
 
     lo = cex["v"] - cex["crit"] * cex["v_se"]
     hi = cex["w"] + cex.get("upper_factor", UPPER_FACTOR) * cex["crit"] * cex["w_se"]
-    return Comparison(err=max(lo - cex["predicted"], cex["predicted"] - hi), tol=0.0, detail=dict(cex))
+    err = max(lo - cex["predicted"], cex["predicted"] - hi)
+    if "u" in cex and math.isfinite(cex["u"]):
+        err = max(err, abs(cex["u"] - cex["predicted"]) - cex["crit"] * cex["u_se"])
+    return Comparison(err=err, tol=0.0, detail=dict(cex))
+
+
+def decide(items, constant, crit: float, n_of=lambda label: None):
+    """Bracket rows, powers, the worst violation and the resolution for ``items`` = [(label dict, n, Bracket)].
+
+    ``constant(i, n)`` is the per-index first-order constant whose cumulative sum sum_{i<=K} constant(i, n) is
+    tested against d_K (bracket and exact point estimate). The resolution is a relative change of the
+    constants (a factor on all of them, as a derivation slip would make): per test
+    ``(crit + z_0.9) se(v + R) / d_K``; the value reported is the worst (largest) over the tests, the best is
+    in the evidence."""
+    from theory import lyapunov
+
+    rows, powers, worst, res = [], [], None, []
+    for label, n, b in items:
+        c = cumulative(constant, b.K, n)
+        dk = lyapunov.d(b.K, n)
+        row = {**label, **b.as_dict(c, crit), "exact d_K": dk}
+        rows.append(row)
+        powers.append(b.power(c, crit))
+        gap = b.gap(c, crit)
+        if worst is None or gap > worst[0]:
+            worst = (gap, label, b, c)
+        if dk > 0:
+            res.append((b.resolution(crit) / dk, label, b.K))
+    bad = [(r, it) for r, it in zip(rows, items) if it[2].violated(r["predicted d_K"], crit)]
+    inconsistent = [r for r in rows if r["rho below the exact remainder"]]
+    return rows, powers, worst, bad, inconsistent, res
+
+
+def constant_resolution(res, what: str, nearest: float | None = None, statement: str = ""):
+    """A :class:`checks.Resolution` (relative change of the first-order constants) from :func:`decide`'s list."""
+    from checks import Resolution
+
+    val, label, K = max(res, key=lambda t: t[0])
+    best = min(res, key=lambda t: t[0])
+    return Resolution(what, float(val), "relative",
+                      f"computed: worst of {len(res)} two-sided point tests E(v + R) = d_K, (crit + z_0.9) x SE(v + R) / d_K "
+                      f"(at {label}, K = {K}; the best test resolves {best[0]:.3g})", nearest, statement)
