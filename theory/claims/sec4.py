@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import functools
 
-from checks import Comparison, Corrected, Foil, Kind, Outcome, Severity, Status, claim
+from checks import Comparison, Corrected, Foil, Kind, Knob, Outcome, Severity, Status, claim
 from checks import strategies as cst
 from checks.property import PropertyCheck
 from checks.tolerance import tol
@@ -227,6 +227,14 @@ def _mlp_and_point(draw):
     return {"Ws": Ws, "x": x, "where": where}
 
 
+def _one_unit_flipped(Ws, x):
+    """Foil (the nearest slip: one gate of the pattern wrong): the activation pattern with the first unit of the last
+    hidden layer flipped (open <-> closed)."""
+    pat = [d.copy() for d in fgln.activation_pattern(Ws, x)]
+    pat[-1][0] = 1.0 - pat[-1][0]
+    return pat
+
+
 def _first_layer_only(Ws, x):
     """Foil: the mode is the first hidden layer's activation pattern; deeper gates all open."""
     pat = fgln.activation_pattern(Ws, x)
@@ -290,6 +298,9 @@ claim(
              kind="hypothesis"),
         Foil("the mode is the first hidden layer's pattern only (deeper gates open)",
              fast_foil(_pc_rem44, functools.partial(_cmp_rem44, gates=_first_layer_only)), kind="index"),
+        Foil("one gate of the mode wrong: sigma(x) with the first unit of the last hidden layer flipped",
+             fast_foil(_pc_rem44, functools.partial(_cmp_rem44, gates=_one_unit_flipped)), kind="index",
+             nearest=True, size=1, unit="gate"),
     ),
 )
 
@@ -566,8 +577,16 @@ claim(
              functools.partial(_balance_check, gates="general"), kind="hypothesis"),
         Foil("preserved under layer-wise learning rates (eta_l = 1, 2, 1, 2, ...)",
              functools.partial(_balance_check, rates=lambda L: [1.0 + (l % 2) for l in range(L)]), kind="hypothesis"),
+        # the nearest slip: one learning rate off by a factor 1.5 (Delta_l' = (eta_{l+1} - eta_l) (...) != 0)
+        Foil("preserved when every other layer's learning rate is 1.5 (eta_l = 1, 1.5, 1, 1.5, ...)",
+             functools.partial(_balance_check, rates=lambda L: [1.0 + 0.5 * (l % 2) for l in range(L)]),
+             kind="factor", nearest=True, size=0.5, unit="relative"),
     ),
 )
+
+
+# Nearest exponent slip of the ODE: 2 - 2/L -> 2 - 1/L is 1/L, at least 1/4 on the depths generated (L = 2..4).
+SV_ODE_SLIP = 0.25
 
 
 def _sv_ode_study(ctx) -> dict:
@@ -600,13 +619,14 @@ def _sv_ode_study(ctx) -> dict:
     return {"rows": rows, "h": h}
 
 
-def _sv_ode_check(ctx, *, power=lambda L: 2 - 2 / L, coef=lambda L: L) -> Outcome:
-    """``power`` (2 - 2/L) and ``coef`` (L) of the printed ODE are the foils' knobs; the flows are memoised."""
+def _sv_ode_check(ctx, *, power=lambda L: 2 - 2 / L, coef=lambda L: L, dexp: float = 0.0) -> Outcome:
+    """``power`` (2 - 2/L, moved by ``dexp``) and ``coef`` (L) of the printed ODE are the foils' knobs; the flows
+    are memoised."""
     d = ctx.memo("svode", lambda: _sv_ode_study(ctx))
     worst_exact, worst_fd, table = 0.0, 0.0, []
     for row in d["rows"]:
         L = row["L"]
-        pred = -coef(L) * row["s"] ** power(L) * row["g"]
+        pred = -coef(L) * row["s"] ** (power(L) + dexp) * row["g"]
         scale = max(float(np.max(np.abs(row["exact"]))), 1e-300)
         worst_exact = max(worst_exact, float(np.max(np.abs(row["exact"] - pred))) / scale)
         if "fd" in row:
@@ -646,10 +666,15 @@ claim(
     check=_sv_ode_check,
     foils=(
         Foil("exponent 2 - 1/L: ds_k/dt = -L s_k^{2-1/L} <grad, u_k v_k^T>",
-             functools.partial(_sv_ode_check, power=lambda L: 2 - 1 / L), kind="exponent"),
+             functools.partial(_sv_ode_check, power=lambda L: 2 - 1 / L), kind="exponent", nearest=True,
+             size=SV_ODE_SLIP, unit="absolute"),
         Foil("factor L dropped: ds_k/dt = -s_k^{2-2/L} <grad, u_k v_k^T>",
              functools.partial(_sv_ode_check, coef=lambda L: 1.0), kind="factor"),
+        Foil("factor L - 1: ds_k/dt = -(L - 1) s_k^{2-2/L} <grad, u_k v_k^T>",
+             functools.partial(_sv_ode_check, coef=lambda L: L - 1.0), kind="index"),
     ),
+    knob=Knob("exponent 2 - 2/L of s_k", "absolute", lambda dx: functools.partial(_sv_ode_check, dexp=dx),
+              SV_ODE_SLIP, "exponent 2 - 2/L -> 2 - 1/L (a slip of 1/L >= 1/4 for the depths L = 2..4 checked)"),
 )
 
 
@@ -697,7 +722,7 @@ def _crossing_values(f, t, branches: bool, power):
     return pred, right, left
 
 
-def _crossing_check(ctx, *, at_crossing: str = "ordered", power=lambda L: 2 - 2 / L) -> Outcome:
+def _crossing_check(ctx, *, at_crossing: str = "ordered", power=lambda L: 2 - 2 / L, dexp: float = 0.0) -> Outcome:
     """``at_crossing``: 'ordered' evaluates the printed formula for the ordered SVD at every time (the printed
     reading); 'branches' evaluates it on the analytic branches at the crossing and on the ordered SVD elsewhere
     (the corrected statement)."""
@@ -707,7 +732,7 @@ def _crossing_check(ctx, *, at_crossing: str = "ordered", power=lambda L: 2 - 2 
     tol_ = 4 * np.e * f["h"]
     for t in f["times"]:
         branches = at_crossing == "branches" and t == CROSS["t_star"]
-        pred, right, left = _crossing_values(f, t, branches, power)
+        pred, right, left = _crossing_values(f, t, branches, lambda L: power(L) + dexp)
         err = float(max(np.max(np.abs(pred - right)), np.max(np.abs(pred - left))))
         worst = max(worst, err)
         rows.append({"t": t, "basis": "branches" if branches else "ordered SVD", "formula": pred.tolist(),
@@ -773,7 +798,11 @@ claim(
             Foil("the ordered SVD at the crossing too (simplicity dropped)",
                  functools.partial(_crossing_check, at_crossing="ordered"), kind="hypothesis"),
             Foil("exponent 2 - 1/L", functools.partial(_crossing_check, at_crossing="branches",
-                                                        power=lambda L: 2 - 1 / L), kind="exponent"),
+                                                        power=lambda L: 2 - 1 / L), kind="exponent",
+                 nearest=True, size=0.5, unit="absolute"),
         ),
+        knob=Knob("exponent 2 - 2/L of s_k", "absolute",
+                  lambda dx: functools.partial(_crossing_check, at_crossing="branches", dexp=dx), 0.5,
+                  "exponent 2 - 2/L -> 2 - 1/L (a slip of 1/L = 1/2 at the flow's L = 2)"),
     ),
 )
