@@ -34,6 +34,27 @@ def _verdicts(doc: dict) -> dict[str, str]:
     return out
 
 
+def differences(runs: dict) -> tuple[list[str], dict]:
+    """Every verdict key of ``runs`` ({run: _verdicts(...)}), and {key: {run: verdict}} for the keys whose
+    verdict is not the same in every run ("absent" where a run lacks the key)."""
+    keys = sorted(set().union(*runs.values()))
+    differ = {k: {run: v.get(k, "absent") for run, v in runs.items()} for k in keys
+              if len({v.get(k, "absent") for v in runs.values()}) > 1}
+    return keys, differ
+
+
+def differences_md(differ: dict, plan: list, label) -> list[str]:
+    """Markdown: the agreement line, or a table of the differing verdicts (one column per run of
+    ``plan``, headed ``label(run)``)."""
+    if not differ:
+        return [f"**Every verdict agrees across all {len(plan)} runs.**"]
+    out = [f"**{len(differ)} verdict(s) differ between runs:**", "",
+           "| verdict | " + " | ".join(label(r) for r in plan) + " |", "|---|" + "---|" * len(plan)]
+    for k, per in differ.items():
+        out.append(f"| {k} | " + " | ".join(per[r] for r in plan) + " |")
+    return out
+
+
 def run(quick: bool) -> str:
     plan = [("quick", s) for s in (range(2) if quick else range(6))] + ([] if quick else [("full", 0), ("full", 1)])
     tmp = Path(tempfile.mkdtemp(prefix="bench-seeds-"))
@@ -54,9 +75,7 @@ def run(quick: bool) -> str:
             runs[(profile, seed)] = _verdicts(json.loads((out / "claims.json").read_text()))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    keys = sorted(set().union(*runs.values()))
-    differ = {k: {run: v.get(k, "absent") for run, v in runs.items()} for k in keys
-              if len({v.get(k, "absent") for v in runs.values()}) > 1}
+    keys, differ = differences(runs)
     counts = defaultdict(int)
     for v in runs[plan[0]].values():
         counts[v] += 1
@@ -66,12 +85,5 @@ def run(quick: bool) -> str:
            + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + ". MNIST: "
            + (f"`--mnist-root {mnist[1]}` (the trained panels included)" if mnist else
               "no copy found, so the trained-MNIST panels are not-executable in every run") + ".", ""]
-    if not differ:
-        out.append(f"**Every verdict agrees across all {len(plan)} runs.**")
-    else:
-        out += [f"**{len(differ)} verdict(s) differ between runs:**", "",
-                "| verdict | " + " | ".join(f"{p} {s}" for p, s in plan) + " |",
-                "|---|" + "---|" * len(plan)]
-        for k, per in differ.items():
-            out.append(f"| {k} | " + " | ".join(per[r] for r in plan) + " |")
+    out += differences_md(differ, plan, lambda r: f"{r[0]} {r[1]}")
     return "\n".join(out)
