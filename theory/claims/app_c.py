@@ -39,7 +39,7 @@ import sympy as sp
 from hypothesis import strategies as st
 from scipy.special import digamma, logsumexp
 
-from checks import Comparison, Corrected, Foil, Kind, Outcome, Severity, Status, claim
+from checks import Comparison, Corrected, Foil, Kind, Outcome, Resolution, Severity, Status, claim
 from checks import stats, strategies
 from checks.property import PropertyCheck
 from checks.strategies import haar_orthogonal_np
@@ -61,6 +61,14 @@ def _d_closed(i: int, n: int) -> float:
 def _powers(tests, foil_predictions, truths):
     """Power of a check's z-tests against a foil: each test's (foil prediction - passing value) at its se."""
     return stats.power_any([stats.power(f - t, tt.se, tt.z_crit) for tt, f, t in zip(tests, foil_predictions, truths)])
+
+
+def _rel_resolution(quantity, tests, truths, **kw) -> Resolution:
+    """The check's own resolution for a constant predicted in several cells: the relative deviation
+    (crit + z_0.9) x SE / |truth| it rejects with power 0.9, at the worst (largest) cell."""
+    k = max(range(len(tests)), key=lambda j: tests[j].se / abs(truths[j]))
+    return Resolution.from_se(f"{quantity} ({tests[k].name})", tests[k].se, tests[k].z_crit, unit="relative",
+                              scale=abs(truths[k]), **kw)
 
 
 class _FixedThen:
@@ -230,6 +238,10 @@ claim(
              functools.partial(_c7_conclusion, coef=0), kind="rate"),
         Foil("halved constant: (1/L) u_L = u + d/(2L) + o(1/L)", functools.partial(_c7_conclusion, coef=Fraction(1, 2)),
              kind="constant"),
+        Foil("constant 3/2: (1/L) u_L = u + 3d/(2L) + o(1/L)", functools.partial(_c7_conclusion, coef=Fraction(3, 2)),
+             kind="constant", nearest=True, size=0.5, unit="relative"),
+        Foil("constant 2/3: (1/L) u_L = u + 2d/(3L) + o(1/L)", functools.partial(_c7_conclusion, coef=Fraction(2, 3)),
+             kind="constant", nearest=True, size=0.5, unit="relative"),
     ),
 )
 
@@ -271,7 +283,8 @@ $$\frac{1}{L^m}u_{L^m} + (L-1) \sum_{k=2}^m \frac{\frac{1}{L-1} \sum_{i=1}^{L-1}
     check=_C7_IDENTITY,
     foils=(
         Foil("the sum starts at k = 1 (adds the defects d(1, i))",
-             _C7_IDENTITY.foil(functools.partial(_c7_identity, k_start=1)), kind="index"),
+             _C7_IDENTITY.foil(functools.partial(_c7_identity, k_start=1)), kind="index", nearest=True, size=1,
+             unit="index"),
         Foil("denominator L^{k-1} instead of L^k", _C7_IDENTITY.foil(functools.partial(_c7_identity, power_shift=-1)),
              kind="exponent"),
     ),
@@ -380,6 +393,9 @@ claim(
                  functools.partial(_c7_reduction_corrected, offset=Fraction(0)), kind="constant"),
             Foil("halved bound: d'(p,q) >= -d/2", functools.partial(_c7_reduction_corrected, lower=Fraction(1, 2)),
                  kind="constant"),
+            Foil("bound 2/3: d'(p,q) >= -2d/3 (and u'_L + 2d/3 subadditive)",
+                 functools.partial(_c7_reduction_corrected, offset=Fraction(2, 3), lower=Fraction(2, 3)),
+                 kind="constant", nearest=True, size=0.5, unit="relative"),
         ),
     ),
 )
@@ -512,6 +528,9 @@ claim(
              functools.partial(_c2_assumptions, min_rank=lambda n, r: n), kind="hypothesis"),
         Foil("left instead of right invariance: U Y_1 ~ Y_1 for every orthogonal U",
              functools.partial(_c2_assumptions, side="left"), kind="side"),
+        Foil("rank J_L >= r + 1 (one more than the conditioning keeps)",
+             functools.partial(_c2_assumptions, min_rank=lambda n, r: r + 1), kind="index", nearest=True, size=1,
+             unit="index"),
     ),
 )
 
@@ -575,6 +594,9 @@ claim(
              _RANK.foil(functools.partial(_rank_min, predict=lambda rd, rj, n: max(0, rd + rj - n))), kind="formula"),
         Foil("the gate keeps its rank: rk J_{L+1} = rk D_{L+1}",
              _RANK.foil(functools.partial(_rank_min, predict=lambda rd, rj, n: rd)), kind="dropped term"),
+        Foil("one dimension lost: rk J_{L+1} = min(rk D_{L+1}, rk J_L) - 1 (where positive)",
+             _RANK.foil(functools.partial(_rank_min, predict=lambda rd, rj, n: max(0, min(rd, rj) - 1))),
+             kind="index", nearest=True, size=1, unit="index"),
     ),
 )
 
@@ -678,6 +700,9 @@ claim(
                  kind="sign"),
             Foil("nested position: min(d1, d2)",
                  functools.partial(_intersection_float, formula=lambda n, d1, d2: min(d1, d2)), kind="formula"),
+            Foil("off by one: max(0, d1 + d2 - n + 1) (the common origin counted as a dimension)",
+                 functools.partial(_intersection_float, formula=lambda n, d1, d2: max(0, d1 + d2 - n + 1)),
+                 kind="index", nearest=True, size=1, unit="index"),
         ),
     ),
 )
@@ -732,8 +757,10 @@ $$\text{rk}(D_{L+1}) - \dim(\text{Im}(W_{L+1} J_L) \cap \ker D_{L+1})$$""",
                    "formula (see lem-c.2/intersection-dimension), so the final min(rk D, rk J_L) is right.",
         check=_RECURSION_CORR,
         foils=(
-            Foil("the printed rk(D_{L+1}) - dim(Im(W J_L) ∩ ker D)",
-                 _RECURSION_CORR.foil(functools.partial(_recursion, base="D")), kind="index"),
+            Foil("the printed rk(D_{L+1}) - dim(Im(W J_L) ∩ ker D) (the slip the proof made: the rank of the "
+                 "neighbouring factor)",
+                 _RECURSION_CORR.foil(functools.partial(_recursion, base="D")), kind="index", nearest=True, size=1,
+                 unit="term"),
             Foil("image for kernel: rk(J_L) - dim(Im(W J_L) ∩ Im D)",
                  _RECURSION_CORR.foil(functools.partial(_recursion, base="J", subspace="im")), kind="formula"),
         ),
@@ -784,6 +811,9 @@ $$\text{rk}(J_{L+1}) = \text{rk}(D_{L+1}) - \max(0, -\text{rk}(J_L) + \text{rk}(
             Foil("min and max swapped: dim ker J_{L+1} = n - max(rk D_{L+1}, rk J_L)",
                  _KERNEL_CORR.foil(functools.partial(_kernel, ker_pred=lambda n, rd, rj: n - max(rd, rj))),
                  kind="formula"),
+            Foil("off by one: dim ker J_{L+1} = n + 1 - min(rk D_{L+1}, rk J_L)",
+                 _KERNEL_CORR.foil(functools.partial(_kernel, ker_pred=lambda n, rd, rj: n + 1 - min(rd, rj))),
+                 kind="index", nearest=True, size=1, unit="index"),
         ),
     ),
 )
@@ -929,7 +959,8 @@ claim(
     check=_c3_check,
     foils=(
         Foil("ln(sigma^2) in place of ln(2 sigma^2)", functools.partial(_c3_check, predict=_c3_no_two), kind="constant"),
-        Foil("index shifted: psi((t-k+2)/2)", functools.partial(_c3_check, predict=_c3_shifted), kind="index"),
+        Foil("index shifted: psi((t-k+2)/2)", functools.partial(_c3_check, predict=_c3_shifted), kind="index",
+             nearest=True, size=1, unit="index"),
     ),
 )
 
@@ -996,7 +1027,8 @@ claim(
         check=_c3_split_corrected,
         foils=(
             Foil("split one too early: -oo already for i = t (t vectors in R^t taken as dependent)",
-                 functools.partial(_c3_split_corrected, split=lambda t: t - 1), kind="index"),
+                 functools.partial(_c3_split_corrected, split=lambda t: t - 1), kind="index", nearest=True, size=1,
+                 unit="index"),
             Foil("ln(sigma^2) in place of ln(2 sigma^2)", functools.partial(_c3_split_corrected, predict=_c3_no_two),
                  kind="constant"),
         ),
@@ -1169,6 +1201,9 @@ claim(
                  functools.partial(_c1_corrected, predict=np.cumsum), kind="index"),
             Foil("exponents in increasing order: (1/L) log s_{i,L} -> gamma_{n+1-i}",
                  functools.partial(_c1_corrected, predict=lambda gam: np.asarray(gam)[::-1]), kind="index"),
+            Foil("index shifted: (1/L) log s_{i,L} -> gamma_{i+1}",
+                 functools.partial(_c1_corrected, predict=lambda gam: np.append(np.asarray(gam)[1:], -np.inf)),
+                 kind="index", nearest=True, size=1, unit="index"),
         ),
     ),
 )
@@ -1245,9 +1280,14 @@ def _wedge_formula(ctx, *, rhs="wedge", invariant_only=True) -> Outcome:
     rows_in = [row for row in data["rows"] if row["invariant"] or not invariant_only]
     z = ctx.z(sum(1 for row in data["rows"] if row["invariant"]))  # the printed form's comparisons
     tests, rows, powers = [], [], []
+    prev = {(row["law"], row["i"]): row["log_wedge"] for row in data["rows"]}
     for row in rows_in:
         f, lw = row["fit"], row["log_wedge"]
-        w, wse = _C1_RHS[rhs](lw)
+        if rhs == "previous":  # the wedge of i - 1 columns (empty wedge = 1 for i = 1)
+            pl = prev.get((row["law"], row["i"] - 1))
+            w, wse = (0.0, 0.0) if pl is None else _C1_RHS["wedge"](pl)
+        else:
+            w, wse = _C1_RHS[rhs](lw)
         w_stmt, _ = _C1_RHS["wedge"](lw)
         est, est_se = f.coef[0] - w, math.hypot(f.se(0), wse)
         t = stats.test(f"{row['law']}: i={row['i']}", est, est_se, 0.0, z)
@@ -1291,6 +1331,8 @@ claim(
              functools.partial(_wedge_formula, rhs="jensen"), kind="formula"),
         Foil("the invariance hypothesis dropped (the formula for any i.i.d. law)",
              functools.partial(_wedge_formula, invariant_only=False), kind="hypothesis"),
+        Foil("index shifted: gamma_1 + ... + gamma_i = E log||Y_1 e_1 ∧...∧ Y_1 e_{i-1}|| (one column fewer; 0 for i = 1)",
+             functools.partial(_wedge_formula, rhs="previous"), kind="index", nearest=True, size=1, unit="index"),
     ),
 )
 
@@ -1318,6 +1360,11 @@ def _lam_approx(i, n, p, sigma, r):
 
 def _lam_from_i(i, n, p, sigma, r):
     return _mp_lam(i, n, p, sigma, r, t_from=i)
+
+
+def _lam_above_r(i, n, p, sigma, r):
+    """Foil: the weights conditioned on rank > r (sums from t = r + 1; as printed where r = n)."""
+    return _mp_lam(i, n, p, sigma, r, t_from=min(r + 1, n))
 
 
 _C4_CFGS = [(6, 0.3, 1.0, 3), (6, 0.5, 2.0, 2), (5, 0.9, 0.5, 5), (8, 0.5, 1.0, 4)]
@@ -1397,6 +1444,8 @@ where ψ denotes the digamma function.""",
              functools.partial(_lem_c4, lam=_lam_approx), kind="constant"),
         Foil("weights conditioned on rank >= i instead of rank >= r (sums from t = i)",
              functools.partial(_lem_c4, lam=_lam_from_i), kind="index"),
+        Foil("weights conditioned on rank > r instead of rank >= r (sums from t = r + 1)",
+             functools.partial(_lem_c4, lam=_lam_above_r), kind="index", nearest=True, size=1, unit="index"),
     ),
 )
 
@@ -1462,7 +1511,8 @@ $$\begin{aligned} \gamma_i &= \ln(\sqrt{2}\sigma) + \frac{\sum_{t=r}^n \binom{n}
     check=_lem_c5_formula,
     foils=(
         Foil("index shifted: psi((t-i+2)/2) (the term of gamma_{i-1})",
-             functools.partial(_lem_c5_formula, gamma=functools.partial(_mp_gamma, arg_shift=1)), kind="index"),
+             functools.partial(_lem_c5_formula, gamma=functools.partial(_mp_gamma, arg_shift=1)), kind="index",
+             nearest=True, size=1, unit="index"),
         Foil("ln(2 sigma) in place of ln(sqrt(2) sigma)",
              functools.partial(_lem_c5_formula, gamma=functools.partial(_mp_gamma, log_scale=2)), kind="factor"),
     ),
@@ -1506,7 +1556,7 @@ claim(
     check=_lem_c5_decreasing,
     foils=(
         Foil("reversed: gamma_{i+1} > gamma_i (the digamma argument (t-i+1)/2 read as increasing in i)",
-             functools.partial(_lem_c5_decreasing, direction=-1), kind="sign"),
+             functools.partial(_lem_c5_decreasing, direction=-1), kind="sign", nearest=True, size=1, unit="sign"),
     ),
 )
 
@@ -1585,12 +1635,14 @@ def _c6_limit(ctx, *, limit=lambda t, n: -_d_closed(t, n), omega="haar") -> Outc
     dom_ok = all(c["max log ratio"] <= tol_dom and c["min(log ratio - log|det|)"] >= -tol_dom
                  for r in rows for c in r["curve"])
     status = stats.verdict_from_tests(tests) if dom_ok else Status.REFUTED
+    res = (_rel_resolution("the limit -d_t(n)", tests, truths) if status.passing and omega == "haar" else None)
     off = [t for t in tests if not t.consistent]
     summary = (f"t = 1..3, n = {n}: E log ratio -> E log|det Omega^(t,t)| = -d_t(n) (at L = {ladder[-1]}: max |z| = "
                f"{max(abs(t.z) for t in tests):.2f}); pathwise gap to log|det| -> 0" if not off else
                f"{len(off)} of {len(tests)} limits inconsistent (e.g. {off[0].name}: {off[0].estimate:.4f} ± "
                f"{off[0].se:.4f} vs predicted {off[0].prediction:.4f})")
     return Outcome(status, summary, evidence={"rows": rows, "omega": omega}, power=_powers(tests, preds, truths),
+                   resolution=res,
                    method=f"{data['m']} Omega ({omega}; common to all L), A_L B_L = diag(a) Omega diag(b) with geometric "
                           "spectra a_i = exp(-0.5 L (i-1)), b_i = exp(-0.3 L (i-1)); ratio computed on the normalised "
                           "compound matrix (theory.wedge.log_ratio_c6), accurate at any separation. Limit -d_t(n) from "
@@ -1620,6 +1672,13 @@ claim(
              functools.partial(_c6_limit, limit=lambda t, n: -t * _d_closed(1, n)), kind="exponent"),
         Foil("hypothesis (b) dropped (e.g. aligned singular vectors, V^A U^B = I)",
              functools.partial(_c6_limit, omega="identity"), kind="hypothesis"),
+        Foil("index shifted: the limit is E log|det Omega^{t+1,t+1}| = -d_{t+1}(n)",
+             functools.partial(_c6_limit, limit=lambda t, n: -_d_closed(t + 1, n)), kind="index", nearest=True, size=1,
+             unit="index"),
+        Foil("constant 3/2: the limit is -3 d_t(n) / 2", functools.partial(_c6_limit, limit=lambda t, n: -1.5 * _d_closed(t, n)),
+             kind="factor", nearest=True, size=0.5, unit="relative"),
+        Foil("constant 2/3: the limit is -2 d_t(n) / 3", functools.partial(_c6_limit, limit=lambda t, n: -_d_closed(t, n) / 1.5),
+             kind="factor", nearest=True, size=0.5, unit="relative"),
     ),
 )
 
@@ -1647,7 +1706,8 @@ def _c6_domination(a, b, omega, t, *, lower="minor", upper="zero") -> Comparison
     # minor bound: exact for any matrix (an entry of ∧^t(S_A Ω S_B) is bounded by its norm): only mpmath
     # rounding (1e-25 on logs at 40 digits). Zero bound: ||∧^t Ω|| = prod s_k(Ω) = 1 only up to the float64
     # orthogonality of Ω, so the tolerance is the dtype-derived one for t singular values of an n x n QR.
-    bounds = {"minor": (lo, 1e-25), "zero": (0.0, fp_tol(len(a), kernels=t)), None: (None, 1.0)}
+    bounds = {"minor": (lo, 1e-25), "minor*2/3": (lo / 1.5, 1e-25), "zero": (0.0, fp_tol(len(a), kernels=t)),
+              None: (None, 1.0)}
     lb, tol_lb = bounds[lower]
     ub, tol_ub = bounds[upper]
     err = max(0.0, (lb - lr) / tol_lb if lb is not None else 0.0, (lr - ub) / tol_ub if ub is not None else 0.0)
@@ -1655,9 +1715,12 @@ def _c6_domination(a, b, omega, t, *, lower="minor", upper="zero") -> Comparison
                                                 "lower": lower, "upper": upper})
 
 
-# fixed input: a rotation by 0.7 between separated spectra, where both inequalities are strict
+# fixed inputs: a rotation by 0.7 between mildly separated spectra, where both inequalities are strict, and
+# between strongly separated ones (ratios 1e-8), where the lower end is attained up to ~1e-16: the case that
+# tells the bound log|det| from a bound off by a constant factor
 _ROT = np.array([[math.cos(0.7), -math.sin(0.7)], [math.sin(0.7), math.cos(0.7)]])
-_C6_DOM = _FixedThen([{"a": np.array([1.0, 0.5]), "b": np.array([1.0, 0.5]), "omega": _ROT, "t": 1}],
+_C6_DOM = _FixedThen([{"a": np.array([1.0, 0.5]), "b": np.array([1.0, 0.5]), "omega": _ROT, "t": 1},
+                      {"a": np.array([1.0, 1e-8]), "b": np.array([1.0, 1e-8]), "omega": _ROT, "t": 1}],
                      PropertyCheck(_c6_case(), _c6_domination,
                                    generated="n in [1,6], t in [1,n], spectra from strategies.singular_values, Haar "
                                              "Omega; singular values of S_A Omega S_B by mpmath at 40 digits "
@@ -1679,6 +1742,9 @@ claim(
              _C6_DOM.foil(functools.partial(_c6_domination, lower=None, upper="minor")), kind="sign"),
         Foil("the right inequality reversed (norms super-multiplicative): log ratio >= 0",
              _C6_DOM.foil(functools.partial(_c6_domination, lower="zero", upper=None)), kind="sign"),
+        Foil("the lower end off by a factor 1.5: (2/3) log|det Omega^{I0,I0}| <= log ratio <= 0",
+             _C6_DOM.foil(functools.partial(_c6_domination, lower="minor*2/3")), kind="factor", nearest=True,
+             size=0.5, unit="relative"),
     ),
 )
 
@@ -1734,13 +1800,14 @@ def _subadditivity(ctx, *, limit=lambda i, n: _d_closed(i, n)) -> Outcome:
             rows.append({"law": law["law"], "i": i, "predicted limit": pred, "d_i(n)": _d_closed(i, law["n"]),
                          "curve": curve})
     status = stats.verdict_from_tests(tests) if neg == 0 else Status.REFUTED
+    res = _rel_resolution("d_i, the limit of d(p,p)", tests, truths) if status.passing else None
     off = [t for t in tests if not t.consistent]
     summary = (f"d(p,q) >= 0 on every draw; d(p,p) -> d_i(n) for Ginibre and gated layers (max |z| = "
                f"{max(abs(t.z) for t in tests):.2f})" if not off and not neg else
                f"{neg} negative defects; " * bool(neg) + (f"{len(off)} of {len(tests)} limits inconsistent (e.g. "
                                                           f"{off[0].name}: {off[0].estimate:.4f} ± {off[0].se:.4f} vs "
                                                           f"{off[0].prediction:.4f})" if off else ""))
-    return Outcome(status, summary, power=_powers(tests, preds, truths),
+    return Outcome(status, summary, power=_powers(tests, preds, truths), resolution=res,
                    evidence={"tests": [t.as_dict() for t in tests], "curves": rows, "negative_defects": neg},
                    method=f"{data['batch']} pairs of independent products J_p, J'_p per p in {ps} (theory.samplers.layer), "
                           "log singular values of J_p, J'_p and J'_p J_p by theory.products.log_svals_of; "
@@ -1793,6 +1860,10 @@ $$d(p, q) \xrightarrow{(p,q) \rightarrow \infty} -\mathbb{E}[\log | \det \Omega_
         Foil("halved constant: d(p,q) -> d_i/2",
              functools.partial(_subadditivity, limit=lambda i, n: _d_closed(i, n) / 2), kind="factor"),
         Foil("index shifted: d(p,q) -> d_{i-1}", functools.partial(_subadditivity, limit=lambda i, n: _d_closed(i - 1, n)),
-             kind="index"),
+             kind="index", nearest=True, size=1, unit="index"),
+        Foil("constant 3/2: d(p,q) -> 3 d_i / 2", functools.partial(_subadditivity, limit=lambda i, n: 1.5 * _d_closed(i, n)),
+             kind="factor", nearest=True, size=0.5, unit="relative"),
+        Foil("constant 2/3: d(p,q) -> 2 d_i / 3", functools.partial(_subadditivity, limit=lambda i, n: _d_closed(i, n) / 1.5),
+             kind="factor", nearest=True, size=0.5, unit="relative"),
     ),
 )

@@ -50,7 +50,9 @@ def _seed_test(name: str, x, crit: float, *, sign: int = +1, threshold: float = 
     """
     x = np.asarray(x, dtype=np.float64)
     m, se = cstats.mean_se(x)
-    se = math.hypot(se, se_extra)
+    # the rounding error of the mean (<= n eps max|x|) as a floor: runs that agree to the last bit must not
+    # make a rounding-level difference from the threshold 'significant'
+    se = math.hypot(se, se_extra, x.size * np.finfo(np.float64).eps * float(np.max(np.abs(x), initial=0.0)))
     d = m - threshold
     t = d / se if se > 0 else (0.0 if d == 0 else math.copysign(math.inf, d))
     if sign == 0:
