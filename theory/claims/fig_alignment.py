@@ -191,6 +191,69 @@ def _resolution(n: int, L: int) -> float:
 
 
 # ------------------------------------------------------------------------------------------------
+# The plotted statistic, checked for its value (issue 17): a figure's check tests the direction of a profile;
+# whether the profile is of the statistic the caption names (the top-left 10 x 10 block, log(s_1/s_10), the suffix
+# A_l) is checked here, on the first VALUE_DRAWS draws, against a recomputation from the definition (numpy SVD or
+# the same SVD outputs, diagcorr.rho_pearson with centred moments or Appendix F's closed form), for the labelled
+# index and the next one (the label slip: the 11 x 11 block, log(s_1/s_11), suffix L-l+1), which must differ.
+# ------------------------------------------------------------------------------------------------
+
+VALUE_DRAWS = 3
+
+
+def _gap_kappa(s, k):
+    """s_1 / (smallest gap among the top k+1 singular values, and to the next): the condition number of their
+    singular vectors relative to the matrix's norm (Wedin); inf-safe."""
+    s = np.asarray(s, float)
+    top = s[: min(k + 2, s.size)]
+    gaps = np.abs(np.diff(top))
+    g = float(gaps.min()) if gaps.size else float(s[0])
+    return float(s[0] / g) if g > 0 else math.inf
+
+
+def _independent_g2(J, A, ks=(K, K + 1)) -> dict:
+    """Figures 10-12's statistics for each draw of ``J`` (m, n, n), ``A`` (m, L-1, n, n) recomputed from their
+    definitions with numpy's SVD and ``diagcorr.rho_pearson``, for each block size in ``ks``; and per draw and l the
+    derived tolerance of the comparison with ``alignment_profiles`` (backward error of two SVDs, amplified by the
+    conditioning of the singular vectors used, times k^2 for rho's sums)."""
+    J, A = np.asarray(J, float), np.asarray(A, float)
+    m, Lm1, n = A.shape[0], A.shape[1], A.shape[-1]
+    out = {k: {key: np.empty((m, Lm1)) for key in ("top", "gram", "aat", "sep")} for k in ks}
+    tols = {key: np.empty((m, Lm1)) for key in ("top", "gram", "aat", "sep")}
+    kmax = max(ks)
+    for b in range(m):
+        UJ, sJ, _ = np.linalg.svd(J[b])
+        for l in range(Lm1):
+            Al = A[b, l]
+            UA, sA, _ = np.linalg.svd(Al)
+            R = UJ.T @ UA
+            for k in ks:
+                G = UJ[:, :k].T @ Al
+                out[k]["top"][b, l] = dc.rho_pearson(R[:k, :k])
+                out[k]["gram"][b, l] = dc.rho_pearson(G @ G.T)
+                out[k]["aat"][b, l] = dc.rho_pearson(Al[:k] @ Al[:k].T)
+                out[k]["sep"][b, l] = math.log(sA[0] / sA[k - 1])
+            kv = max(_gap_kappa(sJ, kmax), _gap_kappa(sA, kmax))
+            t_vec = tol(n, kappa=kv, kernels=4) * kmax ** 2
+            tols["top"][b, l] = tols["gram"][b, l] = t_vec
+            tols["aat"][b, l] = tol(n, kernels=2) * kmax ** 2
+            tols["sep"][b, l] = tol(n, kappa=float(sA[0] / sA[kmax - 1]), kernels=2)
+    return {"values": out, "tol": tols}
+
+
+def _value_check(helper, indep: dict, label, key=None) -> dict:
+    """Compare the plotted values ``helper`` (first draws) with the recomputation for the label ``label``:
+    max |difference| against the derived tolerance; ``ok`` when within it."""
+    vals = indep["values"][label] if key is None else indep["values"][label][key]
+    tl = indep["tol"] if key is None else indep["tol"][key]
+    h = np.asarray(helper, float)[: vals.shape[0]]
+    d = np.abs(h - vals)
+    ratio = float(np.nanmax(d / tl)) if np.isfinite(d).any() else math.inf
+    return {"label": label, "draws": int(vals.shape[0]), "max |plotted - recomputed|": float(np.nanmax(d)),
+            "max ratio to tolerance": ratio, "ok": bool(ratio <= 1.0)}
+
+
+# ------------------------------------------------------------------------------------------------
 # Figure 5
 # ------------------------------------------------------------------------------------------------
 
@@ -610,6 +673,8 @@ def _panel(seed: int, p: float, n: int, L: int, S: int, reading: str = "fgln") -
     sK_over_s1 = min(float((sJ[:, K - 1] / sJ[:, 0]).min()), float(np.exp(-prof["sep"]).min()))
     prof["resolution margin"] = sK_over_s1 / _resolution(n, L)
     prof["resolved rank of J (min)"] = int(dc.resolved_rank(sJ, _resolution(n, L)).min())
+    if reading == "fgln":  # the statistics the figures plot, recomputed from their definitions (a few draws)
+        prof["independent"] = _independent_g2(J[:VALUE_DRAWS].numpy(), A[:VALUE_DRAWS].numpy())
     return prof
 
 
@@ -619,28 +684,40 @@ def _g2_profiles(ctx, reading="fgln", panels=PANELS):
                              for pn in panels})
 
 
-def _g2_check(ctx, *, key, pairs, title, what="rho", extra_method="", secondary=None, plot=True) -> Outcome:
+def _g2_check(ctx, *, key, pairs, title, what="rho", extra_method="", secondary=None, plot=True,
+              label_k=K) -> Outcome:
     """The prediction ``pairs`` tested in each of the four panels (Bonferroni over all comparisons).
-    ``secondary``: (reading, panels) re-tested and reported (never decisive)."""
+    ``secondary``: (reading, panels) re-tested and reported (never decisive). ``label_k``: the block size (or the
+    index of s_k in log(s_1/s_k)) the plotted statistic is said to use; checked against a recomputation from the
+    definition on the first draws of each panel (a mismatch refutes: the figure would not show what it names)."""
     prof = _g2_profiles(ctx)
     z = ctx.z(len(pairs) * len(PANELS))
     rows = {f"p={p},n={n}": _tests(prof[(p, n)][key], pairs, z, what) for p, n in PANELS}
     flat_rows = [r for v in rows.values() for r in v]
     status = _verdict(flat_rows)
+    value = {f"p={p},n={n}": _value_check(prof[(p, n)][key], prof[(p, n)]["independent"], label_k, key)
+             for p, n in PANELS}
+    value_ok = all(v["ok"] for v in value.values())
     margin = min(pr["resolution margin"] for pr in prof.values())
     if margin <= 1:  # the K columns the statistic reads would include rounding-level singular vectors
         status = Status.INCONCLUSIVE
+    if not value_ok:  # the plotted statistic is not the one named (checked deterministically on the same draws)
+        status = Status.REFUTED
     at = [0, G2_L // 2 - 1, G2_L - 2]
     means = {f"p={p},n={n}": np.nanmean(prof[(p, n)][key], 0).round(3).tolist() for p, n in PANELS}
     ev = {"L": G2_L, "prediction": describe(pairs, what),
           "samples_per_panel": {f"p={p},n={n}": _g2_samples(ctx, n) for p, n in PANELS}, "tests": rows,
           "mean_by_l": means,
+          f"value of the plotted statistic vs its definition with index {label_k} (first {VALUE_DRAWS} draws)": value,
           "arbitrary choices": {
               "min over draws and l of s_K/s_1 of J and A_l, over the float64 resolution": margin,
               "min resolved rank of J": min(pr["resolved rank of J (min)"] for pr in prof.values()),
               "statistic depends on null-space bases": False}}
+    worst_value = max(v["max ratio to tolerance"] for v in value.values())
     summary = (f"{describe(pairs, what)} per panel -> {status.value}; {what} at l=1/{G2_L // 2}/{G2_L - 1}: "
-               + "; ".join(f"{k}: " + "/".join(f"{v[i]:.2f}" for i in at) for k, v in means.items()))
+               + "; ".join(f"{k}: " + "/".join(f"{v[i]:.2f}" for i in at) for k, v in means.items())
+               + f"; plotted values vs their definition with index {label_k}: max err/tol {worst_value:.3g}"
+               + ("" if value_ok else " (MISMATCH)"))
     if secondary is not None:
         rd, panels = secondary
         sprof = _g2_profiles(ctx, rd, panels)
@@ -658,16 +735,21 @@ def _g2_check(ctx, *, key, pairs, title, what="rho", extra_method="", secondary=
                f"{K} x {K} block. Paired tests at pre-specified l (no selection; Student t critical values), Bonferroni over "
                f"{len(pairs) * len(PANELS)} comparisons. The statistic reads only columns 1..{K} of U_J, U_A (or none), "
                "which are resolved singular vectors in every draw (margin in the evidence): no null-space basis "
-               f"enters it, so LAPACK's arbitrary choice cannot move it. {extra_method}",
-        counterexample=_cex(rows) if status is Status.REFUTED else None,
+               f"enters it, so LAPACK's arbitrary choice cannot move it. Value: on the first {VALUE_DRAWS} draws of each "
+               f"panel the plotted statistic is recomputed from its definition (numpy SVD, diagcorr.rho_pearson) for "
+               f"the named index {K} and the next one, within a tolerance from the SVDs' backward error amplified by "
+               f"s_1/gap of the singular vectors used (x k^2 for rho's sums). {extra_method}",
+        counterexample=_cex(rows) if status is Status.REFUTED and value_ok else None,
         figures={key: _panel_figure(title, key, prof, z)} if plot else {},
-        power=_power(flat_rows),
+        # a value mismatch is deterministic on the same draws: rejected with probability 1
+        power=_power(flat_rows) if value_ok else 1.0,
     )
 
 
 def _g2_claim_check(key, title, pairs, what="rho", **kw):
     check = functools.partial(_g2_check, key=key, title=title, what=what, **kw)
-    return functools.partial(check, pairs=pairs), lambda foil_pairs: functools.partial(check, pairs=foil_pairs, plot=False)
+    return (functools.partial(check, pairs=pairs),
+            lambda foil_pairs, **kw2: functools.partial(check, pairs=foil_pairs, plot=False, **kw2))
 
 
 _ENDS = (1, G2_END)
@@ -683,6 +765,8 @@ Figure 10. Diagonal correlations for the top-left 10×10 sub-matrix of $U_{J_L}^
     hypotheses=("L = 20", "p in {0.5, 1}", "n in {64, 128}"), exercises="Monte Carlo per panel",
     check=_fig10, replay=_replay_row,
     foils=(
+        Foil("the profile is that of the top-left 11 x 11 block of U_J^T A_l A_l^T U_J (block size one off)",
+             _fig10_foil(trough(G2_MID, _ENDS), label_k=K + 1), kind="index", nearest=True, size=1.0, unit="index"),
         Foil("monotone decreasing profile (only the l << L mechanism of Figure 11)",
              _fig10_foil(((1, G2_MID, +1), (G2_MID, G2_END, +1))), kind="dropped mechanism"),
         Foil("monotone increasing profile (only the l ~ L mechanism of Figure 12)",
@@ -746,6 +830,9 @@ Figure 11. Diagonal correlations for the top-left 10×10 sub-matrix of $U_{J_L}^
     hypotheses=("L = 20", "p in {0.5, 1}", "n in {64, 128}"), exercises="Monte Carlo per panel",
     depends_on=("thm-6.1/products",), check=_fig11, replay=_replay_row,
     foils=(
+        Foil("the profile is that of the top-left 11 x 11 block of U_J^T U_A_l (block size one off)",
+             _fig11_foil(peak(1, (G2_L // 2, G2_END)), label_k=K + 1), kind="index", nearest=True, size=1.0,
+             unit="index"),
         Foil("clustering of U_J^T U_A when l ~ L (rho largest at l = L-1)",
              _fig11_foil(peak(G2_END, (1, G2_L // 2))), kind="direction"),
         Foil("U-shaped like Figure 10 (clustering at both ends)",
@@ -766,6 +853,9 @@ Figure 12. Diagonal correlations for the top-left 10×10 sub-matrix of $A_\ell A
     hypotheses=("L = 20", "p in {0.5, 1}", "n in {64, 128}"), exercises="Monte Carlo per panel",
     check=_fig12, replay=_replay_row,
     foils=(
+        Foil("the profile is that of the top-left 11 x 11 block of A_l A_l^T (block size one off)",
+             _fig12_foil(peak(G2_END, (1, G2_L // 2)), label_k=K + 1), kind="index", nearest=True, size=1.0,
+             unit="index"),
         Foil("clustering of A_l A_l^T when l << L (rho largest at l = 1, as in Figure 11)",
              _fig12_foil(peak(1, (G2_L // 2, G2_END))), kind="direction"),
         Foil("no dependence on l", _fig12_foil(flat(G2_END, (1, G2_L // 2))), kind="dropped effect"),
@@ -782,6 +872,9 @@ claim(
             "l = L-1, in every panel.",
     hypotheses=("L = 20",), exercises="Monte Carlo per panel", check=_sep, replay=_replay_row,
     foils=(
+        Foil("the separation plotted is log(s_1/s_11) (index one off; about 10% larger)",
+             _sep_foil(decreasing((1, G2_L // 2, G2_END)), label_k=K + 1), kind="index", nearest=True, size=1.0,
+             unit="index"),
         Foil("separation grows as l increases towards L",
              _sep_foil(decreasing((G2_END, G2_L // 2, 1))), kind="direction"),
         Foil("separation does not depend on l", _sep_foil(((1, G2_L // 2, 0), (G2_L // 2, G2_END, 0))),
