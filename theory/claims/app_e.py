@@ -115,7 +115,10 @@ claim(
             Foil("the gate dropped: -sum_l M_{l+1:L} M_{l+1:L}^T grad M_{1:l-1}^T M_{1:l-1}",
                  fast_foil(_pc_e1_fixed, _cmp_jdot(_jdot_e1(gate_power=0))), kind="factor"),
             Foil("prefix index shifted: ... grad M_{1:l}^T M_{1:l}",
-                 fast_foil(_pc_e1_fixed, _cmp_jdot(_jdot_e1(gate_power=2, prefix_shift=1))), kind="index"),
+                 fast_foil(_pc_e1_fixed, _cmp_jdot(_jdot_e1(gate_power=2, prefix_shift=1))), kind="index",
+                 nearest=True, size=1, unit="index"),
+            Foil("the gate to the first power (the printed D_l): -sum_l M_{l+1:L} D_l M_{l+1:L}^T grad M_{1:l-1}^T M_{1:l-1}",
+                 fast_foil(_pc_e1_fixed, _cmp_jdot(_jdot_e1(gate_power=1))), kind="exponent"),
         ),
     ),
 )
@@ -138,7 +141,8 @@ claim(
         Foil("the gate dropped: -sum_l M_{l+1:L} M_{l+1:L}^T grad M_{1:l-1}^T M_{1:l-1}",
              fast_foil(_pc_e1_masked, _cmp_jdot(_jdot_e1(gate_power=0))), kind="factor"),
         Foil("prefix index shifted: ... grad M_{1:l}^T M_{1:l}",
-             fast_foil(_pc_e1_masked, _cmp_jdot(_jdot_e1(gate_power=1, prefix_shift=1))), kind="index"),
+             fast_foil(_pc_e1_masked, _cmp_jdot(_jdot_e1(gate_power=1, prefix_shift=1))), kind="index",
+             nearest=True, size=1, unit="index"),
     ),
 )
 
@@ -269,6 +273,8 @@ claim(
              fast_foil(_pc_e2, _cmp_analytic(factor=lambda s: 2 * s)), kind="factor"),
         Foil("singular vectors exchanged: v_k^T Jdot u_k = ds_k/dt",
              fast_foil(_pc_e2, _cmp_analytic(swap=True)), kind="transpose"),
+        Foil("a factor 1.5: ds_k/dt = 1.5 u_k^T Jdot v_k", fast_foil(_pc_e2, _cmp_analytic(factor=lambda s: 1.5)),
+             kind="factor", nearest=True, size=0.5, unit="relative"),
     ),
 )
 
@@ -369,6 +375,9 @@ claim(
         foils=(
             Foil("d(s_k^2)/dt read as ds_k/dt: ds_k/dt = 2 s_k u_k^T Jdot v_k",
                  fast_foil(_pc_simple, functools.partial(_cmp_e2, factor=lambda s: 2 * s)), kind="factor"),
+            Foil("a factor 1.5: ds_k/dt = 1.5 u_k^T Jdot v_k",
+                 fast_foil(_pc_simple, functools.partial(_cmp_e2, factor=lambda s: 1.5)), kind="factor",
+                 nearest=True, size=0.5, unit="relative"),
             Foil("'simple' suffices (nonzero dropped): a simple zero singular value included",
                  fast_foil(PropertyCheck(_distinct_path(zero_last=True), _cmp_e2,
                                          generated="as for the corrected form, with s_min = 0 exactly (simple)")),
@@ -426,13 +435,16 @@ def _tie_study(ctx) -> dict:
     return {"n_cases": n_cases, "differentiable_tie_err": diff_err, "cases": rows}
 
 
-def _repeated_check(ctx, *, basis: str = "formula_rellich_basis") -> Outcome:
-    """``basis``: whose formula values are compared with the one-sided derivatives (the foil: LAPACK's)."""
+def _repeated_check(ctx, *, basis: str = "formula_rellich_basis", swap: bool = True) -> Outcome:
+    """``basis``: whose formula values are compared with the one-sided derivatives (the foil: LAPACK's); ``swap``
+    = False (a foil, the nearest slip) pairs the left derivatives with the branches in the same order as the right
+    ones, as if the ordered s_k followed one branch through the tie."""
+    lft = (1, 0) if swap else (0, 1)
     d = ctx.memo("ties", lambda: _tie_study(ctx))
     worst_diff = max(d["differentiable_tie_err"])
     # right derivative = the formula on the branch entering t > 0 (order kept), left = on the branch order swapped
     branch = max(max(abs(c[basis][0] - c["one_sided_right"][0]), abs(c[basis][1] - c["one_sided_right"][1]),
-                     abs(c[basis][1] - c["one_sided_left"][0]), abs(c[basis][0] - c["one_sided_left"][1]))
+                     abs(c[basis][lft[0]] - c["one_sided_left"][0]), abs(c[basis][lft[1]] - c["one_sided_left"][1]))
                  for c in d["cases"])
     lapack_gap = max(max(abs(a - b) for a, b in zip(c["formula_lapack_basis"], c["one_sided_right"])) for c in d["cases"])
     ok = worst_diff <= TOL_KINK and branch <= TOL_KINK
@@ -468,7 +480,10 @@ claim(
     kind=Kind.IDENTITY,
     check=_repeated_check,
     foils=(Foil("at a kink the formula in LAPACK's SVD basis gives the one-sided derivatives",
-                functools.partial(_repeated_check, basis="formula_lapack_basis"), kind="hypothesis"),),
+                functools.partial(_repeated_check, basis="formula_lapack_basis"), kind="hypothesis"),
+           Foil("the ordered s_k follows one Rellich branch through the tie (left derivative of s_1 = branch 1, not "
+                "branch 2)", functools.partial(_repeated_check, swap=False), kind="index", nearest=True, size=1,
+                unit="index")),
 )
 
 
@@ -521,7 +536,7 @@ claim(
     kind=Kind.IDENTITY,
     check=_zero_check,
     foils=(Foil("one-sided derivatives +-u_n^T Jdot v_n in LAPACK's signs (no absolute value)",
-                functools.partial(_zero_check, value=lambda x: x), kind="sign"),),
+                functools.partial(_zero_check, value=lambda x: x), kind="sign", nearest=True, size=1, unit="sign"),),
 )
 
 
@@ -618,7 +633,8 @@ claim(
         Foil("Gram of B_l on the wrong side: U^T A_l A_l^T grad B_l B_l^T V",
              fast_foil(_pc_first, functools.partial(_cmp_e2_first, variant="gram_side")), kind="transpose"),
         Foil("S_{A_l}, S_{B_l} in place of their squares in the second display",
-             fast_foil(_pc_first, functools.partial(_cmp_e2_first, variant="unsquared")), kind="exponent"),
+             fast_foil(_pc_first, functools.partial(_cmp_e2_first, variant="unsquared")), kind="exponent",
+             nearest=True, size=1, unit="absolute"),
     ),
 )
 
@@ -662,6 +678,9 @@ $$\dot{s}_k \stackrel{\varepsilon \rightarrow 0}{\sim} - \sum_{\ell=1}^L s_{k,A_
              functools.partial(_aligned_form_check, power_a=1, power_b=1), kind="exponent"),
         Foil("inverted B factor: s_{k,A_l}^2 s_{k,B_l}^{-2} (U^T grad V)_kk",
              functools.partial(_aligned_form_check, power_b=-2), kind="ratio"),
+        Foil("one square dropped: s_{k,A_l}^2 s_{k,B_l} (U^T grad V)_kk",
+             functools.partial(_aligned_form_check, power_b=1), kind="exponent", nearest=True, size=1,
+             unit="absolute"),
     ),
 )
 
@@ -771,6 +790,9 @@ claim(
                  functools.partial(_e2_product_corrected, s_power=1 + 1 / Lsym), kind="exponent"),
             Foil("delta exponent (1 - 1/L): e^{(1-1/L) delta} s_k^{1-1/L}",
                  functools.partial(_e2_product_corrected, delta_power=1 - 1 / Lsym), kind="exponent"),
+            Foil("delta exponent 1 (the 1/L dropped): e^{delta} s_k^{1-1/L}",
+                 functools.partial(_e2_product_corrected, delta_power=sp.Integer(1)), kind="exponent", nearest=True,
+                 size=1, unit="1/L"),
         ),
     ),
 )
@@ -825,7 +847,7 @@ $$(U^\top \nabla_J \mathcal{L} V)_{k,k} = \langle \nabla_J \mathcal{L}, u_k v_k^
     check=_final_steps_check,
     foils=(
         Foil("the sum over l = 1..L counted L - 1 times", functools.partial(_final_steps_check, terms=lambda L: L - 1),
-             kind="index"),
+             kind="index", nearest=True, size=1, unit="index"),
         Foil("(U^T grad V)_kk = <grad, v_k u_k^T> (outer product transposed)",
              functools.partial(_final_steps_check, outer="v u^T"), kind="transpose"),
     ),
@@ -905,7 +927,7 @@ $$\dot{J} = \sum_{\ell=1}^L A_{\ell+1} \dot{M}_\ell B_{\ell-1}.$$""",
             Foil("A_l in place of A_{l+1}: sum_l A_l Mdot_l B_l", fast_foil(_pc_jdot_fixed, _cmp_rem72_jdot(0, 0)),
                  kind="index"),
             Foil("B_{l+1} in place of B_l: sum_l A_{l+1} Mdot_l B_{l+1}",
-                 fast_foil(_pc_jdot_fixed, _cmp_rem72_jdot(-1)), kind="index"),
+                 fast_foil(_pc_jdot_fixed, _cmp_rem72_jdot(-1)), kind="index", nearest=True, size=1, unit="index"),
         ),
     ),
 )
@@ -950,7 +972,7 @@ claim(
     check=_substitution_check,
     foils=(
         Foil("T^- on the other side of the scaling: U^T U_A S_A = T^- S_A",
-             functools.partial(_substitution_check, swap_a=True), kind="order"),
+             functools.partial(_substitution_check, swap_a=True), kind="order", nearest=True, size=1, unit="side"),
         Foil("T^+ on the other side of the scaling: S_B V_B^T V = S_B T^+",
              functools.partial(_substitution_check, swap_b=True), kind="order"),
     ),
@@ -1012,6 +1034,9 @@ claim(
                  functools.partial(_e3_corrected, mid_gamma=1), kind="sign"),
             Foil("second equality with s_k^{1+1/L}", functools.partial(_e3_corrected, s_power=1 + 1 / Lsym),
                  kind="exponent"),
+            Foil("second equality with s_k (the 1/L dropped): e^{(1+1/L) delta_k} s_k",
+                 functools.partial(_e3_corrected, s_power=sp.Integer(1)), kind="exponent", nearest=True, size=1,
+                 unit="1/L"),
         ),
     ),
 )

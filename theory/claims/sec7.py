@@ -92,7 +92,8 @@ so that for all ℓ we have $J = A_\ell W_\ell B_\ell$.""",
              fast_foil(_pc_decomp, functools.partial(
                  _cmp_decomp, middle=lambda Ws, ds, l: fgln.full_gates(Ws, ds)[l][:, None] * Ws[l - 1])), kind="factor"),
         Foil("A_l := W_L D_{L-1} ... D_{l+1} W_{l+1} without the trailing gate D_l",
-             fast_foil(_pc_decomp, functools.partial(_cmp_decomp, drop_gate=True)), kind="index"),
+             fast_foil(_pc_decomp, functools.partial(_cmp_decomp, drop_gate=True)), kind="index", nearest=True,
+             size=1, unit="index"),
     ),
 )
 
