@@ -420,7 +420,7 @@ claim(
         Foil("ρ ranges from 0 to 1 (nonnegative weights, hence nonnegative correlation)",
              functools.partial(_check_range, lo=0), kind="sign"),
         Foil("-1 < ρ < 1 (the bounds are not attained)", functools.partial(_check_range, strict=True),
-             kind="hypothesis"),
+             kind="hypothesis", nearest=True, size=1, unit="endpoint"),
     ),
 )
 
@@ -594,7 +594,8 @@ claim(
             Foil("the printed 'precisely for diagonally (antidiagonally) supported matrices', with rho defined",
                  functools.partial(_check_extremes_corrected, predict=_diagonal_sign), kind="hypothesis"),
             Foil("rho = ±1 iff the support lies on a line of slope ±1 (a parallel of the diagonal or antidiagonal)",
-                 functools.partial(_check_extremes_corrected, predict=_unit_slope_sign), kind="constant"),
+                 functools.partial(_check_extremes_corrected, predict=_unit_slope_sign), kind="constant",
+                 nearest=True, size=1, unit="candidate"),
         ),
     ),
 )
@@ -745,7 +746,8 @@ claim(
                       "(corrected: support meets >= 2 rows and >= 2 columns)"),
     foils=(
         Foil("second factor under the root copied from the first: (m r_2^T A 1 - (r_1^T A 1)^2)^2",
-             functools.partial(_check_closed, parts=_parts_rows_twice), kind="index"),
+             functools.partial(_check_closed, parts=_parts_rows_twice), kind="index", nearest=True, size=1,
+             unit="index"),
         Foil("numerator without the mass: r_1^T A r_1 - (r_1^T A 1)(1^T A r_1)",
              functools.partial(_check_closed, parts=_parts_no_mass), kind="factor"),
     ),
