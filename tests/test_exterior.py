@@ -14,11 +14,18 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from checks import strategies as S
+from checks.tolerance import cond, tol
+from conftest import within
 from theory import exterior as ext
 from theory import tensor as ten
 
 FAST = settings(max_examples=25, deadline=None)
-EPS = np.finfo(float).eps
+
+
+def _hadamard(m, t):
+    """Bound on any t x t minor of m: (largest row norm)^t. A minor computed by LU (or by Leibniz
+    products) errs by <= c t eps times it, so tol(t, scale=_hadamard(m, t)) bounds every entry's error."""
+    return float(np.linalg.norm(np.atleast_2d(m), axis=1).max()) ** t
 
 
 # ---------------------------------------------------------------------------------------------
@@ -38,7 +45,8 @@ def test_tensor_power_matches_naive_product_formula(n, t):
     m = np.random.default_rng(n * 10 + t).standard_normal((n, n))
     got = ten.tensor_power(m, t)
     assert got.shape == (n**t, n**t)
-    np.testing.assert_allclose(got, naive_tensor_power(m, t), rtol=0, atol=8 * t * EPS * np.abs(m).max() ** t)
+    # products of t entries: t roundings of at most max|m|^t each
+    assert within(np.abs(got - naive_tensor_power(m, t)), tol(t, scale=np.abs(m).max() ** t), "tensor power")
 
 
 def test_tensor_power_is_kron_power_and_t1_is_identity_map():
@@ -64,10 +72,14 @@ def test_tensor_generic_helpers_agree_exactly_on_integers():
 def test_tensor_inner_and_elementary_defect():
     rng = np.random.default_rng(1)
     vs, ws = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
-    assert math.isclose(ten.tensor_inner(vs, ws), float(ten.elementary_tensor(*vs) @ ten.elementary_tensor(*ws)),
-                        rel_tol=1e-12)
-    assert ten.elementary_defect(ten.elementary_tensor(*vs), 4, 3) < 1e-14
-    assert math.isclose(ten.elementary_defect(np.eye(2).ravel(), 2, 2), 1 / math.sqrt(2), rel_tol=1e-12)
+    # prod_k <v_k, w_k> vs a dot of 4^3 products: absolute error ~ 64 eps prod_k <|v_k|, |w_k|>
+    scale = float(np.prod([np.abs(v) @ np.abs(w) for v, w in zip(vs, ws)]))
+    assert within(abs(ten.tensor_inner(vs, ws) - float(ten.elementary_tensor(*vs) @ ten.elementary_tensor(*ws))),
+                  tol(4**3, scale=scale, kernels=2), "tensor inner")
+    # an exactly rank-1 unfolding: its second singular value is rounding, ~ size eps relative to ||x||
+    assert within(ten.elementary_defect(ten.elementary_tensor(*vs), 4, 3), tol(4**3, kernels=2), "elementary defect")
+    assert within(abs(ten.elementary_defect(np.eye(2).ravel(), 2, 2) - 1 / math.sqrt(2)), tol(4, scale=1 / math.sqrt(2)),
+                  "defect of I")
     assert ten.elementary_defect(np.zeros(4), 2, 2) == 0.0
 
 
@@ -109,14 +121,16 @@ def test_exterior_power_matches_naive_minors(n, t):
     m = np.random.default_rng(n * 10 + t).standard_normal((n, n))
     got = ext.exterior_power(m, t)
     assert got.shape == (math.comb(n, t),) * 2
-    np.testing.assert_allclose(got, naive_exterior_power(m, t), rtol=0, atol=50 * t * EPS * np.linalg.norm(m, 2) ** t)
+    assert within(np.abs(got - naive_exterior_power(m, t)), tol(t, scale=_hadamard(m, t), kernels=2), "exterior power")
 
 
 def test_exterior_power_edge_cases():
     m = np.arange(9.0).reshape(3, 3) + np.eye(3)
     assert np.array_equal(ext.exterior_power(m, 1), m)  # 1 x 1 minors are exact
     assert ext.exterior_power(m, 3).shape == (1, 1)
-    assert math.isclose(ext.exterior_power(m, 3)[0, 0], np.linalg.det(m), rel_tol=1e-12)
+    # the same determinant by two routes: relative error ~ n eps kappa(m) each
+    assert within(abs(ext.exterior_power(m, 3)[0, 0] - np.linalg.det(m)),
+                  tol(3, kappa=cond(m), scale=abs(np.linalg.det(m)), kernels=2), "det")
     assert ext.exterior_power(m, 4).shape == (0, 0)
     assert ext.exterior_power(np.ones((2, 4)), 2).shape == (1, 6)  # rectangular compounds
     with pytest.raises(ValueError):
@@ -131,7 +145,7 @@ def test_minors_against_mpmath_on_ill_conditioned_matrix():
     with mpmath.workdps(40):
         ref = np.array([[float(mpmath.det(mpmath.matrix(h[np.ix_(I, J)].tolist())))
                          for J in ext.index_sets(n, t)] for I in ext.index_sets(n, t)])
-    np.testing.assert_allclose(got, ref, rtol=0, atol=50 * t * EPS * np.linalg.norm(h, 2) ** t)
+    assert within(np.abs(got - ref), tol(t, scale=_hadamard(h, t)), "hilbert minors")
 
 
 def test_exact_helpers_agree_on_integers():
@@ -140,7 +154,7 @@ def test_exact_helpers_agree_on_integers():
         v = rng.integers(-3, 4, (t, n)).tolist()
         exp = ext.wedge_by_expansion(v)
         assert exp == ext.plucker_generic(v)
-        np.testing.assert_allclose(ext.wedge(*map(np.array, v)), exp, atol=1e-12)
+        assert within(np.abs(ext.wedge(*map(np.array, v)) - exp), tol(t, scale=_hadamard(np.array(v), t)), "wedge")
         m = rng.integers(-3, 4, (n, n)).tolist()
         assert ext.exterior_power_by_expansion(m, t) == ext.minors_generic(m, t)
     assert ext.wedge_by_expansion([[1, 2], [3, 4], [5, 6]]) == []  # t > n
@@ -152,15 +166,21 @@ def test_exact_helpers_agree_on_integers():
 def test_wedge_inner_is_cauchy_binet():
     rng = np.random.default_rng(4)
     v, w = rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
-    assert math.isclose(ext.wedge_inner(v, w), float(ext.plucker(v) @ ext.plucker(w)), rel_tol=1e-10)
+    # det(v^T w) (3 x 3, entries inner products of length 5) vs 10 products of 3 x 3 minors
+    p, q = ext.plucker(v), ext.plucker(w)
+    scale = _hadamard(np.abs(v).T @ np.abs(w), 3) + float(np.abs(p) @ np.abs(q))
+    assert within(abs(ext.wedge_inner(v, w) - float(p @ q)), tol(5 + 3 + 10, scale=scale, kernels=2), "Cauchy-Binet")
 
 
 def test_decomposability_defect_and_wedge_map():
     rng = np.random.default_rng(5)
     v = rng.standard_normal((5, 2))
     p = ext.plucker(v)
-    assert ext.decomposability_defect(p, 5, 2) < 1e-13
-    assert np.abs(ext.wedge_map(p, 5, 2) @ v).max() < 1e-13  # v_i ∧ (v_1 ∧ v_2) = 0
+    # p's coordinates are 2 x 2 minors of v (rounded): the map's kernel is exact up to that, relative
+    # to ||p||; v_i ∧ (v_1 ∧ v_2) = 0: 3 products of an entry of v and a minor, each rounded
+    assert within(ext.decomposability_defect(p, 5, 2), tol(10, kernels=2), "decomposable")
+    assert within(np.abs(ext.wedge_map(p, 5, 2) @ v), tol(3 + 2, scale=np.abs(v).max() * _hadamard(v.T, 2)),
+                  "wedge map kernel")
     x = np.array([1.0, 0, 0, 0, 0, 1.0])  # e12 + e34
     assert ext.decomposability_defect(x, 4, 2) > 0.5
     assert ext.decomposability_defect(np.array([3.0]), 2, 2) == 0.0  # t = n: always elementary
@@ -169,10 +189,12 @@ def test_decomposability_defect_and_wedge_map():
 def test_principal_angles_and_projector_distance():
     e = np.eye(3)
     a = ext.principal_angles(e[:, [0, 1]], e[:, [0, 2]])
-    np.testing.assert_allclose(a, [0.0, np.pi / 2], atol=1e-15)
+    assert within(np.abs(a - [0.0, np.pi / 2]), tol(3, scale=np.pi / 2), "coordinate angles")
     th = 1e-9  # tiny angle: the sine-based distance stays accurate
     v = np.array([[1.0, 0], [0, np.cos(th)], [0, np.sin(th)]])
-    assert math.isclose(ext.projector_distance(v, e[:, :2]), math.sin(th), rel_tol=1e-6)
+    # ||(I - P_F) Q_E||: the residual is v's third coordinate, sin(th), up to rounding of the QR and of
+    # one projection (n eps in the cosines, ~ eps / sin(th) relative on the residual)
+    assert within(abs(ext.projector_distance(v, e[:, :2]) - math.sin(th)), tol(3, kernels=3), "tiny angle")
 
 
 def test_subspace_cosine_is_the_normalised_wedge_product_and_product_of_cosines():
@@ -182,11 +204,18 @@ def test_subspace_cosine_is_the_normalised_wedge_product_and_product_of_cosines(
         p, q = ext.plucker(v), ext.plucker(w)
         c = ext.subspace_cosine(v, w)
         # basis-free: the normalised dot product of the wedges (Cauchy-Binet)
-        assert math.isclose(c, abs(p @ q) / (np.linalg.norm(p) * np.linalg.norm(q)), rel_tol=1e-12)
-        # = prod cos of the principal angles; and invariant under a change of basis of either subspace
-        assert math.isclose(c, float(np.prod(np.cos(ext.principal_angles(v, w)))), rel_tol=1e-8, abs_tol=1e-12)
+        # both in [0, 1] from QR (orthonormal to n eps), a t x t determinant and a normalised dot of
+        # C(n, t) minors; the subspaces themselves carry v's and w's conditioning (rounding of Q)
+        k = cond(v) + cond(w)
+        assert within(abs(c - abs(p @ q) / (np.linalg.norm(p) * np.linalg.norm(q))),
+                      tol(n * t + math.comb(n, t), kappa=k, kernels=2), "cosine vs wedges")
+        # = prod cos of the principal angles (each cosine to ~ n eps absolutely); and invariant under a
+        # change of basis of either subspace (v @ g rounded: kappa(g) more)
+        assert within(abs(c - float(np.prod(np.cos(ext.principal_angles(v, w))))), tol(n * t, kappa=k, kernels=2),
+                      "cosine vs angles")
         g = rng.standard_normal((t, t))
-        assert math.isclose(ext.subspace_cosine(v @ g, w), c, rel_tol=1e-10)
+        assert within(abs(ext.subspace_cosine(v @ g, w) - c), tol(n * t, kappa=k * cond(g), kernels=2),
+                      "basis change")
     e = np.eye(3)
     assert ext.subspace_cosine(e[:, [0, 1]], e[:, [0, 2]]) == 0.0  # a right angle while sharing e_1
     with pytest.raises(ValueError, match="equal shape"):
@@ -207,18 +236,23 @@ def test_matrices_shape_rank_and_condition(data):
     a = data.draw(S.matrices(n, m, cond=(10.0, 1e6), rank=r))
     assert a.shape == (n, m)
     s = np.linalg.svd(a, compute_uv=False)
-    assert np.sum(s > s[0] * 1e-12) == r
+    # numerical rank: above the SVD's rounding (~ n eps s_1); the promised rank-r values are >= s_1 / 1e6
+    noise = tol(max(n, m), kernels=2)
+    assert np.sum(s > s[0] * noise) == r
     if r > 1:
-        kappa = s[0] / s[r - 1]
-        assert 10.0 * (1 - 1e-6) <= kappa <= 1e6 * (1 + 1e-6)
+        kappa = s[0] / s[r - 1]  # s_r errs by ~ n eps s_1, i.e. kappa relatively by ~ n eps kappa
+        slack = tol(max(n, m), kappa=kappa, kernels=2)
+        assert 10.0 * (1 - slack) <= kappa <= 1e6 * (1 + slack)
 
 
 @FAST
 @given(S.matrices((1, 6), cond=(1.0, 1e8), rank="any", scale=(1e-2, 1e2)))
 def test_matrices_rank_any_and_scale(a):
     s = np.linalg.svd(a, compute_uv=False)
-    assert 1e-2 * (1 - 1e-9) <= s[0] <= 1e2 * (1 + 1e-9)
-    assert s[0] / max(s[np.sum(s > s[0] * 1e-12) - 1], 1e-300) <= 1e8 * (1 + 1e-6)
+    n = max(a.shape)
+    assert 1e-2 * (1 - tol(n, kernels=2)) <= s[0] <= 1e2 * (1 + tol(n, kernels=2))
+    kappa = s[0] / max(s[np.sum(s > s[0] * tol(n, kernels=2)) - 1], 1e-300)
+    assert kappa <= 1e8 * (1 + tol(n, kappa=kappa, kernels=2))
 
 
 @FAST
@@ -230,11 +264,14 @@ def test_singular_values_spectra(data):
     assert len(np.unique(s)) < k  # exact ties
     g = data.draw(S.singular_values(k, cond=(1e2, 1e8), spectrum="geometric"))
     ratios = g[1:] / g[:-1]
-    np.testing.assert_allclose(ratios, ratios[0], rtol=1e-9)
-    assert 1e2 * (1 - 1e-9) <= g[0] / g[-1] <= 1e8 * (1 + 1e-9)
+    # a geometric sequence from exp/log (geomspace): relative error ~ eps |log cond| per value, two per ratio
+    rel = tol(k, scale=math.log(g[0] / g[-1]) + 1, kernels=2)
+    assert within(np.abs(ratios / ratios[0] - 1), rel, "geometric ratios")
+    assert 1e2 * (1 - rel) <= g[0] / g[-1] <= 1e8 * (1 + rel)
     a = data.draw(S.matrices(k, cond=(1e2, 1e4), spectrum="repeated"))  # k >= 3
     sv = np.linalg.svd(a, compute_uv=False)
-    assert np.min(np.abs(np.diff(sv)) / sv[0]) < 1e-10  # ties survive the Haar rotations
+    # ties survive the Haar rotations: equal up to the rotations' and the SVD's rounding (k eps s_1 each)
+    assert np.min(np.abs(np.diff(sv)) / sv[0]) <= tol(k, kernels=3)
 
 
 @FAST
@@ -246,7 +283,7 @@ def test_repeated_spectrum_of_two_values_is_a_tie(s):
 @FAST
 @given(S.orthogonal((1, 6)), S.spd((1, 5), cond=(1.0, 1e4)), S.gates((1, 6), min_rank=1))
 def test_orthogonal_spd_gates(q, a, g):
-    np.testing.assert_allclose(q.T @ q, np.eye(q.shape[0]), atol=1e-13)
+    assert within(np.abs(q.T @ q - np.eye(q.shape[0])), tol(q.shape[0], kernels=2), "orthogonal")  # QR, then Q^T Q
     assert np.array_equal(a, a.T) and np.linalg.eigvalsh(a).min() > 0
     assert set(np.unique(g)) <= {0.0, 1.0} and g.sum() >= 1
 
