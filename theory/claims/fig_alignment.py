@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
-from checks import Comparison, Foil, Kind, Outcome, Severity, Status, claim
+from checks import Comparison, Foil, Kind, Knob, Outcome, Severity, Status, claim
 from checks import stats as cstats
 from checks import strategies as cst
 from checks.model import derive_seed
@@ -299,6 +299,22 @@ def _fig5_data(seed: int, S: int, reading: str) -> dict:
         nxt = np.take_along_axis(s, np.minimum(k, s.shape[-1] - 1)[..., None], -1)[k < s.shape[-1]]
         return float(nxt.max() / rel) if nxt.size else 0.0
 
+    # the primary statistic recomputed from its definition on the first draws (numpy SVD, rho_pearson), for the
+    # block of size rank J (named) and rank J + 1 (the label slip)
+    m = min(VALUE_DRAWS, S)
+    ind = {0: np.empty((m, L - 1)), 1: np.empty((m, L - 1))}
+    ind_tol = np.empty((m, L - 1))
+    Jn, An = J.numpy(), A.numpy()
+    for b in range(m):
+        k = int(kJ[b])
+        UJb, sJb, _ = np.linalg.svd(Jn[b])
+        for l in range(L - 1):
+            UAb, sAb, _ = np.linalg.svd(An[b, l])
+            Rb = UJb.T @ UAb
+            for sh in (0, 1):
+                ind[sh][b, l] = dc.rho_pearson(Rb[:k + sh, :k + sh])
+            kv = max(_gap_kappa(sJb, k - 1), _gap_kappa(sAb, k - 1))
+            ind_tol[b, l] = tol(n, kappa=kv, kernels=4) * k ** 2
     diag = {"rank_J": [int(kJ.min()), float(kJ.mean()), int(kJ.max())],
             "min s_rank / (tol s_1)": min(margin(sJ, kJ, "lo"), margin(sA, kA, "lo")),
             "max s_(rank+1) / (tol s_1)": max(margin(sJ, kJ, "hi"), margin(sA, kA, "hi")),
@@ -311,7 +327,7 @@ def _fig5_data(seed: int, S: int, reading: str) -> dict:
         gate_rank_A = np.minimum.accumulate(rk[:, ::-1], axis=1)[:, ::-1]
         diag["resolved ranks equal the gate ranks"] = bool(np.array_equal(gate_rank_A, kA)
                                                           and np.array_equal(gate_rank_A[:, 0], kJ))
-    return {"rho": out, "diag": diag}
+    return {"rho": out, "diag": diag, "independent": {"values": ind, "tol": ind_tol}}
 
 
 def _fig5_readings(ctx):
@@ -331,9 +347,10 @@ def _fig5_readings(ctx):
     return S, d, readings
 
 
-def check_fig5(ctx, *, pairs=peak(F5_AT[0], F5_AT[1:]), plot=True) -> Outcome:
+def check_fig5(ctx, *, pairs=peak(F5_AT[0], F5_AT[1:]), plot=True, label_shift=0) -> Outcome:
     """``pairs``: the predicted profile (printed: largest at l = 1, 'most noticeable for low values of l');
-    ``plot=False`` for foils (same decision, no figure)."""
+    ``plot=False`` for foils (same decision, no figure). ``label_shift``: the block the primary statistic is said to
+    be of, r_J + shift (0: the r_J x r_J range block); checked against its definition on the first draws."""
     L = F5_L
     S, d, readings = _fig5_readings(ctx)
     z = ctx.z(len(pairs))
@@ -349,6 +366,9 @@ def check_fig5(ctx, *, pairs=peak(F5_AT[0], F5_AT[1:]), plot=True) -> Outcome:
     robust = _verdict(_tests(d["fgln"]["rho"]["range/haar"], pairs, z)) is status
     if not (resolved and robust):  # the ranks, or the verdict, would be a rounding-level or basis choice
         status = Status.INCONCLUSIVE
+    value = _value_check(d["fgln"]["rho"]["range"], d["fgln"]["independent"], label_shift)
+    if not value["ok"]:  # the plotted statistic is not the one named (deterministic, same draws)
+        status = Status.REFUTED
     full_keys = [k for k in readings if "full" in k]
     fmt = lambda k: "/".join(f"{means[k][i]:.2f}" for i in at)
     summary = (f"{describe(pairs)} under the primary reading (FGLN A_l, r_J x r_J block of the columns with "
@@ -363,6 +383,7 @@ def check_fig5(ctx, *, pairs=peak(F5_AT[0], F5_AT[1:]), plot=True) -> Outcome:
         status, summary,
         evidence={"n": F5_N, "p": F5_P, "L": L, "samples": S, "prediction": describe(pairs),
                   "mean_rho_by_l": means, "tests": rows, "verdict_by_reading": verdicts,
+                  f"value of the primary statistic vs its definition (block r_J + {label_shift}, first draws)": value,
                   "rank_diagnostics": diag,
                   "mass of |U_J^T U_A| in rows of null columns of U_J (mean by l)":
                       {rd: np.nanmean(d[rd]["rho"]["null-row mass"], 0).round(2).tolist() for rd in d}},
@@ -376,10 +397,10 @@ def check_fig5(ctx, *, pairs=peak(F5_AT[0], F5_AT[1:]), plot=True) -> Outcome:
                "mass of |U_J^T U_A_l| (evidence). The full-matrix statistic changes its verdict between them, so it "
                "is reported, not decisive; "
                "the primary block reads only columns of nonzero singular values and is unchanged by construction.",
-        counterexample=_cex({F5_PRIMARY: primary}) if status is Status.REFUTED else None,
+        counterexample=_cex({F5_PRIMARY: primary}) if status is Status.REFUTED and value["ok"] else None,
         figures={"fig5_rho_vs_l": _band_figure(f"Fig. 5 (init): rho(U_J^T U_A_l), p={F5_P}, n={F5_N}, L={L}", curves)}
         if plot else {},
-        power=_power(primary),
+        power=_power(primary) if value["ok"] else 1.0,
     )
 
 
@@ -402,6 +423,9 @@ Figure 5. Diagonal correlation coefficient of $U_{J_L}^\top U_{A_\ell}$ at initi
     exercises="Monte Carlo over independent initialisations; three valid SVDs per draw",
     depends_on=("thm-6.1/products",), check=check_fig5,
     foils=(
+        Foil("the primary statistic is rho of the (r_J + 1) x (r_J + 1) block (the range block's size one off)",
+             functools.partial(check_fig5, plot=False, label_shift=1), kind="index", nearest=True, size=1.0,
+             unit="index"),
         Foil("alignment most noticeable for high values of l (rho largest at l = L-1)",
              functools.partial(check_fig5, plot=False, pairs=peak(F5_AT[2], F5_AT[:2])), kind="direction"),
         Foil("alignment most noticeable for intermediate l (rho largest at l = L/2; what the full n x n "
@@ -443,7 +467,7 @@ def _fig6(seed: int, S: int) -> dict:
     import torch
 
     n = 128
-    out, moved = {}, {}
+    out, moved, value_ind = {}, {}, {}
     for L, l, _ in FIG6:
         res = {}
         suffix = {}
@@ -465,6 +489,11 @@ def _fig6(seed: int, S: int) -> dict:
                         v = (al.rho_batch(X) if w == "|A_ij|" else al.rho_batch(X**2) if w == "|A_ij|^2"
                              else _rho_signed(X))
                         res[f"{lab} | {'full' if blk is None else f'{blk}x{blk} block'} | {w} | {str(dt)[6:]}"] = v
+                if dt == torch.float64:
+                    # the primary statistic recomputed from its definition (diagcorr.rho_pearson) on the same SVD
+                    # outputs, first draws, for this suffix: checks the rho helper and which A_l the panel shows
+                    value_ind.setdefault((L, l), {})[rd] = np.array(
+                        [dc.rho_pearson(np.abs(R[b])) for b in range(min(VALUE_DRAWS, S))])
                 if rd == "masked" and dt == torch.float64:
                     # no null space at p = 1, but singular values below the float64 resolution of the
                     # product have arbitrary vectors too: rotate them and see whether rho moves
@@ -476,7 +505,7 @@ def _fig6(seed: int, S: int) -> dict:
                                                                                        int(n - kA.min())],
                                      "rho after rotating them": al.rho_batch(Rh)}
         out[(L, l)] = res
-    return {"rho": out, "unresolved": moved}
+    return {"rho": out, "unresolved": moved, "independent": value_ind}
 
 
 def _reproduces(q: float, x, tq: float) -> dict:
@@ -592,8 +621,10 @@ for _L, _l, _q in FIG6:
     )
 
 
-def check_fig6_convergence(ctx, *, pairs=decreasing((3, 2, 1)), plot=True) -> Outcome:
-    """Positions 1, 2, 3 are the panels (L, l) = (2, 1), (10, 5), (20, 10); printed: rho increases."""
+def check_fig6_convergence(ctx, *, pairs=decreasing((3, 2, 1)), plot=True, label="masked") -> Outcome:
+    """Positions 1, 2, 3 are the panels (L, l) = (2, 1), (10, 5), (20, 10); printed: rho increases. ``label``: the
+    suffix the panels are said to show ('masked': A_l = M_L...M_{l+1}; 'masked+1': one layer longer), checked
+    against the definition on the first draws."""
     from matplotlib.figure import Figure
 
     S, data = _fig6_data(ctx)
@@ -604,6 +635,17 @@ def check_fig6_convergence(ctx, *, pairs=decreasing((3, 2, 1)), plot=True) -> Ou
     # independent means = var(a - b) / S for equal sample sizes)
     rows = _tests(y, pairs, z, what="rho_panel")
     status = _verdict(rows)
+    # rho_batch (raw moments) vs rho_pearson (centred): rounding ~ n^2 eps relative for the n x n sums
+    n6 = 128
+    value = {}
+    for k in keys:
+        ind = data["independent"][k][label]
+        value[str(k)] = _value_check(data["rho"][k][F6_PRIMARY], {"values": {label: ind},
+                                                                  "tol": np.full(ind.shape, tol(n6, kernels=2) * n6 ** 2)},
+                                     label)
+    value_ok = all(v["ok"] for v in value.values())
+    if not value_ok:
+        status = Status.REFUTED
     figs = {}
     if plot:
         fig = figs["fig6_rho_by_panel"] = Figure(figsize=(6, 3.4))
@@ -616,12 +658,13 @@ def check_fig6_convergence(ctx, *, pairs=decreasing((3, 2, 1)), plot=True) -> Ou
         f"{describe(pairs, 'rho_panel')} (panels 1-3 = (L, l) = (2,1), (10,5), (20,10)): means "
         + ", ".join(f"{v:.3f}" for v in y.mean(0)) + f" -> {status.value}",
         evidence={"samples": S, "prediction": describe(pairs), "tests": rows,
-                  "mean_rho": {str(k): float(v) for k, v in zip(keys, y.mean(0))}},
+                  "mean_rho": {str(k): float(v) for k, v in zip(keys, y.mean(0))},
+                  f"value of the plotted statistic vs its definition with suffix '{label}' (first draws)": value},
         method="p = 1, n = 128; independent draws per panel; rho of the full |U_J^T U_A_l| (no null space at p = 1); "
                "tests of the differences between consecutive panels, Bonferroni over the comparisons (Student t).",
-        counterexample=_cex({"Figure 6 panels": rows}) if status is Status.REFUTED else None,
+        counterexample=_cex({"Figure 6 panels": rows}) if status is Status.REFUTED and value_ok else None,
         figures=figs,
-        power=_power(rows),
+        power=_power(rows) if value_ok else 1.0,
     )
 
 
@@ -634,6 +677,9 @@ claim(
     hypotheses=("p = 1", "n = 128"), exercises="Monte Carlo", depends_on=("thm-6.1/products",),
     check=check_fig6_convergence, replay=_replay_row,
     foils=(
+        Foil("each panel shows A_l one layer longer, M_L...M_l (Remark 7.2's M_{l:L}; the index l one off)",
+             functools.partial(check_fig6_convergence, plot=False, label="masked+1"), kind="index", nearest=True,
+             size=1.0, unit="index"),
         Foil("U_J^T U_A moves away from I along the panels (rho decreases)",
              functools.partial(check_fig6_convergence, plot=False, pairs=decreasing((1, 2, 3))), kind="direction"),
         Foil("no convergence: rho the same in the three panels",
@@ -908,7 +954,13 @@ claim(
     hypotheses=("all singular values of M equal",),
     exercises="Haar orthogonal Q of sizes 2..12, s from 1e-3 to 1e3, k from 2 to n",
     check=_ISO,
+    # the constant of s^2 I scanned: M M^T = (1 + delta) s^2 I
+    knob=Knob("the factor of s^2 I", "relative",
+              lambda d: _ISO.foil(functools.partial(_iso_cmp, factor=lambda n, d=d: 1.0 + d)), 0.5,
+              "M M^T = 1.5 s^2 I"),
     foils=(
+        Foil("M M^T = 1.5 s^2 I (a factor 1.5)", _ISO.foil(functools.partial(_iso_cmp, factor=lambda n: 1.5)),
+             kind="factor", nearest=True, size=0.5, unit="relative"),
         Foil("M M^T = s I (square dropped)", _ISO.foil(functools.partial(_iso_cmp, power=1)), kind="exponent"),
         Foil("M M^T = n s^2 I (the trace ||M||_F^2 = n s^2 on the diagonal)",
              _ISO.foil(functools.partial(_iso_cmp, factor=lambda n: n)), kind="factor"),
@@ -919,8 +971,9 @@ claim(
 ANISO_T = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0]
 
 
-def check_anisotropy(ctx, *, pairs=decreasing(tuple(range(1, len(ANISO_T) + 1))), plot=True) -> Outcome:
-    """Positions 1..6 are the anisotropies t; printed: rho decreases along t."""
+def check_anisotropy(ctx, *, pairs=decreasing(tuple(range(1, len(ANISO_T) + 1))), plot=True, label_k=10) -> Outcome:
+    """Positions 1..6 are the anisotropies t; printed: rho decreases along t. ``label_k``: the block size the
+    plotted statistic is said to use (10), checked on the first draws against Appendix F's closed form."""
     n, k = 64, 10
     S = ctx.pick(quick=400, full=4000)
     ts = ANISO_T
@@ -928,17 +981,29 @@ def check_anisotropy(ctx, *, pairs=decreasing(tuple(range(1, len(ANISO_T) + 1)))
     def draw():
         rng = ctx.rng("anisotropy")
         vals = np.empty((S, len(ts)))
+        # the statistic by another evaluation (Appendix F's printed closed form, raw moments) on the first draws,
+        # for the block k and k + 1 (the label slip)
+        ind = {kk: np.empty((VALUE_DRAWS, len(ts))) for kk in (k, k + 1)}
         for i in range(S):
             Q = cst.haar_orthogonal_np(n, rng)
             for j, t in enumerate(ts):
                 s2 = np.exp(-2 * t * np.arange(n) / n)  # log-linear spectrum of M, anisotropy t
-                vals[i, j] = rho_ref(((Q * s2) @ Q.T)[:k, :k])
-        return vals
+                G_ = (Q * s2) @ Q.T
+                vals[i, j] = rho_ref(G_[:k, :k])
+                if i < VALUE_DRAWS:
+                    for kk in ind:
+                        ind[kk][i, j] = dc.rho_closed_form(G_[:kk, :kk])
+        return vals, ind
 
-    vals = ctx.memo("anisotropy", draw)
+    vals, ind = ctx.memo("anisotropy", draw)
     z = ctx.z(len(pairs))
     rows = _tests(vals, pairs, z, what="rho_t")
     status = _verdict(rows)
+    # closed form vs centred moments: the closed form loses ~ k^4 eps relatively (diagcorr.rho_closed_form)
+    value = _value_check(vals, {"values": ind, "tol": np.full(ind[k].shape, tol(k + 1, kernels=2) * (k + 1) ** 4)},
+                         label_k)
+    if not value["ok"]:
+        status = Status.REFUTED
     figs = {"anisotropy": _band_figure("rho(top-left 10x10 of M M^T) vs anisotropy t (s_k = exp(-t k/n))",
                                        [("E rho", np.array(ts), vals.mean(0), z * vals.std(0, ddof=1) / math.sqrt(S))],
                                        xlabel="anisotropy t")} if plot else {}
@@ -947,12 +1012,13 @@ def check_anisotropy(ctx, *, pairs=decreasing(tuple(range(1, len(ANISO_T) + 1)))
         f"{describe(pairs, 'rho_t')} (positions = t index) -> {status.value}; E rho(MM^T block) along anisotropy t = "
         + ", ".join(f"{t}:{v:.3f}" for t, v in zip(ts, vals.mean(0))),
         evidence={"n": n, "k": k, "samples": S, "t": ts, "mean": vals.mean(0).tolist(), "tests": rows,
-                  "prediction": describe(pairs)},
+                  "prediction": describe(pairs),
+                  f"value of the statistic vs Appendix F's closed form with block {label_k} (first draws)": value},
         method="M = Q diag(exp(-t k/n)) with Haar Q (rho depends on M only through M M^T = Q diag(s^2) Q^T); the same Q "
                "for every t (paired). Consecutive differences tested, Bonferroni over the comparisons (Student t).",
-        counterexample=_cex({"anisotropy ladder": rows}) if status is Status.REFUTED else None,
+        counterexample=_cex({"anisotropy ladder": rows}) if status is Status.REFUTED and value["ok"] else None,
         figures=figs,
-        power=_power(rows),
+        power=_power(rows) if value["ok"] else 1.0,
     )
 
 
@@ -964,6 +1030,9 @@ claim(
     hypotheses=("Haar singular vectors (generic M)",), exercises="Monte Carlo over Haar Q", check=check_anisotropy,
     replay=_replay_row,
     foils=(
+        Foil("the statistic is rho of the top-left 11 x 11 block of M M^T (block size one off)",
+             functools.partial(check_anisotropy, plot=False, label_k=11), kind="index", nearest=True, size=1.0,
+             unit="index"),
         Foil("the diagonal correlation of M M^T does not depend on the spectrum (only on the singular vectors)",
              functools.partial(check_anisotropy, plot=False, pairs=tuple((a, b, 0) for a, b, _ in
                                                              decreasing(tuple(range(1, len(ANISO_T) + 1))))),
