@@ -1,4 +1,5 @@
-"""Sessions: ``nox -s verify`` (every claim, full profile, reports/), ``nox -s tests`` (pytest -n auto),
+"""Sessions: ``nox -s verify`` (every claim, full profile, reports/), ``nox -s tests`` (pytest -n auto, then
+the fast numeric tests again under other CPU kernels),
 ``nox -s bench`` (benchmarks -> reports/bench.md), ``nox -s mutants`` (mutation score of theory/ ->
 reports/mutation.md), ``nox -s lock`` (refresh requirements/lock.txt).
 
