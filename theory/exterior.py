@@ -221,20 +221,21 @@ def exterior_power_by_expansion(m, t: int) -> list[list]:
 def wedge_map_by_expansion(x, n: int, t: int) -> list[list]:
     """The matrix of ``v -> v ∧ x`` (R^n to ∧^{t+1} R^n) from the relations alone: column k is
     ``sum_J x_J e_k ∧ e_J``, each ``e_k ∧ e_{j_1} ∧ ... ∧ e_{j_t}`` expanded by :func:`wedge_by_expansion`
-    (any commutative ring). An independent reference for :func:`wedge_map`, whose signs it does not share."""
+    inside the (t+1)-dimensional coordinate subspace of K = {k} ∪ J, where it is a multiple of the single
+    basis wedge e_K (any commutative ring). An independent reference for :func:`wedge_map`, whose sign
+    rule it does not share."""
     sets = index_sets(n, t)
     x = list(x)
     if len(x) != len(sets):
         raise ValueError(f"x has {len(x)} coordinates, expected C({n},{t}) = {len(sets)}")
-    eye = [[int(i == j) for i in range(n)] for j in range(n)]
-    rows = len(index_sets(n, t + 1)) if t + 1 <= n else 0
-    out = [[0] * n for _ in range(rows)]
+    rows = index_sets(n, t + 1) if t + 1 <= n else []
+    pos = {K: r for r, K in enumerate(rows)}
+    out = [[0] * n for _ in range(len(rows))]
     for k in range(n):
         for xJ, J in zip(x, sets):
             if xJ == 0 or k in J:  # a repeated factor gives 0 (alternation)
                 continue
-            c = wedge_by_expansion([eye[k]] + [eye[j] for j in J])
-            for r in range(rows):
-                out[r][k] += xJ * c[r]
+            K = tuple(sorted((k,) + J))
+            unit = [[int(K.index(i) == c) for c in range(t + 1)] for i in (k,) + J]
+            out[pos[K]][k] += xJ * wedge_by_expansion(unit)[0]
     return out
-
