@@ -591,7 +591,12 @@ claim(
     severity=Severity.WORDING,
     severity_note="The exponents in (i) are off by one: counting the factors of A_l (L - l weight matrices) and B_l "
                   "(l - 1), the convention of Def. 4.6 and Theorem 5.3 that the proof's product step computes with, "
-                  "the printed conclusion is exact at eps = 0; the context fixes that statement (the corrected form).",
+                  "the printed conclusion is exact at eps = 0 for identity gates; the context fixes that statement (the "
+                  "corrected form). Beyond the off-by-one, for gates other than 0/1 (the FGLN setting) the proof's "
+                  "product step uses s_k = e^{L gamma_k + delta_k}, which (i) does not imply (gates d on the aligned "
+                  "modes give pred/actual = d^{-(2-2/L)}); the corrected form states it as a hypothesis. And (i) over "
+                  "every l forces delta_k = 0, so the factor e^{(2+2/L) delta_k} the text discusses ('up to the "
+                  "multiplicative factor') is identically 1 under the stated hypotheses.",
     corrected=Corrected(
         statement=PROP71_CORRECTED,
         reading="(i) with factor-count exponents, asked of the non-trivial partial products (the printed range "
