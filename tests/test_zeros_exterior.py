@@ -27,7 +27,7 @@ from checks.tolerance import EPS64, tol
 from theory import exterior as ext
 from theory import tensor as ten
 from theory import wedge
-from theory.claims import app_b
+from theory.claims import app_b, app_b2
 
 INV_SQRT2 = 1 / math.sqrt(2.0)
 
@@ -153,7 +153,7 @@ def _wedge_map_sign_slip(x, n, t):
 
 def test_claims_pass_with_the_true_detectors():
     for cid, check in (("app-b.1.1/not-elementary", app_b._check_not_elementary_tensor),
-                       ("app-b.2.1/not-elementary", app_b._check_not_elementary_wedge)):
+                       ("app-b.2.1/not-elementary", app_b2._check_not_elementary_wedge)):
         out = check(Context(cid))
         assert out.status is Status.VERIFIED, out.summary
         assert out.evidence["detector_at_zeros"]["ok"]
@@ -168,11 +168,11 @@ def test_a_first_unfolding_only_defect_refutes_the_tensor_claim(monkeypatch):
 
 def test_a_sign_slip_in_wedge_map_refutes_the_wedge_claims(monkeypatch):
     monkeypatch.setattr(ext, "wedge_map", _wedge_map_sign_slip)
-    out = app_b._check_not_elementary_wedge(Context("app-b.2.1/not-elementary"))
+    out = app_b2._check_not_elementary_wedge(Context("app-b.2.1/not-elementary"))
     assert out.status is Status.REFUTED
     assert "DETECTOR WRONG" in out.summary
     # svd-exactly: the u_I (elementary wedges) no longer read defect ≈ 0
-    cmp = app_b._pc_svd_wedge_sub.compare(**app_b._FIXED_WEDGE[0])
+    cmp = app_b2._pc_svd_wedge_sub.compare(**app_b._FIXED_WEDGE[0])
     assert not cmp.ok and "detector at its zero" in cmp.detail["part"]
 
 
