@@ -202,3 +202,34 @@ def test_rho_zero_for_independent_weights_and_extremes_on_lines(n):
     assert abs(dc.rho(np.fliplr(np.diag(a))) + 1) <= tol
     A = np.diag(a) + 0.3 * np.outer(a, b)
     assert 10 * tol < dc.rho(A) < 1 - 10 * tol
+
+
+# ----------------------------------------------------------------------------------------------
+# References and detectors of Appendix E and Section 4 definitions
+# ----------------------------------------------------------------------------------------------
+def test_mpmath_singular_value_derivative_reference_on_known_paths():
+    """app_e._mp_sdot (the 40-digit reference of lem-e.2) against closed forms: a diagonal path (ds/dt = the
+    diagonal of J1, reordered), and at a simple zero the one-sided derivatives +-|J1_nn| (a |t| kink)."""
+    from theory.claims import app_e
+
+    J0, J1 = np.diag([3.0, 2.0, 1.0]), np.diag([0.5, -0.25, 1.0])
+    assert np.max(np.abs(app_e._mp_sdot(J0, J1) - [0.5, -0.25, 1.0])) <= 64 * EPS
+    J0, J1 = np.diag([2.0, 0.0]), np.diag([0.0, -0.75])
+    right = app_e._mp_sdot(J0, J1, "right", app_e.H_KINK)
+    left = app_e._mp_sdot(J0, J1, "left", app_e.H_KINK)
+    assert abs(right[1] - 0.75) <= 64 * EPS and abs(left[1] + 0.75) <= 64 * EPS
+
+
+def test_depth_scaling_eps_zero_on_affine_logs_positive_otherwise():
+    """fgln.depth_scaling_eps (Def. 4.6): 0 on exactly affine log-spectra (gamma, delta recovered), h/2 for one
+    interior value moved by h (the minimax fit splits the spike)."""
+    ls = np.arange(1.0, 9.0)
+    y = 0.3 * ls - 0.7
+    e, g, d = fgln.depth_scaling_eps(y, ls)
+    assert e <= 64 * EPS * 8 and abs(g - 0.3) <= 64 * EPS * 8 and abs(d + 0.7) <= 64 * EPS * 8
+    h = 1e-3
+    y2 = y.copy()
+    y2[4] += h
+    e2, _, _ = fgln.depth_scaling_eps(y2, ls)
+    # the LP is solved by HiGHS to its default primal feasibility tolerance (1e-7, relative to the data's size)
+    assert abs(e2 - h / 2) <= 1e-7 * max(1.0, float(np.max(np.abs(y2))))
