@@ -132,6 +132,17 @@ def test_gap_statistics_at_their_zeros():
     assert ft._gap_margin(split, 10) == pytest.approx(2.0, rel=1e3 * EPS)
     assert ft._gap_margin(split, 9) < 0 and ft._gap_margin(split, 11) < 0
     assert ft._cluster_contrast(split)[2] == 10
+    # the top-gap ratio: 0 with equal gaps, log(2.3 / 0.3) with one boundary, ~0 with two separate equal ones,
+    # and a boundary spread over two adjacent gaps still counts once
+    assert abs(ft._top_gap_ratio(even)) <= 20 * EPS
+    assert ft._top_gap_ratio(split) == pytest.approx(math.log(2.3 / 0.3), rel=1e3 * EPS)
+    three = split.copy()
+    three[5:] -= 2.0
+    assert abs(ft._top_gap_ratio(three)) <= 1e3 * EPS
+    smeared = even.copy()
+    smeared[10:] -= 1.0
+    smeared[11:] -= 1.0
+    assert ft._top_gap_ratio(smeared) == pytest.approx(math.log(1.3 / 0.3), rel=1e3 * EPS)
 
 
 def test_model_misfit_zero_on_exact_laws():
