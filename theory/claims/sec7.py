@@ -425,10 +425,15 @@ def _exact71_verdict(rows, predict, relation):
         gam, dl, res = _hypothesis_fit(d, relation)
         keep = d["resolved"]
         logs = max(float(np.max(np.abs(d["logA"]))), float(np.max(np.abs(np.log(d["s"])))), 1.0)
-        hyp_tol = rounding_tol(len(d["s"]), scale=logs, kernels=_kernels71(d["L"]))
-        if float(np.max(res[keep])) > hyp_tol:
+        # log s_k of a product P is known to ~ eps s_1(P) / s_k(P): the fit residual's tolerance per mode carries
+        # that conditioning (largest over the partial products and J)
+        kappa = np.exp(np.max(np.concatenate([d["logA"][:, :1] - d["logA"], d["logB"][:, :1] - d["logB"],
+                                              (np.log(d["s"][:1]) - np.log(d["s"]))[None, :]]), axis=0))
+        hyp_tol = np.array([rounding_tol(len(d["s"]), scale=logs, kappa=float(kp), kernels=_kernels71(d["L"]))
+                            for kp in kappa])
+        if np.any(res[keep] > hyp_tol[keep]):
             outside.append({"family": d["family"], "L": d["L"], "fit_resid": float(np.max(res[keep])),
-                            "tol": hyp_tol})
+                            "tol": float(np.max(hyp_tol[keep]))})
             continue
         pred = predict(d, dl)
         r = np.abs(pred - d["sdot"]) / _exact_tol(d, pred, _kernels71(d["L"]))
