@@ -7,6 +7,9 @@
   closed form, and :func:`d_mc` / :func:`d_mp` to validate it (Monte Carlo / mpmath).
 * :func:`offset_bracket` — the finite-depth bracket ``E v_L <= d_K <= E (v_L + rho_L)`` of the first
   K finite-depth constants, from the log singular values and Benettin sums of sampled products.
+* :func:`remainder_mc` — the remainder ``R = d_K - E v`` itself, estimated from its definition (fresh
+  Gaussians given the singular values), so ``E (v + R) = d_K`` exactly: an independent check of the
+  bracket's upper end (``R <= rho``) and a two-sided point test of the constants.
 
 Closed form of d_i (derivation). The first i columns of a Haar ``Omega`` have the law of
 ``G (G^T G)^{-1/2}`` with ``G`` an n x i standard Gaussian matrix, so with ``G_1`` the top i x i
