@@ -272,3 +272,152 @@ def test_figure_value_check_zero_and_positive():
     assert _value_check(vals, ind, 10)["ok"]
     bad = _value_check(vals, ind, 11)
     assert not bad["ok"] and bad["max ratio to tolerance"] > 1e6
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers that feed foils (their wrong constants must be the ones the foil names, not the truth by accident)
+# ------------------------------------------------------------------------------------------------
+
+
+def _spd(r, seed):
+    G = np.random.default_rng(seed).standard_normal((r, r + 2))
+    return G @ G.T
+
+
+def test_limit_variants_are_their_definitions():
+    """app_d._ell_variant: 'ell' the leading-minor ratios, 'Sigma' the LDL pivots (equal to them), 'sqrt' their
+    square roots, 'diag' c_ii, 'det' det C^{i,i} (numpy determinants); the foils' variants differ from the truth
+    from i = 2 on (for i = 1 all are c_11)."""
+    from theory.claims.app_d import _ell_variant
+
+    r = 4
+    C = _spd(r, 8)
+    pred = al.predict(C, r)
+    kap = np.linalg.cond(C)
+    t = tol(r, kappa=kap, kernels=3)
+    dets = np.array([np.linalg.det(C[:i, :i]) for i in range(1, r + 1)])
+    ratios = dets / np.concatenate([[1.0], dets[:-1]])
+    want = {"ell": ratios, "Sigma": ratios, "sqrt": np.sqrt(ratios), "diag": np.diag(C), "det": dets}
+    for which, w in want.items():
+        got = _ell_variant(C, pred, r, which)
+        assert np.max(np.abs(got / w - 1)) <= t, which
+        if which not in ("ell", "Sigma"):
+            assert np.max(np.abs(got[1:] / ratios[1:] - 1)) > 1e3 * t, which  # a foil, not the truth
+
+
+def test_tail_constants_solve_eq2_and_the_naive_ones_do_not():
+    """Remark D.3's derived K = C_21 T_C^{-T} Sigma_C^{-1} is defined by C_21 = K Sigma_C T_C^T (the lower-left
+    block of eq. (2) in the limit): residual ~ 0. The naive foil c_ji/c_ii leaves a residual far above it."""
+    from theory.claims.app_d import _tail_constants
+
+    n, r = 5, 2
+    C = _spd(n, 9)
+    pred = al.predict(C, r)
+    t = tol(n, kappa=np.linalg.cond(C), scale=np.abs(C).max(), kernels=4)
+    for const, zero in (("derived", True), ("naive", False)):
+        K = _tail_constants(C, r, const)
+        res = np.max(np.abs(K @ np.diag(pred.Sigma) @ pred.T.T - C[r:, :r]))
+        assert (res <= t) if zero else (res > 1e3 * t), (const, res, t)
+    assert np.allclose(_tail_constants(C, r, "naive"), C[r:, :r] / np.diag(C)[:r], rtol=0, atol=t)
+
+
+def test_entry_constant_swap_exchanges_T_and_its_inverse():
+    from theory.claims.app_d import _entry_constant
+
+    C = _spd(3, 10)
+    pred = al.predict(C, 3)
+    for j, i in ((1, 0), (0, 1), (2, 0), (0, 2)):
+        K, which = _entry_constant(pred, j, i, True, "paper")
+        Ks, _ = _entry_constant(pred, j, i, True, "swapped")
+        # corrected (c): (T_C)_{j,i} s_j/s_i for i < j; (T_C^{-1})_{i,j} s_i/s_j for j < i
+        assert K == (pred.T[j, i] if i < j else pred.Tinv[i, j])
+        assert Ks == (pred.Tinv[j, i] if i < j else pred.T[i, j])
+        assert Ks != K
+
+
+def test_sec6_gram_of_the_columns_is_the_foils_C():
+    from theory.claims.sec6 import _pred_for
+
+    B = np.random.default_rng(12).standard_normal((4, 4))
+    rows, cols = _pred_for(B, 2, "rows"), _pred_for(B, 2, "cols")
+    for p, C in ((rows, B @ B.T), (cols, B.T @ B)):
+        q = al.predict(C, 2)
+        assert np.array_equal(p.Sigma, q.Sigma) and np.array_equal(p.T, q.T)
+    assert np.max(np.abs(rows.Sigma - cols.Sigma)) > 1e3 * tol(4, kappa=np.linalg.cond(B) ** 2)
+    B[1] = 2 * B[0]  # rows 1, 2 dependent: C^{2,2} of B B^T singular, no prediction
+    assert _pred_for(B, 2, "rows") is None
+
+
+def test_rho_signed_is_the_closed_form_on_signed_weights():
+    """fig-6's listed (invalid) 'signed' reading: Appendix F's closed form with signed A_ij; equal to rho of |A|
+    for nonnegative A, and nan where the signed variances are not positive."""
+    from theory.claims.fig_alignment import _rho_signed
+
+    rng = np.random.default_rng(13)
+    k = 6
+    P = rng.uniform(0.1, 1.0, (3, k, k))
+    assert np.max(np.abs(_rho_signed(P) - al.rho_batch(P))) <= max(_rho_tol(W) for W in P)
+    Z = np.zeros((k, k))
+    Z[0, 0], Z[k - 1, k - 1], Z[0, k - 1] = 1.0, 1.0, -2.0  # total mass 0: variances not positive
+    assert np.isnan(_rho_signed(Z))
+
+
+def test_samplers_layers_are_gated_ginibre():
+    """Definition 5.2: M = D W with D an (r, p)-gate (0/1 diagonal of rank >= r): the rows of M where the gate is 0
+    are exactly 0, the others are the Ginibre rows; every gate has rank >= r."""
+    import torch
+
+    from theory import samplers
+
+    g = torch.Generator()
+    g.manual_seed(14)
+    d = samplers.rp_gate(400, 6, 3, 0.3, g)
+    assert set(torch.unique(d).tolist()) <= {0.0, 1.0}
+    assert int(d.sum(1).min()) >= 3
+    g1, g2 = torch.Generator(), torch.Generator()
+    g1.manual_seed(15), g2.manual_seed(15)
+    M = samplers.layer(50, 6, 2, 0.5, 0.4, g1)
+    D = samplers.rp_gate(50, 6, 2, 0.5, g2)
+    W = samplers.ginibre(50, 6, 0.4, g2)
+    assert torch.equal(M, D.unsqueeze(-1) * W)
+    assert torch.equal(M[D == 0], torch.zeros_like(M[D == 0]))
+
+
+# ------------------------------------------------------------------------------------------------
+# thm-6.1/products: the constant statistic at its zero (remainder O(rho)) and off it (a factor on K)
+# ------------------------------------------------------------------------------------------------
+
+
+def test_products_constant_statistic_zero_and_positive():
+    """Synthetic draws with R_ij = K_ij ratio (1 + c rho_m): the statistic log|R_ij/ratio - K| - log rho_m has slope
+    0 in m (the O(rho) remainder the claim predicts), within z SE; with K scaled by 1.5 the remainder is O(1) and the
+    slope exceeds the claim's refutation threshold (half the slope of -log rho_m)."""
+    from theory.claims import sec6
+
+    rng = np.random.default_rng(16)
+    S, r, n = 4000, sec6.PROD_R, sec6.PROD_N
+    a = np.array([0.0, 0.3, 0.7, 1.2, 1.3, 1.4])
+    T = np.tril(rng.uniform(0.3, 1.0, (S, r, r)), -1) + np.eye(r)
+    consts, data = {}, {}
+    for m in sec6.CONST_DEPTHS:
+        s = np.exp(-m * a[None, :] + 0.05 * rng.standard_normal((S, n)))
+        s = -np.sort(-s, axis=1)
+        rho = np.max(s[:, 1:r + 1] / s[:, :r], axis=1)
+        c = rng.uniform(0.5, 2.0, S)
+        R = np.zeros((S, n, n))
+        Ti = np.linalg.inv(T)
+        for (i, j) in sec6.PAIRS:
+            K = T[:, i, j] if j < i else Ti[:, j, i]
+            R[:, i, j] = K * sec6._ratio(s, i, j) * (1 + c * rho)
+        data[m] = (R, s, None)
+        consts[m] = (T, Ti)
+    z = 4.0
+    for scale, zero in ((1.0, True), (1.5, False)):
+        for (i, j, est, se, alt, used) in sec6._const_stats(data, consts, None, 1.0, "rows", scale):
+            assert used == S
+            if zero:
+                assert abs(est) <= z * se + tol(S, kernels=4), (i, j, est, se)
+            else:
+                # the claim's refutation rule (beyond 50% of the wrong-constant slope); at these shallow depths
+                # |c rho_m - 0.5| still varies, so the slope is not yet exactly alt
+                assert est - z * se > 0.5 * alt, (i, j, est, se, alt)
