@@ -575,7 +575,8 @@ claim(
     hypotheses=("FGLN under gradient flow", "(i) depth scaling of s_k(A_l), s_k(B_l)",
                 "(ii) alignment ||U^T U_{A_l} - I||, ||V^T V_{B_l} - I|| < eps"),
     exercises="families where (i) holds exactly and eps = 0 at L = 2..12 (the literal statement fails there); the "
-              "corrected form adds the large-depth separation regime and random masked products.",
+              "corrected form adds general (non-0/1) gates with delta_k != 0, gates 2 I where (i) holds but s_k != "
+              "e^{L gamma_k + delta_k}, the large-depth separation regime and random masked products.",
     depends_on=("lem-e.1", "lem-e.2/missing-simple", "prop-7.1/proof/product-identity", "prop-7.1/decomposition"),
     proof_conditions=(
         "s_k simple (Lemma E.2, applied to the ordered s_1 >= ... >= s_n): not implied by (i)-(ii) (singular values "
