@@ -6,7 +6,14 @@ The vocabulary a claim module needs is re-exported here::
         Resolution, Knob
 """
 
-from checks.model import (
+import sys as _sys
+
+# First: record the source bytes of every project module imported from now on (the cache keys by them).
+from checks import sources as _sources
+
+_sources.install(_sys._getframe(0).f_code)
+
+from checks.model import (  # noqa: E402
     Claim,
     ClaimError,
     Comparison,

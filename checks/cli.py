@@ -130,12 +130,20 @@ def _cached_run(reg, ids, args, device, jobs, data, cache_dir, client=None):
     store = cache_mod.ResultCache(cache_dir)
     keys = {cid: cache_mod.key(reg[cid], seed=args.seed, profile=args.profile, device=device,
                                n_statistical=n_stat, data=data) for cid in ids}
-    hits = {} if args.no_cache else {cid: r for cid in ids if (r := store.get(keys[cid])) is not None}
+    expected = {cid: cache_mod.sources(reg[cid]) for cid in ids}  # the source each key was computed from
+    hits = {} if args.no_cache else {cid: r for cid in ids if (r := store.get(keys[cid], cid)) is not None}
     todo = [cid for cid in ids if cid not in hits]
+    if store.rejected:
+        print(cache_mod.rejected_notice(store.rejected), file=sys.stderr)
     if hits:
         print(f"{len(hits)} of {len(ids)} claim(s) unchanged since a cached run: taken from {cache_dir}/ "
               "(--no-cache recomputes them)", file=sys.stderr)
-    put = lambda cid, res: store.put(keys[cid], res)  # noqa: E731 - stored as soon as computed
+    changed = []
+
+    def put(cid, res):  # stored as soon as computed, unless the source changed under the run
+        if not store.put(keys[cid], res, claim_id=cid, sources=expected[cid]):
+            changed.append(cid)
+
     if client is not None:
         from checks import dask_runner
 
@@ -145,6 +153,8 @@ def _cached_run(reg, ids, args, device, jobs, data, cache_dir, client=None):
         results = runner.run_many(reg, todo, seed=args.seed, profile=args.profile, device=device, jobs=jobs,
                                   progress=runner.progress_printer(), data=data, on_result=put)
     results.update(hits)
+    if changed:
+        print(cache_mod.changed_notice(changed), file=sys.stderr)
     return {cid: results[cid] for cid in ids}, {"claims": len(ids), "hits": len(hits)}
 
 

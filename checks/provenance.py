@@ -56,18 +56,37 @@ def blas() -> str:
     return ", ".join(sorted(set(seen))) or "none loaded"
 
 
+def numpy_simd() -> str:
+    """The SIMD targets numpy's own loops dispatch to on this machine, e.g. 'baseline X86_V2; dispatch
+    AVX512_ICL X86_V3 X86_V4': the CPU's features minus any that ``NPY_DISABLE_CPU_FEATURES`` turns off
+    (issue 18: under it, 30 of 146 records differ in their floats, no verdict)."""
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # numpy < 2
+        try:
+            from numpy.core import _multiarray_umath as umath
+        except ImportError:  # pragma: no cover
+            return "unknown"
+    features = getattr(umath, "__cpu_features__", {})
+    baseline = list(getattr(umath, "__cpu_baseline__", []))
+    dispatch = [t for t in getattr(umath, "__cpu_dispatch__", []) if features.get(t)]
+    return f"baseline {' '.join(baseline) or 'none'}; dispatch {' '.join(sorted(dispatch)) or 'none'}"
+
+
 @functools.lru_cache(maxsize=1)
 def numeric_kernels() -> dict:
     """What picks the floating-point kernels on this machine beyond the package versions: the BLAS
-    libraries with the core type each chose for this CPU (OpenBLAS picks one at load time) and torch's
-    CPU capability (AVX2, AVX512, ...). Machines that differ here can give claims.json files that differ
-    in the last digits (the verdicts do not depend on it), so the cache key and the Dask worker check
-    include it. Loads numpy's and scipy's BLAS first, so the answer does not depend on import order."""
+    libraries with the core type each chose for this CPU (OpenBLAS picks one at load time), torch's
+    CPU capability (AVX2, AVX512, ...) and the SIMD targets numpy's loops dispatch to. Machines (or
+    environments: ``OPENBLAS_CORETYPE``, ``ATEN_CPU_CAPABILITY``, ``NPY_DISABLE_CPU_FEATURES``) that differ
+    here can give claims.json files that differ in the last digits (the verdicts do not depend on it),
+    so the cache key and the Dask worker check include it. Loads numpy's and scipy's BLAS first, so the
+    answer does not depend on import order."""
     import numpy  # noqa: F401
     import scipy.linalg  # noqa: F401
     import torch
 
-    return {"blas": blas(), "torch_cpu": torch.backends.cpu.get_cpu_capability()}
+    return {"blas": blas(), "torch_cpu": torch.backends.cpu.get_cpu_capability(), "numpy_simd": numpy_simd()}
 
 
 def device_name(device: str) -> str:
@@ -112,6 +131,7 @@ def collect(*, profile: str, seed: int, device: str, jobs: int, wall_seconds: fl
         "torch_build": {"cuda": torch.version.cuda, "debug": bool(torch.version.debug),
                         "cpu_capability": kernels["torch_cpu"]},
         "blas": kernels["blas"],
+        "numpy_simd": kernels["numpy_simd"],
         "device": device,
         "device_name": device_name(device),
         "git": git_state(),

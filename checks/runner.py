@@ -62,6 +62,9 @@ class Result:
     # name -> PNG bytes
     plots: dict = field(default_factory=dict)
     seconds: float = 0.0
+    # module -> sha256 of the source the computing process imported (checks.sources.imported), so the cache
+    # stores the result only under the key of that source; None for a result read from the cache
+    sources: dict | None = field(default=None, compare=False)
 
 
 def _render(figures: dict, prefix: str) -> dict:
@@ -243,12 +246,21 @@ def run_claim(c: Claim, *, seed: int, profile: str, device: str, n_statistical: 
     return Result(record, plots, time.perf_counter() - t0)
 
 
+def traced(c: Claim, **kwargs) -> Result:
+    """:func:`run_claim`, with the digests of the project sources this process ran attached."""
+    from checks import sources
+
+    res = run_claim(c, **kwargs)
+    res.sources = sources.imported()
+    return res
+
+
 def _worker(args) -> Result:
     cid, seed, profile, device, n_stat, data = args
     from checks import registry
 
     reg = registry.load()
-    return run_claim(reg[cid], seed=seed, profile=profile, device=device, n_statistical=n_stat, data=data)
+    return traced(reg[cid], seed=seed, profile=profile, device=device, n_statistical=n_stat, data=data)
 
 
 def _watch_parent(parent: int) -> None:
@@ -312,8 +324,8 @@ def run_many(reg: dict[str, Claim], ids: list[str], *, seed: int, profile: str, 
         for k, cid in enumerate(ids, 1):
             if progress:
                 progress(k - 1, len(ids), cid, None)
-            done(k, cid, run_claim(reg[cid], seed=seed, profile=profile, device=device,
-                                   n_statistical=n_stat, data=data))
+            done(k, cid, traced(reg[cid], seed=seed, profile=profile, device=device,
+                                n_statistical=n_stat, data=data))
         return results
     # 'spawn': workers do not inherit torch/BLAS thread pools from the parent.
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(ids)), mp_context=get_context("spawn"),
