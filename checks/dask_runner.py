@@ -26,6 +26,10 @@ from checks.model import ClaimError
 
 # One claim task may retry this often after an *exception* (a dead worker is handled by Dask itself).
 RETRIES = 1
+# Seconds to reach a scheduler and complete Dask's handshake with it (distributed's own connect timeout
+# covers the TCP connection but not the handshake read: a server that accepts and never answers hung
+# `verify` for 12 min; one that answers HTTP made it allocate 3 EiB).
+CONNECT_TIMEOUT = 10.0
 
 
 def _fingerprint() -> dict:
@@ -87,6 +91,44 @@ def _kernel_differences(mine: dict, theirs: dict) -> list[str]:
             if theirs["kernels"].get(k) != v]
 
 
+def probe(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Connect to ``address`` and complete Dask's handshake within ``timeout`` seconds, in an event loop
+    of our own that is torn down afterwards; anything else is a one-line ClaimError: unreachable (nothing
+    listens, or no route), silent (accepts but never answers: not a Dask scheduler, or a hung one), or
+    foreign (answers with something that is not Dask's protocol, e.g. an HTTP server)."""
+    import asyncio
+
+    from distributed.comm import connect as dask_connect
+
+    async def handshake():
+        # the TCP connection gets most of the time (distributed retries it until then; a refusal is
+        # "cannot reach"), the handshake the rest
+        comm = await dask_connect(address, timeout=0.6 * timeout)
+        try:
+            if not isinstance(comm.remote_info, dict) or "compression" not in comm.remote_info:
+                raise ValueError("unexpected handshake")
+        finally:
+            comm.abort()
+
+    where = f"--scheduler {address}"
+    try:
+        asyncio.run(asyncio.wait_for(handshake(), timeout))
+    except (asyncio.TimeoutError, TimeoutError):
+        raise ClaimError(f"{where}: connected, but no Dask handshake within {timeout:g} s (not a Dask "
+                         "scheduler, or one that hangs)") from None
+    except OSError as exc:  # refused, unreachable, timed out connecting, closed mid-handshake
+        if "closed" in type(exc).__name__.lower() or "closed" in str(exc).lower():
+            raise ClaimError(f"{where}: the server closed the connection during Dask's handshake (not a Dask "
+                             "scheduler?)") from None
+        raise ClaimError(f"{where}: cannot reach the Dask scheduler ({exc})") from None
+    except ValueError as exc:
+        if "address" in str(exc).lower() or "scheme" in str(exc).lower() or "unknown" in str(exc).lower():
+            raise ClaimError(f"{where}: not a scheduler address ({exc})") from None
+        raise ClaimError(f"{where}: does not answer like a Dask scheduler ({type(exc).__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - e.g. MemoryError from a length read off an HTTP reply
+        raise ClaimError(f"{where}: does not answer like a Dask scheduler ({type(exc).__name__})") from None
+
+
 def close(client) -> None:
     """Close the client and, for ``local:N``, the cluster it started."""
     cluster = getattr(client, "cluster", None)
@@ -114,16 +156,21 @@ def connect(scheduler: str):
         import logging
 
         logging.getLogger("distributed").setLevel(logging.ERROR)
+        # preload: each worker process runs dask_setup below (ignore Ctrl-C) when it starts, restarts included
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+                               silence_logs=logging.ERROR, preload=[__name__])
         client = Client(cluster)
     else:
+        probe(scheduler)  # bounded: a server that is not a Dask scheduler is an error within seconds
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT:g}s")
         except (OSError, TimeoutError) as exc:
             raise ClaimError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
         except ValueError as exc:
             raise ClaimError(f"--scheduler {scheduler}: not a scheduler address ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - anything else from a foreign server: one line
+            raise ClaimError(f"--scheduler {scheduler}: does not answer like a Dask scheduler "
+                             f"({type(exc).__name__})") from None
     try:
         client.wait_for_workers(1, timeout=60)
     except (OSError, TimeoutError):
@@ -147,6 +194,17 @@ def connect(scheduler: str):
     return client
 
 
+def dask_setup(worker=None) -> None:
+    """Dask preload hook, run in each worker process of a ``local:N`` cluster as it starts: ignore Ctrl-C.
+    A terminal sends SIGINT to the whole process group, workers included; each then printed its own
+    tracebacks (78-93 lines, issue 18) while the client, which got it too, stops the cluster anyway."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _dask_mapper(fn, items):
     """theory.parallel mapper inside a claim task: each batch becomes a task of the cluster."""
     from distributed import worker_client
@@ -162,8 +220,8 @@ def _claim_task(cid: str, seed: int, profile: str, device: str, n_statistical: i
 
     reg = registry.load()
     with parallel.using(_dask_mapper):
-        return runner.run_claim(reg[cid], seed=seed, profile=profile, device=device,
-                                n_statistical=n_statistical, data=data)
+        return runner.traced(reg[cid], seed=seed, profile=profile, device=device,
+                             n_statistical=n_statistical, data=data)
 
 
 def run_many(client, reg, ids, *, seed: int, profile: str, device: str, data: dict | None = None,

@@ -4,8 +4,13 @@ as a serial run, also when a worker is killed mid-run; clear errors for an unrea
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -13,7 +18,7 @@ distributed = pytest.importorskip("distributed")
 
 from checks import dask_runner, report, runner  # noqa: E402
 from checks.model import ClaimError  # noqa: E402
-from test_cli import REG, _one_line_error, cli  # noqa: E402
+from test_cli import REG, ROOT, _one_line_error, cli  # noqa: E402
 
 # One claim per engine, each cheap in the quick profile: a Hypothesis property check, a sympy proof,
 # a Monte-Carlo estimate through the product engine (its chunks become tasks), plain Monte Carlo, a figure.
@@ -47,6 +52,15 @@ def test_local_cluster_gives_the_serial_bytes(serial_bytes, client, tmp_path):
     ids, expected = serial_bytes
     results = dask_runner.run_many(client, REG, ids, seed=0, profile="quick", device="cpu")
     assert _claims_json(results, tmp_path, "dask") == expected
+    # each result says which source its worker ran, so the cache can refuse one computed from an edit
+    from checks import cache
+
+    for cid, res in results.items():
+        assert cache.unchanged(cache.sources(REG[cid]), res.sources), cid
+
+
+def test_a_real_scheduler_passes_the_probe(client):
+    dask_runner.probe(client.scheduler.address)
 
 
 def test_a_worker_killed_mid_run_is_survived(serial_bytes, client, tmp_path):
@@ -88,3 +102,127 @@ def test_environment_differences_are_named():
     assert dask_runner._differences(mine, odd) == []
     assert dask_runner._kernel_differences(mine, odd) == [f"torch_cpu AVX2-other (here {mine['kernels']['torch_cpu']})"]
     assert dask_runner._kernel_differences(mine, mine) == []
+
+
+# --- issue 18, defect 7: something that is not a Dask scheduler -------------------------------------
+@contextmanager
+def _server(reply):
+    """A TCP server on 127.0.0.1 that, for each connection, reads what comes and sends ``reply`` then
+    closes (``reply`` None: accepts and never answers, holding the connection open)."""
+    sock = socket.create_server(("127.0.0.1", 0))
+    held = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            if reply is None:
+                held.append(conn)
+                continue
+            conn.settimeout(5)
+            try:
+                conn.recv(65536)
+                conn.sendall(reply)
+            except OSError:
+                pass
+            conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+        for conn in held:
+            conn.close()
+
+
+@contextmanager
+def _http_server():
+    """Python's own HTTP server (answers a Dask handshake with an HTTP/0.9 error page)."""
+    import http.server
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    srv.RequestHandlerClass.log_message = lambda *a, **k: None
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield f"tcp://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+HTTP_400 = b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+BOUND_S = 15  # the issue's bound on connect() for a server that is not a Dask scheduler
+
+
+@pytest.mark.parametrize("server, pattern", [
+    (lambda: _server(HTTP_400), "does not answer like a Dask scheduler"),  # was: MemoryError traceback (3.07 EiB)
+    (_http_server, "no Dask handshake"),
+    (lambda: _server(None), "no Dask handshake"),  # was: hangs for ever (12 min 50 s before it was stopped)
+    (lambda: _server(b""), "closed the connection"),
+])
+def test_a_server_that_is_not_a_dask_scheduler_is_an_error_within_bounded_time(server, pattern):
+    with server() as address:
+        t0 = time.monotonic()
+        with pytest.raises(ClaimError, match=pattern) as err:
+            dask_runner.connect(address)
+        elapsed = time.monotonic() - t0
+    assert "\n" not in str(err.value)
+    assert elapsed <= BOUND_S, elapsed
+
+
+def test_a_non_dask_server_is_a_one_line_error_from_the_cli(tmp_path):
+    """The CLI: one line, exit 2, within the bound past the CLI's own start-up (measured on the HTTP case,
+    which fails at once)."""
+    with _server(HTTP_400) as address:
+        t0 = time.monotonic()
+        http = cli("verify", "--only", "def-4.1", "--out", str(tmp_path / "r"), "--scheduler", address)
+        startup = time.monotonic() - t0
+    _one_line_error(http, "does not answer like a Dask scheduler")
+    with _server(None) as address:
+        t0 = time.monotonic()
+        silent = subprocess.run([sys.executable, "-m", "checks", "verify", "--only", "def-4.1", "--out",
+                                 str(tmp_path / "r"), "--scheduler", address], cwd=ROOT, capture_output=True,
+                                text=True, timeout=startup + 4 * BOUND_S)
+        elapsed = time.monotonic() - t0
+    _one_line_error(silent, "no Dask handshake")
+    # the bound itself is the in-process test's; here start-up varies with the machine's load
+    assert elapsed <= 2 * startup + BOUND_S, (elapsed, startup)
+    assert not (tmp_path / "r").exists()
+
+
+# --- issue 18, 12c: Ctrl-C under --scheduler local:N ------------------------------------------------
+def test_ctrl_c_under_a_local_cluster_prints_at_most_a_couple_of_lines(tmp_path):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C does, while two workers run claims: the
+    run stops (exit 130) with the one 'interrupted' line, not 78-93 lines of worker tracebacks."""
+    args = [sys.executable, "-m", "checks", "verify", "--scheduler", "local:2", "--profile", "full", "--only",
+            "thm-5.3/correction", "thm-5.3/d-universal", "--no-cache", "--out", str(tmp_path / "r"),
+            "--cache-dir", str(tmp_path / "c")]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own process group, so the signal spares pytest
+    lines: list = []
+    reader = threading.Thread(target=lambda: lines.extend((time.monotonic(), l) for l in proc.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 300
+        while not any("verifying" in l for _, l in list(lines)) and time.monotonic() < deadline:
+            assert proc.poll() is None, "".join(l for _, l in lines)
+            time.sleep(0.2)
+        time.sleep(4)  # the claim tasks are running on both workers (each takes ~40 s at full)
+        assert proc.poll() is None, "".join(l for _, l in lines)
+        sent = time.monotonic()
+        os.killpg(proc.pid, signal.SIGINT)
+        rc = proc.wait(timeout=60)
+        stopped = time.monotonic() - sent
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    reader.join(timeout=10)
+    after = [l for t, l in lines if t >= sent and l.strip()]
+    assert rc == 130, "".join(after)
+    assert len(after) <= 2 and "Traceback" not in "".join(after), "".join(after)
+    assert any(l.startswith("interrupted") for l in after), "".join(after)
+    assert stopped < 60
