@@ -20,6 +20,11 @@ Findings (each refuted claim has a severity and a corrected form with its own ve
   cancel (the display's max(0, rk D - rk J_L) is what both give) and min(rk D, rk J_L) is right;
   Lemma C.7's reduction u_L + (L-1)d breaks d(p, q) >= 0, but the proof goes through with |d'| and
   Fekete applied to u_L + Ld, so the lemma stands.
+Nearest slips (issue 17): every passing form has a foil at its nearest plausible slip - an index +-1 (ranks,
+digamma arguments, the rank the weights condition on, gamma_{i+1}, one wedge column fewer, t + 1, the sum's
+first k) or a factor 3/2 and 2/3 on a constant (d_i, d_t, Lemma C.7's first-order constant, the reduction's
+bound, the lower end of Lemma C.6's bracket) - and the Monte-Carlo limits of d_i and d_t state their resolution
+from their standard errors.
 Proof conditions (listed on each claim): none of the reviewed ones is a real gap — dividing by
 ||∧^t A_L|| in Lemma C.6 is covered by (a) (s_t != 0 for t <= r), the uniformity used in Lemma C.7's
 proof is the double limit "(p, q) -> oo", Theorem C.1's invariance clause gives the formula by an

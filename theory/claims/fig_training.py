@@ -17,6 +17,13 @@ tests need no assumption about how the curves of one network depend on each othe
 as "R^2 >= 0.9" belong to a reading and are compared with the mean over runs by the same test, never
 required of every single run (issue 10: one run of 24 had median R^2 0.865).
 
+Resolution (issue 17): each passing verdict tells its statement from the nearest plausible slip - the
+neighbouring index or r (fig-1: s_9/s_10 and s_11/s_12; fig-8: top 9 and top 11, through the edge of the
+training's impact; fig-4 on G.1: clusters after k = 9 and 11), the neighbouring cluster count (fig-4: three),
+the neighbouring clause (fig-5: amplified but not spread out). Figure 7's shape test passes every exponent
+0.5..2.25, so its exponent is estimated from the steps and tested two-sided: it is about 1.2, not 2 - 2/L
+(refuted, minor; see the claim).
+
 Training runs are shared by the claims of this module through a cache keyed by (seed, profile,
 device); their seeds derive from the global seed and fixed stream names ("g1-training",
 "mnist-training"), so they do not depend on which claim runs first.
