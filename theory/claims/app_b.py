@@ -905,9 +905,10 @@ def _automorphism_claim(*, cid, ref, statement, sym, dims, power_exact, predicte
                        "app-b.2.2/svd), so its rank is the number of nonzero products s_I.",
             check=pc,
             replay=pc.replay,
-            foils=tuple(Foil(text, pc.foil(functools.partial(_power_rank_cmp, power_exact=power_exact,
-                                                             predicted=wrong)), kind=kind)
-                        for text, wrong, kind in foils),
+            # a foil is (text, wrong prediction, kind) or (..., {"nearest": True, "size": ..., "unit": ...})
+            foils=tuple(Foil(f[0], pc.foil(functools.partial(_power_rank_cmp, power_exact=power_exact,
+                                                             predicted=f[1])), kind=f[2], **(f[3] if len(f) > 3 else {}))
+                        for f in foils),
         ),
     )
 
@@ -919,7 +920,9 @@ _automorphism_claim(
     max_t=lambda n: 2 if n > 2 else 3,  # n^t <= 27: exact ranks stay cheap
     foils=(("⊗^t f is an automorphism for every M (the literal 'automorphism'): rank ⊗^t M = n^t",
             lambda r, n, t: n**t, "hypothesis"),
-           ("rank ⊗^t M = t rank M", lambda r, n, t: t * r, "exponent")),
+           ("rank ⊗^t M = t rank M", lambda r, n, t: t * r, "exponent"),
+           ("rank ⊗^t M = (rank M)^(t-1) (the exponent off by one)", lambda r, n, t: r ** (t - 1), "exponent",
+            {"nearest": True, "size": 1, "unit": "absolute"})),
     paper_use="Appendix B.1 says tensor powers are not used in the proofs, but they are introduced as the model "
               "for exterior powers, which Appendix C applies to singular matrices")
 

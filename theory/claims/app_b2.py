@@ -575,7 +575,9 @@ _automorphism_claim(
     foils=(("∧^t f is an automorphism for every M (the literal 'automorphism'): rank ∧^t M = C(n, t)",
             lambda r, n, t: math.comb(n, t), "hypothesis"),
            ("∧^t M has full rank C(n, t) whenever rank M >= t", lambda r, n, t: math.comb(n, t) if r >= t else 0,
-            "hypothesis")),
+            "hypothesis"),
+           ("rank ∧^t M = C(rank M + 1, t) (the rank off by one)", lambda r, n, t: math.comb(r + 1, t), "index",
+            {"nearest": True, "size": 1, "unit": "index"})),
     paper_use="Appendix C takes exterior powers of singular matrices on purpose ('The original statements in "
               "(Bougerol et al., 2012) assumes that the matrices Y_i are invertible', C.1): ∧^t A_L, ∧^t B_L of "
               "gated products in Lemma C.6 and ||∧^i J_L|| in C.2, where the gates are singular 0/1 diagonals, and "
