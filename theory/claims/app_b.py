@@ -530,7 +530,8 @@ claim(
     reading="e_1⊗e_1 + e_2⊗e_2 is not of the form v⊗w (its coefficient matrix has rank 2); 'most' = the "
             "elementary tensors are a measure-zero subset for n, t >= 2.",
     hypotheses=("V = R^2", "t = 2"),
-    exercises="the printed example exactly; Gaussian random tensors for the 'most' part.",
+    exercises="the printed example exactly; Gaussian random tensors for the 'most' part; the defect at its zeros "
+              "(Gaussian elementary tensors, t = 2..4) and on tensors entangled only in a later unfolding (t = 3, 4).",
     depends_on=("def-b.1",),
     kind=Kind.IDENTITY,
     check=_check_not_elementary_tensor,

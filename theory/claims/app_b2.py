@@ -328,7 +328,8 @@ claim(
     reading="e_1∧e_2 + e_3∧e_4 is not of the form v∧w ('elementary tensor' in the printed sentence read as "
             "'elementary wedge'); 'most' = elementary wedges form a measure-zero subset when 2 <= t <= n-2.",
     hypotheses=("V = R^4", "t = 2"),
-    exercises="the printed example exactly; Gaussian wedges for 'most'.",
+    exercises="the printed example exactly; Gaussian wedges for 'most'; the map v -> v∧x against the relations "
+              "(exact) and the defect at its zeros (Gaussian elementary wedges, t = 2..4) and at exact values (t = 2, 3).",
     depends_on=("def-b.3",),
     kind=Kind.IDENTITY,
     check=_check_not_elementary_wedge,
