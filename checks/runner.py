@@ -21,7 +21,8 @@ from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 
 from checks import serialize
-from checks.model import PROFILES, Claim, ClaimError, Context, Foil, Kind, Knob, Outcome, Resolution, Status
+from checks.model import (PROFILES, RESOLUTION_POWER, Claim, ClaimError, Context, Foil, Kind, Knob, Outcome,
+                          Resolution, Status)
 
 
 def pin_threads() -> None:
@@ -149,10 +150,18 @@ def _resolution(out: Outcome, foils: tuple[Foil, ...], records: list[dict], knob
                          "proved symbolically (sympy): every deviation from the statement is rejected")
     if res is None and nearest:
         f, r = min(nearest, key=lambda fr: fr[0].size)
-        if r["status"] == "refuted":
+        power = r.get("power")
+        if r["status"] == "refuted" and (power is None or power >= RESOLUTION_POWER):
             res = Resolution(f.kind or "the statement", float(f.size), f.unit or "slip",
-                             f"the nearest-slip foil '{f.statement.strip()[:80]}' is rejected by the "
-                             f"deterministic check (a discrete slip: nothing nearer exists in this unit)")
+                             f"the nearest-slip foil '{f.statement.strip()[:80]}' is rejected "
+                             + ("by the deterministic check (a discrete slip: nothing nearer exists in this unit)"
+                                if power is None else f"with power {power:.3g} >= {RESOLUTION_POWER}"))
+        elif r["status"] == "refuted":
+            # A statistical foil rejected on these draws, but with power below the bar: this budget does
+            # not resolve the slip reliably, so the pass is not sharp.
+            res = Resolution(f.kind or "the statement", math.inf, f.unit or "slip",
+                             f"the nearest-slip foil '{f.statement.strip()[:80]}' was rejected, but with power "
+                             f"{power:.3g} < {RESOLUTION_POWER}: not resolved reliably at this budget")
     if res is not None and res.nearest_slip is None and nearest:
         same = [f for f, _ in nearest if not f.unit or f.unit == res.unit] or [f for f, _ in nearest]
         f = min(same, key=lambda f: f.size)

@@ -102,3 +102,19 @@ def test_failing_form_states_no_resolution():
     near = Foil("x", functools.partial(_identity_check, delta=1.0), nearest=True, size=1, unit="index")
     rec = _run(_claim(functools.partial(_identity_check, delta=1.0), [near]))
     assert rec["status"] == "refuted" and rec["resolution"] is None
+
+
+def _mean_foil_with_power(ctx, *, prediction, power):
+    out = _mean_check(ctx, prediction=prediction)
+    out.power = power
+    return out
+
+
+def test_statistical_nearest_foil_counts_only_with_power_0_9():
+    for power, sharp in ((0.95, True), (0.5, False)):
+        near = Foil("mean 2", functools.partial(_mean_foil_with_power, prediction=2.0, power=power), nearest=True,
+                    size=1.0, unit="absolute")
+        check = lambda ctx: Outcome(**{**_mean_check(ctx).__dict__, "resolution": None})
+        rec = _run(_claim(check, [near]))
+        assert rec["resolution"]["sharp"] is sharp, power
+        assert rec["status"] == ("supported" if sharp else "inconclusive")
