@@ -432,13 +432,13 @@ FIG4 = r"""Figure 4. Spectrum of $\log s_{k,\ell}$ for the top 30 log-singular v
 (Section 8: "We plot in Figure 4 the depth scaling property of the intermediate Jacobians B_ℓ , at initialization and after training. As expected, the log-singular values are affine functions in the depth.")"""
 
 
-def _remainders(ctx, data, ells, K):
-    """{l: [R_0 = 0, R_1, ..., R_K] at the deepest l, and [0, R_K] elsewhere}: the exact remainders of the
-    finite-depth identity E(v_k + R_k) = d_k (theory.lyapunov.remainder_mc), on the fig-4 products."""
+def _remainders(ctx, data, ells, K, keep):
+    """{l: {0: 0, 1: R_1, ..., K: R_K} at the deepest l, {0: 0, K: R_K} elsewhere}: the exact remainders of the
+    finite-depth identity E(v_k + R_k) = d_k (theory.lyapunov.remainder_mc), on the fig-4 products ``keep``."""
     def compute():
         out = {}
         for l in ells:
-            ls = data[l][0]
+            ls = data[l][0][keep]
             ks = range(1, K + 1) if l == ells[-1] else (K,)
             rs = {0: np.zeros(ls.shape[0])}
             for k in ks:
@@ -456,7 +456,8 @@ def _fig4(ctx, *, slope=lambda k: _gamma(k, 0.5)) -> Outcome:
     data = _data(ctx, p)
     m = _batch(ctx)
     x = np.array(ells, dtype=float)
-    rem = _remainders(ctx, data, ells, K)
+    keep = np.all(np.isfinite(np.stack([data[l][0][:, K - 1] for l in ells], 1)), 1)  # rank >= 30 at every l
+    rem = _remainders(ctx, data, ells, K, keep)
     lmax = ells[-1]
     # band tests (two one-sided per (k, l)), exact per-k tests at the deepest l, exact top-K sums at every l
     crit = ctx.t(2 * K * len(ells) + K + len(ells), m - 1)
@@ -464,8 +465,7 @@ def _fig4(ctx, *, slope=lambda k: _gamma(k, 0.5)) -> Outcome:
     rows, viol, powers, exact = [], [], [], []
     fig = Figure(figsize=(6, 4.5))
     ax = fig.add_subplot(1, 1, 1)
-    ls_max = data[lmax][0]
-    keep = np.all(np.isfinite(np.stack([data[l][0][:, K - 1] for l in ells], 1)), 1)  # rank >= 30 at every l
+    ls_max = data[lmax][0][keep]
     for k in range(1, K + 1):
         lo, hi = -lyapunov.d(k - 1, N), lyapunov.d(k, N)
         gk, sk = _gamma(k, p), float(slope(k))
@@ -480,7 +480,7 @@ def _fig4(ctx, *, slope=lambda k: _gamma(k, 0.5)) -> Outcome:
             powers.append(max(_ladder.one_sided_power(lo - (o_true + l_ * (gk - sk)), s_, crit),
                               _ladder.one_sided_power(o_true + l_ * (gk - sk) - hi, s_, crit)))
         # exact identity at the deepest l: E[log s_k - l gamma_k + R_k - R_(k-1)] = d_k - d_(k-1)
-        stat = (ls_max[:, k - 1] - lmax * sk + rem[lmax][k] - rem[lmax][k - 1])[keep]
+        stat = ls_max[:, k - 1] - lmax * sk + rem[lmax][k] - rem[lmax][k - 1]
         t = stats.test(f"k={k}, l={lmax}: E[log s_k - l slope + R_k - R_(k-1)] = d_k - d_(k-1)", *stats.mean_se(stat),
                        _ladder.corrected_constant(k, N), crit)
         exact.append(t)
@@ -504,7 +504,7 @@ def _fig4(ctx, *, slope=lambda k: _gamma(k, 0.5)) -> Outcome:
     gaps_sum = sum(_gamma(k - 1, p) - _gamma(k, p) for k in range(2, K + 1))
     cum = []
     for l in ells:
-        stat = (data[l][0][:, :K].sum(1) - l * sum_slope + rem[l][K])[keep]
+        stat = data[l][0][keep, :K].sum(1) - l * sum_slope + rem[l][K]
         t = stats.test(f"l={l}: E[log(s_1...s_{K}) - l sum slope + R_{K}] = d_{K}", *stats.mean_se(stat), lyapunov.d(K, N), crit)
         cum.append(t)
         powers.append(stats.power(l * (sum_gamma - sum_slope), t.se, crit))
