@@ -1,6 +1,6 @@
 """Detectors and helpers of the training figures and of Appendix C, checked at their zeros (issue 17).
 
-Each statistic a verdict of fig_training.py or app_c.py relies on is shown ~ 0 (within a tolerance derived
+Each statistic a verdict of fig_training.py or the Appendix C modules rely on is shown ~ 0 (within a tolerance derived
 from float64 eps and the sizes involved) on inputs where the truth is 0, and clearly nonzero where it is not;
 each helper that feeds a foil is checked against its definition (and shown not to coincide with the truth).
 """
@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from theory.claims import app_c
+from theory.claims import _appendix_c, app_c
 from theory.claims import fig_training as ft
 
 EPS = float(np.finfo(np.float64).eps)
@@ -161,11 +161,11 @@ def test_model_misfit_zero_on_exact_laws():
 def test_d_closed_at_its_zero_and_known_values():
     # |det Omega^{n,n}| = |det Omega| = 1: d_n(n) = 0 for every n
     for n in range(1, 9):
-        assert abs(app_c._d_closed(n, n)) <= 16 * n * EPS
+        assert abs(_appendix_c._d_closed(n, n)) <= 16 * n * EPS
     # n = 3: |Omega_11| is uniform on [0, 1] (Archimedes), so d_1(3) = -E log U = 1; d_2(3) = d_1(3) (complement)
-    assert app_c._d_closed(1, 3) == pytest.approx(1.0, rel=16 * EPS)
-    assert app_c._d_closed(2, 3) == pytest.approx(1.0, rel=16 * EPS)
-    assert app_c._d_closed(0, 5) == 0.0 and app_c._d_closed(1, 5) > 0
+    assert _appendix_c._d_closed(1, 3) == pytest.approx(1.0, rel=16 * EPS)
+    assert _appendix_c._d_closed(2, 3) == pytest.approx(1.0, rel=16 * EPS)
+    assert _appendix_c._d_closed(0, 5) == 0.0 and _appendix_c._d_closed(1, 5) > 0
 
 
 def test_c4_foil_helpers_differ_from_the_statement_where_they_should():
@@ -190,7 +190,7 @@ def test_rel_resolution_uses_the_worst_cell():
     from checks import stats
 
     tests = [stats.test("a", 1.0, 0.01, 1.0, 4.0), stats.test("b", 2.0, 0.1, 2.0, 4.0)]
-    res = app_c._rel_resolution("c", tests, [1.0, 2.0])
+    res = _appendix_c._rel_resolution("c", tests, [1.0, 2.0])
     from scipy.stats import norm
 
     assert res.value == pytest.approx((4.0 + norm.ppf(0.9)) * 0.1 / 2.0)
