@@ -233,3 +233,72 @@ def test_depth_scaling_eps_zero_on_affine_logs_positive_otherwise():
     e2, _, _ = fgln.depth_scaling_eps(y2, ls)
     # the LP is solved by HiGHS to its default primal feasibility tolerance (1e-7, relative to the data's size)
     assert abs(e2 - h / 2) <= 1e-7 * max(1.0, float(np.max(np.abs(y2))))
+
+
+# ----------------------------------------------------------------------------------------------
+# prop-7.1/missing-relation: the diagonal family, its exact flow and the detector at its zero
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("relation", [False, True])
+@pytest.mark.parametrize("L", [2, 3, 5])
+@pytest.mark.parametrize("d", [2.0, 0.5, 3.0])
+def test_diagonal_fgln_matches_its_definition(d, L, relation):
+    """sec7.diagonal_fgln: singular values of every A_l, B_l and J (library products, an SVD) are the ones its
+    docstring states: without the relation (i) holds for every l with delta = 0 and s = a^L / d; with it, (i) on
+    the non-trivial products with delta = log d and s = a^L d."""
+    a = np.array(sec7.DIAG_A, dtype=np.float64)
+    Ws, ds = sec7._diag_numpy(sec7.DIAG_A, d, L, relation)
+    sv = lambda M: np.linalg.svd(M, compute_uv=False)
+    off = d if relation else 1.0
+    tol = _tol(len(a), 2 * L, float(np.max(a) ** L * max(d, 1 / d)))
+    for l in range(1, L + 1):
+        wantA = np.ones(2) if l == L else a ** (L - l) * off
+        wantB = np.ones(2) if l == 1 else a ** (l - 1) * off
+        assert np.max(np.abs(sv(fgln.A_sec7(Ws, ds, l)) - wantA)) <= tol * np.max(wantA)
+        assert np.max(np.abs(sv(fgln.B_sec7(Ws, ds, l)) - wantB)) <= tol * np.max(wantB)
+    want = a ** L * (d if relation else 1 / d)
+    assert np.max(np.abs(sv(fgln.jacobian(Ws, ds)) - want)) <= tol * np.max(want)
+    # the gates are d I (not 0/1)
+    assert all(np.array_equal(g, np.full(2, d)) for g in ds)
+
+
+@pytest.mark.parametrize("relation", [False, True])
+@pytest.mark.parametrize("d,L", [("2", 3), ("1/2", 4), ("3", 5), ("1", 3)])
+def test_exact_multilinear_flow_matches_the_library_flow(d, L, relation):
+    """The sympy route of prop-7.1/missing-relation (exact multilinear differences, no A_l/B_l) against the
+    library's gradient flow (fgln.jdot_flow via section7_diagnostics) on the same network, and its hypothesis
+    flags: (i) with factor-count exponents and eps = 0 hold, the relation only where d = 1 or it is built in."""
+    from fractions import Fraction
+
+    c = sec7._sympy_diag_case(sec7.DIAG_A, d, L, relation=relation)
+    Ws, ds = sec7._diag_numpy(sec7.DIAG_A, Fraction(d), L, relation)
+    G = fgln.jacobian(Ws, ds) - np.array(sec7.DIAG_TARGET, dtype=np.float64)
+    r = fgln.section7_diagnostics(Ws, ds, G, fgln.FACTOR_COUNT_71)
+    exact = np.array([float(Fraction(x)) for x in c["sdot"]])
+    assert np.max(np.abs(r["sdot"] - exact)) <= _tol(2, 2 * L + 4, 1.0) * r["jdot_norm"]
+    assert np.allclose(r["s"], [float(Fraction(x)) for x in c["s"]], rtol=_tol(2, 2 * L, 1.0), atol=0)
+    assert c["(i)_factor_count"] and c["eps_zero_(ii)"]
+    assert c["relation_s=e^(L gamma+delta)"] == (relation or d == "1")
+
+
+def test_missing_relation_detector_zero_at_identity_gates_and_the_issue_value_at_d2():
+    """Printed/actual is exactly 1 for identity gates (the detector's zero: the relation holds) and exactly
+    d^{-(2-2/L)} otherwise (2^{-4/3} = 0.397 at d = 2, L = 3); the replay's comparison passes at d = 1 and fails
+    at d = 2; the corrected law is exact on the relation family (d = 2) while the printed L terms are not."""
+    one = sec7._sympy_diag_case(sec7.DIAG_A, "1", 3, relation=False)
+    assert one["printed/actual"] == ["1", "1"] and one["printed == actual"]
+    two = sec7._sympy_diag_case(sec7.DIAG_A, "2", 3, relation=False)
+    assert not two["printed == actual"] and two["ratio == d^-(2-2/L)"]
+    assert all(abs(x - 2 ** (-4 / 3)) <= 8 * EPS for x in two["printed/actual_float"])
+    ok = sec7._missing_relation_replay({**sec7.MINIMAL_NO_RELATION, "d": "1"})
+    bad = sec7._missing_relation_replay(sec7.MINIMAL_NO_RELATION)
+    assert ok.ok and not bad.ok
+    assert abs(bad.err - (1 - 2 ** (-4 / 3))) <= 1e3 * bad.tol
+    rel = sec7._sympy_diag_case(sec7.DIAG_A, "2", 4, relation=True)
+    assert rel["law == actual"] and rel["law - actual"] == ["0", "0"]
+    # the printed L terms (with delta_k = log 2) miss the exact law by (L - 2 + 2/d^2) / L != 1
+    Ws, ds = sec7._diag_numpy(sec7.DIAG_A, 2.0, 4, True)
+    r = _diag(Ws, ds)
+    _, dl, res = sec7.fit_nontrivial(r)
+    assert np.max(np.abs(dl - np.log(2.0))) <= _tol(2, 12, 8.0) and np.max(res) <= _tol(2, 12, 8.0)
+    printed = sec7._pred71(r, dl, terms=lambda L_, _: L_)
+    assert np.max(np.abs(printed / sec7._pred71(r, dl) - 4 / (2 + 2 / 4))) <= _tol(2, 12, 8.0)
