@@ -487,7 +487,7 @@ def _paths_tolerance(*, n, depths, batch, chunk, block=None, seed=21, **_):
     re-orthogonalisation per recorded depth (sqrt(n): see _log_tol). The layers are rebuilt exactly as product_spectrum
     draws them (one seed per chunk from the generator, then sample b's own stream, layer by layer).
     Measured, max err / (eps sum kappa) is 0.01-0.3 over every sample, depth and block length 1-3
-    (>= 300x headroom at n = 40), whereas a relative error of 1e-6 in any s_k (a factor 1.000001)
+    (>= 250x headroom at n = 40 with sqrt(n)), whereas a relative error of 1e-6 in any s_k (a factor 1.000001)
     exceeds the tolerance at every depth (at most 6e-7, at L = 30 with block=3).
     """
     seeds = torch.randint(0, 2 ** 62, (len(range(0, batch, chunk)),),
