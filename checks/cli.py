@@ -1,10 +1,12 @@
-"""Command line: ``python -m checks verify|list|show|replay``.
+"""Command line: ``python -m checks verify|list|show|replay|report``.
 
 Bad input (unknown id, profile or device, unusable --out, bad MNIST files...) gets a one-line error
-and exit code 2. ``verify`` holds a lock on ``--out`` for the whole run (a second run into the same
-report fails at once, exit 2), builds the new report beside it and installs it in one atomic step:
-Ctrl-C or a kill at any moment leaves the previous report complete. Ctrl-C stops the workers within
-seconds (exit 130; SIGTERM: 143).
+and exit code 2; an I/O error while writing (full disk) one line and exit code 1. ``verify`` holds a
+lock on ``--out`` for the whole run (a second run into the same report fails at once, exit 2) and
+commits the new report by one replace of ``claims.json``; every other file is rendered from it, and
+an interrupted write is finished by the next command of any kind (``report`` re-renders on demand).
+Ctrl-C stops the workers within seconds (exit 130; SIGTERM: 143), and the message says whether the
+new report was installed.
 """
 
 from __future__ import annotations
@@ -62,17 +64,24 @@ def _parser() -> argparse.ArgumentParser:
 
     for name, text in (("list", "ids, kinds and the last verdicts"),
                        ("show", "statement, reading, evidence, foils and counterexample of one claim"),
-                       ("replay", "re-run a stored counterexample and print the failing comparison")):
+                       ("replay", "re-run a stored counterexample and print the failing comparison"),
+                       ("report", "re-render CLAIMS.md, the claim pages, timing.json and provenance.json "
+                                  "from claims.json")):
         sp = sub.add_parser(name, help=text)
-        if name != "list":
+        if name in ("show", "replay"):
             sp.add_argument("id")
         sp.add_argument("--out", default=DEFAULT_OUT, help=f"report directory to read (default {DEFAULT_OUT}/)")
     return p
 
 
-def _report_dir(out: str) -> Path:
-    """--out of a reading command: must be an existing directory (a typo is an error, not 'unchecked')."""
+def _report_dir(out: str, reg: dict | None = None) -> Path:
+    """--out of a reading command: must be an existing directory (a typo is an error, not 'unchecked').
+    An interrupted write there is finished first (by re-rendering from claims.json)."""
+    from checks import report
+
     path = Path(out)
+    if reg is not None:
+        report.repair_for_reading(path, reg)
     if not path.exists():
         raise UsageError(f"--out {out}: no such directory (no report there; run verify first)")
     if not path.is_dir():
@@ -201,17 +210,43 @@ def _verify_locked(args, reg, ids, out, device, jobs, data, client) -> int:
                                   else args.argv, cache=cache_stats, scheduler=args.scheduler)
         written = report.write(out, reg, results, seed=args.seed, profile=args.profile, device=device,
                                partial=partial, lock=False, provenance=prov)
+    _settle()
     counts = written["counts"]
     print("verdicts: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v), file=sys.stderr)
+    _missing_plots(written)
     print(f"report: {Path(args.out) / 'CLAIMS.md'}", file=sys.stderr)
+    install._fault("reported")
+    return 0
+
+
+def _missing_plots(written: dict) -> None:
+    if written.get("missing_plots"):
+        names = written["missing_plots"]
+        print(f"note: {len(names)} plot(s) that claims.json refers to are missing or damaged "
+              f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''}); re-run verify --only for their "
+              "claims to draw them again", file=sys.stderr)
+
+
+def cmd_report(args) -> int:
+    from checks import install, registry, report
+
+    reg = registry.load()
+    out = _report_dir(args.out, reg)
+    real = install.resolve(out)
+    with install.locked(real):
+        if not (real / "claims.json").is_file():
+            raise UsageError(f"--out {args.out}: no claims.json (no report there; run verify first)")
+        written = report.render(real, reg)
+    _missing_plots(written)
+    print(f"rendered {args.out}/ from claims.json: CLAIMS.md and {written['n']} claim page(s)", file=sys.stderr)
     return 0
 
 
 def cmd_list(args) -> int:
     from checks import registry, report
 
-    out = _report_dir(args.out)
     reg = registry.load()
+    out = _report_dir(args.out, reg)
     doc = report.read_report(out)
     if doc is None:
         print(f"note: no report in {args.out}/ yet (claims.json missing): every claim is unchecked",
@@ -232,19 +267,19 @@ def cmd_list(args) -> int:
 def cmd_show(args) -> int:
     from checks import registry, report
 
-    out = _report_dir(args.out)
     reg = registry.load()
+    out = _report_dir(args.out, reg)
     cid = _resolve_one(reg, args.id)
     rec = report.records_by_id(report.read_report(out)).get(cid)
-    print(report.claim_text(reg[cid], rec))
+    print(report.page_text(reg[cid], rec))
     return 0
 
 
 def cmd_replay(args) -> int:
     from checks import registry, report, serialize
 
-    out = _report_dir(args.out)
     reg = registry.load()
+    out = _report_dir(args.out, reg)
     cid = _resolve_one(reg, args.id)
     rec = report.records_by_id(report.read_report(out)).get(cid)
     if rec is None:
@@ -283,23 +318,57 @@ def _on_sigterm(signum, frame):
     raise Terminated()
 
 
+def _late_signal(signum, frame):
+    """After the report is installed a signal can lose nothing: the run has succeeded."""
+
+
+def _settle() -> None:
+    """The report is installed: from now on SIGINT/SIGTERM change nothing (the exit code stays 0,
+    interpreter shutdown included), instead of ending a successful run by a signal."""
+    signal.signal(signal.SIGINT, _late_signal)
+    signal.signal(signal.SIGTERM, _late_signal)
+
+
+def _interrupted(what: str, code: int) -> int:
+    """The message after Ctrl-C/SIGTERM, true to what was written (see checks.install.STATE)."""
+    from checks import install
+
+    state = install.STATE
+    if state["complete"]:
+        _settle()
+        print(f"\n{what} after the new report was installed in {state['out']}: nothing was lost", file=sys.stderr)
+        return 0
+    if state["committed"]:
+        print(f"\n{what}: the new report is installed in {state['out']} (claims.json), but not all its pages were "
+              "rendered; the next command (or python -m checks report) renders them", file=sys.stderr)
+        return code
+    print(f"\n{what}: workers stopped; the previous report is left intact (nothing of this run was installed)",
+          file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     from checks.runner import pin_threads
 
+    from checks import install
+
     pin_threads()
+    install.STATE.update(out=None, committed=False, complete=False)
     signal.signal(signal.SIGTERM, _on_sigterm)
     # Ctrl-C must work even where the shell started us with SIGINT ignored (background jobs).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         args = _parser().parse_args(argv)
         args.argv = argv
-        return {"verify": cmd_verify, "list": cmd_list, "show": cmd_show, "replay": cmd_replay}[args.cmd](args)
+        return {"verify": cmd_verify, "list": cmd_list, "show": cmd_show, "replay": cmd_replay,
+                "report": cmd_report}[args.cmd](args)
+    except install.WriteFailed as exc:  # not bad input: the environment (full disk, EIO)
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except (UsageError, ClaimError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("\ninterrupted: workers stopped; the previous report is left intact", file=sys.stderr)
-        return 130
+        return _interrupted("interrupted", 130)
     except Terminated:
-        print("\nterminated: workers stopped; the previous report is left intact", file=sys.stderr)
-        return 143
+        return _interrupted("terminated", 143)

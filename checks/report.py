@@ -2,8 +2,9 @@
 
 ``claims.json`` holds no wall-clock times or machine names, so the same seed reproduces it byte for
 byte; timings go to ``timing.json`` and the run's provenance (versions, machine, commit, wall time) to
-``provenance.json``. The report is built complete beside ``--out`` and installed in one atomic step
-(:mod:`checks.install`), so an interrupted run leaves the previous report intact.
+``provenance.json``. ``claims.json`` is the report's one commit point: every other file is rendered
+from it (:func:`render`; plots are stored by the digest ``claims.json`` names) and an interrupted
+write is repaired by re-rendering (:mod:`checks.install` has the sequence).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextlib
 import json
 import math
 import os
-import shutil
+import sys
 from pathlib import Path
 
 from checks import install, serialize
@@ -54,7 +55,6 @@ def read_report(out: Path, *, missing_ok: bool = True) -> dict | None:
     (a one-line error at the CLI), never a traceback.
     """
     path = Path(out) / "claims.json"
-    install.recover_for_reading(Path(os.path.realpath(os.path.abspath(out))))
     if not path.exists():
         if missing_ok:
             return None
@@ -80,6 +80,50 @@ def read_report(out: Path, *, missing_ok: bool = True) -> dict | None:
     return doc
 
 
+_STR, _OPT_STR = (str,), (str, type(None))
+_NUM = (int, float, type(None))
+# The fields of a record (printed or corrected form) that the report and the CLI read, and their types:
+# a damaged record is a one-line error naming the field, never a traceback (tests/test_install.py).
+_FORM_FIELDS = {"status": _STR, "summary": _STR, "check_status": _OPT_STR, "method": _OPT_STR,
+                "plots": (list, type(None)), "plot_sha256": (dict, type(None)), "foils": (list, type(None)),
+                "resolution": (dict, type(None))}
+_RECORD_FIELDS = {**_FORM_FIELDS, "id": _STR, "severity": _OPT_STR, "severity_note": _OPT_STR,
+                  "corrected": (dict, type(None)), "dependency_issues": (list, type(None)),
+                  "rests_on_corrected": (list, type(None))}
+_CORRECTED_FIELDS = {**_FORM_FIELDS, "statement": _STR, "reading": _OPT_STR, "derivation": _OPT_STR}
+_FOIL_FIELDS = {"status": _STR, "statement": _STR, "summary": _STR, "kind": _OPT_STR, "power": _NUM}
+
+
+def _fields_problem(obj: dict, fields: dict, where: str) -> str:
+    for name, types in fields.items():
+        if type(None) not in types and name not in obj:
+            return f"{where} has no '{name}'"
+        value = obj.get(name)
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            return f"{where}.{name} is {type(value).__name__}, expected {' or '.join(t.__name__ for t in types)}"
+    return ""
+
+
+def _form_problem(form: dict, where: str, fields: dict) -> str:
+    problem = _fields_problem(form, fields, where)
+    if problem:
+        return problem
+    if not all(isinstance(n, str) for n in form.get("plots") or []):
+        return f"{where}.plots holds a non-string"
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in (form.get("plot_sha256") or {}).items()):
+        return f"{where}.plot_sha256 is not a map of names to digests"
+    for j, foil in enumerate(form.get("foils") or []):
+        if not isinstance(foil, dict):
+            return f"{where}.foils[{j}] is {type(foil).__name__}, expected an object"
+        problem = _fields_problem(foil, _FOIL_FIELDS, f"{where}.foils[{j}]")
+        if problem:
+            return problem
+    slip = (form.get("resolution") or {}).get("nearest_slip")
+    if slip is not None and not isinstance(slip, dict):
+        return f"{where}.resolution.nearest_slip is {type(slip).__name__}, expected an object"
+    return ""
+
+
 def _shape_problem(doc) -> str:
     if not isinstance(doc, dict):
         return f"top level is {type(doc).__name__}, expected an object"
@@ -91,8 +135,15 @@ def _shape_problem(doc) -> str:
         for field in ("id", "status"):
             if not isinstance(rec.get(field), str):
                 return f"claims[{k}] has no string '{field}'"
-        if rec.get("corrected") is not None and not isinstance(rec["corrected"], dict):
-            return f"claims[{k}].corrected is not an object"
+        where = f"claims[{k}] ({rec['id']})"
+        problem = _form_problem(rec, where, _RECORD_FIELDS)
+        if not problem and rec.get("corrected") is not None:
+            problem = _form_problem(rec["corrected"], f"{where}.corrected", _CORRECTED_FIELDS)
+        for field in ("dependency_issues", "rests_on_corrected"):
+            if not problem and not all(isinstance(d, str) for d in rec.get(field) or []):
+                problem = f"{where}.{field} holds a non-string"
+        if problem:
+            return problem
     return ""
 
 
@@ -109,6 +160,10 @@ def check_mergeable(out: Path, *, seed: int, profile: str, device: str, n_run: i
         raise ReportConflict(f"{exc}; a partial run (--only) would replace it with {n_run} claim(s) — run "
                              "without --only, or use another --out") from None
     if doc is None:
+        if (Path(out) / install.MARKER).exists():
+            raise ReportConflict(f"--out {out} is a report whose claims.json is missing; a partial run (--only) "
+                                 f"would leave a report of {n_run} claim(s) — restore claims.json, run without "
+                                 "--only, or use another --out")
         return {}
     made = (doc.get("seed"), doc.get("profile"), doc.get("device"))
     if made != (seed, profile, device):
@@ -361,8 +416,8 @@ def _outcome_section(rec: dict, cid: str, plot_dir: str, prefix: str, level: str
         L += [f"{level} Method", "", rec["method"], ""]
     if rec.get("evidence"):
         L += [f"{level} Evidence", ""] + render_value(rec["evidence"]) + [""]
-    for name in rec.get("plots", []):
-        L += [f"![{name}]({plot_dir}/{safe_name(cid)}--{prefix}{name}.png)", ""]
+    for name in rec.get("plots") or []:
+        L += [f"![{name}]({plot_dir}/{plot_file(cid, prefix, name, rec)})", ""]
     if rec.get("counterexample"):
         blob = json.dumps(rec["counterexample"], separators=(",", ":"))
         if len(blob) > 6000:
@@ -451,7 +506,17 @@ def _foil_summary(records: dict) -> list[str]:
         lines.append(f"{total} more {'was' if total == 1 else 'were'} not run, because the form they foil did not pass (a foil "
                      "shows that a passing check could have failed): "
                      + ", ".join(f"{n} of `{cid}` ({records[cid]['status']})" for cid, n in not_run.items()) + ".")
-    return [" ".join(lines)]
+    out = [" ".join(lines)]
+    nearest = [f for f in foils if f.get("nearest")]
+    res = [form.get("resolution") for rec in records.values() for form in (rec, rec.get("corrected"))
+           if isinstance(form, dict) and isinstance(form.get("resolution"), dict)]
+    if nearest or res:
+        sharp = sum(r.get("sharp") is True for r in res)
+        out += ["", f"**Resolution:** {len(res)} passing forms state the smallest deviation their check rejects; "
+                    f"{sharp} of them resolve their nearest plausible slip (index ±1, the neighbouring exponent or "
+                    f"r, a factor ≤ 1.5), and {sum(f['status'] == 'refuted' for f in nearest)} of {len(nearest)} "
+                    f"nearest-slip foils were rejected. The resolution column gives value, unit and slip."]
+    return out
 
 
 def _refuted_tables(reg: dict[str, Claim], records: dict) -> list[str]:
@@ -538,50 +603,203 @@ def _section_key(sec: str) -> tuple:
 
 
 # -- writing ---------------------------------------------------------------------------------------
+#
+# claims.json is the commit point; see checks.install for the sequence. Nothing here renames a
+# directory or deletes a file the report's marker does not list.
 
-def build(dest: Path, reg: dict[str, Claim], records: dict, fresh_plots: dict, old: Path | None, *,
-          seed: int, profile: str, device: str, timing: dict, provenance: dict | None = None) -> dict:
-    """Write the whole report for ``records`` into the empty directory ``dest``."""
+PLOT_DIGESTS = "plot_sha256"  # in each form that has plots: name -> sha256 of the PNG bytes
+
+
+def plot_file(cid: str, prefix: str, name: str, form: dict) -> str:
+    """The file under ``plots/`` of one plot: content-addressed by the digest ``claims.json`` stores,
+    so a new plot never overwrites one the installed report shows (reports of earlier versions,
+    without digests, used the bare name)."""
+    digest = (form.get(PLOT_DIGESTS) or {}).get(name)
+    base = f"{safe_name(cid)}--{prefix}{name}"
+    return f"{base}-{digest[:12]}.png" if isinstance(digest, str) and len(digest) >= 12 else f"{base}.png"
+
+
+def _forms(rec: dict):
+    yield "", rec
+    if isinstance(rec.get("corrected"), dict):
+        yield "corrected-", rec["corrected"]
+
+
+def plot_entries(records: dict) -> dict[str, str | None]:
+    """``plots/<file>`` -> the digest ``claims.json`` gives it (None for reports of earlier versions)."""
+    return {f"plots/{plot_file(cid, prefix, name, form)}": (form.get(PLOT_DIGESTS) or {}).get(name)
+            for cid, rec in records.items() for prefix, form in _forms(rec) for name in form.get("plots") or []}
+
+
+def _legacy_names(doc: dict) -> set[str]:
+    """The files an earlier version's writer produced for ``doc`` (it kept no list): they are ours."""
+    names = {"CLAIMS.md", "claims.json", "timing.json", "provenance.json"}
+    for rec in doc.get("claims", []):
+        names.add(f"claims/{safe_name(rec['id'])}.md")
+        for prefix, form in _forms(rec):
+            names |= {f"plots/{safe_name(rec['id'])}--{prefix}{n}.png" for n in form.get("plots") or []}
+    return names
+
+
+def page_text(c: Claim, rec: dict | None, issues: list[str] | None = None) -> str:
+    """:func:`claim_text`, with a damaged record (a field of an unexpected shape that the validator
+    does not know) reported in one line instead of a traceback."""
+    try:
+        return claim_text(c, rec, issues)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        raise ClaimError(f"claims.json: the record of {c.id} cannot be rendered ({type(exc).__name__}: {exc}); "
+                         f"re-run verify --only {c.id}") from None
+
+
+def _run_record(out: Path, digest: str) -> dict | None:
+    """Timings and provenance of the run that wrote the ``claims.json`` with ``digest`` (None if unknown)."""
+    try:
+        run = json.loads((out / install.run_record_name(digest)).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(run, dict) or run.get("claims_sha256") != digest:
+        return None
+    if not isinstance(run.get("timing"), dict):
+        run["timing"] = {}
+    if not isinstance(run.get("provenance"), dict):
+        run["provenance"] = None
+    return run
+
+
+def _provenance_file(out: Path, digest: str) -> dict | None:
+    """``provenance.json`` where it belongs to this ``claims.json`` (or predates the digest it records)."""
+    try:
+        prov = json.loads((out / "provenance.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(prov, dict) or prov.get("claims_sha256", digest) != digest:
+        return None
+    return prov
+
+
+def render(out: Path, reg: dict[str, Claim], *, writer: bool = False) -> dict:
+    """(Re-)write every file derived from ``out/claims.json`` — ``CLAIMS.md``, the claim pages,
+    ``timing.json`` and ``provenance.json`` (from the run record of this ``claims.json``) — stamp the
+    marker with its digest and delete the files the runner wrote that it no longer names. Call with the
+    lock held. Unchanged files are not rewritten. Plots are not drawn here: they are stored by digest,
+    and a referenced plot that is missing or damaged is returned in ``missing_plots``."""
     from checks.model import SUITE_ALPHA
-    from checks.registry import n_statistical, sort_key
+    from checks.registry import n_statistical
 
-    records = {cid: records[cid] for cid in sorted(records, key=sort_key) if cid in reg}
-    issues = dependency_issues(reg, records)
-    via = rests_on_corrected(reg, records)
+    step = install._fault if writer else (lambda name: None)
+    raw = (out / "claims.json").read_bytes()
+    digest = install.sha256(raw)
+    doc = read_report(out, missing_ok=False)
+    records = {rec["id"]: rec for rec in doc["claims"] if rec["id"] in reg}
+    issues = {cid: list(rec.get("dependency_issues") or []) for cid, rec in records.items()}
+    run = _run_record(out, digest)
+    prov = run["provenance"] if run else _provenance_file(out, digest)
+    meta = {"seed": doc.get("seed"), "profile": doc.get("profile"), "device": doc.get("device"),
+            "suite_alpha": doc.get("suite_alpha", SUITE_ALPHA),
+            "n_statistical": doc.get("n_statistical", n_statistical(reg)), "provenance": prov}
+    try:
+        files = {"CLAIMS.md": summary_markdown(reg, records, issues, meta)}
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as exc:
+        raise ClaimError(f"cannot render CLAIMS.md from {out / 'claims.json'} ({type(exc).__name__}: {exc}); "
+                         "the file is damaged — re-run verify (without --only) to rebuild it") from None
     for cid, rec in records.items():
-        rec["dependency_issues"] = issues[cid]
-        rec["rests_on_corrected"] = via[cid]
-    meta = {"seed": seed, "profile": profile, "device": device, "suite_alpha": SUITE_ALPHA,
-            "n_statistical": n_statistical(reg)}
-    doc = {**meta, "claims": list(records.values())}
-    (dest / "claims").mkdir()
-    (dest / "plots").mkdir()
-    (dest / "claims.json").write_text(serialize.dumps(doc))
-    (dest / "CLAIMS.md").write_text(summary_markdown(reg, records, issues, {**meta, "provenance": provenance}))
-    for cid, rec in records.items():
-        (dest / "claims" / f"{safe_name(cid)}.md").write_text(claim_text(reg[cid], rec, issues[cid]))
-    # Plots: new ones from this run; earlier ones of merged claims are carried over.
-    for cid, rec in records.items():
-        names = [f"{safe_name(cid)}--{n}.png" for n in rec.get("plots", [])]
-        names += [f"{safe_name(cid)}--corrected-{n}.png" for n in (rec.get("corrected") or {}).get("plots", [])]
-        fresh = fresh_plots.get(cid, {})
-        for name in names:
-            short = name.split("--", 1)[1][:-4]
-            if short in fresh:
-                (dest / "plots" / name).write_bytes(fresh[short])
-            elif old is not None and (old / "plots" / name).exists():
-                shutil.copy2(old / "plots" / name, dest / "plots" / name)
-    (dest / "timing.json").write_text(json.dumps(dict(sorted(timing.items())), indent=1) + "\n")
-    if provenance is not None:
-        (dest / "provenance.json").write_text(json.dumps(provenance, indent=1, sort_keys=True) + "\n")
+        files[f"claims/{safe_name(cid)}.md"] = page_text(reg[cid], rec, issues[cid])
+    if run:
+        files["timing.json"] = json.dumps(dict(sorted(run["timing"].items())), indent=1) + "\n"
+        if run["provenance"] is not None:
+            files["provenance.json"] = json.dumps({**run["provenance"], "claims_sha256": digest}, indent=1,
+                                                  sort_keys=True) + "\n"
+    plots = plot_entries(records)
+    keep = set(files) | set(plots) | {"claims.json", "timing.json", "provenance.json"}
+    if run:
+        keep.add(install.run_record_name(digest))
+    install.claim_files(out, keep)  # before any of them is created
+    (out / "claims").mkdir(exist_ok=True)
+    install.write_if_changed(out / "CLAIMS.md", files.pop("CLAIMS.md").encode())
+    step("summary")
+    for name, text in files.items():
+        install.write_if_changed(out / name, text.encode())
+    step("rendered")
+    missing = []
+    for name, want in plots.items():
+        try:
+            ok = want is None or install.sha256((out / name).read_bytes()) == want
+        except OSError:
+            ok = False
+        if not ok:
+            missing.append(name)
+    install.stamp(out, digest)
+    if writer:
+        install.STATE["complete"] = True
+    step("stamped")
+    install.forget_stale(out, keep)
+    step("cleaned")
     counts = {s: sum(r["status"] == s for r in records.values()) for s in STATUS_ORDER}
-    return {"counts": counts, "n": len(records)}
+    return {"counts": counts, "n": len(records), "missing_plots": missing, "digest": digest}
+
+
+def stale(out: Path, reg: dict[str, Claim]) -> bool:
+    """Whether the derived files of the report at ``out`` need work: rendered from another ``claims.json``
+    (an interrupted write), or files the runner wrote that the report no longer names, or temporary
+    files of an interrupted write. Only for reports with a marker (earlier versions kept none)."""
+    marker = install.read_marker(out)
+    if marker is None or not (out / "claims.json").is_file():
+        return False
+    try:
+        doc = read_report(out, missing_ok=False)
+    except ClaimError:
+        return False  # damaged: nothing can be rendered from it (a full run replaces it)
+    if install.needs_render(out):
+        return True
+    digest = install.sha256((out / "claims.json").read_bytes())
+    records = {rec["id"]: rec for rec in doc["claims"] if rec["id"] in reg}
+    keep = ({"claims.json", "CLAIMS.md", "timing.json", "provenance.json", install.run_record_name(digest)}
+            | {f"claims/{safe_name(cid)}.md" for cid in records} | set(plot_entries(records)))
+    if set(marker["files"]) - keep:
+        return True
+    return any(install._TMP_RE.match(e.name) for d in (out, out / "claims", out / "plots") if d.is_dir()
+               for e in os.scandir(d))
+
+
+def repair(out: Path, reg: dict[str, Claim]) -> dict | None:
+    """Finish what an interrupted write left (lock held): re-render from ``claims.json``. None if
+    nothing needed doing."""
+    if stale(out, reg):
+        return render(out, reg)
+    return None
+
+
+def repair_for_reading(out: Path, reg: dict[str, Claim]) -> None:
+    """For list/show/replay: finish an interrupted write (of this or an earlier version) if no run
+    holds the lock and the directory is writable; otherwise read as it is (``claims.json`` is
+    committed, so what they print is complete)."""
+    out = Path(os.path.realpath(os.path.abspath(out)))
+    if not (install.has_legacy(out) or (out / install.MARKER).is_file()):
+        return
+    try:
+        with install.try_locked(out) as ok:
+            if ok and out.is_dir():
+                done = repair(out, reg)
+                if done:
+                    print(f"note: {out}: finished an interrupted write (re-rendered from claims.json)",
+                          file=sys.stderr)
+    except ClaimError:
+        return  # a damaged claims.json: the reader says so in one line
+    except OSError as exc:
+        print(f"note: {out}: an interrupted write could not be finished ({exc.strerror or exc}); "
+              "claims.json is complete — run python -m checks report once the directory is writable",
+              file=sys.stderr)
 
 
 def _old_timing(out: Path) -> dict:
-    """Earlier timings, or {} when the file is missing or damaged (timings are never worth a lost run)."""
+    """Earlier timings (from the run record of the installed claims.json, else timing.json), or {} when
+    they are missing or damaged (timings are never worth a lost run)."""
     try:
-        data = json.loads((out / "timing.json").read_text())
+        run = _run_record(out, install.sha256((out / "claims.json").read_bytes()))
+    except OSError:
+        run = None
+    try:
+        data = run["timing"] if run else json.loads((out / "timing.json").read_text())
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict):
@@ -589,30 +807,105 @@ def _old_timing(out: Path) -> dict:
     return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, (int, float))}
 
 
+def _io_message(out: Path, exc: OSError) -> str:
+    what = f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
+    if install.STATE["committed"]:
+        return (f"the new report is installed in {out} (claims.json), but writing its other files failed: "
+                f"{what}; run python -m checks report --out {out} once this is fixed")
+    return (f"cannot write the report in {out}: {what}; the previous report is left intact (nothing of this "
+            "run was installed; finished claims are cached)")
+
+
+def build(dest: Path, reg: dict[str, Claim], records: dict, fresh_plots: dict, old: Path | None = None, *,
+          seed: int, profile: str, device: str, timing: dict, provenance: dict | None = None) -> dict:
+    """Write a whole report of ``records`` (with their plots' bytes) into ``dest`` (absent or empty), as
+    :func:`write` does; kept for callers of earlier versions (``old`` is not needed any more)."""
+    from checks.runner import Result
+
+    results = {cid: Result(rec, fresh_plots.get(cid, {}), float(timing.get(cid, 0.0))) for cid, rec in records.items()}
+    return write(dest, reg, results, seed=seed, profile=profile, device=device, provenance=provenance)
+
+
 def write(out: Path, reg: dict[str, Claim], results: dict, *, seed: int, profile: str, device: str,
           partial: bool = False, provenance: dict | None = None, lock: bool = True) -> dict:
-    """Write the report for ``results`` at ``out`` and install it atomically.
+    """Write the report for ``results`` at ``out`` (see :mod:`checks.install` for the sequence).
 
     ``partial``: keep the existing report's other claims (it must have the same seed, profile and
     device, else ReportConflict). ``lock``: take the report lock here (the CLI already holds it for
-    the whole run and passes False).
+    the whole run and passes False). An I/O error (full disk...) raises :class:`install.WriteFailed`,
+    whose message says whether the new report was installed.
     """
     out = install.resolve(out)
     guard = install.locked(out) if lock else contextlib.nullcontext()
+    install.STATE.update(out=out, committed=False, complete=False)
     with guard:
-        records = {}
-        if partial:
-            records = check_mergeable(out, seed=seed, profile=profile, device=device, n_run=len(results))
-        records.update({cid: r.record for cid, r in results.items()})
-        timing = _old_timing(out) if partial else {}
-        timing.update({cid: round(r.seconds, 3) for cid, r in results.items()})
-        dest = install.staging(out)
         try:
-            written = build(dest, reg, records, {cid: r.plots for cid, r in results.items()},
-                            out if out.is_dir() else None, seed=seed, profile=profile, device=device,
-                            timing=timing, provenance=provenance)
-            install.install(dest, out)
-        finally:
-            if dest.exists():
-                shutil.rmtree(dest, ignore_errors=True)
-    return written
+            return _write_locked(out, reg, results, seed=seed, profile=profile, device=device, partial=partial,
+                                 provenance=provenance)
+        except OSError as exc:
+            raise install.WriteFailed(_io_message(out, exc)) from None
+
+
+def _write_locked(out: Path, reg, results, *, seed, profile, device, partial, provenance) -> dict:
+    from checks.model import SUITE_ALPHA
+    from checks.registry import n_statistical, sort_key
+
+    if install.kind(out) == "other":  # again, under the lock
+        install.resolve(out)
+    out.mkdir(parents=True, exist_ok=True)
+    repair(out, reg)
+    install._fault("prepared")
+    old = read_report(out) if install.kind(out) == "report" and not (out / install.MARKER).exists() else None
+    records = {}
+    if partial:
+        records = check_mergeable(out, seed=seed, profile=profile, device=device, n_run=len(results))
+    records.update({cid: r.record for cid, r in results.items()})
+    timing = _old_timing(out) if partial else {}
+    timing.update({cid: round(r.seconds, 3) for cid, r in results.items()})
+    records = {cid: records[cid] for cid in sorted(records, key=sort_key) if cid in reg}
+    issues = dependency_issues(reg, records)
+    via = rests_on_corrected(reg, records)
+    fresh: dict[str, bytes] = {}
+    for cid, rec in records.items():
+        rec["dependency_issues"] = issues[cid]
+        rec["rests_on_corrected"] = via[cid]
+        new = results.get(cid)
+        for prefix, form in _forms(rec):
+            names = form.get("plots") or []
+            if new is not None:
+                data = {n: new.plots[prefix + n] for n in names if prefix + n in new.plots}
+            else:  # a kept record of an earlier version: adopt its plot under a content-addressed name
+                data = {}
+                for n in names:
+                    if n not in (form.get(PLOT_DIGESTS) or {}):
+                        try:
+                            data[n] = (out / "plots" / f"{safe_name(cid)}--{prefix}{n}.png").read_bytes()
+                        except OSError:
+                            pass
+            if data:
+                form[PLOT_DIGESTS] = {**(form.get(PLOT_DIGESTS) or {}),
+                                      **{n: install.sha256(b) for n, b in sorted(data.items())}}
+                for n, b in data.items():
+                    fresh[f"plots/{plot_file(cid, prefix, n, form)}"] = b
+    meta = {"seed": seed, "profile": profile, "device": device, "suite_alpha": SUITE_ALPHA,
+            "n_statistical": n_statistical(reg)}
+    claims = serialize.dumps({**meta, "claims": list(records.values())}).encode()
+    digest = install.sha256(claims)
+    run_name = install.run_record_name(digest)
+    # The marker lists every name before it is created (an earlier version's files too: they are ours).
+    install.claim_files(out, set(fresh) | {run_name, "claims.json"} | (_legacy_names(old) if old else set()))
+    (out / "plots").mkdir(exist_ok=True)
+    for name, data in fresh.items():
+        path = out / name
+        try:
+            same = install.sha256(path.read_bytes()) == install.sha256(data)
+        except OSError:
+            same = False
+        if not same:
+            install.write_atomic(path, data)
+    install._fault("plots")
+    run = {"claims_sha256": digest, "timing": dict(sorted(timing.items())), "provenance": provenance}
+    install.write_atomic(out / run_name, (json.dumps(run, indent=1, sort_keys=True) + "\n").encode())
+    install._fault("run-record")
+    install.commit(out, claims)
+    return render(out, reg, writer=True)
