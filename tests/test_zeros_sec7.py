@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import within
 
 from checks.model import Context
+from checks.tolerance import tol as _dtol
 from theory import diagcorr as dc
 from theory import fgln
 from theory.claims import sec7
 
 EPS = np.finfo(np.float64).eps
+
+
+# scipy.optimize.linprog(method="highs"): default primal_feasibility_tolerance (HiGHS's documented default)
+HIGHS_PRIMAL_FEASIBILITY = 1e-7
 
 
 def _tol(n: int, kernels: int, scale: float = 1.0) -> float:
@@ -121,8 +127,8 @@ def test_corrected_law_is_exact_with_general_gates_and_the_printed_law_is_its_de
     tol = _tol(n, 2 * L + 4, float(np.exp(2 * L * np.max(np.abs(g)) + 4 * np.max(np.abs(dl)))))
     assert np.max(np.abs(pred - d["sdot"]) / np.abs(d["sdot"])) <= tol
     printed = sec7._pred71(d, dl, terms=lambda L_, _: L_)
-    if L > 2:
-        assert np.max(np.abs(printed / d["sdot"] - 1)) > 1e-3
+    if L > 2:  # the printed law misses by far more than the rounding the corrected one is held to
+        assert np.max(np.abs(printed / d["sdot"] - 1)) > 1e3 * tol
     flipped = sec7._pred71(d, dl, cexp=lambda L_: -(2 + 2 / L_))
     assert np.max(np.abs(flipped / d["sdot"] - 1)) > 0.1
     zero = dict(d, delta=np.zeros(n))
@@ -137,7 +143,8 @@ def test_sympy_derivation_of_the_corrected_law():
         assert v["law - actual (offset family, general gates e^delta)"] == "0"
         assert v["sign-flipped/actual (offset family)"] != "1"
     assert out["L=3"]["printed/actual (no-relation family, gates d)"] == "d**(-4/3)"
-    assert abs(2 ** (-4 / 3) - 0.397) < 5e-4
+    # the issue prints 0.397 (3 decimals: +-0.5e-3); 2 ** (-4/3) rounds once
+    assert within(abs(2 ** (-4 / 3) - 0.397), 0.5e-3 + _dtol(1, scale=0.397), "printed 0.397")
 
 
 def test_rem72_diagnostics_zero_on_exact_chains_and_positive_when_rotated():
@@ -231,8 +238,10 @@ def test_depth_scaling_eps_zero_on_affine_logs_positive_otherwise():
     y2 = y.copy()
     y2[4] += h
     e2, _, _ = fgln.depth_scaling_eps(y2, ls)
-    # the LP is solved by HiGHS to its default primal feasibility tolerance (1e-7, relative to the data's size)
-    assert abs(e2 - h / 2) <= 1e-7 * max(1.0, float(np.max(np.abs(y2))))
+    # the LP is solved by HiGHS to its documented default primal feasibility tolerance (1e-7, scipy's linprog
+    # method='highs' options; relative to the data's size), plus the rounding of the vertex's 3 x 3 solve
+    size = max(1.0, float(np.max(np.abs(y2))))
+    assert within(abs(e2 - h / 2), HIGHS_PRIMAL_FEASIBILITY * size + _dtol(3, scale=size), "minimax eps")
 
 
 # ----------------------------------------------------------------------------------------------
