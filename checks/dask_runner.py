@@ -32,8 +32,10 @@ RETRIES = 1
 CONNECT_TIMEOUT = 10.0
 
 
-def _fingerprint() -> dict:
-    """What must match between the client and every worker for the bytes to match."""
+def _fingerprint(ran: dict | None = None) -> dict:
+    """What must match between the client and every worker for the bytes to match. ``ran``: on a worker,
+    the digests of the project modules it has already imported (:func:`checks.sources.imported`): a
+    long-lived worker runs those, whatever its files say now; the others are read from disk afresh."""
     import platform
 
     from checks import cache, provenance
@@ -41,7 +43,13 @@ def _fingerprint() -> dict:
     mods = sorted({m for root in ("theory", "checks") for m in _all_modules(root)})
     h = hashlib.sha256()
     for m in mods:
-        h.update(f"{m}\0{cache._file_digest(cache.module_path(m))}\0".encode())
+        if ran is None:
+            digest = cache._file_digest(cache.module_path(m))
+        elif m in ran:
+            digest = ran[m] or "unknown"
+        else:
+            digest = hashlib.sha256(cache.module_path(m).read_bytes()).hexdigest()
+        h.update(f"{m}\0{digest}\0".encode())
     return {"python": platform.python_version(), "packages": provenance.package_versions(),
             "source": h.hexdigest(), "kernels": provenance.numeric_kernels()}
 
@@ -62,7 +70,9 @@ def _all_modules(root: str) -> list[str]:
 
 def _worker_fingerprint() -> dict:
     try:
-        return _fingerprint()
+        from checks import sources
+
+        return _fingerprint(sources.imported())
     except Exception as exc:  # noqa: BLE001 - reported to the user as a mismatch
         return {"error": f"{type(exc).__name__}: {exc}"}
 

@@ -91,6 +91,19 @@ def test_bad_local_spec():
         dask_runner.connect("local:zero")
 
 
+def test_a_worker_running_stale_code_is_a_different_checkout(monkeypatch):
+    """A long-lived worker that imported a module before it was edited runs the old code, whatever its files
+    say now: its fingerprint uses the digests of what it imported."""
+    from checks import sources
+
+    mine = dask_runner._fingerprint()
+    assert dask_runner._worker_fingerprint()["source"] == mine["source"]
+    ran = sources.imported()
+    monkeypatch.setattr(sources, "imported", lambda: {**ran, "checks.model": "0" * 64})
+    theirs = dask_runner._worker_fingerprint()
+    assert any("source digest" in d for d in dask_runner._differences(mine, theirs))
+
+
 def test_environment_differences_are_named():
     mine = dask_runner._fingerprint()
     other = {**mine, "packages": {**mine["packages"], "numpy": "0.1"}, "source": "x"}
