@@ -11,7 +11,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import within
 
+from checks.tolerance import tol
 from theory.claims import _appendix_c, app_c
 from theory.claims import fig_training as ft
 
@@ -85,21 +87,27 @@ def _spectra(impact, zeros: int = 0):
     return s0, s1
 
 
+def _impact_tol(impact) -> float:
+    """Rounding of impact_edge_margin: 4 impacts |log(s1 / s0)|, each off by the ratio's few-ulp relative error
+    and its own rounding, on the scale max(1, max impact)."""
+    return tol(4, scale=max(1.0, float(np.max(np.abs(impact)))))
+
+
 def test_impact_edge_margin_sign_at_r_and_its_neighbours():
     r = 10
     impact = [3.0] * r + [0.1] * 10
     s0, s1 = _spectra(impact, zeros=5)
-    tol = 64 * EPS * 3.0
-    assert ft.impact_edge_margin(s0, s1, r, 25) == pytest.approx(2.9, abs=tol)
+    t = _impact_tol(impact)
+    assert within(abs(ft.impact_edge_margin(s0, s1, r, 25) - 2.9), t, "edge margin")
     for rr in (r - 1, r + 1):
-        assert ft.impact_edge_margin(s0, s1, rr, 25) == pytest.approx(-2.9, abs=tol)
+        assert within(abs(ft.impact_edge_margin(s0, s1, rr, 25) + 2.9), t, "edge margin off by one")
 
 
 def test_impact_edge_margin_is_zero_on_a_tie():
     # two equal edges (after k = 2 and after k = 4): the margin at either is 0
     s0, s1 = _spectra([2.0, 2.0, 1.0, 1.0, 0.0, 0.0])
     for r in (2, 4):
-        assert abs(ft.impact_edge_margin(s0, s1, r, 6)) <= 16 * EPS * 2.0
+        assert within(abs(ft.impact_edge_margin(s0, s1, r, 6)), _impact_tol([2.0, 1.0]), "edge margin tie")
 
 
 def test_impact_edge_margin_caps_at_the_rank():
@@ -122,49 +130,79 @@ def test_seed_test_at_its_zero_and_away_from_it():
     assert ft._seed_test("one-sided", y + 0.1, 5.0, sign=+1, threshold=0.7)["agrees"]
 
 
+def _gap_tols(logs) -> tuple[float, float]:
+    """(absolute rounding of a difference of two gaps, of the log of a ratio of two gaps) of ``logs``: each
+    entry is a few roundings off its exact value on the scale M = max |logs|, so each gap errs by <= 3 ulp(M)
+    (tol(1, scale=M) bounds it); the log of a ratio errs by the two gaps' relative errors, conditioned by M
+    over the smallest gap (a lower bound on the two compared), plus its own rounding."""
+    M = float(np.max(np.abs(logs)))
+    g = -np.diff(logs)
+    return tol(2, scale=M), tol(2, kappa=M / g[g > 0].min()) + tol(1, scale=math.log(M / g[g > 0].min()))
+
+
 def test_gap_statistics_at_their_zeros():
     even = -0.3 * np.arange(20.0)  # equal gaps everywhere: no cluster, no preferred split
+    t_gap, t_log = _gap_tols(even)
     c, gmax, _ = ft._cluster_contrast(even)
-    assert abs(c) <= 20 * EPS and gmax == pytest.approx(0.3, rel=20 * EPS)
-    assert abs(ft._gap_margin(even, 10)) <= 20 * EPS * 6
+    assert within(abs(c), t_log, "contrast even") and within(abs(gmax - 0.3), t_gap, "largest gap even")
+    assert within(abs(ft._gap_margin(even, 10)), t_gap, "gap margin even")
     split = even.copy()
     split[10:] -= 2.0  # one large gap after k = 10
-    assert ft._gap_margin(split, 10) == pytest.approx(2.0, rel=1e3 * EPS)
+    t_gap, t_log = _gap_tols(split)
+    assert within(abs(ft._gap_margin(split, 10) - 2.0), t_gap, "gap margin split")
     assert ft._gap_margin(split, 9) < 0 and ft._gap_margin(split, 11) < 0
     assert ft._cluster_contrast(split)[2] == 10
     # the top-gap ratio: 0 with equal gaps, log(2.3 / 0.3) with one boundary, ~0 with two separate equal ones,
     # and a boundary spread over two adjacent gaps still counts once
-    assert abs(ft._top_gap_ratio(even)) <= 20 * EPS
-    assert ft._top_gap_ratio(split) == pytest.approx(math.log(2.3 / 0.3), rel=1e3 * EPS)
+    assert within(abs(ft._top_gap_ratio(even)), _gap_tols(even)[1], "top gap even")
+    assert within(abs(ft._top_gap_ratio(split) - math.log(2.3 / 0.3)), t_log, "top gap split")
     three = split.copy()
     three[5:] -= 2.0
-    assert abs(ft._top_gap_ratio(three)) <= 1e3 * EPS
+    assert within(abs(ft._top_gap_ratio(three)), _gap_tols(three)[1], "top gap three")
     smeared = even.copy()
     smeared[10:] -= 1.0
     smeared[11:] -= 1.0
-    assert ft._top_gap_ratio(smeared) == pytest.approx(math.log(1.3 / 0.3), rel=1e3 * EPS)
+    assert within(abs(ft._top_gap_ratio(smeared) - math.log(1.3 / 0.3)), _gap_tols(smeared)[1], "top gap smeared")
+
+
+def _misfit_floor(x, y) -> float:
+    """log(SSE / SST) at rounding level for the least-squares line of y on x: each residual is the rounding of
+    a lstsq solve with the 2-column design [1, x] (its condition number) on the scale max |y| (the tests
+    compare exp(log / 2), on the scale of the residuals)."""
+    X = np.stack([np.ones_like(x), x], 1)
+    r = tol(len(x), kappa=float(np.linalg.cond(X)), scale=float(np.max(np.abs(y))), kernels=2)
+    return math.log(y.size * r**2 / float(np.sum((y - y.mean()) ** 2)))
 
 
 def test_model_misfit_zero_on_exact_laws():
     l = np.arange(2, 12, dtype=np.float64)[:, None]
     rng = np.random.default_rng(3)
     slope, icpt = rng.uniform(-1, 1, 8), rng.uniform(-2, 2, 8)
-    # log(SSE / SST) at rounding level: SSE ~ (eps |y|)^2 per entry
-    floor = 2 * math.log(1e3 * EPS)
-    affine = ft._model_misfit(icpt + slope * l)
-    assert affine["affine"] <= floor and affine["power law"] > floor
-    power = ft._model_misfit(icpt + slope * np.log(l))
-    assert power["power law"] <= floor and power["affine"] > floor
+    y = icpt + slope * l
+    affine = ft._model_misfit(y)
+    floor = _misfit_floor(l[:, 0], y)
+    assert within(math.exp(affine["affine"] / 2), math.exp(floor / 2), "affine misfit") and affine["power law"] > floor
+    y = icpt + slope * np.log(l)
+    power = ft._model_misfit(y)
+    floor = _misfit_floor(np.log(l[:, 0]), y)
+    assert within(math.exp(power["power law"] / 2), math.exp(floor / 2), "power misfit") and power["affine"] > floor
 
 
 # -- Appendix C helpers --------------------------------------------------------------------------------
 def test_d_closed_at_its_zero_and_known_values():
     # |det Omega^{n,n}| = |det Omega| = 1: d_n(n) = 0 for every n
+    # d_i(n) sums 2i digamma values (scipy: a few ulps each) at arguments in [1/2, n/2], where |psi| is at
+    # most max(|psi(1/2)|, |psi(n/2)|) (psi is increasing)
+    from scipy.special import digamma
+
+    def t(i, n):
+        return tol(2 * i, scale=max(abs(float(digamma(0.5))), abs(float(digamma(n / 2)))))
+
     for n in range(1, 9):
-        assert abs(_appendix_c._d_closed(n, n)) <= 16 * n * EPS
+        assert within(abs(_appendix_c._d_closed(n, n)), t(n, n), "d_n(n)")
     # n = 3: |Omega_11| is uniform on [0, 1] (Archimedes), so d_1(3) = -E log U = 1; d_2(3) = d_1(3) (complement)
-    assert _appendix_c._d_closed(1, 3) == pytest.approx(1.0, rel=16 * EPS)
-    assert _appendix_c._d_closed(2, 3) == pytest.approx(1.0, rel=16 * EPS)
+    assert within(abs(_appendix_c._d_closed(1, 3) - 1.0), t(1, 3), "d_1(3)")
+    assert within(abs(_appendix_c._d_closed(2, 3) - 1.0), t(2, 3), "d_2(3)")
     assert _appendix_c._d_closed(0, 5) == 0.0 and _appendix_c._d_closed(1, 5) > 0
 
 
