@@ -201,6 +201,15 @@ def mutate(site: Site) -> str:
     raise ValueError(f"site {site} not found")
 
 
+def locate(site: dict) -> Site | None:
+    """The current site of an earlier run's mutant: same module, operator and text, nearest line."""
+    if not (ROOT / site["module"]).exists():
+        return None
+    same = [s for s in sites(site["module"])
+            if (s.op, s.before, s.after) == (site["op"], site["before"], site["after"])]
+    return min(same, key=lambda s: abs(s.line - site["line"])) if same else None
+
+
 def modules() -> list[str]:
     mods = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "theory").rglob("*.py"))
     return [m for m in mods if m not in EXCLUDE]
@@ -414,7 +423,8 @@ def _md(x: str) -> str:
 
 def write_report(results: list[dict], meta: dict, out_md: Path, out_json: Path) -> dict:
     eq = _equivalents()
-    math_rows = [r for r in results if r["site"]["op"] != "tolerance"]
+    gone = [r for r in results if r["status"] == "gone"]
+    math_rows = [r for r in results if r["site"]["op"] != "tolerance" and r["status"] != "gone"]
     tol_rows = [r for r in results if r["site"]["op"] == "tolerance"]
     for r in results:
         if r["status"] == "survived" and r["key"] in eq:
@@ -431,7 +441,10 @@ def write_report(results: list[dict], meta: dict, out_md: Path, out_json: Path) 
     out_json.write_text(json.dumps({"meta": meta, "summary": summary, "mutants": results}, indent=1, sort_keys=True) + "\n")
     L = ["# Mutation testing of theory/", "",
          f"`nox -s mutants` ({meta['command']}); commit `{meta['commit']}`, {meta['wall_min']:.1f} min wall on "
-         f"{meta['jobs']} processes, {meta['date']}.", "",
+         f"{meta['jobs']} processes, {meta['date']}."
+         + (f" The sample was first run at commit `{meta['rerun_of']}` ({meta['first_wall_min']:.0f} min); its "
+            f"survivors were re-run at `{meta['commit']}` after checks were added, and the mutants it killed keep "
+            f"that result." if meta.get("rerun_of") else ""), "",
          f"**Score: {killed} of {nonequiv} non-equivalent mutants killed ({100 * score:.1f} %)** "
          f"({by_claim} by claim verdicts, {killed - by_claim} by unit tests); {equiv} argued equivalent; "
          f"{nonequiv - killed} survived. Sample: {len(math_rows)} mutants, seed {meta['seed']}, stratified by "
@@ -459,6 +472,11 @@ def write_report(results: list[dict], meta: dict, out_md: Path, out_json: Path) 
         s = r["site"]
         L.append(f"| `{s['module']}:{s['line']}` | {s['op']} | `{_md(s['before'])}` → `{_md(s['after'])}` | "
                  f"{r['covered_by']} |")
+    if gone:
+        L += ["", f"## Gone ({len(gone)}, not in the score)", "",
+              "Survivors of the first run whose code was since rewritten, so the mutant no longer exists.", ""]
+        L += [f"- `{r['site']['module']}:{r['site']['line']}` {r['site']['op']}: `{_md(r['site']['before'])}` → "
+              f"`{_md(r['site']['after'])}`" for r in gone]
     eqs = [r for r in math_rows if r["status"] == "equivalent"]
     L += ["", f"## Argued equivalent ({len(eqs)})", "", "| module:line | change | why it cannot be detected |",
           "|---|---|---|"]
@@ -492,11 +510,33 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="reports")
     ap.add_argument("--claims", nargs="+", help="restrict the killing claims to these id prefixes (smoke runs)")
     ap.add_argument("--list", action="store_true", help="print the sampled mutants and stop")
+    ap.add_argument("--rerun", metavar="MUTATION_JSON",
+                    help="re-run the survivors of an earlier run (its mutation.json) on the current code, after "
+                         "checks were added; the mutants it killed keep their result, marked with its commit")
     args = ap.parse_args(argv)
     if args.sample < 1 or args.jobs < 1:
         ap.error("--sample and --jobs must be positive")
     t0 = time.perf_counter()
-    chosen = sample(args.sample, args.seed, args.tolerance)
+    earlier, kept = None, {}
+    if args.rerun:
+        try:
+            earlier = json.loads(Path(args.rerun).read_text())
+            prev = earlier["mutants"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            ap.error(f"--rerun {args.rerun}: not a mutation.json ({exc})")
+        chosen, order = [], []
+        for k, r in enumerate(prev):
+            if r["status"] in ("survived", "equivalent"):
+                site = locate(r["site"])
+                if site is None:
+                    kept[k] = {**r, "status": "gone", "by": "the mutated code no longer exists"}
+                else:
+                    chosen.append(site)
+                    order.append(k)
+            else:
+                kept[k] = {**r, "earlier_commit": earlier["meta"]["commit"]}
+    else:
+        chosen = sample(args.sample, args.seed, args.tolerance)
     if args.only:
         chosen = [s for s in chosen if any(s.module.startswith(o) for o in args.only)]
     n_sites = sum(len(sites(m)) for m in modules())
@@ -539,10 +579,20 @@ def main(argv=None) -> int:
     finally:
         for t in tmps:
             shutil.rmtree(t, ignore_errors=True)
+    if earlier is not None:  # the earlier run's order, re-run survivors in their places
+        merged, fresh = [], iter(results)
+        for k in range(len(earlier["mutants"])):
+            merged.append(kept[k] if k in kept else next(fresh))
+        results = merged
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     meta = {"command": "python -m checks.mutants " + " ".join(argv if argv is not None else sys.argv[1:]),
             "commit": commit, "wall_min": (time.perf_counter() - t0) / 60, "jobs": args.jobs, "seed": args.seed,
             "date": time.strftime("%Y-%m-%d"), "n_sites": n_sites, "n_modules": len(modules())}
+    if earlier is not None:
+        meta.update(rerun_of=earlier["meta"]["commit"], seed=earlier["meta"]["seed"],
+                    n_sites=earlier["meta"]["n_sites"], n_modules=earlier["meta"]["n_modules"],
+                    first_wall_min=earlier["meta"]["wall_min"], command=earlier["meta"]["command"]
+                    + f"; survivors re-run with --rerun at {commit}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     summary = write_report(results, meta, out / "mutation.md", out / "mutation.json")
