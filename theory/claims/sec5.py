@@ -728,11 +728,12 @@ claim(
 )
 
 
-def _exact_products(ctx, n, r, p, depth, reps):
-    """Exact integer products of generic layers with (r, p)-gates: (ranks of J_1..J_depth, gate ranks)."""
+def _exact_products(ctx, n, r, p, depth, reps, stream="exact"):
+    """Exact integer products of generic layers with (r, p)-gates: (ranks of J_1..J_depth, gate ranks),
+    drawn from the named stream (another stream: a second configuration)."""
     from theory.claims.app_c import _int_layer
 
-    rng = ctx.rng("exact")
+    rng = ctx.rng(stream)
     out = []
     for _ in range(reps):
         g = torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
@@ -767,8 +768,8 @@ def _thm53_minus_inf(ctx, *, rank_rule=_running_min, q_rank_r=_conditioned_q) ->
     def draw():
         out = []
         for j, (n, r, p) in enumerate(_MINF_CFGS):
-            ex = _exact_products(ctx, n, r, p, 8, ctx.pick(quick=6, full=30)) if j == 0 else \
-                _exact_products_stream(ctx, n, r, p, 8, ctx.pick(quick=6, full=30), f"exact-{j}")
+            ex = _exact_products(ctx, n, r, p, 8, ctx.pick(quick=6, full=30),
+                                 stream="exact" if j == 0 else f"exact-{j}")
             m = ctx.pick(quick=20000, full=200000)
             g = ctx.torch_generator("gates" if j == 0 else f"gates-{j}")
             ranks = {L: torch.stack([samplers.rp_gate(m, n, r, p, g).sum(1) for _ in range(L)]).amin(0).numpy()
@@ -812,23 +813,6 @@ def _thm53_minus_inf(ctx, *, rank_rule=_running_min, q_rank_r=_conditioned_q) ->
                           f"[-1e6,1e6]); {per_cfg[0][1]} Monte-Carlo gate sequences per depth for the frequency of rank > r.",
                    power=1.0 if not exact_ok else stats.power_any(powers))
 
-
-def _exact_products_stream(ctx, n, r, p, depth, reps, stream):
-    """As :func:`_exact_products`, on another named stream (a second configuration)."""
-    from theory.claims.app_c import _int_layer
-
-    rng = ctx.rng(stream)
-    out = []
-    for _ in range(reps):
-        g = torch.Generator().manual_seed(int(rng.integers(2 ** 62)))
-        gates = samplers.rp_gate(depth, n, r, p, g).numpy()
-        j = np.eye(n, dtype=np.int64).astype(object)
-        ranks = []
-        for ell in range(depth):
-            j = _int_layer(rng, n, gates[ell]).dot(j)
-            ranks.append(gate_law.exact_rank(j))
-        out.append((ranks, gates.sum(1).astype(int).tolist()))
-    return out
 
 
 claim(
