@@ -452,19 +452,16 @@ def write_report(results: list[dict], meta: dict, out_md: Path, out_json: Path) 
          "How a mutant is killed (see `checks/mutants.py`): the claims whose quick-profile run covers the mutated "
          "line are re-run on the mutant (fastest first); any change of a verdict, corrected verdict, foil verdict "
          "or resolution sharpness, a crash or a time-out kills it; then the unit tests that import the module.", "",
-         "## By module", "", "| module | mutants | killed | equivalent | survived |", "|---|---|---|---|---|"]
-    mods = sorted({r["site"]["module"] for r in math_rows})
-    for m in mods:
-        rs = [r for r in math_rows if r["site"]["module"] == m]
-        L.append(f"| `{m}` | {len(rs)} | {sum(r['status'] == 'killed' for r in rs)} | "
-                 f"{sum(r['status'] == 'equivalent' for r in rs)} | {sum(r['status'] == 'survived' for r in rs)} |")
-    L += ["", "## By operator", "", "| operator | mutants | killed | equivalent | survived |", "|---|---|---|---|---|"]
-    for op in sorted({r["site"]["op"] for r in math_rows}):
-        rs = [r for r in math_rows if r["site"]["op"] == op]
-        L.append(f"| {op} | {len(rs)} | {sum(r['status'] == 'killed' for r in rs)} | "
-                 f"{sum(r['status'] == 'equivalent' for r in rs)} | {sum(r['status'] == 'survived' for r in rs)} |")
+         ]
+    for title, key in (("module", lambda r: f"`{r['site']['module']}`"), ("operator", lambda r: r["site"]["op"])):
+        L += [f"## By {title}", "", f"| {title} | mutants | killed | equivalent | survived |", "|---|---|---|---|---|"]
+        for name in sorted({key(r) for r in math_rows}):
+            rs = [r for r in math_rows if key(r) == name]
+            L.append(f"| {name} | {len(rs)} | " + " | ".join(str(sum(r["status"] == st for r in rs))
+                                                           for st in ("killed", "equivalent", "survived")) + " |")
+        L.append("")
     surv = [r for r in math_rows if r["status"] == "survived"]
-    L += ["", f"## Survivors ({len(surv)})", "",
+    L += [f"## Survivors ({len(surv)})", "",
           "Neither a claim nor a unit test noticed these. Each is a blind spot to close with a check, or to "
           "argue equivalent in `tests/mutants-equivalent.txt`.", "",
           "| module:line | operator | change | claims covering the line |", "|---|---|---|---|"]
