@@ -239,14 +239,15 @@ def test_depth_scaling_eps_zero_on_affine_logs_positive_otherwise():
     # exact data: the optimal vertex solves a 3 x 3 system conditioned by the largest depth, on the scale of y
     t = _dtol(3, kappa=float(ls.max()), scale=max(1.0, float(np.max(np.abs(y)))))
     assert within(max(abs(e), abs(g - 0.3), abs(d + 0.7)), t, "affine fit")
-    h = 1e-3
-    y2 = y.copy()
-    y2[4] += h
-    e2, _, _ = fgln.depth_scaling_eps(y2, ls)
-    # the LP is solved by HiGHS to its documented default primal feasibility tolerance (1e-7, scipy's linprog
-    # method='highs' options; relative to the data's size), plus the rounding of the vertex's 3 x 3 solve
-    size = max(1.0, float(np.max(np.abs(y2))))
-    assert within(abs(e2 - h / 2), HIGHS_PRIMAL_FEASIBILITY * size + _dtol(3, scale=size), "minimax eps")
+    # a small spike, and one large enough that a relative slip of 1e-4 in eps exceeds the solver's tolerance
+    for h in (1e-3, 1.0):
+        y2 = y.copy()
+        y2[4] += h
+        e2, _, _ = fgln.depth_scaling_eps(y2, ls)
+        # the LP is solved by HiGHS to its documented default primal feasibility tolerance (1e-7, scipy's linprog
+        # method='highs' options; relative to the data's size), plus the rounding of the vertex's 3 x 3 solve
+        size = max(1.0, float(np.max(np.abs(y2))))
+        assert within(abs(e2 - h / 2), HIGHS_PRIMAL_FEASIBILITY * size + _dtol(3, scale=size), f"minimax eps h={h}")
 
 
 # ----------------------------------------------------------------------------------------------
