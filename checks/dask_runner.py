@@ -13,7 +13,11 @@ Two levels of work become tasks:
 Every batch carries its own seed, derived from (global seed, claim, stream, batch index), so
 ``claims.json`` is byte-identical to a serial, ``--jobs N`` or ``pytest -n N`` run whatever the
 number of workers — given the same environment on every worker, which :func:`connect` checks (Python,
-package versions and the project's source digest: a mismatch is an error; other numeric kernels, a warning).
+package versions and the project's source digest, of the modules a worker has already imported where it
+has: a mismatch is an error; other numeric kernels, a warning). Before that, :func:`probe` bounds the
+connection and Dask's handshake in time, so an address that is not a Dask scheduler is a one-line error,
+never a hang or a traceback. Each claim task returns the digests of the source its worker ran
+(:func:`checks.runner.traced`), so the cache never stores a late worker's edit under the start's key.
 """
 
 from __future__ import annotations
