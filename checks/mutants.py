@@ -13,10 +13,16 @@ index           an integer inside a subscript ``k`` -> ``k + 1`` or ``k - 1``; a
 transpose       ``X.T`` / ``X.mT`` -> ``X``
 exponent        ``x ** e`` -> ``x ** (e + 1)`` (or ``e - 1``)
 drop            ``a + b`` / ``a - b`` -> ``a`` (a dropped term)
-relation        ``<`` <-> ``<=``, ``>`` <-> ``>=``
 swap            ``f(a, b, ...)`` -> ``f(b, a, ...)`` (swapped arguments)
 tolerance       a call of a ``*tol*`` function, or a ``tol`` value, times 10 (reported apart: it measures slack)
 ==============  ===========================================================================
+
+**Where.** Only code that computes: nothing inside text, inside the arguments of an input choice (a
+Hypothesis strategy, a random draw, a literal table of cases, a default argument, a budget), or inside a
+tolerance's arguments (its kernel count, conditioning) — a change there draws other inputs, on which a
+true statement stays true, or resizes a tolerance, which the tolerance operator measures apart. Swaps of
+symmetric functions (``min``, ``zip``...) and of bookkeeping calls (seeds, memo keys) are not planted.
+``<`` for ``<=`` is not in the catalogue: on real-valued data it differs only on ties of measure zero.
 
 **Killing.** A mutant is killed when, in the quick profile and the global seed 0, any claim whose
 execution covers the mutated line (recorded by a line tracer during the baseline run) changes its
@@ -55,7 +61,10 @@ ROOT = Path(__file__).resolve().parents[1]
 # Infrastructure rather than mathematics: a BLAS loader and a map helper.
 EXCLUDE = {"theory/_openblas.py", "theory/parallel.py", "theory/__init__.py", "theory/claims/__init__.py"}
 # Keyword arguments that are budgets or labels, not mathematics.
+# Keyword arguments that set a tolerance's size (kernel counts, conditioning, scale): part of the tolerance.
+TOL_KEYWORDS = {"kernels", "kappa", "amplification", "atol", "rtol", "rel", "abs"}
 BUDGET_KEYWORDS = {"quick", "full", "deep", "examples", "steps", "seed", "dpi", "figsize", "max_examples",
+                   "reps", "batch", "draws", "n_samples", "samples", "size", "runs", "n_runs", "chunk",
                    "fontsize", "alpha", "linewidth", "lw", "ms", "markersize", "bins", "ncol", "rotation"}
 EQUIVALENT = ROOT / "tests" / "mutants-equivalent.txt"
 # Unit-test files that are machinery, not maths (they run claims wholesale or the CLI).
@@ -96,13 +105,74 @@ def _num(node) -> bool:
     return isinstance(node, ast.Constant) and type(node.value) in (int, float) and not isinstance(node.value, bool)
 
 
-def _variants(node, parent, grand) -> list[tuple[str, ast.AST]]:
-    """(operator, replacement node) for every mutation of ``node``."""
+# Calls whose arguments choose inputs (Hypothesis strategies, random draws, literal test cases): a change
+# there draws other inputs, on which a true statement stays true, so no correct check can notice it.
+_INPUT_CALL = re.compile(r"^(st|cst|strategies|hst)\.|(^|\.)(random|normal|standard_normal|integers|uniform|choice|"
+                         r"randn|rand|randint|permutation|shuffle|sampled_from|floats|builds|lists|tuples|"
+                         r"matrices|networks|linspace|logspace|arange|geomspace|rp_gate|pick)$")
+# Symmetric functions: swapping their first two arguments changes nothing.
+_SYMMETRIC = re.compile(r"(^|\.)(zip|min|max|maximum|minimum|array_equal|allclose|isclose|hypot|union|"
+                        r"intersection|add|multiply|logaddexp|gcd|lcm)$")
+
+
+def _context(node, parents) -> set[str]:
+    """What the node sits in: 'tol' (the arguments of a tolerance), 'input' (an input choice: a strategy
+    or random draw's arguments, a literal table of cases, a default argument), 'text' (an f-string)."""
+    ctx, child, cur = set(), node, parents.get(node)
+    while cur is not None:
+        if isinstance(cur, (ast.JoinedStr, ast.FormattedValue)):
+            ctx.add("text")
+        elif isinstance(cur, ast.Call) and child is not cur.func:
+            name = ast.unparse(cur.func)
+            if _TOL.search(name.split(".")[-1]):
+                ctx.add("tol")
+            if _INPUT_CALL.search(name):
+                ctx.add("input")
+        elif isinstance(cur, ast.keyword) and cur.arg in BUDGET_KEYWORDS | TOL_KEYWORDS:
+            ctx.add("input" if cur.arg in BUDGET_KEYWORDS else "tol")
+        elif isinstance(cur, (ast.List, ast.Set, ast.Dict, ast.Tuple)) and not (
+                isinstance(parents.get(cur), ast.Subscript) and parents[cur].slice is cur) and _literal_table(cur):
+            ctx.add("input")  # a literal table of cases: (n, t) pairs, depths, gate values...
+        elif isinstance(cur, ast.arguments) and child in cur.defaults + [d for d in cur.kw_defaults if d]:
+            ctx.add("input")
+        child, cur = cur, parents.get(cur)
+    return ctx
+
+
+def _literal(n) -> bool:
+    if isinstance(n, ast.Constant):
+        return True
+    if isinstance(n, ast.UnaryOp):
+        return _literal(n.operand)
+    if isinstance(n, ast.BinOp):
+        return _literal(n.left) and _literal(n.right)
+    if isinstance(n, (ast.Tuple, ast.List, ast.Set)):
+        return all(_literal(e) for e in n.elts)
+    if isinstance(n, ast.Dict):
+        return all(k is None or _literal(k) for k in n.keys) and all(_literal(v) for v in n.values)
+    return False
+
+
+def _literal_table(cont) -> bool:
+    """A container of literals only, with at least one number: a table of input cases."""
+    return _literal(cont) and any(isinstance(n, ast.Constant) and type(n.value) in (int, float)
+                                  for n in ast.walk(cont))
+
+
+def _variants(node, parent, grand, ctx: frozenset = frozenset()) -> list[tuple[str, ast.AST]]:
+    """(operator, replacement node) for every mutation of ``node`` in its context (see :func:`_context`):
+    nothing inside text or input choices; inside a tolerance's arguments only the tolerance x10 itself."""
     out = []
-    if isinstance(parent, (ast.JoinedStr, ast.FormattedValue)) or isinstance(grand, ast.JoinedStr):
+    if "text" in ctx or "input" in ctx:
         return out
-    in_budget = isinstance(parent, ast.keyword) and parent.arg in BUDGET_KEYWORDS
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+    if isinstance(node, ast.Call) and _TOL.search(ast.unparse(node.func).split(".")[-1]):
+        out.append(("tolerance", ast.BinOp(copy.deepcopy(node), ast.Mult(), ast.Constant(10))))
+    if "tol" in ctx:
+        return out
+    text_op = isinstance(node, ast.BinOp) and any(
+        isinstance(o, (ast.JoinedStr, ast.List, ast.ListComp)) or (isinstance(o, ast.Constant) and isinstance(o.value, str))
+        or (isinstance(o, ast.Call) and ast.unparse(o.func) in ("list", "str", "tuple")) for o in (node.left, node.right))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)) and not text_op:
         flipped = copy.deepcopy(node)
         flipped.op = ast.Sub() if isinstance(node.op, ast.Add) else ast.Add()
         out.append(("sign", flipped))
@@ -115,47 +185,40 @@ def _variants(node, parent, grand) -> list[tuple[str, ast.AST]]:
                                               ast.BinOp(copy.deepcopy(node.right), o, ast.Constant(d)))))
     if isinstance(node, ast.Attribute) and node.attr in ("T", "mT") and isinstance(node.ctx, ast.Load):
         out.append(("transpose", copy.deepcopy(node.value)))
-    if isinstance(node, ast.Compare) and len(node.ops) == 1:
-        swap = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt}
-        if type(node.ops[0]) in swap:
-            rel = copy.deepcopy(node)
-            rel.ops = [swap[type(node.ops[0])]()]
-            out.append(("relation", rel))
     in_index = isinstance(parent, (ast.Subscript, ast.Slice, ast.Tuple)) and (
         isinstance(parent, ast.Slice) or (isinstance(parent, ast.Subscript) and parent.slice is node)
         or (isinstance(parent, ast.Tuple) and isinstance(grand, ast.Subscript)))
-    if _num(node) and not in_budget:
+    if _num(node):
         if in_index and isinstance(node.value, int):
-            out.append(("index", ast.Constant(node.value + 1)))
-            out.append(("index", ast.Constant(node.value - 1)))
+            # a slice bound of 50 or more truncates a listing for the evidence; not an index of the maths
+            if not (isinstance(parent, ast.Slice) and abs(node.value) >= 50):
+                out.append(("index", ast.Constant(node.value + 1)))
+                out.append(("index", ast.Constant(node.value - 1)))
         elif isinstance(node.value, float) and node.value != 0.0:
             out.append(("factor", ast.BinOp(copy.deepcopy(node), ast.Mult(), ast.Constant(math.sqrt(2)))))
         elif isinstance(node.value, int) and node.value not in (0, 1) and not in_index:
             out.append(("factor", ast.Constant(2 * node.value)))
     if isinstance(node, ast.Name) and in_index and isinstance(node.ctx, ast.Load):
         out.append(("index", ast.BinOp(copy.deepcopy(node), ast.Add(), ast.Constant(1))))
-    if isinstance(node, ast.Call) and len(node.args) >= 2 and not _NO_SWAP.search(ast.unparse(node.func)) and not any(isinstance(a, ast.Starred) for a in node.args[:2]):
+    if isinstance(node, ast.Call) and len(node.args) >= 2 and not any(isinstance(a, ast.Starred) for a in node.args[:2]):
+        fname = ast.unparse(node.func)
         a, b = ast.unparse(node.args[0]), ast.unparse(node.args[1])
-        if a != b:
+        if a != b and not _NO_SWAP.search(fname) and not _SYMMETRIC.search(fname):
             sw = copy.deepcopy(node)
             sw.args[0], sw.args[1] = sw.args[1], sw.args[0]
             out.append(("swap", sw))
-    fname = ast.unparse(node.func).split(".")[-1] if isinstance(node, ast.Call) else ""
-    if isinstance(node, ast.Call) and _TOL.search(fname):
-        out.append(("tolerance", ast.BinOp(copy.deepcopy(node), ast.Mult(), ast.Constant(10))))
     return out
 
 
 def _nodes(tree):
-    """ast.walk order with (node, parent, grandparent); docstrings and claim/Foil string metadata have no
-    mutable nodes, so nothing needs to be skipped there."""
+    """ast.walk order with (node, parent, grandparent, context)."""
     parents = {}
     for p in ast.walk(tree):
         for ch in ast.iter_child_nodes(p):
             parents[ch] = p
     for node in ast.walk(tree):
         par = parents.get(node)
-        yield node, par, parents.get(par)
+        yield node, par, parents.get(par), frozenset(_context(node, parents))
 
 
 # The sources of theory/ as read once at the start of a run: sampling, mutating and the baseline all use
@@ -172,10 +235,10 @@ def source(module: str) -> str:
 def sites(module: str) -> list[Site]:
     tree = ast.parse(source(module))
     out = []
-    for idx, (node, par, grand) in enumerate(_nodes(tree)):
+    for idx, (node, par, grand, ctx) in enumerate(_nodes(tree)):
         if not hasattr(node, "lineno"):
             continue
-        for v, (op, new) in enumerate(_variants(node, par, grand)):
+        for v, (op, new) in enumerate(_variants(node, par, grand, ctx)):
             before, after = ast.unparse(node), ast.unparse(new)
             if before != after and len(before) <= 160:
                 out.append(Site(module, idx, op, v, node.lineno, before, after))
@@ -185,9 +248,9 @@ def sites(module: str) -> list[Site]:
 def mutate(site: Site) -> str:
     """The module's source with the one change (unparsed from the AST: formatting changes, lines move)."""
     tree = ast.parse(source(site.module))
-    for idx, (node, par, grand) in enumerate(_nodes(tree)):
+    for idx, (node, par, grand, ctx) in enumerate(_nodes(tree)):
         if idx == site.index:
-            op, new = _variants(node, par, grand)[site.variant]
+            op, new = _variants(node, par, grand, ctx)[site.variant]
             assert op == site.op
             ast.copy_location(new, node)
             for field, value in ast.iter_fields(par):

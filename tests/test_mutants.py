@@ -18,7 +18,7 @@ def all_sites():
 
 def test_every_operator_is_planted_somewhere(all_sites):
     ops = {s.op for ss in all_sites.values() for s in ss}
-    assert {"sign", "factor", "index", "transpose", "exponent", "drop", "relation", "swap", "tolerance"} <= ops
+    assert {"sign", "factor", "index", "transpose", "exponent", "drop", "swap", "tolerance"} <= ops
 
 
 @pytest.mark.parametrize("module", ["theory/wedge.py", "theory/lyapunov.py", "theory/claims/sec7.py"])
@@ -61,3 +61,34 @@ def test_signature_sees_foils_corrected_forms_and_sharpness():
 def test_unit_tests_for_finds_importers():
     assert "tests/test_exterior.py" in mutants.unit_tests_for("theory/exterior.py")
     assert not any(t.endswith(tuple(mutants.MACHINERY_TESTS)) for t in mutants.unit_tests_for("theory/lyapunov.py"))
+
+
+def _ops_at(src: str) -> list[tuple[str, str, str]]:
+    tree = ast.parse(src)
+    return [(op, ast.unparse(node), ast.unparse(new)) for node, par, grand, ctx in mutants._nodes(tree)
+            for op, new in mutants._variants(node, par, grand, ctx)]
+
+
+def test_inputs_text_and_tolerance_arguments_are_not_mutated():
+    src = """
+def f(x, n=5):
+    cases = [(2, 3), (3, 4)]
+    y = rng.standard_normal(n ** 2)
+    t = tol(n + 1, kernels=2 * n + 1)
+    msg = f"{x + 1}"
+    return x - 1, min(x, y)
+"""
+    ops = _ops_at(src)
+    befores = {b for _, b, _ in ops}
+    assert ("sign", "x - 1", "x + 1") in ops and ("drop", "x - 1", "x") in ops
+    assert ("tolerance", "tol(n + 1, kernels=2 * n + 1)", "tol(n + 1, kernels=2 * n + 1) * 10") in ops
+    assert "n ** 2" not in befores and "2 * n + 1" not in befores and "n + 1" not in befores  # input / tolerance
+    assert "x + 1" not in befores  # f-string
+    assert not any(op == "swap" and b.startswith("min(") for op, b, _ in ops)  # symmetric
+    assert not any(op == "factor" and b in ("2", "3", "4", "5") for op, b, _ in ops)  # case table, default
+
+
+def test_index_slips_are_planted_in_subscripts_but_not_in_listing_truncations():
+    ops = _ops_at("a = s[k] + s[1:r] + rows[:300]")
+    assert ("index", "k", "k + 1") in ops and ("index", "1", "2") in ops and ("index", "r", "r + 1") in ops
+    assert not any(b == "300" for _, b, _ in ops)
