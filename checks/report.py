@@ -709,10 +709,8 @@ def render(out: Path, reg: dict[str, Claim], *, writer: bool = False) -> dict:
         if run["provenance"] is not None:
             files["provenance.json"] = json.dumps({**run["provenance"], "claims_sha256": digest}, indent=1,
                                                   sort_keys=True) + "\n"
-    plots = plot_entries(records)
-    keep = set(files) | set(plots) | {"claims.json", "timing.json", "provenance.json"}
-    if run:
-        keep.add(install.run_record_name(digest))
+    keep = _report_files(doc, digest)  # a record the registry no longer has keeps its page and plots
+    plots = plot_entries(records_by_id(doc))
     install.claim_files(out, keep)  # before any of them is created
     (out / "claims").mkdir(exist_ok=True)
     install.write_if_changed(out / "CLAIMS.md", files.pop("CLAIMS.md").encode())
@@ -738,6 +736,15 @@ def render(out: Path, reg: dict[str, Claim], *, writer: bool = False) -> dict:
     return {"counts": counts, "n": len(records), "missing_plots": missing, "digest": digest}
 
 
+def _report_files(doc: dict, digest: str) -> set[str]:
+    """The files of the report whose ``claims.json`` is ``doc`` (with ``digest``): what the runner keeps.
+    It depends on ``claims.json`` alone, not on the registry, so that a change of code never makes a
+    reader delete or rewrite anything."""
+    records = records_by_id(doc)
+    return ({"claims.json", "CLAIMS.md", "timing.json", "provenance.json", install.run_record_name(digest)}
+            | {f"claims/{safe_name(cid)}.md" for cid in records} | set(plot_entries(records)))
+
+
 def stale(out: Path, reg: dict[str, Claim]) -> bool:
     """Whether the derived files of the report at ``out`` need work: rendered from another ``claims.json``
     (an interrupted write), or files the runner wrote that the report no longer names, or temporary
@@ -752,10 +759,7 @@ def stale(out: Path, reg: dict[str, Claim]) -> bool:
     if install.needs_render(out):
         return True
     digest = install.sha256((out / "claims.json").read_bytes())
-    records = {rec["id"]: rec for rec in doc["claims"] if rec["id"] in reg}
-    keep = ({"claims.json", "CLAIMS.md", "timing.json", "provenance.json", install.run_record_name(digest)}
-            | {f"claims/{safe_name(cid)}.md" for cid in records} | set(plot_entries(records)))
-    if set(marker["files"]) - keep:
+    if set(marker["files"]) - _report_files(doc, digest):
         return True
     return any(install._TMP_RE.match(e.name) for d in (out, out / "claims", out / "plots") if d.is_dir()
                for e in os.scandir(d))

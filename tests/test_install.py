@@ -541,6 +541,23 @@ def test_a_damaged_marker_still_marks_a_report_and_proves_nothing(tmp_path, monk
     _assert_consistent(out)
 
 
+def test_a_reader_with_other_code_writes_nothing(tmp_path, monkeypatch):
+    """The files a report keeps depend on claims.json alone: a registry that lost or gained a claim
+    does not make list/show/replay rewrite or delete anything (the committed reports/ stays as it is)."""
+    out = _base(tmp_path / "r")
+    before = _snapshot(out)
+
+    def other_code():
+        reg = _fake_registry()
+        reg.pop("thm-9.4")
+        return reg
+
+    monkeypatch.setattr(registry, "load", other_code)
+    assert cli.main(["list", "--out", str(out)]) == 0
+    assert cli.main(["show", "lem-9.2", "--out", str(out)]) == 0
+    assert _snapshot(out) == before
+
+
 def test_claims_json_is_byte_identical_whatever_the_interruptions(tmp_path, monkeypatch):
     """The commit point's bytes depend on the results only: an uninterrupted write and a write after an
     interrupted one produce the same claims.json."""
