@@ -117,7 +117,8 @@ _SYMMETRIC = re.compile(r"(^|\.)(zip|min|max|maximum|minimum|array_equal|allclos
 
 def _context(node, parents) -> set[str]:
     """What the node sits in: 'tol' (the arguments of a tolerance), 'input' (an input choice: a strategy
-    or random draw's arguments, a literal table of cases, a default argument), 'text' (an f-string)."""
+    or random draw's arguments, a literal table of cases, a default argument), 'text' (an f-string),
+    'annotation' (a type annotation)."""
     ctx, child, cur = set(), node, parents.get(node)
     while cur is not None:
         if isinstance(cur, (ast.JoinedStr, ast.FormattedValue)):
@@ -135,6 +136,10 @@ def _context(node, parents) -> set[str]:
             ctx.add("input")  # a literal table of cases: (n, t) pairs, depths, gate values...
         elif isinstance(cur, ast.arguments) and child in cur.defaults + [d for d in cur.kw_defaults if d]:
             ctx.add("input")
+        elif (isinstance(cur, ast.arg) and child is cur.annotation) or (
+                isinstance(cur, (ast.FunctionDef, ast.AsyncFunctionDef)) and child is cur.returns) or (
+                isinstance(cur, ast.AnnAssign) and child is cur.annotation):
+            ctx.add("annotation")  # a type annotation: never executed as arithmetic
         child, cur = cur, parents.get(cur)
     return ctx
 
@@ -166,8 +171,8 @@ def _variants(node, parent, grand, ctx: frozenset = frozenset()) -> list[tuple[s
     if "text" in ctx or "input" in ctx:
         return out
     if isinstance(node, ast.Call) and _TOL.search(ast.unparse(node.func).split(".")[-1]):
-        out.append(("tolerance", ast.BinOp(copy.deepcopy(node), ast.Mult(), ast.Constant(10))))
-    if "tol" in ctx:
+        return [("tolerance", ast.BinOp(copy.deepcopy(node), ast.Mult(), ast.Constant(10)))]
+    if "tol" in ctx or "annotation" in ctx:
         return out
     text_op = isinstance(node, ast.BinOp) and any(
         isinstance(o, (ast.JoinedStr, ast.List, ast.ListComp)) or (isinstance(o, ast.Constant) and isinstance(o.value, str))
@@ -534,7 +539,8 @@ def write_report(results: list[dict], meta: dict, out_md: Path, out_json: Path) 
                  f"{r['covered_by']} |")
     if gone:
         L += ["", f"## Gone ({len(gone)}, not in the score)", "",
-              "Survivors of the first run whose code was since rewritten, so the mutant no longer exists.", ""]
+              "Survivors of the first run that are no longer planted: their code was rewritten, or the catalogue "
+              "stopped mutating it (type annotations, the arguments of a tolerance call).", ""]
         L += [f"- `{r['site']['module']}:{r['site']['line']}` {r['site']['op']}: `{_md(r['site']['before'])}` → "
               f"`{_md(r['site']['after'])}`" for r in gone]
     eqs = [r for r in math_rows if r["status"] == "equivalent"]
@@ -589,7 +595,8 @@ def main(argv=None) -> int:
             if r["status"] in ("survived", "equivalent"):
                 site = locate(r["site"])
                 if site is None:
-                    kept[k] = {**r, "status": "gone", "by": "the mutated code no longer exists"}
+                    kept[k] = {**r, "status": "gone",
+                               "by": "no longer planted: the code was rewritten, or the catalogue no longer mutates it"}
                 else:
                     chosen.append(site)
                     order.append(k)

@@ -92,3 +92,8 @@ def test_index_slips_are_planted_in_subscripts_but_not_in_listing_truncations():
     ops = _ops_at("a = s[k] + s[1:r] + rows[:300]")
     assert ("index", "k", "k + 1") in ops and ("index", "1", "2") in ops and ("index", "r", "r + 1") in ops
     assert not any(b == "300" for _, b, _ in ops)
+
+
+def test_annotations_and_tolerance_calls_get_no_arithmetic_mutants():
+    ops = _ops_at("def f(n: int, p: list[tuple[int, ...]]) -> dict[str, int]:\n    return _tol_wedge(n, p, 1.0)\n")
+    assert [op for op, _, _ in ops] == ["tolerance"]
