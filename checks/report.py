@@ -554,8 +554,11 @@ def provenance_line(p: dict) -> str:
     wall_s = f"{wall / 60:.1f} min" if isinstance(wall, (int, float)) else "?"
     cached = p.get("cache") or {}
     cache_s = f", {cached.get('hits', 0)} of {cached.get('claims', 0)} claims from the cache" if cached else ""
-    return (f"Provenance: Python {p.get('python', '?')} on {p.get('platform', '?')}; {pk}; BLAS {p.get('blas', '?')}; "
-            f"device {p.get('device_name', '?')}; commit {commit}; wall time {wall_s}{cache_s} "
+    torch_cpu = (p.get("torch_build") or {}).get("cpu_capability")
+    kernels = (f"; torch CPU {torch_cpu}" if torch_cpu else "") + (
+        f"; numpy SIMD {p['numpy_simd']}" if p.get("numpy_simd") else "")
+    return (f"Provenance: Python {p.get('python', '?')} on {p.get('platform', '?')}; {pk}; BLAS {p.get('blas', '?')}"
+            f"{kernels}; device {p.get('device_name', '?')}; commit {commit}; wall time {wall_s}{cache_s} "
             "(`provenance.json`).")
 
 
