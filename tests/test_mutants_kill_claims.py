@@ -1,0 +1,108 @@
+"""Helpers of Appendix F, Figures 3-5 and 10-12 and Section 4 that mutation testing found unguarded (issue 17,
+part 6).
+
+Each test compares one helper that feeds a verdict, a foil, a tolerance, a profile's panel choice or a piece of
+evidence with what it is defined to be (a hand-built matrix whose statistic is known, a brute-force minimum,
+the comment or docstring that defines the choice), so a slip in the helper fails here even where no claim's
+verdict changes. Float comparisons use tolerances from float64 eps and the sizes involved.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from checks.model import REGISTRY
+from checks.tolerance import tol
+from tests.conftest import within
+from theory import diagcorr as dc
+from theory.claims import app_f, fig_alignment, fig_depth, sec4
+
+EPS = np.finfo(float).eps
+
+
+# -- Appendix F: the absolute-value check's np.cov reference -----------------------------------------
+
+@pytest.mark.parametrize("A", [np.fliplr(np.diag([1.0, 2.0, 3.0])) + np.diag([0.0, 0.5, 0.0]),
+                               np.array([[0.0, 1.0, 4.0], [1.0, 2.0, 0.0], [3.0, 0.0, -1.0]]),
+                               -np.diag([1.0, 2.0, 3.0, 4.0]) + np.eye(4, k=1)])
+def test_abs_cmp_passes_and_its_tolerance_scales_with_sigma_x_sigma_y(A):
+    """``_abs_cmp`` on a defined matrix (negative, interior and positive rho): it passes, and its tolerance is
+    tol(n^2, scale=n^2 / (sigma_X sigma_Y), kernels=4) with sigma_X, sigma_Y the marginal standard deviations of
+    the grid coordinates under P = |A| / sum |A|, computed here from the definition."""
+    n = A.shape[0]
+    P = np.abs(A) / np.abs(A).sum()
+    r = np.arange(1, n + 1)
+    px, py = P.sum(1), P.sum(0)
+    sx = math.sqrt(px @ r**2 - (px @ r) ** 2)
+    sy = math.sqrt(py @ r**2 - (py @ r) ** 2)
+    cmp = app_f._abs_cmp(A)
+    assert cmp.ok
+    want = tol(n * n, scale=n * n / (sx * sy), kernels=4)
+    assert within(abs(cmp.tol - want), 4 * n * EPS * want, "abs_cmp tolerance")
+
+
+def test_mp_rho_is_pearson_of_a_hand_computed_distribution():
+    """``_mp_rho`` on A = [[1, 1], [0, 2]]: P = (1/4)[[1, 1], [0, 2]]; X in {1, 2} with P(X=2) = 1/2,
+    Y with P(Y=2) = 3/4, E XY = (1 + 2 + 4 * 2) / 4 = 11/4, so Cov = 11/4 - 3/2 * 7/4 = 1/8,
+    sigma_X = 1/2, sigma_Y = sqrt(3)/4, rho = (1/8) / (sqrt(3)/8) = 1/sqrt(3)."""
+    rho, sx, sy = app_f._mp_rho(np.array([[1.0, 1.0], [0.0, 2.0]]))
+    for got, want in ((rho, 1 / math.sqrt(3)), (sx, 0.5), (sy, math.sqrt(3) / 4)):
+        assert within(abs(got - want), 4 * EPS, "mp_rho")
+
+
+# -- Figures 5 and 10-12: recomputations, evidence, panel choice -------------------------------------
+
+def test_independent_g2_top_block_is_rho_of_uj_transpose_ua():
+    """With A_l = J the left singular frames coincide (same input, same SVD), so U_J^T U_{A_l} = I and the 'top'
+    statistic rho(top-left k x k of U_J^T U_A) is exactly rho(I_k) = 1 for every k; and with A_l = J Q (Q
+    orthogonal on the right) the left frame is unchanged up to column signs, so rho stays 1 (|R| = I)."""
+    rng = np.random.default_rng(17)
+    n, Lm1, ks = 8, 2, (3, 4)
+    J = rng.standard_normal((1, n, n))
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    A = np.stack([J[0], J[0] @ Q])[None]
+    top = fig_alignment._independent_g2(J, A, ks=ks)["values"]
+    for k in ks:
+        assert within(np.abs(top[k]["top"] - 1.0), 8 * n * k * k * EPS, f"top k={k}")
+        assert top[k]["top"].shape == (1, Lm1)
+
+
+def test_fig5_haar_evidence_is_the_change_of_the_range_block(monkeypatch):
+    """The evidence 'range block unchanged by Haar null bases (max |change|)' is max |rho(range) - rho(range/haar)|
+    over the draws (Haar rotation of the null columns leaves the k x k range block's rho unchanged, so it is ~0,
+    while rho itself is of order one). Run on a small FGLN (n = 16, L = 4) for speed."""
+    monkeypatch.setattr(fig_alignment, "F5_N", 16)
+    monkeypatch.setattr(fig_alignment, "F5_L", 4)
+    d = fig_alignment._fig5_data.__wrapped__(0, 2, "fgln")
+    change = d["diag"]["range block unchanged by Haar null bases (max |change|)"]
+    r, rh = d["rho"]["range"], d["rho"]["range/haar"]
+    assert change == float(np.nanmax(np.abs(r - rh)))
+    assert np.nanmax(np.abs(r)) > 0.1 > change
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("profile", ["quick", "full"])
+def test_lesser_check_masked_rerun_panels(monkeypatch, profile):
+    """Fig. 10's 'to a lesser extent' check re-runs the masked reading on the cheap n = 64 panels in the quick
+    profile (PANELS are (p, n) pairs: columns p, rows n) and on all four in the full profile."""
+    seen = {}
+
+    def fake(ctx, **kw):
+        seen.update(kw)
+        raise _Stop
+
+    monkeypatch.setattr(fig_alignment, "_g2_check", fake)
+    with pytest.raises(_Stop):
+        fig_alignment._lesser_check(SimpleNamespace(profile=SimpleNamespace(name=profile)))
+    reading, panels = seen["secondary"]
+    assert reading == "masked"
+    want = fig_alignment.PANELS if profile == "full" else [(0.5, 64), (1.0, 64)]
+    assert list(panels) == want
