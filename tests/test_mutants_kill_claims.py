@@ -106,3 +106,39 @@ def test_lesser_check_masked_rerun_panels(monkeypatch, profile):
     assert reading == "masked"
     want = fig_alignment.PANELS if profile == "full" else [(0.5, 64), (1.0, 64)]
     assert list(panels) == want
+
+
+# -- Section 4: Definition 4.6's independent Chebyshev fit, Prop. 4.5's exponent foil ---------------
+
+def _cheb_by_triples(y, x):
+    """Minimal sup-residual of an affine fit = the max over triples a < b < c of half the vertical distance of
+    (x_b, y_b) from the chord through the outer two (a Chebyshev set for affine functions has 3 points)."""
+    best = 0.0
+    for a, b, c in itertools.combinations(range(len(x)), 3):
+        chord = y[a] + (y[c] - y[a]) * (x[b] - x[a]) / (x[c] - x[a])
+        best = max(best, abs(y[b] - chord) / 2)
+    return best
+
+
+def test_cheb_independent_is_the_minimax_affine_error():
+    """``sec4._cheb_independent`` (the reference for Definition 4.6's eps) against the triple formula, on
+    affine ladders l*gamma + delta plus noise at the depths 1..L the claim uses."""
+    rng = np.random.default_rng(46)
+    for L in (3, 5, 8, 12):
+        x = np.arange(1.0, L + 1)
+        for _ in range(5):
+            y = rng.uniform(-2, 2) * x + rng.uniform(-2, 2) + rng.uniform(-1, 1, L)
+            got, want = sec4._cheb_independent(y, x), _cheb_by_triples(y, x)
+            scale = np.max(np.abs(y)) + np.max(np.abs(x))
+            assert within(abs(got - want), 16 * L * scale * EPS, f"cheb L={L}")
+
+
+def test_missing_simple_exponent_foil_is_two_minus_one_over_L():
+    """The corrected form's foil 'exponent 2 - 1/L' evaluates the ODE with s^{2-1/L}: its power at the flow's
+    L = 2 is 3/2, a slip of 1/L = 1/2 = the foil's stated size from the exponent 2 - 2/L."""
+    c = REGISTRY["prop-4.5/missing-simple"]
+    foil = next(f for f in c.corrected.foils if f.statement == "exponent 2 - 1/L")
+    power = foil.check.keywords["power"]
+    L = sec4.CROSS["L"]
+    assert power(L) == 2 - 1 / L
+    assert power(L) - (2 - 2 / L) == foil.size
