@@ -142,3 +142,104 @@ def test_missing_simple_exponent_foil_is_two_minus_one_over_L():
     L = sec4.CROSS["L"]
     assert power(L) == 2 - 1 / L
     assert power(L) - (2 - 2 / L) == foil.size
+
+
+# -- Figures 3, 4 and 9: Bonferroni counts, bracket ends K, powers --------------------------------
+
+def test_Ks_stops_at_48_for_half_gates():
+    """At p = 0.5 the cumulative constants stop at K = 48 (rank J_20 >= 56 holds for too few products): the top
+    64 of Fig. 3 adds no K = 64 bracket there; Fig. 9's kmax = 30 (<= 48) is added; at p = 1 kmax always is."""
+    assert fig_depth._Ks(0.5, 64) == (1, 2, 4, 8, 16, 24, 32, 40, 48)
+    assert fig_depth._Ks(0.5, 30) == (1, 2, 4, 8, 16, 24, 30)
+    assert fig_depth._Ks(1.0, 64) == (1, 2, 4, 8, 16, 24, 32, 48, 64)
+    assert fig_depth._Ks(1.0, 30) == (1, 2, 4, 8, 16, 24, 30)
+
+
+class _Ctx:
+    """The few context methods the figure checks call: the quick profile's sizes, and ctx.t recording the
+    number of comparisons its critical value is shared between."""
+
+    def __init__(self):
+        self.calls = []
+
+    def pick(self, quick=None, **_):
+        return quick
+
+    def t(self, comparisons=1, dof=1):
+        self.calls.append(comparisons)
+        return 4.0
+
+
+def _count_tests(monkeypatch):
+    n = {"test": 0}
+    real = fig_depth.stats.test
+
+    def spy(*a, **k):
+        n["test"] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(fig_depth.stats, "test", spy)
+    return n
+
+
+@pytest.mark.parametrize("kmax", [30, 64])
+def test_spectrum_bonferroni_count_is_the_tests_it_performs(monkeypatch, kmax):
+    """Fig. 3/9's critical value is shared between the tests the check performs: per index k one Benettin test
+    (stats.test) and one two-sided 'better/worse than gamma_k' comparison, per bracket its lower end, upper end
+    and exact point estimate (3). Synthetic log-singular values (finite for every k) stand in for the products;
+    the count is taken where the brackets are decided."""
+    rng = np.random.default_rng(3)
+    m, L = 48, fig_depth.FIG_L
+    data = {L: (rng.standard_normal((m, kmax)) - np.arange(kmax), rng.standard_normal((m, kmax)))}
+    monkeypatch.setattr(fig_depth, "_data", lambda ctx, p: data)
+    monkeypatch.setattr(fig_depth, "_brackets", lambda ctx, p, L, Ks: [("bracket", K) for K in Ks])
+    seen = {}
+
+    def decide(ctx, items, constant, crit):
+        seen["items"] = len(items)
+        raise _Stop
+
+    monkeypatch.setattr(fig_depth, "_decide", decide)
+    n = _count_tests(monkeypatch)
+    ctx = _Ctx()
+    with pytest.raises(_Stop):
+        fig_depth._spectrum(ctx, kmax, name="t")
+    assert n["test"] == 2 * kmax  # one Benettin test per (p, k)
+    assert ctx.calls == [n["test"] + n["test"] + 3 * seen["items"]]
+
+
+def test_fig4_bonferroni_count_and_band_powers(monkeypatch):
+    """Fig. 4's critical value is shared between its tests: two one-sided band tests per (k, l) (each with its
+    power computed by _ladder.one_sided_power), and every stats.test (exact per-k tests at the deepest l, top-K
+    sums at every l). The two one-sided powers of a band test are at margins lo - E o and E o - hi from the same
+    expected offset E o, so the margins add up to lo - hi = -(d_(k-1) + d_k), the band's width, for any slope."""
+    from theory import lyapunov
+
+    rng = np.random.default_rng(4)
+    m, K, ells = 48, 30, list(range(10, 101, 10))
+    cols = 32
+    data = {l: (l * np.array([fig_depth._gamma(k, 0.5) for k in range(1, cols + 1)])
+                + rng.standard_normal((m, cols)),) for l in ells}
+    monkeypatch.setattr(fig_depth, "_data", lambda ctx, p: data)
+    zero = np.zeros(m)
+    monkeypatch.setattr(fig_depth, "_remainders",
+                        lambda ctx, d, ells, K, keep: {l: {k: zero for k in range(K + 1)} for l in ells})
+    margins = []
+    real_osp = fig_depth._ladder.one_sided_power
+
+    def osp(margin, se, crit):
+        margins.append(margin)
+        return real_osp(margin, se, crit)
+
+    monkeypatch.setattr(fig_depth._ladder, "one_sided_power", osp)
+    n = _count_tests(monkeypatch)
+    ctx = _Ctx()
+    fig_depth._fig4(ctx)
+    assert len(margins) == 2 * K * len(ells)
+    assert n["test"] == K + len(ells)
+    assert ctx.calls == [len(margins) + n["test"]]
+    N = fig_depth.N
+    for i, (a, b) in enumerate(zip(margins[::2], margins[1::2])):
+        k = i // len(ells) + 1
+        width = lyapunov.d(k - 1, N) + lyapunov.d(k, N)
+        assert within(abs(a + b + width), 64 * EPS * (abs(a) + abs(b) + width), f"band margins k={k}")
