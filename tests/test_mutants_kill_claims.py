@@ -243,3 +243,14 @@ def test_fig4_bonferroni_count_and_band_powers(monkeypatch):
         k = i // len(ells) + 1
         width = lyapunov.d(k - 1, N) + lyapunov.d(k, N)
         assert within(abs(a + b + width), 64 * EPS * (abs(a) + abs(b) + width), f"band margins k={k}")
+
+
+def test_independent_g2_aat_tolerance_is_k_squared_times_the_product_bound():
+    """The 'aat' statistic rho(A_l[:k] A_l[:k]^T) involves no SVD: its recomputation tolerance is the backward
+    error of the product (tol(n, kernels=2)) times k^2 for rho's sums over the k x k block (the docstring's
+    derivation), with k the largest block size compared; the evidence 'max ratio to tolerance' is relative to it."""
+    rng = np.random.default_rng(12)
+    n, ks = 8, (3, 4)
+    J, A = rng.standard_normal((1, n, n)), rng.standard_normal((1, 2, n, n))
+    t = fig_alignment._independent_g2(J, A, ks=ks)["tol"]["aat"]
+    assert np.all(t == tol(n, kernels=2) * max(ks) ** 2)
