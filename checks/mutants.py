@@ -278,6 +278,18 @@ def locate(site: dict) -> Site | None:
     return min(same, key=lambda s: abs(s.line - site["line"])) if same else None
 
 
+def verdict_code_digest() -> str:
+    """sha256 of what decides a claim's verdict on a mutant: the snapshot of theory/ and the runner/model."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for m in modules():
+        h.update(m.encode() + b"\0" + source(m).encode() + b"\0")
+    for f in ("checks/runner.py", "checks/model.py", "checks/property.py", "checks/stats.py", "checks/tolerance.py"):
+        h.update(f.encode() + b"\0" + (ROOT / f).read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def modules() -> list[str]:
     mods = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "theory").rglob("*.py"))
     return [m for m in mods if m not in EXCLUDE]
@@ -512,7 +524,9 @@ def write_report(results: list[dict], meta: dict, out_md: Path, out_json: Path) 
          f"{meta['jobs']} processes, {meta['date']}."
          + (f" The sample was first run at commit `{meta['rerun_of']}` ({meta['first_wall_min']:.0f} min); its "
             f"survivors were re-run at `{meta['commit']}` after checks were added, and the mutants it killed keep "
-            f"that result." if meta.get("rerun_of") else ""), "",
+            f"that result." if meta.get("rerun_of") else "")
+         + (" The re-run used the unit tests only (`--tests-only`): theory/ and the runner were unchanged, so "
+            "the claims' verdicts on those mutants are the first run's." if meta.get("tests_only") else ""), "",
          f"**Score: {killed} of {nonequiv} non-equivalent mutants killed ({100 * score:.1f} %)** "
          f"({by_claim} by claim verdicts, {killed - by_claim} by unit tests); {equiv} argued equivalent; "
          f"{nonequiv - killed} survived. Sample: {len(math_rows)} mutants, seed {meta['seed']}, stratified by "
@@ -579,9 +593,14 @@ def main(argv=None) -> int:
     ap.add_argument("--rerun", metavar="MUTATION_JSON",
                     help="re-run the survivors of an earlier run (its mutation.json) on the current code, after "
                          "checks were added; the mutants it killed keep their result, marked with its commit")
+    ap.add_argument("--tests-only", action="store_true",
+                    help="with --rerun: re-run the survivors against the unit tests only, reusing the first run's "
+                         "claim verdicts; refused unless theory/ and the runner are unchanged since that run")
     args = ap.parse_args(argv)
     if args.sample < 1 or args.jobs < 1:
         ap.error("--sample and --jobs must be positive")
+    if args.tests_only and not args.rerun:
+        ap.error("--tests-only goes with --rerun")
     t0 = time.perf_counter()
     earlier, kept = None, {}
     if args.rerun:
@@ -602,6 +621,12 @@ def main(argv=None) -> int:
                     order.append(k)
             else:
                 kept[k] = {**r, "earlier_commit": earlier["meta"]["commit"]}
+        if args.tests_only:
+            then = earlier["meta"].get("verdict_code_sha256")
+            if then is None:
+                ap.error("--tests-only: the earlier run recorded no digest of theory/ and the runner; re-run in full")
+            if then != verdict_code_digest():
+                ap.error("--tests-only: theory/ or the runner changed since the earlier run; re-run in full")
     else:
         chosen = sample(args.sample, args.seed, args.tolerance)
     if args.only:
@@ -620,7 +645,9 @@ def main(argv=None) -> int:
     tmps = [Path(tempfile.mkdtemp(prefix="mutants-")) for _ in range(args.jobs)]
     try:
         overlays = [_overlay(t) for t in tmps]
-        base = baseline(claims, args.jobs, say, overlays[0])
+        # --tests-only: the claims gave these survivors the same verdicts then as they would now (same code,
+        # same seeds), so only the unit tests, which may have gained checks, are run.
+        base = {} if args.tests_only else baseline(claims, args.jobs, say, overlays[0])
         free = list(range(args.jobs))
         import threading
 
@@ -649,14 +676,23 @@ def main(argv=None) -> int:
     if earlier is not None:  # the earlier run's order, re-run survivors in their places
         merged, fresh = [], iter(results)
         for k in range(len(earlier["mutants"])):
-            merged.append(kept[k] if k in kept else next(fresh))
+            if k in kept:
+                merged.append(kept[k])
+                continue
+            r = next(fresh)
+            if args.tests_only:  # the claim side as the first run measured it
+                prev = earlier["mutants"][k]
+                r.update(covered_by=prev.get("covered_by", 0), claims_run=prev.get("claims_run", 0),
+                         claims_from=earlier["meta"]["commit"])
+            merged.append(r)
         results = merged
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     meta = {"command": "python -m checks.mutants " + " ".join(argv if argv is not None else sys.argv[1:]),
             "commit": commit, "wall_min": (time.perf_counter() - t0) / 60, "jobs": args.jobs, "seed": args.seed,
-            "date": time.strftime("%Y-%m-%d"), "n_sites": n_sites, "n_modules": len(modules())}
+            "date": time.strftime("%Y-%m-%d"), "n_sites": n_sites, "n_modules": len(modules()),
+            "verdict_code_sha256": verdict_code_digest()}
     if earlier is not None:
-        meta.update(rerun_of=earlier["meta"]["commit"], seed=earlier["meta"]["seed"],
+        meta.update(tests_only=bool(args.tests_only), rerun_of=earlier["meta"]["commit"], seed=earlier["meta"]["seed"],
                     n_sites=earlier["meta"]["n_sites"], n_modules=earlier["meta"]["n_modules"],
                     first_wall_min=earlier["meta"]["wall_min"], command=earlier["meta"]["command"]
                     + f"; survivors re-run with --rerun at {commit}")
