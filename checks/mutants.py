@@ -602,6 +602,8 @@ def main(argv=None) -> int:
     if args.tests_only and not args.rerun:
         ap.error("--tests-only goes with --rerun")
     t0 = time.perf_counter()
+    # The commit the snapshot is taken at (HEAD may move while a run of an hour goes on).
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     earlier, kept = None, {}
     if args.rerun:
         try:
@@ -686,7 +688,6 @@ def main(argv=None) -> int:
                          claims_from=earlier["meta"]["commit"])
             merged.append(r)
         results = merged
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     meta = {"command": "python -m checks.mutants " + " ".join(argv if argv is not None else sys.argv[1:]),
             "commit": commit, "wall_min": (time.perf_counter() - t0) / 60, "jobs": args.jobs, "seed": args.seed,
             "date": time.strftime("%Y-%m-%d"), "n_sites": n_sites, "n_modules": len(modules()),
