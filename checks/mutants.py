@@ -693,10 +693,12 @@ def main(argv=None) -> int:
             "date": time.strftime("%Y-%m-%d"), "n_sites": n_sites, "n_modules": len(modules()),
             "verdict_code_sha256": verdict_code_digest()}
     if earlier is not None:
-        meta.update(tests_only=bool(args.tests_only), rerun_of=earlier["meta"]["commit"], seed=earlier["meta"]["seed"],
-                    n_sites=earlier["meta"]["n_sites"], n_modules=earlier["meta"]["n_modules"],
-                    first_wall_min=earlier["meta"]["wall_min"], command=earlier["meta"]["command"]
-                    + f"; survivors re-run with --rerun at {commit}")
+        first = earlier["meta"]
+        # A re-run of a re-run still names the first run (the sample and the claims' verdicts come from it).
+        meta.update(tests_only=bool(args.tests_only), rerun_of=first.get("rerun_of", first["commit"]),
+                    seed=first["seed"], n_sites=first["n_sites"], n_modules=first["n_modules"],
+                    first_wall_min=first.get("first_wall_min", first["wall_min"]),
+                    command=first["command"] + f"; survivors re-run with --rerun at {commit}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     summary = write_report(results, meta, out / "mutation.md", out / "mutation.json")
