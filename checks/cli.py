@@ -203,11 +203,12 @@ def _verify_locked(args, reg, ids, out, device, jobs, data, client) -> int:
         print(f"verifying {len(ids)} claim(s): profile={args.profile} seed={args.seed} device={device} "
               f"{where} -> {args.out}/", file=sys.stderr)
         t0 = time.perf_counter()
+        git = provenance.git_state()  # the code this run imports, not HEAD when it ends
         cache_dir = Path(args.cache_dir or os.environ.get("CLAIMS_CACHE_DIR") or ".cache/verify")
         results, cache_stats = _cached_run(reg, ids, args, device, jobs, data, cache_dir, client)
         prov = provenance.collect(profile=args.profile, seed=args.seed, device=device, jobs=jobs,
                                   wall_seconds=time.perf_counter() - t0, argv=sys.argv[1:] if args.argv is None
-                                  else args.argv, cache=cache_stats, scheduler=args.scheduler)
+                                  else args.argv, cache=cache_stats, scheduler=args.scheduler, git=git)
         written = report.write(out, reg, results, seed=args.seed, profile=args.profile, device=device,
                                partial=partial, lock=False, provenance=prov)
     _settle()

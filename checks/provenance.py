@@ -118,8 +118,9 @@ def git_state(root: Path = ROOT) -> dict | None:
 
 
 def collect(*, profile: str, seed: int, device: str, jobs: int, wall_seconds: float, argv: list[str],
-            cache: dict | None = None, scheduler: str | None = None) -> dict:
-    """The provenance record of one verify run."""
+            cache: dict | None = None, scheduler: str | None = None, git: dict | None = None) -> dict:
+    """The provenance record of one verify run. ``git``: the checkout's state when the run started (the
+    code it imported); read now where not given (HEAD may move during a long run)."""
     import torch
 
     kernels = numeric_kernels()
@@ -134,7 +135,7 @@ def collect(*, profile: str, seed: int, device: str, jobs: int, wall_seconds: fl
         "numpy_simd": kernels["numpy_simd"],
         "device": device,
         "device_name": device_name(device),
-        "git": git_state(),
+        "git": git if git is not None else git_state(),
         "lock_sha256": lock_digest(),
         "profile": profile,
         "seed": seed,

@@ -367,3 +367,10 @@ def test_provenance_names_versions_blas_device_and_commit():
     assert p["seed"] == 3 and p["profile"] == "quick"
     assert p["git"] is None or len(p["git"]["commit"]) == 40
     json.dumps(p)
+
+
+def test_provenance_names_the_commit_the_run_started_from():
+    """A run of many minutes may see HEAD move; the record names the state the run imported (read at start)."""
+    start = {"commit": "a" * 40, "dirty": False}
+    p = provenance.collect(profile="quick", seed=0, device="cpu", jobs=1, wall_seconds=1.0, argv=[], git=start)
+    assert p["git"] == start
