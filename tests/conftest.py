@@ -105,3 +105,30 @@ def pytest_sessionfinish(session):
                      partial=len(results) < len(reg))
     except ClaimError as exc:
         session.config.get_terminal_writer().line(f"--claims-report not written: {exc}", red=True)
+
+
+def sec6_constant_ladder(seed: int, S: int, K_of):
+    """Synthetic thm-6.1/products draws with R_ij = K_ij ratio_ij (1 + c rho_m) at every depth m of
+    sec6.CONST_DEPTHS, K_ij = K_of(T, T^{-1}, i, j) for unit lower-triangular T: the (data, consts) that
+    sec6._const_stats reads. Its statistic is at its zero for the K rule it is asked about."""
+    import numpy as np
+
+    from theory.claims import sec6
+
+    rng = np.random.default_rng(seed)
+    r, n = sec6.PROD_R, sec6.PROD_N
+    a = np.array([0.0, 0.3, 0.7, 1.2, 1.3, 1.4])
+    T = np.tril(rng.uniform(0.3, 1.0, (S, r, r)), -1) + np.eye(r)
+    Ti = np.linalg.inv(T)
+    consts, data = {}, {}
+    for m in sec6.CONST_DEPTHS:
+        s = np.exp(-m * a[None, :] + 0.05 * rng.standard_normal((S, n)))
+        s = -np.sort(-s, axis=1)
+        rho = np.max(s[:, 1:r + 1] / s[:, :r], axis=1)
+        c = rng.uniform(0.5, 2.0, S)
+        R = np.zeros((S, n, n))
+        for (i, j) in sec6.PAIRS:
+            R[:, i, j] = K_of(T, Ti, i, j) * sec6._ratio(s, i, j) * (1 + c * rho)
+        data[m] = (R, s, None)
+        consts[m] = (T, Ti)
+    return data, consts

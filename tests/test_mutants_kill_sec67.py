@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import mpmath
 import numpy as np
 import pytest
-from conftest import within
+from conftest import sec6_constant_ladder, within
 
 from checks.tolerance import tol
 
@@ -113,23 +113,9 @@ def test_const_stats_swapped_foil_zero():
     within z SE), pair by pair."""
     from theory.claims import sec6
 
-    rng = np.random.default_rng(61)
-    S, r, n = 600, sec6.PROD_R, sec6.PROD_N
-    a = np.array([0.0, 0.3, 0.7, 1.2, 1.3, 1.4])
-    T = np.tril(rng.uniform(0.3, 1.0, (S, r, r)), -1) + np.eye(r)
-    Ti = np.linalg.inv(T)
-    consts, data = {}, {}
-    for m in sec6.CONST_DEPTHS:
-        s = np.exp(-m * a[None, :] + 0.05 * rng.standard_normal((S, n)))
-        s = -np.sort(-s, axis=1)
-        rho = np.max(s[:, 1:r + 1] / s[:, :r], axis=1)
-        c = rng.uniform(0.5, 2.0, S)
-        R = np.zeros((S, n, n))
-        for (i, j) in sec6.PAIRS:
-            K = Ti[:, i, j] if j < i else T[:, j, i]  # the swapped reading, from its definition
-            R[:, i, j] = K * sec6._ratio(s, i, j) * (1 + c * rho)
-        data[m] = (R, s, None)
-        consts[m] = (T, Ti)
+    S = 600
+    # the swapped reading, from its definition
+    data, consts = sec6_constant_ladder(61, S, lambda T, Ti, i, j: Ti[:, i, j] if j < i else T[:, j, i])
     z = 4.0
     for (i, j, est, se, alt, used) in sec6._const_stats(data, consts, None, 1.0, "swapped", 1.0):
         assert used == S

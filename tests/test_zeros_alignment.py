@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from conftest import within
+from conftest import sec6_constant_ladder, within
 
 from checks.strategies import haar_orthogonal_np
 from checks.tolerance import EPS64, tol
@@ -396,23 +396,8 @@ def test_products_constant_statistic_zero_and_positive():
     slope exceeds the claim's refutation threshold (half the slope of -log rho_m)."""
     from theory.claims import sec6
 
-    rng = np.random.default_rng(16)
-    S, r, n = 4000, sec6.PROD_R, sec6.PROD_N
-    a = np.array([0.0, 0.3, 0.7, 1.2, 1.3, 1.4])
-    T = np.tril(rng.uniform(0.3, 1.0, (S, r, r)), -1) + np.eye(r)
-    consts, data = {}, {}
-    for m in sec6.CONST_DEPTHS:
-        s = np.exp(-m * a[None, :] + 0.05 * rng.standard_normal((S, n)))
-        s = -np.sort(-s, axis=1)
-        rho = np.max(s[:, 1:r + 1] / s[:, :r], axis=1)
-        c = rng.uniform(0.5, 2.0, S)
-        R = np.zeros((S, n, n))
-        Ti = np.linalg.inv(T)
-        for (i, j) in sec6.PAIRS:
-            K = T[:, i, j] if j < i else Ti[:, j, i]
-            R[:, i, j] = K * sec6._ratio(s, i, j) * (1 + c * rho)
-        data[m] = (R, s, None)
-        consts[m] = (T, Ti)
+    S = 4000
+    data, consts = sec6_constant_ladder(16, S, lambda T, Ti, i, j: T[:, i, j] if j < i else Ti[:, j, i])
     z = 4.0
     for scale, zero in ((1.0, True), (1.5, False)):
         for (i, j, est, se, alt, used) in sec6._const_stats(data, consts, None, 1.0, "rows", scale):
