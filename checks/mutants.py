@@ -440,7 +440,7 @@ def _overlay(tmp: Path) -> Path:
     return tmp
 
 
-def run_mutant(site: Site, base: dict, cover: dict, overlay: Path) -> dict:
+def run_mutant(site: Site, base: dict, overlay: Path) -> dict:
     path = overlay / site.module
     original = path.read_text()
     path.write_text(mutate(site))
@@ -660,7 +660,7 @@ def main(argv=None) -> int:
             with lock:
                 slot = free.pop()
             try:
-                r = run_mutant(chosen[k], base, {}, overlays[slot])
+                r = run_mutant(chosen[k], base, overlays[slot])
             finally:
                 with lock:
                     free.append(slot)
