@@ -440,17 +440,45 @@ def _overlay(tmp: Path) -> Path:
     return tmp
 
 
+def import_time(site: Site) -> bool:
+    """Whether the mutated node runs when its module is imported (a module-level constant, a claim's
+    definition, a decorator), not inside a function body: the baseline tracer starts after the imports, so
+    such lines are covered by no claim's record."""
+    tree = ast.parse(source(site.module))
+    parents = {}
+    for p in ast.walk(tree):
+        for ch in ast.iter_child_nodes(p):
+            parents[ch] = p
+    node = next(n for k, (n, *_rest) in enumerate(_nodes(tree)) if k == site.index)
+    while node in parents:
+        par = parents[node]
+        if isinstance(par, ast.Lambda) and node is par.body:
+            return False
+        if isinstance(par, (ast.FunctionDef, ast.AsyncFunctionDef)) and node in par.body:
+            return False
+        node = par
+    return True
+
+
+def covering_claims(site: Site, base: dict) -> list[str]:
+    """The claims that can notice the mutant, fastest first: those whose baseline execution covered the line
+    (of the original file); for a line run at import, every claim that executed code of the module (the
+    module-level object is used, if at all, by the module's functions or by the claims defined in it)."""
+    mod = site.module
+    if import_time(site):
+        hit = [cid for cid, rec in base.items() if rec.get("lines", {}).get(mod)]
+    else:
+        hit = [cid for cid, rec in base.items() if site.line in set(rec.get("lines", {}).get(mod, ()))]
+    return sorted(hit, key=lambda c: base[c]["seconds"])
+
+
 def run_mutant(site: Site, base: dict, overlay: Path) -> dict:
     path = overlay / site.module
     original = path.read_text()
     path.write_text(mutate(site))
     t0 = time.perf_counter()
     try:
-        target = site.module
-        # Claims whose baseline execution covered the line (of the original file).
-        claims = sorted((cid for cid, rec in base.items()
-                         if site.line in set(rec.get("lines", {}).get(target, ()))),
-                        key=lambda c: base[c]["seconds"])
+        claims = covering_claims(site, base)
         result = {"key": site.key, "site": asdict(site), "claims_run": 0, "covered_by": len(claims)}
         if claims:
             limits = {c: int(max(60, 5 * base[c]["seconds"] + 30)) for c in claims}

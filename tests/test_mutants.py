@@ -97,3 +97,16 @@ def test_index_slips_are_planted_in_subscripts_but_not_in_listing_truncations():
 def test_annotations_and_tolerance_calls_get_no_arithmetic_mutants():
     ops = _ops_at("def f(n: int, p: list[tuple[int, ...]]) -> dict[str, int]:\n    return _tol_wedge(n, p, 1.0)\n")
     assert [op for op, _, _ in ops] == ["tolerance"]
+
+
+def test_import_time_lines_are_covered_by_every_claim_that_runs_the_module(monkeypatch):
+    src = "C = 2.0 * 3.0\n\ndef f(x):\n    return C * x\n\n@deco(4.0)\ndef g(y=1.5):\n    return y - 1\n"
+    monkeypatch.setitem(mutants._SNAPSHOT, "theory/_fake.py", src)
+    by_text = {(s.op, s.before): s for s in mutants.sites("theory/_fake.py")}
+    const, body, deco = by_text[("factor", "2.0")], by_text[("sign", "y - 1")], by_text[("factor", "4.0")]
+    assert mutants.import_time(const) and mutants.import_time(deco) and not mutants.import_time(body)
+    base = {"a": {"seconds": 2.0, "lines": {"theory/_fake.py": [4]}},
+            "b": {"seconds": 1.0, "lines": {"theory/_fake.py": [8]}},
+            "c": {"seconds": 0.5, "lines": {"theory/other.py": [1]}}}
+    assert mutants.covering_claims(const, base) == ["b", "a"]  # every claim that ran the module, fastest first
+    assert mutants.covering_claims(body, base) == ["b"]  # a line in a body: the claims that ran that line
