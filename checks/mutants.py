@@ -285,9 +285,22 @@ def verdict_code_digest() -> str:
     h = hashlib.sha256()
     for m in modules():
         h.update(m.encode() + b"\0" + source(m).encode() + b"\0")
-    for f in ("checks/runner.py", "checks/model.py", "checks/property.py", "checks/stats.py", "checks/tolerance.py"):
-        h.update(f.encode() + b"\0" + (ROOT / f).read_bytes() + b"\0")
+    for p in sorted((ROOT / "checks").glob("*.py")):  # the runner, model, strategies, statistics, tolerances
+        if p.name != "mutants.py":
+            h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
     return h.hexdigest()
+
+
+def _baseline_key(claims: list[str]) -> str:
+    """What a baseline depends on: the verdict code, the claims, the numeric libraries and kernels."""
+    import hashlib
+
+    import numpy
+    import torch
+
+    env = [os.environ.get(v, "") for v in ("OPENBLAS_CORETYPE", "ATEN_CPU_CAPABILITY", "NPY_DISABLE_CPU_FEATURES")]
+    parts = [verdict_code_digest(), *claims, numpy.__version__, torch.__version__, sys.version, *env]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
 
 
 def modules() -> list[str]:
@@ -624,6 +637,8 @@ def main(argv=None) -> int:
     ap.add_argument("--tests-only", action="store_true",
                     help="with --rerun: re-run the survivors against the unit tests only, reusing the first run's "
                          "claim verdicts; refused unless theory/ and the runner are unchanged since that run")
+    ap.add_argument("--fresh-baseline", action="store_true",
+                    help="recompute the baseline even if one for the same code is cached under .cache/mutants")
     args = ap.parse_args(argv)
     if args.sample < 1 or args.jobs < 1:
         ap.error("--sample and --jobs must be positive")
@@ -677,7 +692,19 @@ def main(argv=None) -> int:
         overlays = [_overlay(t) for t in tmps]
         # --tests-only: the claims gave these survivors the same verdicts then as they would now (same code,
         # same seeds), so only the unit tests, which may have gained checks, are run.
-        base = {} if args.tests_only else baseline(claims, args.jobs, say, overlays[0])
+        base = {}
+        if not args.tests_only:
+            # The baseline (about 5 min) is the same for every run at the same code: kept under .cache/.
+            cached = ROOT / ".cache" / "mutants" / f"baseline-{_baseline_key(claims)}.json"
+            if cached.exists() and not args.fresh_baseline:
+                base = json.loads(cached.read_text())
+                say(f"baseline: {len(base)} claims, reused from {cached.relative_to(ROOT)}")
+            else:
+                base = baseline(claims, args.jobs, say, overlays[0])
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cached.with_suffix(".tmp")
+                tmp.write_text(json.dumps(base))
+                os.replace(tmp, cached)
         free = list(range(args.jobs))
         import threading
 
