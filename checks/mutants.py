@@ -118,7 +118,7 @@ _SYMMETRIC = re.compile(r"(^|\.)(zip|min|max|maximum|minimum|array_equal|allclos
 def _context(node, parents) -> set[str]:
     """What the node sits in: 'tol' (the arguments of a tolerance), 'input' (an input choice: a strategy
     or random draw's arguments, a literal table of cases, a default argument), 'text' (an f-string),
-    'annotation' (a type annotation)."""
+    'annotation' (a type annotation); 'tolroot' for the tolerance argument of a ``Comparison`` itself."""
     ctx, child, cur = set(), node, parents.get(node)
     while cur is not None:
         if isinstance(cur, (ast.JoinedStr, ast.FormattedValue)):
@@ -127,6 +127,10 @@ def _context(node, parents) -> set[str]:
             name = ast.unparse(cur.func)
             if _TOL.search(name.split(".")[-1]):
                 ctx.add("tol")
+            if name.split(".")[-1] == "Comparison" and (child in cur.args[1:2] or (
+                    isinstance(child, ast.keyword) and child.arg == "tol")):
+                # Comparison(err, tol): the second argument is a tolerance, whatever its spelling
+                ctx.add("tolroot" if child is node or getattr(child, "value", None) is node else "tol")
             if _INPUT_CALL.search(name):
                 ctx.add("input")
         elif isinstance(cur, ast.keyword) and cur.arg in BUDGET_KEYWORDS | TOL_KEYWORDS:
@@ -170,7 +174,7 @@ def _variants(node, parent, grand, ctx: frozenset = frozenset()) -> list[tuple[s
     out = []
     if "text" in ctx or "input" in ctx:
         return out
-    if isinstance(node, ast.Call) and _TOL.search(ast.unparse(node.func).split(".")[-1]):
+    if "tolroot" in ctx or (isinstance(node, ast.Call) and _TOL.search(ast.unparse(node.func).split(".")[-1])):
         return [("tolerance", ast.BinOp(copy.deepcopy(node), ast.Mult(), ast.Constant(10)))]
     if "tol" in ctx or "annotation" in ctx:
         return out

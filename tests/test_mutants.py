@@ -110,3 +110,10 @@ def test_import_time_lines_are_covered_by_every_claim_that_runs_the_module(monke
             "c": {"seconds": 0.5, "lines": {"theory/other.py": [1]}}}
     assert mutants.covering_claims(const, base) == ["b", "a"]  # every claim that ran the module, fastest first
     assert mutants.covering_claims(body, base) == ["b"]  # a line in a body: the claims that ran that line
+
+
+def test_the_tolerance_of_a_comparison_gets_only_the_tolerance_operator():
+    ops = _ops_at("c = Comparison(abs(a - b), 1e-12 * s, {})\nd = Comparison(e - f, tol=2.0 * n)\n")
+    assert ("tolerance", "1e-12 * s", "1e-12 * s * 10") in ops and ("tolerance", "2.0 * n", "2.0 * n * 10") in ops
+    assert ("sign", "a - b", "a + b") in ops and ("sign", "e - f", "e + f") in ops  # the error is mutated
+    assert not any(op != "tolerance" and b in ("1e-12", "2.0", "1e-12 * s", "2.0 * n") for op, b, _ in ops)
