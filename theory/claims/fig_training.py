@@ -355,7 +355,9 @@ def _fig7_check(ctx, *, a: float | None = None, c_sign: str = "free", plot: bool
     fits = ctx.memo(("fig7-fit", a, c_sign),
                     lambda: [_misfit_grid(run.svals[:, 0], run.g1, a, _c_grid(lr, L, c_sign)) for _, run in runs])
     m = np.array([f[0] for f in fits])
-    m = np.where(np.isfinite(m), m, 10.0)  # no finite iterate at all: far worse than any threshold
+    # no finite iterate at all (+inf from _misfit_grid; nan): far worse than any threshold. An exact fit
+    # (SSE = 0, log = -inf) is the best fit, R^2 = 1, and stays -inf
+    m = np.where(np.isnan(m) | (m == math.inf), 10.0, m)
     crit = ctx.t(2, len(m) - 1)
     prof = ctx.memo("fig7-profile", lambda: _fig7_stats(ctx))
     inc = prof["increment_exponent"]

@@ -1,0 +1,532 @@
+"""Helpers of the alignment and training figures (fig_alignment.py, fig_training.py) checked against their
+definitions (issue 17, part 6: mutation survivors of the seed-1 sample, and the other helpers of the same kind).
+
+Each test recomputes what a helper is defined to be (a predicted profile's comparisons, a paired test and its
+power, a figure statistic from numpy's SVD and the Pearson definition of rho, a one-draw prediction interval, a
+gap statistic over its stated window, the band and curve a figure draws) independently, on inputs where the
+answer is known, so a slip anywhere in the helper fails here even where no claim verdict moves. Float
+comparisons use tolerances derived from float64 eps, the sizes and the conditioning involved.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+from scipy.stats import t as student_t
+
+from checks.model import PROFILES, Context, Status
+from checks.tolerance import tol
+from tests.conftest import within
+from theory.claims import fig_alignment as fa
+from theory.claims import fig_training as ft
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+def _rho_def(W) -> float:
+    """Appendix F's rho by its definition, written out: (X, Y) ~ |W_ij| / sum |W| on 1..k, Pearson correlation
+    from E X, E Y, E XY, E X^2, E Y^2 (double loop, no vectorised helper of the package)."""
+    W = np.abs(np.asarray(W, dtype=np.float64))
+    k = W.shape[0]
+    m = W.sum()
+    ex = ey = exy = exx = eyy = 0.0
+    for i in range(k):
+        for j in range(k):
+            p = W[i, j] / m
+            ex += (i + 1) * p
+            ey += (j + 1) * p
+            exy += (i + 1) * (j + 1) * p
+            exx += (i + 1) ** 2 * p
+            eyy += (j + 1) ** 2 * p
+    return (exy - ex * ey) / math.sqrt((exx - ex**2) * (eyy - ey**2))
+
+
+def _rho_tol(k: int) -> float:
+    """Rounding of rho of a k x k block: sums of k^2 terms (a few kernels), relative to order-one moments, and
+    the cancellation in E XY - E X E Y on the scale k^2 over the variances (>= ~1/k^2 on the blocks used)."""
+    return tol(k * k, scale=float(k) ** 4, kernels=4)
+
+
+# ================================================================================================
+# fig_alignment: predicted profiles, paired tests, verdicts
+# ================================================================================================
+
+@pytest.mark.parametrize("positions", [(1, 2), (3, 2, 1), (1, 5, 9), tuple(range(1, 7)), (7, 3, 5, 2, 4)])
+def test_profile_builders_are_their_definitions(positions):
+    """decreasing: every consecutive pair (a, b) with +1 (E y(a) > E y(b)); peak(at, others): (at, o, +1) for each
+    other; trough(at, others): (o, at, +1); flat: (at, o, 0). Compared with the brute-force lists."""
+    want = [(positions[i], positions[i + 1], 1) for i in range(len(positions) - 1)]
+    assert list(fa.decreasing(positions)) == want
+    at, others = positions[0], positions[1:]
+    assert list(fa.peak(at, others)) == [(at, o, 1) for o in others]
+    assert list(fa.trough(at, others)) == [(o, at, 1) for o in others]
+    assert list(fa.flat(at, others)) == [(at, o, 0) for o in others]
+    # the claims' own profiles: Figure 6's three panels, the anisotropy ladder
+    assert fa.decreasing((3, 2, 1)) == ((3, 2, 1), (2, 1, 1))
+    assert len(fa.decreasing(tuple(range(1, len(fa.ANISO_T) + 1)))) == len(fa.ANISO_T) - 1
+
+
+def test_at_reads_one_based_positions_and_means_of_tuples():
+    y = np.arange(24, dtype=float).reshape(4, 6) ** 1.5
+    assert np.array_equal(fa._at(y, 1), y[:, 0]) and np.array_equal(fa._at(y, 6), y[:, 5])
+    want = (y[:, 1] + y[:, 2] + y[:, 3]) / 3
+    assert within(np.abs(fa._at(y, (2, 3, 4)) - want), tol(3, scale=float(np.abs(y).max())), "_at mean")
+
+
+@pytest.mark.parametrize("sign", [1, -1, 0])
+@pytest.mark.parametrize("shift", [0.0, 0.02, -0.02, 0.3, -0.3])
+def test_compare_is_the_paired_t_test_and_its_power(sign, shift):
+    """_compare(a, b, z, sign): d = a - b, estimate mean d, se sd(d)/sqrt(m); critical value the Student t
+    quantile (df m - 1) of the normal tail norm.sf(z); agrees / contradicts by the sign rule; p_reject the
+    probability that T ~ N(est/se, 1) lands in the contradicting region (left of -crit for +1, right of +crit
+    for -1, outside +-crit for 0), integrated here from the normal law centred at est/se."""
+    rng = np.random.default_rng(40 + sign)
+    m, z = 24, 3.1
+    b = rng.standard_normal(m)
+    a = b + shift + 0.05 * rng.standard_normal(m)
+    a[3] = np.nan  # a non-finite pair is dropped
+    row = fa._compare("x", a, b, z, sign)
+    d = (a - b)[np.isfinite(a - b)]
+    est, se = float(np.mean(d)), float(np.std(d, ddof=1) / math.sqrt(d.size))
+    crit = float(student_t.ppf(1 - norm.cdf(-z), d.size - 1))
+    assert within(abs(row["z_crit"] - crit), tol(4, scale=crit), "crit")
+    assert within(abs(row["estimate"] - est), tol(d.size, scale=float(np.abs(d).max())), "estimate")
+    assert within(abs(row["se"] - se), tol(2 * d.size, scale=se), "se")
+    tval = est / se
+    sig = abs(tval) > crit
+    if sign == 0:
+        agrees, contradicts = not sig, sig
+    else:
+        agrees, contradicts = sig and sign * est > 0, sig and sign * est < 0
+    assert (row["agrees"], row["contradicts"]) == (agrees, contradicts)
+    T = norm(loc=tval)
+    want = {1: T.cdf(-crit), -1: T.sf(crit), 0: T.cdf(-crit) + T.sf(crit)}[sign]
+    # the tail probability at x = crit + |t| moves relatively by x times the rounding of its argument (~ m eps x)
+    x = crit + abs(tval)
+    assert within(abs(row["p_reject"] - want), tol(4 * d.size, scale=(1 + x) ** 2) * want + 1e-300, "p_reject")
+    assert row["predicted_sign"] == {1: "+", -1: "-", 0: "0"}[sign]
+    # the replayed counterexample contradicts exactly when the row does (err > tol iff beyond crit)
+    rep = fa._replay_row({"estimate": est, "se": se, "z_crit": crit, "predicted_sign": row["predicted_sign"]})
+    assert (rep.err > rep.tol) == contradicts
+
+
+def test_verdict_and_counterexample_rules():
+    ok = {"agrees": True, "contradicts": False}
+    weak = {"agrees": False, "contradicts": False}
+    assert fa._verdict([ok, ok]) is Status.SUPPORTED
+    assert fa._verdict([ok, weak]) is Status.INCONCLUSIVE
+    rows = [dict(name=f"c{i}", estimate=e, se=1.0, z_crit=2.0, predicted_sign="+", agrees=False,
+                 contradicts=e < -2.0) for i, e in enumerate((-3.0, -5.0, 1.0))]
+    assert fa._verdict([ok] + rows) is Status.REFUTED
+    cex = fa._cex({"here": rows})
+    assert cex["comparison"] == "c1" and cex["estimate"] == -5.0  # the most strongly contradicting one
+    assert fa._cex({"here": [ok]}) is None
+
+
+def test_gap_kappa_is_s1_over_the_smallest_gap_of_the_top_k_plus_two():
+    s = np.array([10.0, 7.0, 6.5, 3.0, 2.9, 1.0])
+    # top k + 2 = 4 values: gaps 3, 0.5, 3.5 -> 10 / 0.5
+    assert fa._gap_kappa(s, 2) == 10.0 / 0.5
+    assert fa._gap_kappa(s, 3) == 10.0 / 0.1 or within(abs(fa._gap_kappa(s, 3) - 100.0), tol(2, scale=1e4), "kappa")
+    assert fa._gap_kappa(np.array([2.0, 2.0, 1.0]), 1) == math.inf
+
+
+# ================================================================================================
+# fig_alignment: the plotted statistics recomputed
+# ================================================================================================
+
+def test_independent_g2_statistics_are_their_definitions():
+    """Figures 10-12's recomputation for block sizes k: 'top' rho(top-left k x k of U_J^T U_A), 'gram'
+    rho(top-left k x k of U_J^T A A^T U_J), 'aat' rho(A[:k] A[:k]^T), 'sep' log(s_1 / s_k) of A. Built here with
+    J = diag(s) and A = Q diag(t) (Q orthogonal), whose singular vectors are known (I and Q up to signs): every
+    statistic is then an explicit function of Q and t, compared for k and k + 1 (which must differ)."""
+    rng = np.random.default_rng(5)
+    n, ks = 9, (3, 4)
+    s = np.linspace(3.0, 1.0, n)
+    t = np.linspace(2.0, 0.5, n)
+    Qs = [np.linalg.qr(rng.standard_normal((n, n)))[0] for _ in range(2)]
+    J = np.diag(s)[None]
+    A = np.stack([Q * t for Q in Qs])[None]  # Q diag(t)
+    out = fa._independent_g2(J, A, ks=ks)
+    # singular vectors of J, A: conditioning s_1 / min gap; rho of a k x k block amplifies by ~k^2
+    kv = max(s[0] / np.diff(-s).min(), t[0] / np.diff(-t).min())
+    for l, Q in enumerate(Qs):
+        A_l = Q * t
+        for k in ks:
+            vals = out["values"][k]
+            t_vec = tol(n, kappa=kv, kernels=4) * k * k + _rho_tol(k)
+            assert within(abs(vals["top"][0, l] - _rho_def(Q[:k, :k])), t_vec, f"top k={k}")
+            assert within(abs(vals["gram"][0, l] - _rho_def((A_l @ A_l.T)[:k, :k])), t_vec, f"gram k={k}")
+            assert within(abs(vals["aat"][0, l] - _rho_def(A_l[:k] @ A_l[:k].T)), tol(n, kernels=2) * k * k
+                          + _rho_tol(k), f"aat k={k}")
+            assert within(abs(vals["sep"][0, l] - math.log(t[0] / t[k - 1])), tol(n, kappa=t[0] / t[k - 1],
+                                                                                   kernels=2), f"sep k={k}")
+        # the label slip (block / index one larger) gives other numbers
+        for key in ("top", "gram", "aat", "sep"):
+            assert abs(out["values"][ks[0]][key][0, l] - out["values"][ks[1]][key][0, l]) > 1e-3, key
+
+
+def _panel_prof(rng, S=12, Lm1=19):
+    return {(p, n): {"gram": rng.standard_normal((S, Lm1)) + np.linspace(0, 1, Lm1)} for p, n in fa.PANELS}
+
+
+def _band_of(ax):
+    """(x, lower, upper) of the first fill_between band of ``ax``."""
+    v = ax.collections[0].get_paths()[0].vertices
+    xs = np.unique(v[:, 0])
+    lo = np.array([v[v[:, 0] == x, 1].min() for x in xs])
+    hi = np.array([v[v[:, 0] == x, 1].max() for x in xs])
+    return xs, lo, hi
+
+
+def test_panel_figure_draws_the_mean_and_its_z_band():
+    """Figures 10-12's panels: per panel the mean over draws against l = 1..L-1 and the band mean +- z sd /
+    sqrt(draws) (nan-aware), as the critical value z of the tests."""
+    rng = np.random.default_rng(6)
+    prof = _panel_prof(rng)
+    prof[(0.5, 64)]["gram"][2, 4] = np.nan
+    z = 3.3
+    fig = fa._panel_figure("t", "gram", prof, z)
+    assert len(fig.axes) == len(fa.PANELS)
+    for ax, pn in zip(fig.axes, fa.PANELS):
+        y = prof[pn]["gram"]
+        m = np.array([np.mean(c[np.isfinite(c)]) for c in y.T])
+        h = z * np.array([np.std(c[np.isfinite(c)], ddof=1) for c in y.T]) / math.sqrt(y.shape[0])
+        x, lo, hi = _band_of(ax)
+        sc = tol(y.shape[0], scale=float(np.abs(y[np.isfinite(y)]).max()) * z, kernels=2)
+        assert np.array_equal(x, np.arange(1, y.shape[1] + 1))
+        assert within(np.abs(lo - (m - h)), sc, "band low") and within(np.abs(hi - (m + h)), sc, "band high")
+        assert within(np.abs(ax.get_lines()[0].get_ydata() - m), sc, "mean line")
+        assert ax.get_title() == f"p={pn[0]}, n={pn[1]}"
+
+
+def test_band_figure_draws_each_curve_with_its_half_width():
+    x = np.arange(1.0, 6.0)
+    m1, h1 = np.array([0.5, 0.4, 0.3, 0.2, 0.1]), np.array([0.01, 0.02, 0.03, 0.04, 0.05])
+    fig = fa._band_figure("t", [("a", x, m1, h1), ("b", x, 2 * m1, 3 * h1)])
+    ax = fig.axes[0]
+    for coll, (m, h) in zip(ax.collections, ((m1, h1), (2 * m1, 3 * h1))):
+        v = coll.get_paths()[0].vertices
+        xs = np.unique(v[:, 0])
+        lo = np.array([v[v[:, 0] == q, 1].min() for q in xs])
+        hi = np.array([v[v[:, 0] == q, 1].max() for q in xs])
+        assert np.array_equal(xs, x)
+        assert within(np.abs(lo - (m - h)), tol(2, scale=1.0), "lo") and within(np.abs(hi - (m + h)), tol(2), "hi")
+    assert [ln.get_label() for ln in ax.get_lines()] == ["a", "b"]
+
+
+# -- Figure 6: every reading of the panel is the statistic its key names ----------------------------
+
+def _fig6_fake(n=128):
+    """fgln_products stand-in: J = diag(s) (U_J = I up to signs) and, at the panel's l, A_l = Q_rd diag(t) with a
+    different orthogonal Q for each suffix reading (U_A = Q_rd up to signs), another Q at every other l. Then
+    |U_J^T U_A_l| = |Q_rd| exactly in exact arithmetic, for any column signs."""
+    rng = np.random.default_rng(66)
+    Q = {rd: np.linalg.qr(rng.standard_normal((n, n)))[0] for rd in ("masked", "masked+1", "other")}
+    s, t = np.linspace(3.0, 1.0, n), np.linspace(2.0, 1.0, n)
+    panel_l = {L: l for L, l, _ in fa.FIG6}
+
+    def fake(g, S, n_, p, L, sigma, rd):
+        import torch
+
+        assert (n_, p) == (n, 1.0)
+        J = np.broadcast_to(np.diag(s), (S, n, n)).copy()
+        A = np.empty((S, L - 1, n, n))
+        for l in range(1, L):
+            A[:, l - 1] = (Q[rd] if l == panel_l[L] else Q["other"]) * t
+        return torch.from_numpy(J), torch.from_numpy(A)
+
+    kv = max(s[0] / np.diff(-s).min(), t[0] / np.diff(-t).min())
+    return fake, Q, kv
+
+
+def test_fig6_readings_are_the_named_statistics(monkeypatch):
+    """_fig6 keys '<suffix> | <block> | <weights> | float64': rho of |R| ('|A_ij|') or of R^2 ('|A_ij|^2') of the
+    named top-left block of R = U_J^T U_A_l (A_l at the panel's l, of the named suffix reading); the value
+    recomputation and the rotated-unresolved evidence are rho(|R|) too."""
+    fake, Q, kv = _fig6_fake()
+    monkeypatch.setattr(fa.al, "fgln_products", fake)
+    S = 2
+    data = fa._fig6.__wrapped__(0, S)
+    n = 128
+    for L, l, _ in fa.FIG6:
+        res = data["rho"][(L, l)]
+        for rd, lab in fa.F6_SUFFIX.items():
+            for blk in fa.FIG6_BLOCKS:
+                k = n if blk is None else blk
+                R = Q[rd][:k, :k]
+                t_vec = tol(n, kappa=kv, kernels=4) * k * k + _rho_tol(k)
+                name = "full" if blk is None else f"{blk}x{blk} block"
+                for w, X in (("|A_ij|", np.abs(R)), ("|A_ij|^2", R**2)):
+                    got = res[f"{lab} | {name} | {w} | float64"]
+                    assert got.shape == (S,)
+                    assert within(np.abs(got - _rho_def(X)), t_vec, f"{lab} {name} {w}")
+            ind = data["independent"][(L, l)][rd]
+            assert within(np.abs(ind - _rho_def(np.abs(Q[rd]))), tol(n, kappa=kv, kernels=4) * n * n + _rho_tol(n),
+                          "value recomputation")
+        rot = data["unresolved"][(L, l)]["rho after rotating them"]
+        assert within(np.abs(rot - _rho_def(np.abs(Q["masked"]))), tol(n, kappa=kv, kernels=4) * n * n
+                      + _rho_tol(n), "rotated")
+    # the weights and suffix readings really differ here (so the comparisons above tell them apart)
+    assert abs(_rho_def(np.abs(Q["masked"])) - _rho_def(Q["masked"] ** 2)) > 1e-3
+    assert abs(_rho_def(np.abs(Q["masked"])) - _rho_def(np.abs(Q["masked+1"]))) > 1e-4
+
+
+def test_check_quoted_decides_on_the_one_draw_interval(monkeypatch):
+    """fig-6/quoted-*: the quoted q is reproduced by a reading when |q - mean| <= t sd sqrt(1 + 1/S) + 0.005 (one
+    draw's prediction interval, t the claim's quantile with S - 1 df, widened by the 2-digit rounding); as a mean
+    when |q - mean| <= t sd / sqrt(S) + 0.005. The verdict is the primary reading's; the readings consistent with
+    all three quoted numbers list their one-draw intervals at the caption's 2 digits."""
+    rng = np.random.default_rng(61)
+    S = 30
+    centres = {fa.F6_PRIMARY: (0.55, 0.82, 0.92), "near | full | |A_ij| | float64": (0.26, 0.49, 0.84),
+               "wide | 10x10 block | |A_ij|^2 | float64": (0.3, 0.5, 0.8),
+               "x | full | signed | float64": (0.26, 0.49, 0.84)}
+    sds = {fa.F6_PRIMARY: 0.01, "near | full | |A_ij| | float64": 0.004, "wide | 10x10 block | |A_ij|^2 | float64": 0.2,
+           "x | full | signed | float64": 0.004}
+    rho = {(L, l): {k: c[i] + sds[k] * rng.standard_normal(S) for k, c in centres.items()}
+           for i, (L, l, _) in enumerate(fa.FIG6)}
+    data = {"rho": rho, "unresolved": {(L, l): {"unresolved columns (U_J, U_A; max over draws)": [0, 0],
+                                               "rho after rotating them": rho[(L, l)][fa.F6_PRIMARY]}
+                                       for L, l, _ in fa.FIG6}}
+    monkeypatch.setattr(fa, "_fig6_data", lambda ctx: (S, data))
+    for i, (L, l, q) in enumerate(fa.FIG6):
+        ctx = Context(claim_id=f"fig-6/quoted-{q:.2f}")
+        tq = ctx.t(1, S - 1)
+        out = fa._check_quoted(L, l, q)(ctx)
+
+        def interval(x):
+            m, sd = float(np.mean(x)), float(np.std(x, ddof=1))
+            one = tq * sd * math.sqrt(1 + 1 / S) + 0.005
+            return m, one, tq * sd / math.sqrt(S) + 0.005
+
+        m, one, avg = interval(rho[(L, l)][fa.F6_PRIMARY])
+        assert out.status is (Status.SUPPORTED if abs(q - m) <= one else Status.REFUTED)
+        assert out.status is Status.REFUTED  # 0.55 +- 0.01 is far from 0.26, 0.49 and 0.84 is 0.92 +- 0.01
+        valid = [k for k in centres if "signed" not in k]
+        hits = [k for k in valid if abs(q - interval(rho[(L, l)][k])[0]) <= interval(rho[(L, l)][k])[1]]
+        hits_mean = [k for k in valid if abs(q - interval(rho[(L, l)][k])[0]) <= interval(rho[(L, l)][k])[2]]
+        ev = out.evidence
+        assert ev["valid readings reproducing it (single draw)"] == hits
+        assert ev["valid readings reproducing it (mean)"] == hits_mean
+        assert "near | full | |A_ij| | float64" in hits
+        all3 = ev["readings consistent with all three quoted numbers (one draw; their intervals)"]
+        want3 = {}
+        for k in valid:
+            ivs = [interval(rho[(L3, l3)][k]) for L3, l3, _ in fa.FIG6]
+            if all(abs(q3 - iv[0]) <= iv[1] for (_, _, q3), iv in zip(fa.FIG6, ivs)):
+                want3[k] = [[round(iv[0] - iv[1], 2), round(iv[0] + iv[1], 2)] for iv in ivs]
+        assert set(all3) == set(want3) and "near | full | |A_ij| | float64" in want3
+        for k, v in want3.items():
+            # the same 2-digit numbers (a 1-ulp difference of the unrounded bound may flip a half-way case)
+            assert np.max(np.abs(np.array(all3[k]) - np.array(v))) <= 0.01 + 4 * EPS, k
+            assert all(round(x, 2) == x for pair in all3[k] for x in pair), k
+        assert "x | full | signed | float64" not in hits and "x | full | signed | float64" not in all3
+        if out.status is Status.REFUTED:
+            rep = fa._replay_quoted(out.counterexample)
+            assert rep.err > rep.tol and within(abs(rep.tol - one), tol(2 * S, scale=1.0), "replay interval")
+
+
+def test_reproduces_needs_three_finite_draws():
+    r = fa._reproduces(0.5, [0.5, np.nan, 0.5], 2.0)
+    assert r == {"defined_draws": 2, "single draw": False, "mean": False}
+
+
+# -- Figure 12's isotropic identity and its foils -----------------------------------------------
+
+@pytest.mark.parametrize("s", [1e-3, 0.7, 40.0])
+def test_iso_cmp_zero_at_the_identity_and_the_foils_off_by_their_slip(s):
+    """M = s Q: M M^T = s^2 I, so err ~ 0; the foil factor 1.5 is off by |1 - 1.5| s^2 / s^2 = 0.5, the foil
+    'square dropped' (s I) by |s^2 - s| / s^2 = |1 - 1/s|, the foil n s^2 I by n - 1."""
+    n, k = 7, 4
+    Q = np.linalg.qr(np.random.default_rng(12).standard_normal((n, n)))[0]
+    c = fa._iso_cmp(Q, s, k)
+    assert c.ok and c.detail["n"] == n
+    scale = tol(n, kernels=2) * max(1.0, 1 / s)
+    for kw, want in (({"factor": lambda n_: 1.5}, 0.5), ({"power": 1}, abs(1 - 1 / s)),
+                     ({"factor": lambda n_: n_}, n - 1.0)):
+        assert within(abs(fa._iso_cmp(Q, s, k, **kw).err - want), scale * max(1.0, want), str(kw))
+
+
+# ================================================================================================
+# fig_training: tests over runs and their power
+# ================================================================================================
+
+@pytest.mark.parametrize("sign", [1, -1, 0])
+@pytest.mark.parametrize("shift", [0.0, 0.01, -0.01, 0.2, -0.2])
+def test_seed_test_and_test_power_are_their_definitions(sign, shift):
+    """_seed_test: mean, se = hypot(sd/sqrt(R), se_extra, R eps max|x|), t = (mean - threshold) / se, and the sign
+    rule; _test_power: the probability that T ~ N(t, 1) falls in the contradicting region (below -crit for +1,
+    above crit for -1, outside +-crit for 0), integrated here from the shifted normal law."""
+    rng = np.random.default_rng(20)
+    R, thr, crit, extra = 10, 0.4, 3.2, 0.003
+    x = thr + shift + 0.02 * rng.standard_normal(R)
+    tst = ft._seed_test("x", x, crit, sign=sign, threshold=thr, se_extra=extra)
+    m = float(np.mean(x))
+    se = math.sqrt(np.var(x, ddof=1) / R + extra**2 + (R * EPS * np.abs(x).max()) ** 2)
+    assert within(abs(tst["estimate"] - m), tol(R, scale=1.0), "mean")
+    assert within(abs(tst["se"] - se), tol(2 * R, scale=se), "se")
+    tv = (m - thr) / se
+    assert within(abs(tst["t"] - tv), tol(4 * R, scale=abs(tv) + 1.0, kappa=1.0 / se), "t")
+    if sign == 0:
+        agrees, contradicts = abs(tv) <= crit, abs(tv) > crit
+    else:
+        agrees, contradicts = sign * tv > crit, sign * tv < -crit
+    assert (tst["agrees"], tst["contradicts"]) == (agrees, contradicts)
+    T = norm(loc=tv)
+    want = {1: T.cdf(-crit), -1: T.sf(crit), 0: T.cdf(-crit) + T.sf(crit)}[sign]
+    got = ft._test_power(tst)
+    x = crit + abs(tv)  # relative error of the tail probability: x times the rounding of its argument
+    assert within(abs(got - want), tol(4 * R, scale=(1 + x) ** 2) * want + 1e-300, "power")
+    # _decide: refuted with the largest power of a contradicting test, else supported iff all agree
+    status, power = ft._decide([tst])
+    assert status is (Status.REFUTED if contradicts else Status.SUPPORTED if agrees else Status.INCONCLUSIVE)
+    assert power == (got if contradicts else None)
+
+
+def test_test_power_without_spread():
+    tst = ft._seed_test("x", np.zeros(5), 3.0, sign=+1, threshold=0.0)
+    assert tst["se"] == 0.0 and ft._test_power(tst) == 0.0
+
+
+# -- gap statistics over their window k <= K - 3 --------------------------------------------------
+
+def _gaps_window(logs):
+    g = [logs[k] - logs[k + 1] for k in range(len(logs) - 1)]  # gap after k + 1 (1-based)
+    return np.array(g[: max(1, len(logs) - 3)])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_gap_statistics_use_the_window_k_le_K_minus_3(seed):
+    """_cluster_contrast, _top_gap_ratio and _gap_margin read the gaps between consecutive log s_k(J) for
+    k <= K - 3 only (the last nonzero values fall steeply to the rank edge): on spectra whose last two gaps are
+    the largest of all, each equals its brute-force value over the window and ignores the edge."""
+    rng = np.random.default_rng(seed)
+    K = 15 + seed
+    gaps = 0.1 + rng.random(K - 1)
+    gaps[4 + seed % 3] += 1.5  # one boundary inside the window
+    gaps[-2:] += 8.0  # the rank edge: outside the window
+    logs = -np.concatenate([[0.0], np.cumsum(gaps)])
+    g = _gaps_window(logs)
+    M = float(np.abs(logs).max())
+    t_gap = tol(2, scale=M)
+    t_log = tol(2, kappa=M / g.min()) + tol(1, scale=abs(math.log(g.max() / g.min())) + 1)
+    c, gmax, at = ft._cluster_contrast(logs)
+    assert within(abs(c - math.log(g.max() / np.median(g))), t_log, "contrast")
+    assert within(abs(gmax - g.max()), t_gap, "largest gap") and at == int(np.argmax(g)) + 1
+    k = int(np.argmax(g))
+    far = [g[j] for j in range(g.size) if abs(j - k) >= 2]
+    assert within(abs(ft._top_gap_ratio(logs) - math.log(g[k] / max(far))), t_log, "top gap ratio")
+    for r in (3, 5, 9):
+        want = g[r - 1] - max(np.delete(g, r - 1))
+        assert within(abs(ft._gap_margin(logs, r) - want), t_gap, f"gap margin r={r}")
+
+
+# -- Figure 7: the fitted iterate, its plot, its threshold, the step-size probe ---------------------
+
+def _iterate(s0, g, C, a):
+    s = np.empty(len(g) + 1)
+    s[0] = s0
+    for t, gt in enumerate(g):
+        s[t + 1] = s[t] + C * s[t] ** a * gt
+    return s
+
+
+def test_c_grid_is_its_definition():
+    """|C| / (lr L) on a log grid of 500 points over [0.01, 100]; 'free' both signs, '+' positive only."""
+    lr, L = 0.02, 10
+    mags = lr * L * 10.0 ** np.linspace(-2, 2, 500)
+    plus = ft._c_grid(lr, L, "+")
+    free = ft._c_grid(lr, L, "free")
+    assert within(np.abs(plus / mags - 1), tol(4, scale=4.0), "grid +")
+    assert np.array_equal(free, np.concatenate([-plus[::-1], plus]))
+
+
+def _fig7_runs(R=4, T=40, lr=0.02, L=10, a=None):
+    """Runs whose s_1 follows the printed iterate exactly with a grid value of C (so the open-loop fit is
+    exact); s_2 is something else. Different runs differ (C, s(0), g)."""
+    a = 2 - 2 / L if a is None else a
+    grid = ft._c_grid(lr, L, "free")
+    rng = np.random.default_rng(7)
+    runs, Cs = [], []
+    for i in range(R):
+        g = -np.exp(-np.arange(T) / 12.0) * (1 + 0.2 * rng.standard_normal(T))
+        C = float(grid[np.argmin(np.abs(grid + (0.003 + 0.001 * i)))])
+        s1 = _iterate(0.3 + 0.05 * i, g, C, a)
+        s2 = 0.5 * s1[::-1]
+        runs.append((None, SimpleNamespace(svals=np.stack([s1, s2], 1), g1=g, steps=np.arange(T + 1) * 3)))
+        Cs.append(C)
+    return runs, Cs
+
+
+def test_fit_fig7_recovers_the_iterate_and_reports_its_fields():
+    L, lr = 10, 0.05
+    runs, Cs = _fig7_runs(R=1, lr=lr)
+    run = runs[0][1]
+    fit, tr = ft.fit_fig7(run.svals[:, 0], run.g1, L, lr)
+    assert fit["C"] == Cs[0] and np.array_equal(tr, run.svals[:, 0])
+    assert fit["C/(-lr L)"] == Cs[0] / (-lr * L) and fit["R2"] == 1.0
+
+
+def test_fig7_plot_threshold_and_exact_fits(monkeypatch):
+    """On runs that follow the iterate exactly: every fit is exact (relative RMS error 0, R^2 = 1), the test
+    against 'R^2 >= 0.9' uses the threshold sqrt(1 - 0.9) and agrees; the plot draws run 0's s_1 and run 0's
+    fitted iterate against its steps."""
+    runs, Cs = _fig7_runs()
+    monkeypatch.setattr(ft, "g1_runs", lambda ctx, kind="main": runs)
+    out = ft._fig7_check(Context(claim_id="fig-7"), plot=True)
+    first = out.evidence["tests"][0]
+    assert first["predicted"] == f"< {math.sqrt(1 - 0.9):.4g}"
+    assert first["estimate"] == 0.0 and first["agrees"]
+    assert out.evidence["R2_by_run"] == [1.0] * len(runs)
+    L, lr = 10, 0.02
+    assert out.evidence["C_over_minus_lrL_by_run"] == [round(C / (-lr * L), 4) for C in Cs]
+    ax = out.figures["fig7_s1_vs_iterate"].axes[0]
+    lines = ax.get_lines()
+    run0 = runs[0][1]
+    for ln in lines:
+        assert np.array_equal(ln.get_xdata(), run0.steps)
+        assert np.array_equal(ln.get_ydata(), run0.svals[:, 0])  # experiment = iterate (exact fit) of run 0
+    assert lines[1].get_label() == f"iterate, C = {Cs[0]:.3g}"
+
+
+def test_fig7_full_profile_probe_fits_s1_at_the_main_rate(monkeypatch):
+    """The full profile's step-size probe fits the iterate to s_1 of the lr = 0.05 run (C on the lr = 0.05 grid)."""
+    runs, _ = _fig7_runs(R=3)
+    probe_runs, probe_C = _fig7_runs(R=1, lr=0.05)
+    monkeypatch.setattr(ft, "g1_runs", lambda ctx, kind="main": probe_runs if kind == "fig7-lr0.05" else runs)
+    out = ft._fig7_check(Context(claim_id="fig-7", profile=PROFILES["full"]), plot=True)
+    probe = out.evidence["probe_lr_0.05"]
+    assert probe["C"] == probe_C[0] and probe["R2"] == 1.0
+    assert probe["C/(-lr L)"] == probe_C[0] / (-0.05 * 10)
+
+
+# -- Figure 4 (trained panel): the plot of run 0 --------------------------------------------------
+
+def test_fig4_plot_draws_run_0_ladder(monkeypatch):
+    rng = np.random.default_rng(44)
+    stats = []
+    for _ in range(4):
+        gaps = 0.05 + 0.02 * rng.random(14)
+        gaps[9] = 2.0
+        logs = -np.concatenate([[0.0], np.cumsum(gaps)])
+        lgB = np.stack([logs * (l + 1) / 10 + rng.standard_normal(15) for l in range(10)])
+        tr = {"misfit": {"affine": -4.0, "power law": -2.0, "linear s": -1.0}, "contrast": 3.0 + rng.random(),
+              "top_gap_ratio": 2.0 + rng.random(), "logs_J": logs, "logs_B": lgB, "largest_gap": 2.0,
+              "largest_gap_after_k": 10}
+        stats.append({"K": 15, "init": tr, "trained": tr})
+    pop = np.stack([0.5 + 0.1 * rng.standard_normal(50), 0.3 + 0.1 * rng.standard_normal(50)], 1)
+    out = ft._fig4_outcome(Context(claim_id="fig-4/trained-synthetic"), stats, pop, "", laws=ft.G1_LAWS,
+                           r_cluster=10, plot=True)
+    ax = out.figures["fig4_trained_B_spectra"].axes[0]
+    lines = ax.get_lines()
+    lg = stats[0]["trained"]["logs_B"]
+    assert len(lines) == lg.shape[1]
+    for k, ln in enumerate(lines):
+        assert np.array_equal(ln.get_xdata(), np.arange(2, lg.shape[0] + 2))
+        assert np.array_equal(ln.get_ydata(), lg[:, k])
