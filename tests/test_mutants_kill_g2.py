@@ -493,3 +493,98 @@ def test_log_mean_exp_is_the_log_of_the_sample_mean_of_exp_with_its_delta_method
         lme, got_se = app_c._log_mean_exp(x)
         assert within(abs(lme - float(want)), tol(len(x), scale=abs(float(want)) + 1, kernels=2), "lme")
         assert within(abs(got_se - float(se)), tol(len(x), scale=float(se), kernels=4), "se")
+
+
+# -- Definitions B.2 / B.4, 'automorphism': the rank predictions of every corrected form and foil ---------
+
+_AUTO_FORMS = {  # claim -> {foil needle or None: predicted rank(power M) from (r, n, t)}
+    "def-b.2/automorphism": {None: lambda r, n, t: r ** t, "literal 'automorphism'": lambda r, n, t: n ** t,
+                             "t rank M": lambda r, n, t: t * r, "off by one": lambda r, n, t: r ** (t - 1)},
+    "def-b.4/automorphism": {None: lambda r, n, t: math.comb(r, t), "literal 'automorphism'":
+                             lambda r, n, t: math.comb(n, t), "whenever rank M >= t":
+                             lambda r, n, t: math.comb(n, t) if r >= t else 0,
+                             "off by one": lambda r, n, t: math.comb(r + 1, t)},
+}
+
+
+def _int_of_rank(n, r, rng):
+    while True:
+        M = rng.integers(-2, 3, (n, r)) @ rng.integers(-2, 3, (r, n)) if r else np.zeros((n, n), dtype=np.int64)
+        if gate_law.exact_rank(M.astype(object)) == r:
+            return M.astype(np.int64)
+
+
+def test_power_rank_cmps_report_exact_ranks_and_the_predictions_their_statements_name():
+    """For integer M of every rank r <= n <= 3: the corrected forms and foils of def-b.2/automorphism and
+    def-b.4/automorphism report rank M, rank of the power (here: sympy rank of the Kronecker power, resp. of the
+    compound matrix of t x t minors) and the prediction their statement names; err = [rank != prediction]."""
+    rng = np.random.default_rng(12)
+    for cid, forms in _AUTO_FORMS.items():
+        checks = {needle: (_form(cid, True).check if needle is None else _foil(cid, needle, True))
+                  for needle in forms}
+        for n in range(1, 4):
+            for r in range(n + 1):
+                M = _int_of_rank(n, r, rng)
+                for t in range(1, (2 if n > 2 else 3) + 1 if cid.startswith("def-b.2") else n + 1):
+                    if cid.startswith("def-b.2"):
+                        big = sp.Matrix(functools.reduce(np.kron, [M.astype(object)] * t))
+                    else:
+                        idx = list(itertools.combinations(range(n), t))
+                        Ms = sp.Matrix(M.astype(object))
+                        big = sp.Matrix([[Ms.extract(list(I), list(J)).det() for J in idx] for I in idx])
+                    rank_power = int(big.rank())
+                    for needle, formula in forms.items():
+                        cmp = _compare(checks[needle])(M=M, t=t)
+                        want = formula(r, n, t)
+                        assert (cmp.detail["rank_M"], cmp.detail["rank_power"]) == (r, rank_power), (cid, n, r, t)
+                        assert cmp.detail["predicted"] == want, (cid, needle, n, r, t, cmp.detail)
+                        assert cmp.err == float(rank_power != want)
+                    assert rank_power == forms[None](r, n, t)  # the corrected statement itself
+
+
+# -- Lemmas C.3-C.5: the closed forms and quadratures the Monte Carlo is compared with ---------------
+
+def test_c3_quadrature_is_half_the_log_chi2_mean():
+    """``_c3_quadrature(t)`` = (1/2) E log chi^2_t = (psi(t/2) + ln 2) / 2 (the chi^2 log-moment)."""
+    for t in range(1, 7):
+        want = (float(mp.digamma(mp.mpf(t) / 2)) + math.log(2)) / 2
+        assert within(abs(app_c._c3_quadrature(t) - want), tol(4, scale=abs(want) + 1, kernels=4), f"t={t}")
+
+
+def _sc_lam(i, n, p, sigma, r, t0):
+    """Lemma C.4's lambda_i in float64 from scipy (binomial weights, digamma), sums over t from t0."""
+    from scipy.special import binom, digamma
+
+    w = [binom(n, t) * p ** t * (1 - p) ** (n - t) for t in range(t0, n + 1)]
+    num = sum(wt * sum(digamma((t - k + 1) / 2) for k in range(1, i + 1)) for wt, t in zip(w, range(t0, n + 1)))
+    return i / 2 * math.log(2 * sigma ** 2) + num / (2 * sum(w)), w
+
+
+@pytest.mark.parametrize("n,p,sigma,r", [(6, 0.3, 1.0, 3), (5, 0.9, 0.5, 5), (8, 0.5, 2.0, 4), (3, 0.7, 0.1, 1)])
+def test_c4_c5_formulas_and_their_foils_from_scipy(n, p, sigma, r):
+    """``_mp_lam`` (Lemma C.4, and its t_from / unnormalised variants) and ``_mp_gamma`` (Lemma C.5's printed
+    expression ln(sqrt 2 sigma) + sum_t w_t psi((t-i+1)/2) / (2 sum w_t), its digamma-shift and log-scale foils)
+    against a float64 scipy evaluation of the same sums; and gamma_i = lambda_i - lambda_{i-1}."""
+    from scipy.special import digamma
+
+    for i in range(1, r + 1):
+        for t0, got in ((r, app_c._mp_lam(i, n, p, sigma, r)), (i, app_c._lam_from_i(i, n, p, sigma, r)),
+                        (min(r + 1, n), app_c._lam_above_r(i, n, p, sigma, r))):
+            want, w = _sc_lam(i, n, p, sigma, r, t0)
+            scale = abs(i * math.log(2 * sigma ** 2)) + i * 10
+            assert within(abs(float(got) - want), tol(n * i, scale=scale, kernels=4), f"lam t0={t0}"), (i, t0)
+        want, w = _sc_lam(i, n, p, sigma, r, r)
+        unnorm = float(app_c._mp_lam(i, n, p, sigma, r, normalised=False))
+        want_un = i / 2 * math.log(2 * sigma ** 2) + (want - i / 2 * math.log(2 * sigma ** 2)) * sum(w)
+        assert within(abs(unnorm - want_un), tol(n * i, scale=abs(want_un) + i * 10, kernels=4), "unnormalised")
+        ws = [(t, wt) for t, wt in zip(range(r, n + 1), w)]
+        for shift, ls in ((0, math.sqrt(2)), (1, math.sqrt(2)), (0, 2.0)):
+            g = math.log(ls * sigma) + sum(wt * digamma((t - i + 1 + shift) / 2) for t, wt in ws) / (2 * sum(w))
+            got = float(app_c._mp_gamma(i, n, p, sigma, r, arg_shift=shift, log_scale=None if ls != 2.0 else 2))
+            assert within(abs(got - g), tol(n, scale=abs(g) + 10, kernels=4), f"gamma shift={shift}"), (i, shift)
+        diff = app_c._mp_lam(i, n, p, sigma, r) - (app_c._mp_lam(i - 1, n, p, sigma, r) if i > 1 else 0)
+        assert within(abs(float(diff) - float(app_c._mp_gamma(i, n, p, sigma, r))), tol(n, scale=10, kernels=4),
+                      "C.5 = C.4 difference")
+    # the claim's foils run exactly these variants
+    assert _knob(_foil("lem-c.5/formula", "index shifted"), "gamma").keywords == {"arg_shift": 1}
+    assert _knob(_foil("lem-c.5/formula", "ln(2 sigma)"), "gamma").keywords == {"log_scale": 2}
