@@ -388,6 +388,9 @@ def _check_range(ctx, *, lo=-1, strict=False) -> Outcome:
     # the path attains every value of [-1, 1], the endpoints at s = 0 (rho(I) = 1) and s = 1 (antidiagonal,
     # rho = -1): the predicted range must contain both (exact moments there)
     ends = [_moments_generic([[1 - e, e], [e, 1 - e]]) for e in (0, 1)]
+    # the two end matrices are the path's ends, rho = 1 - 2s = +1 and -1 exactly ((m^2 Cov)^2 = m^4 VarX VarY)
+    ends_rho = [int(np.sign(c0)) if c0 * c0 == v0 * w0 else float(c0 / math.sqrt(v0 * w0)) for c0, v0, w0 in ends]
+    path_ok = path_ok and ends_rho == [1, -1]
     attained_ok = all(_in_range_exact(c0, v0, w0, lo, strict) for c0, v0, w0 in ends)
     ok = path_ok and attained_ok
     return Outcome(Status.VERIFIED if ok else Status.REFUTED,
@@ -397,7 +400,8 @@ def _check_range(ctx, *, lo=-1, strict=False) -> Outcome:
                                              f"{')' if strict else ']'})"),
                    evidence={"exact": exact.evidence, "float": flt.evidence,
                              "path": {"matrix": "[[1-s, s], [s, 1-s]], s in [0, 1]", "rho": "1 - 2 s",
-                                      "sympy_difference": str(path), "var_x": str(vx), "var_y": str(vy)}},
+                                      "sympy_difference": str(path), "var_x": str(vx), "var_y": str(vy),
+                                      "rho_exact_at_s=0,1": ends_rho}},
                    method=exact.method + " " + flt.method + " sympy for the path.",
                    counterexample=None if ok else {"path": "[[1-s, s], [s, 1-s]]", "rho": "1 - 2 s"})
 

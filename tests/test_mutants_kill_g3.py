@@ -1,0 +1,376 @@
+"""Helpers of Appendices D, E, F and of the depth-scaling figures that mutation testing (fresh sample, seed 1)
+found unguarded (issue 17, part 6).
+
+Each test compares a whole helper with what it is defined to be, computed independently (an mpmath / numpy
+eigen-decomposition, exact ranks, the sympy exponent algebra of the printed assumption, the plotted formula
+named in a curve's label), at its zeros and away from them, so any slip in the helper fails here even where
+no claim's verdict changes. Float comparisons use tolerances from float64 eps and the sizes involved.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import mpmath as mp
+import numpy as np
+import pytest
+import sympy as sp
+
+from checks import Outcome, Status
+from checks.tolerance import tol
+from tests.conftest import within
+from theory import alignment as al
+from theory import lyapunov
+from theory.claims import _ladder, app_d, app_e, app_f, fig_depth
+
+EPS = np.finfo(float).eps
+
+
+# -- Appendix D: the entry-decay showcase table ------------------------------------------------------
+
+_C4 = np.array([[2.0, 0.7, 0.3, 0.2], [0.7, 1.5, -0.4, 0.1], [0.3, -0.4, 1.0, -0.3], [0.2, 0.1, -0.3, 0.8]])
+
+
+@pytest.mark.parametrize("kind, a, Ls", [("exp", [0.0, 0.5, 1.2, 2.0], [10.0, 20.0, 40.0]),
+                                         ("poly", [0.0, 1.0, 2.0, 3.0], [1e2, 1e3, 1e4])])
+def test_entry_decay_table_rows_and_curves_are_the_entries_they_name(kind, a, Ls):
+    """Every row and curve of entry_decay_table names (1-based) the entry e_j^T u_i it fits: the labels cover
+    each pair j != i <= r once; the curve's log|e_j^T u_i| and log-ratio are those of the mpmath
+    eigen-decomposition (graded_eig) and of the corrected ratio at each depth; K_pred is the corrected
+    constant of that (j, i) (alignment.entry_prediction); and the fit recovers it (slope 1 against the
+    corrected ratio, constant K_pred) within the O(eps_L) remainder of the ladder criterion, propagated
+    through the 3-point least-squares fit."""
+    a = np.array(a)
+    r = 3
+    rows, curves, f64 = app_d.entry_decay_table(_C4, r, a, kind, Ls)
+    pairs = [(j + 1, i + 1) for i in range(r) for j in range(r) if j != i]
+    assert [(row["j"], row["i"]) for row in rows] == pairs
+    assert sorted(curves) == sorted(pairs)
+    pred = al.predict(_C4, r)
+    eigs = [al.graded_eig(al.log_s_sequence(a, L, kind), _C4, r) for L in Ls]
+    for row in rows:
+        j, i = row["j"] - 1, row["i"] - 1
+        K, which = al.entry_prediction(pred, j, i, corrected=True)
+        assert row["K_pred"] == K
+        ly, lr, Kc = curves[(row["j"], row["i"])]
+        assert Kc == K
+        for t, ge in enumerate(eigs):
+            ls = ge.log_s
+            assert ly[t] == math.log(abs(ge.U[j, i]))
+            assert lr[t] == ((ls[i] - ls[j]) if which == "si/sj" else (ls[j] - ls[i]))
+        # remainder bound of the ladder criterion at the shallowest fitted rung, as a bound on |log(1 + rem)|
+        B = 2 * al.REMAINDER_CONST * al.k_eff(_C4, r) * al.rho_of(eigs[-3].log_s, r)
+        x = lr[-3:] - lr[-3:].mean()
+        slope_bound = B * np.abs(x).sum() / (x ** 2).sum()
+        assert within(abs(row["slope_vs_corrected_ratio"] - 1), slope_bound, "entry slope")
+        assert row["slope_vs_printed_ratio"] == -row["slope_vs_corrected_ratio"]
+        icpt_bound = B + abs(lr[-3:].mean()) * slope_bound
+        assert within(abs(math.log(row["K_fit"] / K)), icpt_bound, "entry constant")
+    assert [e["of"] for e in f64] == [r * (_C4.shape[0] - 1)] * len(Ls)
+    assert all(e["max_err_over_bound"] <= 1.0 for e in f64)
+
+
+@pytest.mark.parametrize("c, L", [(0.5, 1.0), (0.5, 5.0), (-1.3, 2.0), (0.5, 20.0), (2.0, 0.3)])
+def test_closed_form_2x2_is_the_eigenvector_entry(c, L):
+    """_closed_form_2x2(c, L) = e_2^T u_1 of X = [[1, c t], [c t, t^2]], t = e^-L, u_1 the eigenvector of the
+    largest eigenvalue with e_1^T u_1 >= 0: against mpmath eigsy of that matrix (an independent solver, 60
+    digits), and, where t is not tiny, float64 eigh."""
+    with mp.workdps(60):
+        t = mp.exp(-mp.mpf(L))
+        X = mp.matrix([[1, mp.mpf(c) * t], [mp.mpf(c) * t, t ** 2]])
+        E, Q = mp.eigsy(X)
+        k = 0 if E[0] > E[1] else 1
+        ref = float(Q[1, k] * mp.sign(Q[0, k]))
+    got = app_d._closed_form_2x2(c, L)
+    assert within(abs(got - ref), 4 * EPS * abs(ref), "closed form vs mp eigsy")
+    if L <= 5:
+        tf = math.exp(-L)
+        w, V = np.linalg.eigh(np.array([[1.0, c * tf], [c * tf, tf * tf]]))
+        u = V[:, np.argmax(w)] * np.sign(V[0, np.argmax(w)])
+        assert within(abs(got - u[1]), tol(2, kernels=2), "closed form vs float64 eigh")
+
+
+def test_check_split_closed_form_evidence_is_one_minus_u11():
+    """check_split's evidence 'closed_form_1-u11' is 1 - u_11 of its own 2x2 example (C = [[1, .5], [.5, 1]],
+    s = (1, e^-5), r = 1): it equals 1 - diag(P)_1 of the mpmath comparison (P^{1,1} = u_11) up to the
+    rounding of two O(1) numbers."""
+    out = app_d.check_split(None)
+    ev = out.evidence
+    u11 = ev["comparison"]["diag_P"][0]
+    assert within(abs(ev["closed_form_1-u11"] - (1 - u11)), tol(2, kernels=2), "1 - u11")
+    assert ev["comparison"]["err"] == abs(u11 - 1)
+
+
+@pytest.mark.parametrize("C, log_s, drop", [
+    (app_d.CE_C, [0.0, -np.inf], 1),
+    (app_d.CE_C, [0.0, -3.0], 0),
+    (app_d.CE_C3, [0.0, -1.0, -2.0], 0),
+    (app_d.CE_C3, [0.0, -np.inf, -np.inf], 2),
+    (app_d.CE_C3, [0.0, -1.0, -np.inf], 1),
+])
+def test_singular_s_replay_err_is_the_rank_drop(C, log_s, drop):
+    """singular_s_replay's err is rank C - rank X_L (X_L = S_L C S_L), which is the number of zero s_i for a
+    positive definite C: 0 (the replay passes) when S_L is invertible, > 0 (it fails) when it is not; ranks
+    checked against sympy's exact rank of the rationalised matrices."""
+    cmp = app_d.singular_s_replay({"C": C, "log_s": np.array(log_s), "r": 1})
+    assert cmp.err == drop
+    assert cmp.ok == (drop == 0)
+    s = [sp.Integer(0) if not np.isfinite(x) else sp.exp(sp.Rational(int(x))) for x in log_s]
+    Cs = sp.Matrix(C.shape[0], C.shape[1], lambda i, j: sp.nsimplify(C[i, j]))
+    Xs = sp.diag(*s) * Cs * sp.diag(*s)
+    assert (cmp.detail["rank_C"], cmp.detail["rank_X"]) == (Cs.rank(), Xs.rank())
+
+
+# -- Appendix E: the exponent algebra of the printed assumption (i) -----------------------------------
+
+_L, _l, _g, _d = sp.symbols("L ell gamma_k delta_k")
+_READ = {"R1": _L * _g + _d, "R2": (_L + 1) * _g + _d}
+
+
+def _numeric_diff(text: str, expected, points) -> list:
+    e = sp.sympify(text, locals={"L": _L, "ell": _l, "gamma_k": _g, "delta_k": _d})
+    return [float((e - expected).subs(dict(zip((_L, _l, _g, _d), pt)))) for pt in points]
+
+
+_POINTS = [(2, 1, 1.0, 0.0), (5, 3, -0.7, 1.3), (9, 9, 0.25, -2.0), (3, 2, 0.0, 0.8)]
+
+
+def _reading_of(name: str) -> str:
+    return name.split(":")[0]
+
+
+def test_e2_product_check_differences_are_the_printed_exponents_algebra():
+    """prop-7.1/proof/product-identity: under (i) as printed, log s_{k,A_l} = (L - l + 1) gamma + delta and
+    log s_{k,B_l} = l gamma + delta; the right side is (1 + 1/L) delta + (1 - 1/L) log s_k. The table's
+    log(lhs) - log(rhs) per reading equals that difference (2 gamma under R1, (L + 1) gamma / L under R2), at
+    several (L, l, gamma, delta); 'holds' is whether it vanishes; the counterexample's logs are those of the two
+    sides at its substitution."""
+    out = app_e._e2_product_check(None)
+    lhs = ((_L - _l + 1) * _g + _d) + (_l * _g + _d)
+    table = out.evidence["table"]
+    assert {_reading_of(row["reading"]) for row in table} == set(_READ)
+    for row in table:
+        rhs = (1 + 1 / _L) * _d + (1 - 1 / _L) * _READ[_reading_of(row["reading"])]
+        diffs = _numeric_diff(row["log(lhs) - log(rhs)"], lhs - rhs, _POINTS)
+        assert all(abs(x) <= 16 * EPS for x in diffs), row
+        assert row["holds"] == (sp.simplify(lhs - rhs) == 0)
+    assert out.status == Status.REFUTED
+    cex = out.counterexample
+    sub = {_L: 2, _l: 1, _g: 1, _d: 0}
+    rd = _READ[_reading_of(cex["reading"])]
+    assert cex["log_lhs"] == float(lhs.subs(sub))
+    assert cex["log_rhs"] == float(((1 + 1 / _L) * _d + (1 - 1 / _L) * rd).subs(sub))
+
+
+def test_e3_product_check_differences_are_the_printed_exponents_algebra():
+    """rem-7.2/proof/product-identity: log s_{A_(l+1)} + log s_{B_l} = (L - l) gamma + delta + l gamma + delta
+    (Remark 7.2's (i) as printed); middle member delta - gamma + log s_k; right (1 + 1/L) delta + (1 - 1/L) log s_k.
+    Each table difference is that algebra (first equality: gamma under R1, 0 under R2; second: 0 under R1,
+    gamma / L under R2)."""
+    out = app_e._e3_product_check(None)
+    lhs = ((_L - _l) * _g + _d) + (_l * _g + _d)
+    table = out.evidence["table"]
+    assert len(table) == 4
+    for row in table:
+        s = _READ[_reading_of(row["reading"])]
+        mid = _d - _g + s
+        rhs = (1 + 1 / _L) * _d + (1 - 1 / _L) * s
+        a, b = (lhs, mid) if row["step"].startswith("first") else (mid, rhs)
+        diffs = _numeric_diff(row["log(lhs) - log(rhs)"], a - b, _POINTS)
+        assert all(abs(x) <= 16 * EPS for x in diffs), row
+        assert row["holds"] == (sp.simplify(a - b) == 0)
+    assert [row["holds"] for row in table] == [False, True, True, False]  # R1: first fails; R2: second fails
+    assert out.status == Status.REFUTED
+
+
+# -- Appendix F: the attained endpoints of the range check --------------------------------------------
+
+class _Verified:
+    """Stands in for a property check whose every foil passes, so that _check_range's own endpoint test decides."""
+
+    def foil(self, fn):
+        return lambda ctx: Outcome(Status.VERIFIED, "stub", evidence={}, method="stub")
+
+
+@pytest.mark.parametrize("lo, strict", [(-1, False), (0, False), (-1, True), (0, True)])
+def test_check_range_endpoint_test_requires_both_endpoints(monkeypatch, lo, strict):
+    """app-f/range's path part: rho([[1-s, s], [s, 1-s]]) = 1 - 2s attains 1 (s = 0, the identity) and -1
+    (s = 1, the antidiagonal), so with the property checks passing, the outcome is VERIFIED exactly for the
+    printed closed range [-1, 1] and REFUTED for 'from 0 to 1' and for the open ranges; the endpoint values
+    are checked from the definition of rho (grid coordinates under A / sum A)."""
+    monkeypatch.setattr(app_f, "_pc_range_exact", _Verified())
+    monkeypatch.setattr(app_f, "_pc_range_float", _Verified())
+    out = app_f._check_range(None, lo=lo, strict=strict)
+    assert out.status == (Status.VERIFIED if (lo, strict) == (-1, False) else Status.REFUTED)
+    assert out.evidence["path"]["rho_exact_at_s=0,1"] == [1, -1]
+    for e, rho in ((0, 1), (1, -1)):
+        A = np.array([[1 - e, e], [e, 1 - e]], dtype=float)
+        P = A / A.sum()
+        g = np.arange(1, 3)
+        ex, ey = P.sum(1) @ g, P.sum(0) @ g
+        cov = (P * np.outer(g - ex, g - ey)).sum()
+        vx, vy = P.sum(1) @ (g - ex) ** 2, P.sum(0) @ (g - ey) ** 2
+        assert within(abs(cov / math.sqrt(vx * vy) - rho), 8 * EPS, "endpoint rho")
+        c, v, w = app_f._moments_generic(A.astype(int).tolist())
+        assert c == rho and v == w == 1  # m = 2: m^2 Cov = +-1, m^2 Var = 1
+
+
+@pytest.mark.parametrize("A", [[[1, 0], [0, 1]], [[0, 2], [3, 0]], [[1, 2, 0], [0, 1, 4], [5, 0, 1]],
+                               [[0, 0, 1], [0, 3, 0], [2, 0, 0]]])
+def test_moments_generic_is_m2_times_the_moments(A):
+    """_moments_generic(A) = (m^2 Cov, m^2 Var X, m^2 Var Y) of the grid coordinates (X = row, Y = column, 1-based)
+    under A / m, m = sum A: exact integer arithmetic against the centred definition in rationals."""
+    from fractions import Fraction
+    n = len(A)
+    m = sum(map(sum, A))
+    P = [[Fraction(A[i][j], m) for j in range(n)] for i in range(n)]
+    ex = sum((i + 1) * P[i][j] for i in range(n) for j in range(n))
+    ey = sum((j + 1) * P[i][j] for i in range(n) for j in range(n))
+    cov = sum((i + 1 - ex) * (j + 1 - ey) * P[i][j] for i in range(n) for j in range(n))
+    vx = sum((i + 1 - ex) ** 2 * P[i][j] for i in range(n) for j in range(n))
+    vy = sum((j + 1 - ey) ** 2 * P[i][j] for i in range(n) for j in range(n))
+    assert app_f._moments_generic(A) == (m * m * cov, m * m * vx, m * m * vy)
+
+
+# -- Figures 2, 3, 9: curves, summaries and the Bonferroni count on synthetic products ----------------
+
+class _Ctx:
+    """The context methods the figure checks call: the quick profile's sizes; ctx.t records the number of
+    comparisons its critical value is shared between."""
+
+    def __init__(self, crit=4.0):
+        self.calls, self.crit = [], crit
+
+    def pick(self, quick=None, **_):
+        return quick
+
+    def t(self, comparisons=1, dof=1):
+        self.calls.append(comparisons)
+        return self.crit
+
+
+def _bracket(K):
+    return SimpleNamespace(K=K, v=1.0 + 0.1 * K, w=2.0 + 0.1 * K, width=1.0, u=1.5, u_se=0.1)
+
+
+def _fig2_harness(monkeypatch, offset):
+    """_fig2 on synthetic products: (1/L) log s_1 = gamma_1 + offset(p, L)/L + tiny noise, Benettin sums at their
+    means L gamma_1; brackets and their decision stubbed (no violation)."""
+    rng = np.random.default_rng(7)
+    m = fig_depth._batch(_Ctx())
+    data = {}
+    for p in (1.0, 0.5):
+        g1 = fig_depth._gamma(1, p)
+        data[p] = {L: (np.column_stack([L * g1 + offset(p, L) + 1e-6 * rng.standard_normal(m)]),
+                       np.column_stack([L * g1 + 1e-6 * rng.standard_normal(m)])) for L in fig_depth._depths(_Ctx(), p)}
+    monkeypatch.setattr(fig_depth, "_data", lambda ctx, p: data[p])
+    monkeypatch.setattr(fig_depth, "_brackets", lambda ctx, p, L, Ks: [_bracket(K) for K in Ks])
+    monkeypatch.setattr(fig_depth, "_decide",
+                        lambda ctx, items, constant, crit: ([{"K": 1}] * len(items), [0.99], None, [], [], None))
+    monkeypatch.setattr(fig_depth, "_resolution", lambda res: None)
+    return data
+
+
+def _line(ax, label):
+    (ln,) = [ln for ln in ax.lines if ln.get_label() == label]
+    return np.asarray(ln.get_xdata(), float), np.asarray(ln.get_ydata(), float)
+
+
+@pytest.mark.parametrize("constant", [_ladder.corrected_constant, _ladder.printed_constant])
+def test_fig2_curves_are_their_labelled_formulas(monkeypatch, constant):
+    """Figure 2's panels plot what their labels say: the MC means of (1/L) log s_1, gamma_1 + E v/L and
+    gamma_1 + E(v + rho)/L at the bracket ends, the derived gamma_1 + (d_1 - d_0)/L and the printed
+    gamma_1 + (d_0 - d_1)/L (d_k = lyapunov.d(k, 128)), on synthetic products whose means are known."""
+    data = _fig2_harness(monkeypatch, lambda p, L: lyapunov.d(1, fig_depth.N))
+    out = fig_depth._fig2(_Ctx(), constant=constant)
+    d0, d1 = lyapunov.d(0, fig_depth.N), lyapunov.d(1, fig_depth.N)
+    axes = out.figures["fig2"].axes
+    assert len(axes) == 2
+    for ax, p in zip(axes, (1.0, 0.5)):
+        g1 = fig_depth._gamma(1, p)
+        x, y = _line(ax, "gamma_1 + (d_1 - d_0)/L (derived)")
+        assert within(np.abs(y - (g1 + (d1 - d0) / x)), 8 * EPS * (abs(g1) + d1), "derived curve")
+        x, y = _line(ax, "gamma_1 + (d_0 - d_1)/L (printed)")
+        assert within(np.abs(y - (g1 + (d0 - d1) / x)), 8 * EPS * (abs(g1) + d1), "printed curve")
+        x, y = _line(ax, "(1/L) log s_1 (MC)")
+        means = np.array([data[p][int(L)][0][:, 0].mean() / L for L in x])
+        assert within(np.abs(y - means), 8 * EPS * np.abs(means), "MC means")
+        x, y = _line(ax, "gamma_1 + E v/L, gamma_1 + E(v+rho)/L (bracket)")
+        assert within(np.abs(y - (g1 + _bracket(1).v / x)), 8 * EPS * abs(g1), "bracket lower end")
+        _, yh = [(np.asarray(ln.get_xdata()), np.asarray(ln.get_ydata())) for ln in ax.lines
+                 if ln.get_marker() == "v"][0]
+        assert within(np.abs(yh - (g1 + _bracket(1).w / x)), 8 * EPS * abs(g1), "bracket upper end")
+
+
+def test_fig2_summary_names_the_first_depth_worse_than_gamma_1(monkeypatch):
+    """When the data sit on gamma_1 (offset 0) the printed correction gamma_1 - d_1/L is significantly worse than
+    gamma_1 at every L >= 10; with the brackets passing, the verdict is REFUTED for that reason and the summary's
+    example is the first such (p, L) of the evidence, with its numbers."""
+    _fig2_harness(monkeypatch, lambda p, L: 0.0)
+    out = fig_depth._fig2(_Ctx(), constant=_ladder.printed_constant)
+    assert out.status == Status.REFUTED
+    worse = [r for r in out.evidence["comparison_with_gamma_1"] if r["significantly worse than gamma_1"]]
+    assert len(worse) == len(out.evidence["comparison_with_gamma_1"]) > 1
+    w = worse[0]
+    assert f"p = {w['p']:g}, L = {w['L']}: data {w['mean (1/L) log s_1']:.4f}" in out.summary
+    assert f"prediction {w['prediction']:.4f}" in out.summary
+
+
+def _spectrum_harness(monkeypatch, kmax, short_from):
+    """Synthetic products for _spectrum: at p = 0.5 the columns k >= short_from have fewer than 8 finite log
+    singular values (rank-deficient products), the Benettin sums stay finite everywhere (as in
+    product_spectrum, which records them for every k)."""
+    rng = np.random.default_rng(11)
+    m, L = fig_depth._batch(_Ctx()), fig_depth.FIG_L
+    data = {}
+    for p in (1.0, 0.5):
+        g = np.array([fig_depth._gamma(k, p) for k in range(1, kmax + 1)])
+        ls = L * g + 0.01 * rng.standard_normal((m, kmax))
+        lr = L * g + 0.01 * rng.standard_normal((m, kmax))
+        if p == 0.5:
+            ls[5:, short_from - 1:] = -np.inf
+        data[p] = {L: (ls, lr)}
+    monkeypatch.setattr(fig_depth, "_data", lambda ctx, p: data[p])
+    monkeypatch.setattr(fig_depth, "_brackets", lambda ctx, p, L, Ks: [_bracket(K) for K in Ks])
+    seen = {}
+
+    def decide(ctx, items, constant, crit):
+        seen["items"] = len(items)
+        return [{"K": 1, "bracket width E rho": 1.0}] * len(items), [0.99], None, [], [], None
+
+    monkeypatch.setattr(fig_depth, "_decide", decide)
+    monkeypatch.setattr(fig_depth, "_resolution", lambda res: None)
+    return data, seen
+
+
+@pytest.mark.parametrize("kmax, short_from", [(30, 20), (64, 41)])
+def test_spectrum_counts_only_the_indices_it_tests(monkeypatch, kmax, short_from):
+    """Fig. 3/9 with rank-deficient products at p = 0.5: the indices without 8 products of rank >= k are listed as
+    excluded and get no test, and the critical value is shared between exactly the tests performed (per tested
+    index a Benettin test and a better/worse comparison, per bracket 3), not between all kmax indices."""
+    data, seen = _spectrum_harness(monkeypatch, kmax, short_from)
+    ctx = _Ctx()
+    out = fig_depth._spectrum(ctx, kmax, name="t")
+    ev = out.evidence
+    n_tested = kmax + (short_from - 1)
+    assert len(ev["benettin_tests"]) == len(ev["per_k"]) == n_tested
+    assert [(e["p"], e["k"]) for e in ev["excluded (fewer than 8 products of rank >= k)"]] == \
+        [(0.5, k) for k in range(short_from, kmax + 1)]
+    assert ctx.calls == [2 * n_tested + 3 * seen["items"]]
+    # the plotted curves are their labels' formulas
+    for ax, p in zip(out.figures["t"].axes, (1.0, 0.5)):
+        x, y = _line(ax, "gamma_k")
+        g = np.array([fig_depth._gamma(int(k), p) for k in x])
+        assert within(np.abs(y - g), 0.0 * g + 8 * EPS * np.abs(g), "gamma_k curve")
+        d = np.array([lyapunov.d(int(k), fig_depth.N) for k in range(0, kmax + 1)])
+        x, y = _line(ax, "gamma_k + (d_k - d_(k-1))/L")
+        ref = g + (d[1:] - d[:-1]) / fig_depth.FIG_L
+        assert within(np.abs(y - ref), 8 * EPS * (np.abs(g) + d[1:]), "corrected curve")
+        x, y = _line(ax, "gamma_k + (d_(k-1) - d_k)/L (printed)")
+        ref = g + (d[:-1] - d[1:]) / fig_depth.FIG_L
+        assert within(np.abs(y - ref), 8 * EPS * (np.abs(g) + d[1:]), "printed curve")
+        x, y = _line(ax, "(1/L) log s_k (MC mean)")
+        ls = data[p][fig_depth.FIG_L][0]
+        ref = np.array([ls[np.isfinite(ls[:, int(k) - 1]), int(k) - 1].mean() / fig_depth.FIG_L for k in x])
+        assert within(np.abs(y - ref), 8 * EPS * np.abs(ref), "MC means")
