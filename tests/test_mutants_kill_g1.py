@@ -1,0 +1,407 @@
+"""Helpers that a fresh mutation sample (issue 17, part 6, seed 1) found unchecked, each compared with an
+independent computation from its definition, at its zeros and away from them:
+
+- ``theory.claims._ladder``: the point test's resolution (power 0.9 by the two-sided power's definition),
+  ``constant_resolution`` (the worst test), ``decide`` (rows, powers, worst gap, resolution list) and the
+  per-index constants (telescoping to d_K, and the foils' factors);
+- ``theory.claims.app_a``: the proof-products evidence ``_products_reproduce_J`` (0 for 0/1 gates, > 0 for
+  general gates, and the same numbers as an explicit product) and the sympy minimal counterexample;
+- ``theory.dynamics.train_mnist_fgln``: minibatch SGD / Adam on a tiny synthetic pool against the same draws
+  and updates written out (minibatch slicing, passes, gates, accuracy);
+- ``theory.gate_law.numerical_rank``: the count of singular values above ``rtol * s_1`` on matrices with
+  prescribed singular values;
+- ``theory.reference``: ``mp_log_svals`` (product order, rectangular layers, its -inf floor at
+  ``s_1 10^-(dps-20)`` on both sides, padding with -inf) and ``naive_log_svals``;
+- ``theory.subadditive.remainder`` on both branches (Fraction and mpmath) for every family.
+
+Tolerances: ``checks.tolerance.tol`` from float64 eps, operation counts and the size of the numbers; exact
+where the computation is exact (rationals, binary-exact floats).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import mpmath as mp
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from checks import stats
+from checks.tolerance import tol
+from conftest import within
+from theory import fgln, gate_law, lyapunov, reference, subadditive
+from theory.claims import _ladder
+
+# ----------------------------------------------------------------------------------------------
+# theory.claims._ladder: resolution, decide, constants
+# ----------------------------------------------------------------------------------------------
+
+
+def _bracket(**kw):
+    base = dict(label="t", K=2, v=1.0, v_se=0.01, w=2.0, w_se=0.01, m=64, u=1.5, u_se=0.05, slack=0.3,
+                slack_se=0.02, u_skew=0.8)
+    base.update(kw)
+    return _ladder.Bracket(**base)
+
+
+def _mp_two_sided_power(delta, se, z):
+    """P(|N(delta, se^2)| > z se) in 30 digits (the two-sided test's power, from its definition)."""
+    with mp.workdps(30):
+        x = mp.mpf(delta) / se
+        return float(1 - mp.ncdf(z - x) + mp.ncdf(-z - x))
+
+
+@pytest.mark.parametrize("skew", [0.0, 0.8, -1.7])
+@pytest.mark.parametrize("crit", [1.0, 1.96, 3.2])
+def test_bracket_resolution_is_the_deviation_rejected_with_power_0_9(skew, crit):
+    """resolution(crit) = delta with P(|u_hat - c| > point_crit se_u) = 0.9 when E u_hat - c = delta (the far
+    tail adds at most Phi(-2 point_crit - z_0.9)); a smaller deviation has less power, a larger one more."""
+    b = _bracket(u_skew=skew, u_se=0.037)
+    pc = b.point_crit(crit)
+    res = b.resolution(crit)
+    assert res > 0
+    far_tail = float(norm.cdf(-2 * pc - norm.ppf(0.9)))
+    p = _mp_two_sided_power(res, b.u_se, pc)
+    assert 0.9 - tol(8) <= p <= 0.9 + far_tail + tol(8), (p, far_tail)
+    # monotone around it: 0.99 res is rejected with power < 0.9, 1.01 res with power > 0.9 (not a tie)
+    assert _mp_two_sided_power(0.99 * res, b.u_se, pc) < 0.9 < _mp_two_sided_power(1.01 * res, b.u_se, pc)
+    # and it is the SE-scaled form (crit' + z_0.9) se of checks.Resolution.from_se at crit' = point_crit
+    assert within(abs(res - (pc + float(norm.ppf(0.9))) * b.u_se), tol(1, scale=res, kernels=3), "form")
+
+
+def test_constant_resolution_reports_the_worst_test_and_names_the_best():
+    """constant_resolution's value is the largest relative resolution of the list (the worst test), whatever
+    the order of the entries and of the K's; the best is the smallest."""
+    res = [(0.08, {"L": 4}, 3), (0.31, {"L": 8}, 1), (0.02, {"L": 16}, 2), (0.11, {"L": 2}, 4)]
+    for order in (res, res[::-1], res[1:] + res[:1]):
+        r = _ladder.constant_resolution(order, "c of d_K", nearest=0.5, statement="factor 1.5")
+        assert r.value == 0.31
+        assert r.unit == "relative" and r.nearest_slip == 0.5
+        assert "K = 1" in r.how and "{'L': 8}" in r.how and "0.02" in r.how
+
+
+def test_cumulative_constants_telescope_to_d_K_and_foils_are_their_factors():
+    """sum_{i<=K} (d_i - d_{i-1}) = d_K; printed = -corrected; the foils are 1/2, 3/2 and 2 times corrected."""
+    for n in (3, 8):
+        for K in range(1, n + 1):
+            dK = lyapunov.d(K, n)
+            got = _ladder.cumulative(_ladder.corrected_constant, K, n)
+            assert within(abs(got - dK), tol(2 * K, scale=max(abs(dK), 1.0), kernels=2), f"telescoping K={K}")
+            for f, fac in ((_ladder.printed_constant, -1.0), (_ladder.halved_constant, 0.5),
+                           (_ladder.scaled_constant, 1.5), (_ladder.doubled_constant, 2.0)):
+                want = fac * (lyapunov.d(K, n) - lyapunov.d(K - 1, n))
+                assert within(abs(f(K, n) - want), tol(1, scale=max(abs(want), 1.0), kernels=2), f.__name__)
+
+
+def test_decide_rows_powers_worst_and_resolutions():
+    """decide: one row per bracket with predicted d_K = cumulative(constant, K, n); the powers and the
+    resolution list are the brackets' own at that prediction (divided by d_K); worst is the largest gap; bad
+    are exactly the violated ones."""
+    n, crit = 6, 2.5
+    dks = {K: lyapunov.d(K, n) for K in (1, 2, 3)}
+    items = [({"L": 4}, n, _bracket(K=1, v=dks[1] - 0.05, w=dks[1] + 0.2, u=dks[1] + 0.01, u_se=0.02)),
+             ({"L": 8}, n, _bracket(K=2, v=dks[2] - 0.05, w=dks[2] + 0.2, u=dks[2] + 0.3, u_se=0.01)),  # violated
+             ({"L": 16}, n, _bracket(K=3, v=dks[3] - 0.05, w=dks[3] + 0.2, u=dks[3], u_se=0.04, u_skew=0.0))]
+    rows, powers, worst, bad, inconsistent, res = _ladder.decide(items, _ladder.corrected_constant, crit)
+    assert len(rows) == 3 and len(powers) == 3 and len(res) == 3 and inconsistent == []
+    gaps = []
+    for row, (label, nn, b), p, (rv, rl, rK) in zip(rows, items, powers, res):
+        c = _ladder.cumulative(_ladder.corrected_constant, b.K, nn)
+        assert row["predicted d_K"] == c and row["exact d_K"] == dks[b.K]
+        assert p == b.power(c, crit)
+        assert rl == label and rK == b.K
+        assert within(abs(rv - b.resolution(crit) / dks[b.K]), tol(1, scale=rv, kernels=2), "relative resolution")
+        gaps.append(b.gap(c, crit))
+    assert worst[0] == max(gaps) and worst[1] == {"L": 8} and worst[2] is items[1][2]
+    assert [it for _, it in bad] == [items[1]]
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.claims.app_a: the proof's products and the minimal counterexample
+# ----------------------------------------------------------------------------------------------
+
+
+def _explicit_products_errors(Ws, ds):
+    """max |A W_l B - J| for l = 1..4, A = M_{l+1:L} D_l, B = M_{1:l-1}, M_l = D_l W_l D_{l-1} (D_0 = D_L = I),
+    written out as explicit matrix products (no fgln helper)."""
+    L = len(Ws)
+    D = [np.eye(4)] + [np.diag(d) for d in ds] + [np.eye(4)]
+    M = [D[l] @ Ws[l - 1] @ D[l - 1] for l in range(1, L + 1)]
+    J = Ws[0]
+    for l in range(2, L + 1):
+        J = Ws[l - 1] @ D[l - 1] @ J
+    errs = []
+    for l in range(1, L + 1):
+        A = np.eye(4)
+        for k in range(l + 1, L + 1):
+            A = M[k - 1] @ A
+        B = np.eye(4)
+        for k in range(1, l):
+            B = M[k - 1] @ B
+        errs.append(float(np.max(np.abs(A @ D[l] @ Ws[l - 1] @ B - J))))
+    return errs, J
+
+
+def test_products_reproduce_J_is_zero_for_masks_only():
+    """The evidence 'proof_products_reproduce_J' of lem-a.1: for 0/1 gates A W_l B = J at every l (rounding only);
+    for general gates it is off (D_l^2 != D_l) by the explicit products' amount."""
+    from theory.claims import app_a
+
+    out = app_a._products_reproduce_J()
+    rng = np.random.default_rng(3)  # the draws of _products_reproduce_J, in its order
+    ds01 = [(rng.random(4) < 0.5).astype(float) for _ in range(3)]
+    dsg = [rng.uniform(-2, 2, 4) for _ in range(3)]
+    for kind, ds in (("0/1 gates", ds01), ("general gates", dsg)):
+        Ws = [rng.standard_normal((4, 4)) for _ in range(4)]
+        want, J = _explicit_products_errors(Ws, ds)
+        g = max(1.0, max(float(np.max(np.abs(d))) for d in ds))
+        # 4 layers of 4 x 4 products, gates up to |g| (squared in the two-sided suffix)
+        scale = math.prod(np.linalg.norm(W, 2) for W in Ws) * g ** 8
+        t = tol(4, scale=scale, kernels=10)
+        got = out[kind]["per_l"]
+        assert len(got) == 4 and out[kind]["max_|A W_l B - J|_over_l"] == max(got)
+        assert within(np.abs(np.array(got) - np.array(want)), t, kind)
+        if kind == "0/1 gates":
+            assert within(np.array(got), t, "masked: A W_l B = J")
+        else:
+            assert max(got) > 1e3 * t and max(got) > 0.01 * np.max(np.abs(J)), got
+
+
+def test_minimal_counterexample_values():
+    """n = 1, L = 2, w1 = w2 = 1, d = 2: true dL/dw1 = d w2 = 2; printed d * (w2 d) = 4."""
+    from theory.claims import app_a
+
+    c = app_a._minimal_counterexample_sympy()
+    assert c["true_value"] == 2 and c["printed_value"] == 4
+    import sympy as sp
+
+    w2, d = sp.symbols("w2 d")
+    assert sp.simplify(sp.sympify(c["printed_minus_true"]) - d * (d - 1) * w2) == 0
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.dynamics.train_mnist_fgln on a tiny synthetic pool
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("opt_name,kw", [("sgd", dict(lr=0.05, momentum=0.5)), ("adam", dict(lr=1e-2))])
+def test_train_mnist_fgln_is_minibatch_descent_on_its_draws(opt_name, kw):
+    """Minibatches of ``batch`` rows (M // batch per pass, a fresh permutation each pass), gates D_1..D_{L-1},
+    the hidden block before and after, and the reported accuracy, against the same draws written out."""
+    import torch
+
+    from theory import dynamics
+
+    rng = np.random.default_rng(11)
+    M, n, L, batch, steps, p = 12, 3, 3, 5, 5, 0.5
+    imgs = rng.integers(0, 256, (M, 2, 3), dtype=np.uint8)
+    X = imgs.astype(np.float32) / np.float32(255.0)
+    y = rng.integers(0, 10, M)
+    gen = torch.Generator()
+    gen.manual_seed(7)
+    run = dynamics.train_mnist_fgln(X, y, n=n, L=L, p=p, optimizer=opt_name, steps=steps, batch=batch, gen=gen,
+                                    evaluate=(imgs, y), dtype="float64", **kw)
+    d_in = 6
+    gen = torch.Generator()
+    gen.manual_seed(7)
+    W_in = torch.randn(n, d_in, generator=gen, dtype=torch.float64) / np.sqrt(d_in)
+    Wh = (1.0 / np.sqrt(n)) * torch.randn(L, n, n, generator=gen, dtype=torch.float64)
+    W_out = torch.randn(10, n, generator=gen, dtype=torch.float64) / np.sqrt(n)
+    D = (torch.rand(L - 1, n, generator=gen, dtype=torch.float64) < p).double()
+    params = [W_in.clone().requires_grad_(), *[w.clone().requires_grad_() for w in Wh],
+              W_out.clone().requires_grad_()]
+    Xf = (torch.from_numpy(X.reshape(M, d_in)).double() - dynamics.MNIST_MEAN) / dynamics.MNIST_STD
+    yt = torch.as_tensor(y)
+
+    def forward(x):  # x: (d_in, b)
+        h = params[1] @ (params[0] @ x)
+        for l in range(1, L):
+            h = params[1 + l] @ (D[l - 1][:, None] * h)
+        return params[-1] @ h
+
+    state = [[torch.zeros_like(w), torch.zeros_like(w)] for w in params]
+    per_pass = M // batch
+    for step in range(steps):
+        if step % per_pass == 0:
+            perm = torch.randperm(M, generator=gen)
+        idx = perm[(step % per_pass) * batch:(step % per_pass + 1) * batch]
+        assert idx.numel() == batch
+        loss = torch.nn.functional.cross_entropy(forward(Xf[idx].T).T, yt[idx])
+        grads = torch.autograd.grad(loss, params)
+        with torch.no_grad():
+            for w, g, (m1, m2) in zip(params, grads, state):
+                if opt_name == "sgd":  # heavy ball: v = mu v + g (v = g at the first step), w -= lr v
+                    m1.copy_(kw["momentum"] * m1 + g if step else g)
+                    w -= kw["lr"] * m1
+                else:  # Adam, betas (0.9, 0.999), eps 1e-8, bias-corrected
+                    m1.copy_(0.9 * m1 + 0.1 * g)
+                    m2.copy_(0.999 * m2 + 0.001 * g * g)
+                    w -= kw["lr"] * (m1 / (1 - 0.9 ** (step + 1))) / ((m2 / (1 - 0.999 ** (step + 1))).sqrt() + 1e-8)
+    assert len(run.ds) == L - 1 and len(run.Ws) == L and len(run.Ws0) == L
+    np.testing.assert_array_equal(np.array(run.ds), D.numpy())
+    for a0, b0 in zip(run.Ws0, Wh):
+        np.testing.assert_array_equal(a0, b0.numpy())
+    for a, a0, b in zip(run.Ws, run.Ws0, params[1:-1]):
+        # same float64 arithmetic, possibly in another order: the rounding of each step's gradient (inner
+        # products of length d_in + batch through 2L + 2 products) on the scale of the total update, and the
+        # steps' subtractions on the scale of the weights
+        bound = (tol(d_in + batch, scale=np.abs(a - a0).max(), kernels=(2 * L + 2) * steps)
+                 + tol(1, scale=np.abs(a).max(), kernels=2 * steps))
+        assert within(np.abs(a - b.detach().numpy()).max(), bound, opt_name)
+    # it did train (seed 7 draws gates with two open coordinates each: no layer is cut off)
+    assert D.sum(1).min() >= 1
+    for a, a0 in zip(run.Ws, run.Ws0):
+        assert np.abs(a - a0).max() > 1e3 * tol(1, scale=np.abs(a0).max())
+    with torch.no_grad():
+        pred = forward(Xf.T).argmax(0).numpy()
+    assert run.acc == float(np.mean(pred == y)) and run.test_acc is None
+    assert run.settings["batch"] == batch and run.settings["pool"] == M and len(run.loss) >= 1
+
+
+def test_train_mnist_fgln_depth_one_has_no_gates():
+    """L = 1: J = W_1 (D_0 = D_L = I), so no hidden gates are returned; the single layer trains as plain SGD on
+    x -> W_out W_1 W_in x (checked against the same draws: one gate row is drawn and discarded)."""
+    import torch
+
+    from theory import dynamics
+
+    rng = np.random.default_rng(12)
+    M, n, batch = 8, 3, 4
+    X = rng.random((M, 5)).astype(np.float32)
+    y = rng.integers(0, 10, M)
+    gen = torch.Generator()
+    gen.manual_seed(1)
+    run = dynamics.train_mnist_fgln(X, y, n=n, L=1, p=0.5, steps=2, batch=batch, gen=gen, lr=0.1, dtype="float64")
+    assert run.ds == [] and len(run.Ws) == 1 and len(run.Ws0) == 1
+    gen = torch.Generator()
+    gen.manual_seed(1)
+    W_in = (torch.randn(n, 5, generator=gen, dtype=torch.float64) / np.sqrt(5)).requires_grad_()
+    W1 = ((1.0 / np.sqrt(n)) * torch.randn(1, n, n, generator=gen, dtype=torch.float64))[0].clone().requires_grad_()
+    W_out = (torch.randn(10, n, generator=gen, dtype=torch.float64) / np.sqrt(n)).requires_grad_()
+    torch.rand(1, n, generator=gen, dtype=torch.float64)
+    np.testing.assert_array_equal(run.Ws0[0], W1.detach().numpy())
+    Xf = (torch.from_numpy(X).double() - dynamics.MNIST_MEAN) / dynamics.MNIST_STD
+    perm = torch.randperm(M, generator=gen)
+    for step in range(2):
+        idx = perm[step * batch:(step + 1) * batch]
+        loss = torch.nn.functional.cross_entropy((W_out @ (W1 @ (W_in @ Xf[idx].T))).T, torch.as_tensor(y)[idx])
+        grads = torch.autograd.grad(loss, [W_in, W1, W_out])
+        with torch.no_grad():
+            for w, g in zip((W_in, W1, W_out), grads):
+                w -= 0.1 * g
+    a, a0 = run.Ws[0], run.Ws0[0]
+    bound = tol(5 + batch, scale=np.abs(a - a0).max(), kernels=8) + tol(1, scale=np.abs(a).max(), kernels=4)
+    assert within(np.abs(a - W1.detach().numpy()).max(), bound, "L = 1")
+    assert np.abs(a - a0).max() > 1e3 * bound
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.gate_law.numerical_rank
+# ----------------------------------------------------------------------------------------------
+
+
+def _with_svals(s, rng, m=None):
+    n = len(s)
+    m = n if m is None else m
+    U = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    V = np.linalg.qr(rng.standard_normal((m, m)))[0]
+    S = np.zeros((n, m))
+    S[:n, :n] = np.diag(s) if m >= n else 0
+    return U @ S @ V.T
+
+
+@pytest.mark.parametrize("scale", [1e-7, 1.0, 3e8])
+def test_numerical_rank_counts_singular_values_above_rtol_s1(scale):
+    """numerical_rank(m, rtol) = #{k : s_k > rtol s_1}: scale-free, on prescribed spectra with gaps of several
+    decades around the threshold (the rounding of U diag(s) V^T, ~eps s_1, stays far below rtol s_1)."""
+    rng = np.random.default_rng(2)
+    s = np.array([1.0, 0.4, 1e-3, 1e-8, 0.0]) * scale
+    A = _with_svals(s, rng, m=6)
+    for rtol, want in ((0.5, 1), (1e-2, 2), (1e-6, 3), (1e-11, 4)):
+        assert gate_law.numerical_rank(A, rtol) == want, (rtol, want)
+        assert gate_law.numerical_rank(A.T, rtol) == want
+    # a single nonzero singular value, and the edges: 1 x 1, zero, empty
+    assert gate_law.numerical_rank(np.outer([1.0, 2.0, 3.0], [1.0, -1.0]) * scale, 1e-8) == 1
+    assert gate_law.numerical_rank(np.array([[-2.5 * scale]]), 1e-8) == 1
+    assert gate_law.numerical_rank(np.zeros((3, 2)), 1e-8) == 0
+    assert gate_law.numerical_rank(np.zeros((0, 3)), 1e-8) == 0
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.reference
+# ----------------------------------------------------------------------------------------------
+
+
+def test_mp_log_svals_is_the_product_spectrum_in_order():
+    """log singular values of mats[L-1] ... mats[0] (mats[0] acts first; singular values of AB and BA differ
+    for non-normal factors), rectangular layers allowed, descending; naive_log_svals the same in float64."""
+    rng = np.random.default_rng(7)
+    A, B, C = rng.standard_normal((4, 4)), rng.standard_normal((4, 4)), rng.standard_normal((4, 4))
+    want = np.log(np.linalg.svd(C @ B @ A, compute_uv=False))
+    other = np.log(np.linalg.svd(A @ B @ C, compute_uv=False))
+    assert np.max(np.abs(want - other)) > 1e-3  # the order is visible
+    kappa = float(np.exp(want[0] - want[-1]))
+    t = tol(4, kappa=kappa, kernels=6)
+    got = reference.mp_log_svals([A, B, C], 40)
+    assert got.shape == (4,) and np.all(np.diff(got) <= 0)
+    assert within(np.abs(got - want), t, "mp product order")
+    assert within(np.abs(reference.naive_log_svals(np.stack([A, B, C])) - want), 2 * t, "naive")
+    # rectangular: (2 x 3) @ (3 x 5) has 2 singular values; padded to 5 with -inf (log 0)
+    R1, R2 = rng.standard_normal((3, 5)), rng.standard_normal((2, 3))
+    want = np.log(np.linalg.svd(R2 @ R1, compute_uv=False))
+    got = reference.mp_log_svals([R1, R2], 40, pad_to=5)
+    assert got.shape == (5,)
+    assert within(np.abs(got[:2] - want), tol(3, kappa=float(np.exp(want[0] - want[1])), kernels=4), "rect")
+    assert np.all(np.isneginf(got[2:]))
+    assert reference.mp_log_svals([R1, R2], 40, pad_to=1).shape == (2,)  # never truncates
+
+
+@pytest.mark.parametrize("dps", [30, 45])
+def test_mp_log_svals_floor_is_s1_times_10_to_minus_dps_minus_20(dps):
+    """Values below s_1 10^-(dps-20) are -inf, values above are kept: checked a factor 3 on each side of the
+    floor (diagonal factors: the product is exact at dps digits)."""
+    floor = 10.0 ** (-(dps - 20))
+    s1 = 4.0
+    below, above = 0.3 * floor * s1, 3.0 * floor * s1
+    D1 = np.diag([s1, above, below, 0.0])
+    got = reference.mp_log_svals([D1, np.eye(4)], dps)
+    assert got[0] == pytest.approx(math.log(s1), rel=tol(4))
+    assert within(abs(got[1] - math.log(above)), tol(4, scale=abs(math.log(above))), "above the floor")
+    assert np.isneginf(got[2]) and np.isneginf(got[3])
+    # a scale on the product moves the floor with s_1
+    got2 = reference.mp_log_svals([D1 * 1e5, np.eye(4)], dps)
+    assert np.isfinite(got2[1]) and np.isneginf(got2[2])
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.subadditive.remainder on both branches
+# ----------------------------------------------------------------------------------------------
+
+
+def _f_mp(kind, c, L):
+    c, Lm = mp.mpf(c), mp.mpf(L)
+    return {"inv": c / Lm, "inv-neg": -c / Lm, "geom": c / mp.mpf(2) ** L, "invsqrt": c / mp.sqrt(Lm),
+            "log": c * mp.log(Lm), "loglin": c * mp.log(Lm) / Lm, "sqrt": c * mp.sqrt(Lm),
+            "parity": c * (L % 2)}[kind]
+
+
+@pytest.mark.parametrize("kind", subadditive.MEETS + subadditive.VIOLATES)
+def test_remainder_is_the_family_remainder(kind):
+    """remainder(u, a, d, L) = u_L - a L - d = f(L) for u = family(kind, a, d, c): exactly for rational parameters
+    (where the family is exact), to mpmath precision on the mpmath branch (float parameters)."""
+    for L in (1, 2, 5, 13):
+        a, d, c = 1.75, -0.5, 0.625  # binary-exact, so the Fraction and float families are the same sequence
+        u = subadditive.family(kind, a, d, c)
+        got = subadditive.remainder(u, a, d, L)
+        want = _f_mp(kind, c, L)
+        # a L + d + f - a L - d at mp precision: a few ulps of the largest term
+        assert abs(mp.mpf(got) - want) <= 8 * mp.eps * (abs(a) * L + abs(d) + abs(want)), (kind, L, got, want)
+        ue = subadditive.family(kind, Fraction(7, 4), Fraction(-1, 2), Fraction(5, 8))
+        gote = subadditive.remainder(ue, Fraction(7, 4), Fraction(-1, 2), L)
+        if isinstance(ue(L), Fraction):
+            assert gote == {"inv": Fraction(5, 8) / L, "inv-neg": -Fraction(5, 8) / L,
+                            "geom": Fraction(5, 8) / 2 ** L, "parity": Fraction(5, 8) * (L % 2)}[kind]
+        else:
+            assert abs(mp.mpf(gote) - want) <= 8 * mp.eps * (abs(a) * L + abs(d) + abs(want)), (kind, L)
