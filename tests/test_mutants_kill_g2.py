@@ -588,3 +588,85 @@ def test_c4_c5_formulas_and_their_foils_from_scipy(n, p, sigma, r):
     # the claim's foils run exactly these variants
     assert _knob(_foil("lem-c.5/formula", "index shifted"), "gamma").keywords == {"arg_shift": 1}
     assert _knob(_foil("lem-c.5/formula", "ln(2 sigma)"), "gamma").keywords == {"log_scale": 2}
+
+
+# -- Appendix B.2.1-B.2.3: Gram pairing, Cauchy-Binet, Remark B.5, the induced angle ------------------
+
+def _np_compound(M, t):
+    idx = list(itertools.combinations(range(M.shape[0]), t))
+    return np.array([[np.linalg.det(M[np.ix_(I, J)]) for J in idx] for I in idx])
+
+
+def test_gram_and_cauchy_binet_cmps_and_their_foils_against_minors():
+    """``_gram_cmp``: gram_det = det(V^T W) (mpmath) = <plücker V, plücker W>; the 1/t! and diagonal-product foils
+    have err |det/t! - det| and |prod_i <v_i, w_i> - det|. ``_cb_cmp``: ∧^t(MN) = ∧^t M ∧^t N holds; reversed,
+    err = max|C_t(MN) - C_t(N) C_t(M)| with C_t the compound matrix of t x t minors (numpy dets here)."""
+    rng = np.random.default_rng(14)
+    for n, t in ((2, 1), (3, 2), (4, 2), (4, 3), (5, 3)):
+        V, W = rng.standard_normal((n, t)), rng.standard_normal((n, t))
+        with mp.workdps(40):
+            det = float(mp.det(mp.matrix((V.T @ W).tolist())))
+        scale = float(np.prod(np.linalg.norm(V, axis=0)) * np.prod(np.linalg.norm(W, axis=0)))
+        tl = tol(n + math.comb(n, t), scale=scale, kernels=2 * t + 2)
+        cmp = app_b2._gram_cmp(V, W)
+        assert cmp.ok and within(abs(cmp.detail["gram_det"] - det), tl, "gram det")
+        got = app_b2._gram_cmp(V, W, pairing=app_b2._det_over_factorial).err
+        assert within(abs(got - abs(det / math.factorial(t) - det)), tl, "1/t!")
+        got = app_b2._gram_cmp(V, W, pairing=app_b2._diag_prod).err
+        assert within(abs(got - abs(float(np.prod(np.sum(V * W, axis=0))) - det)), tl, "diag prod")
+        M, N = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+        assert app_b2._cb_cmp(M, N, t).ok
+        want = float(np.max(np.abs(_np_compound(M @ N, t) - _np_compound(N, t) @ _np_compound(M, t))))
+        sc = (np.linalg.norm(M, 2) * np.linalg.norm(N, 2)) ** t
+        got = app_b2._cb_cmp(M, N, t, reverse=True).err
+        assert within(abs(got - want), tol(n + math.comb(n, t), scale=sc, kernels=2 * t + 2), "cb reverse")
+
+
+def test_rem_b5_cmp_on_the_fixed_matrix_reports_the_norms_and_the_foils_values():
+    """``_rem_b5_cmp`` on M = U diag(6, 3, 2, 1) V^T: ||∧^t M|| = 6, 18, 36, 36 (t = 1..4); for each value knob
+    of the claim's foils, the reported worst t has norm = that product, predicted = the foil's formula at t and
+    err = |norm - predicted|; the ratios ||∧^t M|| / ||∧^(t-1) M|| recover s_t."""
+    M = app_b._FIXED_M4
+    norms = {1: 6.0, 2: 18.0, 3: 36.0, 4: 36.0}
+    s = [6.0, 3.0, 2.0, 1.0]
+    cmp = app_b2._rem_b5_cmp(M)
+    assert cmp.ok and within(cmp.detail["max_rel_ratio_error"], tol(10, kernels=8), "ratios")
+    for needle, formula in (("s_t itself", lambda t: s[t - 1]), ("s_1^t", lambda t: s[0] ** t),
+                            ("s_1 ... s_{t-1}", lambda t: math.prod(s[:t - 1]))):
+        # the value knob the claim's foil runs with (a _fixed_then closure over its PropertyCheck)
+        prop = inspect.getclosurevars(_foil("rem-b.5", needle)).nonlocals["prop"]
+        out = prop.compare(M)
+        t = out.detail["t"]
+        assert within(abs(out.detail["norm"] - norms[t]), tol(16, scale=36.0, kernels=8), "norm")
+        assert within(abs(out.detail["predicted"] - formula(t)), tol(4, scale=formula(t) + 1, kernels=4), needle)
+        assert out.err == abs(out.detail["norm"] - out.detail["predicted"]) and not out.ok
+
+
+@pytest.mark.parametrize("case", range(3))
+def test_orth_cmp_reports_the_induced_cosine_and_principal_angles(case):
+    """``_orth_cmp`` on the fixed inputs and on random integer families: normalised_inner = |det(V^T W)| /
+    sqrt(det(V^T V) det(W^T W)) (exact, Cauchy-Binet), predicted_cosine = prod cos θ_i (scipy principal angles),
+    inner = det(V^T W) exactly; the foils' cosines min cos θ_i and prod cos^2 θ_i enter err the same way."""
+    rng = np.random.default_rng(30 + case)
+    cases = list(app_b2._ORTH_FIXED) + [{"V": rng.integers(-2, 3, (n, t)), "W": rng.integers(-2, 3, (n, t))}
+                                        for n, t in ((3, 1), (3, 2), (4, 2), (5, 3))]
+    for inputs in cases:
+        V, W = np.asarray(inputs["V"], dtype=np.int64), np.asarray(inputs["W"], dtype=np.int64)
+        Vs, Ws = sp.Matrix(V.astype(object)), sp.Matrix(W.astype(object))
+        gv, gw = (Vs.T * Vs).det(), (Ws.T * Ws).det()
+        if gv == 0 or gw == 0:
+            continue
+        ip = (Vs.T * Ws).det()
+        c_hat = float(abs(ip) / sp.sqrt(gv * gw))
+        cos = np.cos(scipy.linalg.subspace_angles(V.astype(float), W.astype(float)))
+        tl = tol(V.shape[0] + V.shape[1], kappa=float(np.linalg.cond(V.astype(float)) + np.linalg.cond(W.astype(float))),
+                 kernels=2 * V.shape[1] + 2)
+        for cosine, want_pred in ((app_b2._cos_product, float(np.prod(cos))), (lambda c: float(np.min(c)),
+                                  float(np.min(cos))), (lambda c: float(np.prod(np.square(c))), float(np.prod(cos ** 2)))):
+            cmp = app_b2._orth_cmp(V, W, cosine=cosine)
+            assert cmp.detail["inner"] == int(ip)
+            assert within(abs(cmp.detail["normalised_inner"] - c_hat), 4 * EPS * (c_hat + 1), "c_hat")
+            # scipy's arccos-based angles lose sqrt(eps) near 0: compare cosines at that accuracy
+            assert within(abs(cmp.detail["predicted_cosine"] - want_pred), tl + math.sqrt(tl), "pred cos")
+            if cmp.detail["part"] != "exact zero set":
+                assert cmp.err == abs(cmp.detail["normalised_inner"] - cmp.detail["predicted_cosine"])
