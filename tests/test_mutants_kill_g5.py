@@ -1,0 +1,553 @@
+"""Mutation blind spots in theory/claims/sec5.py and sec7.py (issue 17, part 6; fresh-sample survivors, group 5).
+
+Each test compares a helper that feeds a verdict, a foil, a piece of evidence or a figure with an independent
+computation from its definition: foil predictions with Remark 5.4's closed form evaluated in mpmath / exact
+rationals, evidence numbers (acceptance thresholds, the largest valid Chernoff constant) with brute force over
+exact binomial sums, the ordering claim's confidence bound with synthetic ladders whose limit and 1/L term are
+known, the minimal Prop. 7.1 / Rem. 7.2 counterexamples with their closed forms and the library, the exact
+diagonal-family flags with products recomputed from the definitions on perturbed chains, and the figure with
+the data it plots. Ladders and training are replaced by small constructed inputs, so every test is fast.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+from checks import stats
+from checks.model import REGISTRY, Context, Status
+from checks.tolerance import tol
+from tests.conftest import within
+from theory import fgln
+from theory.claims import _ladder, sec5, sec7
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+def _foil(claim_id: str, needle: str, corrected: bool = False):
+    c = REGISTRY[claim_id]
+    foils = c.corrected.foils if corrected else c.foils
+    hits = [f for f in foils if needle in f.statement]
+    assert len(hits) == 1, (claim_id, needle, [f.statement for f in foils])
+    return hits[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# Independent references (mpmath, exact rationals)
+# ----------------------------------------------------------------------------------------------
+def _binom_pmf(n: int, t: int, p: Fraction) -> Fraction:
+    return math.comb(n, t) * p ** t * (1 - p) ** (n - t)
+
+
+def _acc(n: int, r: int, p: Fraction) -> Fraction:
+    """P(Bin(n, p) >= r), exactly."""
+    return sum((_binom_pmf(n, t, p) for t in range(max(r, 0), n + 1)), Fraction(0))
+
+
+def _gamma_ref(n, p, sigma, r, *, normalised=True, shift=0):
+    """Remark 5.4: gamma_i = ln(sqrt(2) sigma) + 1/2 sum_{t=r}^n P(rk = t | rk >= r) psi((t - i + 1 + shift)/2),
+    i = 1..r (mpmath, 30 digits); ``normalised=False`` drops the denominator P(rk >= r) (Remark 5.5)."""
+    pf = Fraction(p).limit_denominator(10 ** 6)
+    with mp.workdps(30):
+        den = mp.mpf(_acc(n, r, pf).numerator) / _acc(n, r, pf).denominator if normalised else mp.mpf(1)
+        out = []
+        for i in range(1, r + 1):
+            s = mp.mpf(0)
+            for t in range(r, n + 1):
+                w = _binom_pmf(n, t, pf)
+                s += mp.mpf(w.numerator) / w.denominator * mp.digamma(mp.mpf(t - i + 1 + shift) / 2)
+            out.append(float(mp.log(mp.sqrt(2) * sigma) + s / (2 * den)))
+    return np.array(out)
+
+
+def _d_ref(K: int, n: int) -> float:
+    """d_K = -E log|det Omega^{K,K}|, Omega Haar on O(n): |det|^2 ~ prod_j Beta((K-j+1)/2, (n-K)/2), so
+    d_K = 1/2 sum_{j=1}^K [psi((n-j+1)/2) - psi((K-j+1)/2)]."""
+    with mp.workdps(30):
+        return float(sum(mp.digamma(mp.mpf(n - j + 1) / 2) - mp.digamma(mp.mpf(K - j + 1) / 2)
+                         for j in range(1, K + 1)) / 2)
+
+
+_CFGS = [_ladder.Config(4, 0.5, 1.0, 2), _ladder.Config(4, 0.6, 0.5, 3), _ladder.Config(6, 0.6, 1.0, 3),
+         _ladder.Config(8, 0.3, 0.7, 1), _ladder.Config(5, 0.8, 2.0, 5)]
+
+
+def _close(got, want, what, kernels=8):
+    got, want = np.asarray(got, float), np.asarray(want, float)
+    assert got.shape == want.shape, (what, got, want)
+    scale = 1.0 + float(np.max(np.abs(want)))
+    assert within(np.max(np.abs(got - want)), tol(max(4, got.size), scale=scale, kernels=kernels), what), \
+        (what, got, want)
+
+
+# ----------------------------------------------------------------------------------------------
+# sec5: the exponents every Theorem 5.3 foil is built from
+# ----------------------------------------------------------------------------------------------
+def test_d_reference_and_library_agree():
+    """The Beta-product closed form of d_K (used below) agrees with theory.lyapunov.d, d_n = 0, d_1 closed form."""
+    from theory import lyapunov
+
+    for n in (2, 4, 6, 9):
+        for K in range(1, n + 1):
+            _close(lyapunov.d(K, n), _d_ref(K, n), f"d_{K}({n})")
+    assert abs(_d_ref(5, 5)) == 0.0
+
+
+@pytest.mark.parametrize("cfg", _CFGS, ids=lambda c: c.label())
+def test_thm53_limit_foils_are_their_statements(cfg):
+    """thm-5.3/limit's foils evaluate what their statements name: gamma_(i+1) (gamma_(r-1) at i = r), the
+    partial sums lambda_i, Remark 5.5's unnormalised sums, and gamma with ln(sigma) for ln(sqrt(2) sigma)
+    (= gamma at sigma / sqrt(2))."""
+    gam = _gamma_ref(cfg.n, cfg.p, cfg.sigma, cfg.r)
+    _close(sec5._gammas(cfg), gam, "gamma (Remark 5.4)")
+    neighbour = np.r_[gam[1:], gam[-2]] if cfg.r >= 2 else None
+    if neighbour is not None:
+        _close(_foil("thm-5.3/limit", "index off by one").check.keywords["exponents"](cfg), neighbour, "gamma_(i+1)")
+    _close(_foil("thm-5.3/limit", "lambda_i").check.keywords["exponents"](cfg), np.cumsum(gam), "lambda_i")
+    _close(_foil("thm-5.3/limit", "unnormalised").check.keywords["exponents"](cfg),
+           _gamma_ref(cfg.n, cfg.p, cfg.sigma, cfg.r, normalised=False), "unnormalised sums")
+    _close(_foil("thm-5.3/limit", "chi^2 scale").check.keywords["exponents"](cfg),
+           _gamma_ref(cfg.n, cfg.p, cfg.sigma / math.sqrt(2.0), cfg.r), "ln(sigma) for ln(sqrt(2) sigma)")
+
+
+@pytest.mark.parametrize("cfg", _CFGS, ids=lambda c: c.label())
+def test_thm53_ordering_gap_foils_are_multiples_of_the_closed_form_gaps(cfg):
+    """thm-5.3/ordering: _gaps is gamma_(i+1) - gamma_i, _gaps_grid the same at sigma = 1; the foils are 0, 1.5
+    and 2 times them (both the Monte-Carlo and the grid variant)."""
+    gam = _gamma_ref(cfg.n, cfg.p, cfg.sigma, cfg.r)
+    gaps = gam[1:] - gam[:-1]
+    grid = np.diff(_gamma_ref(cfg.n, cfg.p, 1.0, cfg.r))
+    if cfg.r < 2:
+        assert sec5._gaps(cfg).size == 0
+        return
+    _close(sec5._gaps(cfg), gaps, "gaps")
+    _close(sec5._gaps_grid(cfg.n, cfg.p, cfg.r), grid, "grid gaps")
+    for needle, c in (("coincide", 0.0), ("1.5 times", 1.5), ("twice", 2.0)):
+        kw = _foil("thm-5.3/ordering", needle).check.keywords
+        _close(kw["gaps"](cfg), c * gaps, needle)
+        _close(kw["grid_gaps"](cfg.n, cfg.p, cfg.r), c * grid, needle + " (grid)")
+
+
+def _synthetic_ladders(monkeypatch, c1, noise):
+    """Replace the Monte-Carlo ladders by exact ones: log s_i = L gamma_i + i c1 + noise (+-noise alternating
+    over the batch, so the mean is exact): (1/L) log(s_(i+1)/s_i) = gap_i + c1/L exactly in the mean."""
+    batch = 64
+    sign = np.where(np.arange(batch) % 2 == 0, 1.0, -1.0)
+    lads = {}
+    for cfg in sec5._configs(Context("thm-5.3/ordering")):
+        gam = _gamma_ref(cfg.n, cfg.p, cfg.sigma, cfg.r)
+        lads[cfg] = {L: np.stack([L * g + (i + 1) * c1 + noise * (i + 1) * sign for i, g in enumerate(gam)], axis=1)
+                     for L in (12, 16, 24, 32, 48)}
+    monkeypatch.setattr(sec5, "_ladders", lambda ctx: (lads, batch))
+    return lads
+
+
+def test_thm53_ordering_ci_bound_is_the_limits_not_the_1_over_L_term(monkeypatch):
+    """The ordering claim asks that the CI of the *limit* c0 of (1/L) log(s_(i+1)/s_i) lies below 0. With exact
+    ladders whose limits are the true gaps: a large positive 1/L coefficient must not matter (supported, every
+    upper bound c0 + z se(c0) < 0); a large negative one must not rescue limits whose CI reaches 0 (refuted)."""
+    _synthetic_ladders(monkeypatch, c1=40.0, noise=1e-3)
+    out = sec5._thm53_ordering(Context("thm-5.3/ordering"))
+    assert out.status is Status.SUPPORTED, out.summary
+    rows = out.evidence["tests"]
+    assert rows and all(r["ci_upper_below_0"] for r in rows)
+    for r in rows:  # the bound is the limit's: estimate + z se
+        assert (r["ci"][1] < 0) == r["ci_upper_below_0"]
+
+    _synthetic_ladders(monkeypatch, c1=-400.0, noise=300.0)
+    out = sec5._thm53_ordering(Context("thm-5.3/ordering"))
+    rows = out.evidence["tests"]
+    assert all(r["consistent"] for r in rows)  # the limits agree with the gaps, but their CIs reach 0
+    assert not any(r["ci_upper_below_0"] for r in rows)
+    assert out.status is Status.REFUTED, out.summary
+
+
+# ----------------------------------------------------------------------------------------------
+# sec5: def-5.2/acceptance evidence and bounds
+# ----------------------------------------------------------------------------------------------
+def test_def52_acceptance_evidence_is_its_definition():
+    """def-5.2/acceptance: the 'thresholds' are the largest r in 1..n with P(Bin(n,p) >= r) >= level (exact
+    rationals, brute force); the table's 'bound' is the printed Chernoff bound (0 beyond np), 'P(accept)' and
+    '1 - P(accept)' the exact tails; and the reported 'largest valid constant c' is the largest one: the bound
+    with c is valid on every cell, with 1.01 c it is not."""
+    out_ctx = Context("def-5.2/acceptance")
+    out = sec5._def52_acceptance(out_ctx)
+    assert out.status is Status.VERIFIED
+    ev = out.evidence
+    for level, rows in ev["thresholds"].items():
+        lv = Fraction(level)
+        assert len(rows) == 6
+        for row in rows:
+            n, p = row["n"], Fraction(row["p"])
+            want = max([r for r in range(1, n + 1) if _acc(n, r, p) >= lv], default=0)
+            assert row["largest r with P >= level"] == want, (level, row, want)
+            assert row["np"] == n * row["p"]
+    for row in ev["table"]:
+        n, r, p = row["n"], row["r"], row["p"]
+        with mp.workdps(40):
+            mu = mp.mpf(n) * mp.mpf(p)
+            want = 0.0 if r > n * p else float(1 - mp.exp(-(mu - r) ** 2 / (2 * mu)))
+            # the binomial tails as regularised incomplete beta functions (40 digits)
+            acc = mp.betainc(r, n - r + 1, 0, mp.mpf(p), regularized=True)
+            lo = mp.betainc(n - r + 1, r, 0, 1 - mp.mpf(p), regularized=True)
+        expo = float((n * p - r) ** 2 / (2 * n * p))
+        assert within(abs(row["bound"] - want), tol(4, scale=1.0 + expo)), row
+        assert within(abs(row["P(accept)"] - float(acc)), tol(n, scale=1.0, kernels=4)), row
+        assert within(abs(row["1 - P(accept)"] - float(lo)), tol(n, scale=float(lo), kernels=4, unit=EPS * 1e-300)), row
+        assert row["r/np"] == r / (n * p)
+    c = ev["largest valid constant c in exp(-c (np-r)^2/np) on these cells (printed: 1/2)"]
+    assert 0.5 < c < 1.5
+    ctx = Context("def-5.2/acceptance")
+    ctx.cache.update(out_ctx.cache)
+    assert sec5._def52_acceptance(ctx, bound=sec5._chernoff_c(c * (1 - 1e-9))).status is Status.VERIFIED
+    assert sec5._def52_acceptance(ctx, bound=sec5._chernoff_c(c * 1.01)).status is Status.REFUTED
+
+
+# ----------------------------------------------------------------------------------------------
+# sec7: the minimal counterexamples (n = 1, L = 2)
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("gamma", [1.0, 0.3, -0.7])
+def test_minimal_prop71_is_its_closed_form_and_the_library(gamma):
+    """n = 1, L = 2, W_1 = W_2 = e^gamma, D = 1, L(J) = J: actual sdot = -2 e^{2 gamma}; (i) as printed forces
+    delta = -gamma, so the printed value is -e^{-3 gamma} 2 e^{2 gamma} = -2 e^{-gamma}; the factor-count reading
+    (delta = 0) gives -L s^{2-2/L} = -2 e^{2 gamma} = actual. The library (section7_diagnostics via the replay)
+    computes the same actual value and prediction."""
+    cex = sec7._minimal_prop71(gamma)
+    assert cex["L"] == 2 and cex["n"] == 1 and cex["delta"] == -gamma
+    t = tol(4, scale=2 * math.exp(2 * abs(gamma)), kernels=4)
+    assert within(abs(cex["s"] - math.exp(2 * gamma)), t, "s")
+    assert within(abs(cex["actual_sdot"] + 2 * math.exp(2 * gamma)), t, "actual")
+    assert within(abs(cex["printed"] + 2 * math.exp(-gamma)), t, "printed")
+    fc = cex["factor_count_reading"]
+    assert fc["delta"] == 0.0
+    assert within(abs(fc["printed_formula"] - cex["actual_sdot"]), t, "factor-count reading = actual")
+    cmp = sec7._prop71_replay(cex)
+    assert within(abs(cmp.detail["actual"] - cex["actual_sdot"]), t, "library actual")
+    assert within(abs(cmp.detail["printed"] - cex["printed"]), t, "library printed")
+    assert within(abs(cmp.err - abs(math.exp(-3 * gamma) - 1.0)), tol(4, scale=1 + math.exp(-3 * gamma), kernels=8))
+
+
+def test_sympy_minimal_cases_are_the_closed_forms():
+    """The symbolic second computation: Prop 7.1 actual -2 e^{2g}, printed -2 e^{-g}, ratio e^{-3g}; Rem 7.2
+    actual e^g, printed e^{-(3/2) g} e^{g/2} = e^{-g}, ratio e^{-2g}; and the numeric minimal case agrees."""
+    import sympy as sp
+
+    g = sp.symbols("gamma", real=True)
+    got = sec7._sympy_minimal_cases()
+    want = {"prop-7.1": {"actual": -2 * sp.exp(2 * g), "printed": -2 * sp.exp(-g), "printed/actual": sp.exp(-3 * g)},
+            "rem-7.2": {"actual": sp.exp(g), "printed": sp.exp(-g), "printed/actual": sp.exp(-2 * g)}}
+    for case, d in want.items():
+        for k, v in d.items():
+            assert sp.simplify(sp.sympify(got[case][k], locals={"gamma": g}) - v) == 0, (case, k, got[case][k])
+    cex = sec7._minimal_prop71(1.0)
+    assert within(abs(float(sp.sympify(got["prop-7.1"]["printed"], locals={"gamma": g}).subs(g, 1)) - cex["printed"]),
+                  tol(4, scale=1.0, kernels=4))
+
+
+# ----------------------------------------------------------------------------------------------
+# sec7: the random masked regime (evidence) and the deep-regime figure
+# ----------------------------------------------------------------------------------------------
+def test_random_regime_rows_are_the_top_mode(monkeypatch):
+    """_random_regime reports, per network, the top mode (index 0 of the descending spectrum) of the fit
+    residual, sdot / aligned and printed / sdot, and their medians: recomputed from the library's own outputs."""
+    seen = []
+    real = sec7.fgln.section7_diagnostics
+
+    def spy(*a, **k):
+        d = real(*a, **k)
+        seen.append(d)
+        return d
+
+    monkeypatch.setattr(sec7.fgln, "section7_diagnostics", spy)
+    got = sec7._random_regime(Context("prop-7.1"), 4, 6, 5)
+    assert len(seen) == 5 and got["reps"] == 5 and got["L"] == 4 and got["n"] == 6
+    for d in seen:
+        assert np.all(np.diff(d["s"]) <= 0)  # index 0 is the top mode
+    want = {"median_eps": np.median([d["eps"] for d in seen]),
+            "median_fit_resid_top": np.median([d["fit_resid"][0] for d in seen]),
+            "median_actual/aligned_top": np.median([d["sdot"][0] / d["aligned"][0] for d in seen]),
+            "median_predicted/actual_top": np.median(
+                [-np.exp((2 + 2 / d["L"]) * d["delta"][0]) * d["L"] * d["s"][0] ** (2 - 2 / d["L"]) * d["g"][0]
+                 / d["sdot"][0] for d in seen])}
+    for k, v in want.items():
+        assert within(abs(got[k] - v), tol(8, scale=1.0 + abs(v), kernels=4), k), (k, got[k], v)
+    # the modes differ, so an index slip would show
+    assert len({round(float(d["sdot"][0] / d["aligned"][0]), 9) for d in seen} |
+               {round(float(d["sdot"][1] / d["aligned"][1]), 9) for d in seen}) > 5
+
+
+def test_figure_plots_each_mode_against_eps():
+    """_figure draws, per depth, modes k = 1, 2 of errors(d) (floored at 1e-17 for the log axis) against eps,
+    labelled 'L=.., k=..'; built on rows whose three modes differ."""
+    deep = {4: [{"eps": 1e-3 * (j + 1), "err": np.array([0.1 * (j + 1), 2e-20, 5.0 + j])} for j in range(3)],
+            16: [{"eps": 2e-3 * (j + 1), "err": np.array([0.3 + j, 1e-2 * (j + 1), 7.0])} for j in range(4)]}
+    fig = sec7._figure(deep, lambda d: d["err"], "t")
+    ax = fig.axes[0]
+    cols = ax.collections
+    assert len(cols) == 4
+    labels = [c.get_label() for c in cols]
+    assert labels == ["L=4, k=1", "L=4, k=2", "L=16, k=1", "L=16, k=2"]
+    i = 0
+    for L in sorted(deep):
+        for k in range(2):
+            xy = np.asarray(cols[i].get_offsets())
+            np.testing.assert_array_equal(xy[:, 0], [d["eps"] for d in deep[L]])
+            np.testing.assert_array_equal(xy[:, 1], [max(d["err"][k], 1e-17) for d in deep[L]])
+            i += 1
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+
+
+# ----------------------------------------------------------------------------------------------
+# sec7: the exact diagonal family's hypothesis flags, on chains perturbed one factor at a time
+# ----------------------------------------------------------------------------------------------
+def _flags_ref(w, gates, a, d, L, relation):
+    """(i) with factor-count exponents, the relation and (ii) at eps = 0, from the products' definitions:
+    A_l = W_L D_{L-1} ... W_{l+1} D_l (A_L = I), B_l = D_{l-1} W_{l-1} ... D_1 W_1 (B_1 = I), per mode k."""
+    n = len(a)
+    sA = {l: [math.prod(w[m - 1][k] for m in range(l + 1, L + 1)) * math.prod(gates[m - 1] for m in range(l, L))
+              for k in range(n)] for l in range(1, L + 1)}
+    sB = {l: [math.prod(w[m - 1][k] * gates[m - 1] for m in range(1, l)) for k in range(n)] for l in range(1, L + 1)}
+    s = [math.prod(w[m][k] for m in range(L)) * math.prod(gates) for k in range(n)]
+    off = 1 if not relation else d
+    inner_A = range(1, L + 1) if not relation else range(1, L)
+    inner_B = range(1, L + 1) if not relation else range(2, L + 1)
+    i_ok = (all(sA[l][k] == a[k] ** (L - l) * off for l in inner_A for k in range(n))
+            and all(sB[l][k] == a[k] ** (l - 1) * off for l in inner_B for k in range(n))
+            and all(sA[L][k] == 1 and sB[1][k] == 1 for k in range(n)))
+    rel = all(s[k] == a[k] ** L * off for k in range(n))
+    ordered = lambda v: all(x > 0 for x in v) and all(v[k] > v[k + 1] for k in range(n - 1))
+    eps0 = ordered(s) and all(ordered(sA[l]) for l in range(1, L)) and all(ordered(sB[l]) for l in range(2, L + 1))
+    return i_ok, rel, eps0
+
+
+def _perturbations(L):
+    """(which, index, mode, factor): one weight entry or one gate scaled (mode None: the whole layer)."""
+    out = [None]
+    for l in range(L):
+        out += [("w", l, 0, Fraction(5, 4)), ("w", l, 1, Fraction(7, 1))]
+    for l in range(L - 1):
+        out.append(("g", l, None, Fraction(3, 2)))
+    out.append(("w", 0, None, Fraction(2)))  # the whole first layer times d = 2: s_k = a_k^L (relation) or 2 a_k^L d
+    return out
+
+
+@pytest.mark.parametrize("relation", [False, True])
+@pytest.mark.parametrize("L", [2, 3])
+def test_sympy_diag_case_flags_match_the_products_definitions(monkeypatch, L, relation):
+    """_sympy_diag_case's '(i)_factor_count', 'relation' and 'eps_zero_(ii)' flags equal the same statements
+    evaluated on products recomputed from their definitions (exact rationals), on the diagonal family and on
+    chains where one weight entry or one gate is scaled (so each flag is seen both true and false, at every
+    l, the last B_L included)."""
+    import sympy as sp
+
+    a, d = (3, 2), Fraction(2)
+    real = sec7.diagonal_fgln
+    seen = {"i": set(), "rel": set(), "eps": set()}
+    for pert in _perturbations(L):
+        def patched(aa, dd, LL, *, relation=False, _p=pert):
+            w, gates = real(aa, dd, LL, relation=relation)
+            w, gates = [list(x) for x in w], list(gates)
+            if _p is not None:
+                which, idx, k, f = _p
+                if which == "w":
+                    for kk in (range(len(w[idx])) if k is None else [k]):
+                        w[idx][kk] = w[idx][kk] * sp.Rational(f.numerator, f.denominator)
+                else:
+                    gates[idx] = gates[idx] * sp.Rational(f.numerator, f.denominator)
+            return w, gates
+
+        monkeypatch.setattr(sec7, "diagonal_fgln", patched)
+        got = sec7._sympy_diag_case(a, str(d), L, relation=relation)
+        w, gates = patched([Fraction(x) for x in a], d, L, relation=relation)
+        w = [[Fraction(str(x)) for x in row] for row in w]
+        gates = [Fraction(str(g)) for g in gates]
+        want = _flags_ref(w, gates, [Fraction(x) for x in a], d, L, relation)
+        assert (got["(i)_factor_count"], got["relation_s=e^(L gamma+delta)"], got["eps_zero_(ii)"]) == want, (pert, want)
+        seen["i"].add(want[0])
+        seen["rel"].add(want[1])
+        seen["eps"].add(want[2])
+    assert all(v == {True, False} for v in seen.values()), seen
+
+
+# ----------------------------------------------------------------------------------------------
+# sec5: every other foil / knob builder of the module, against the formula its statement prints
+# ----------------------------------------------------------------------------------------------
+def _patterns(n):
+    import itertools
+
+    return list(itertools.product((0, 1), repeat=n))
+
+
+def _cond_law_ref(n, r, p):
+    """The (r, p)-gate's diagonal law by brute force: Bernoulli(p)^n restricted to sum >= r, renormalised."""
+    raw = {pat: (p ** sum(pat) * (1 - p) ** (n - sum(pat)) if sum(pat) >= r else Fraction(0)) for pat in _patterns(n)}
+    z = sum(raw.values())
+    return {pat: w / z for pat, w in raw.items()}
+
+
+_GATE_CASES = [(4, 2, Fraction(1, 2)), (5, 4, Fraction(3, 10)), (3, 1, Fraction(1, 10)), (6, 1, Fraction(1, 5)),
+               (5, 5, Fraction(7, 10)), (4, 3, Fraction(9, 10))]
+
+
+def test_def51_foils_are_their_statements():
+    """def-5.1: the foils' variance is sigma (not sigma^2) and 1.5 sigma^2; the gate frequency foil is 1 - p; the
+    printed form's defaults are sigma^2 and p."""
+    import inspect
+
+    for s in (0.3, 0.7, 2.0):
+        assert _foil("def-5.1", "read as variance sigma").check.keywords["variance"](s) == s
+        assert within(abs(_foil("def-5.1", "1.5 sigma^2").check.keywords["variance"](s) - 1.5 * s * s), tol(2, scale=s * s))
+    for p in (0.1, 0.3, 0.8):
+        assert _foil("def-5.1", "Bernoulli(1 - p)").check.keywords["frequency"](p) == 1 - p
+    defaults = inspect.signature(sec5._def51).parameters
+    assert defaults["variance"].default(0.7) == 0.7 ** 2 and defaults["frequency"].default(0.3) == 0.3
+
+
+@pytest.mark.parametrize("n,r,p", _GATE_CASES)
+def test_def52_law_helpers_and_foils_by_enumeration(n, r, p):
+    """def-5.2/law: the printed law is the conditioned Bernoulli law (brute force); the foils are the unconditioned
+    p-gate, independent Bernoulli(q) entries with the true marginal q, and the law conditioned on rank >= r + 1
+    (r - 1 where r = n). def-5.2/marginal: gate_law.marginal = q = P(D_11 = 1) of the enumeration = p P(Bin(n-1,p)
+    >= r-1) / P(Bin(n,p) >= r); its foils are p P(Bin(n-1,p) >= r)/P(Bin(n,p) >= r), p / P(Bin(n,p) >= r) and p.
+    def-5.2/dependence: _cov is Cov(D_11, D_22) of the enumeration."""
+    ref = _cond_law_ref(n, r, p)
+    assert gate_law_pattern(n, r, p) == ref
+    q = sum(w for pat, w in ref.items() if pat[0] == 1)
+    assert q == sum(w for pat, w in ref.items() if pat[-1] == 1)  # exchangeable
+    assert sec5._pgate_law(n, r, p) == {pat: p ** sum(pat) * (1 - p) ** (n - sum(pat)) for pat in _patterns(n)}
+    assert sec5._iid_marginal_law(n, r, p) == {pat: q ** sum(pat) * (1 - q) ** (n - sum(pat)) for pat in _patterns(n)}
+    shifted = _foil("def-5.2/law", "threshold off by one").check.keywords["law"](n, r, p)
+    assert shifted == _cond_law_ref(n, r + 1 if r < n else r - 1, p)
+    assert sec5._marginal_formula(n, r, p) == q == p * _acc(n - 1, r - 1, p) / _acc(n, r, p)
+    kw = lambda needle: _foil("def-5.2/marginal", needle, corrected=True).check.keywords["formula"]
+    if r <= n - 1:
+        assert kw("r for r - 1")(n, r, p) == p * _acc(n - 1, r, p) / _acc(n, r, p)
+    assert kw("entry alone")(n, r, p) == p / _acc(n, r, p)
+    assert kw("printed sentence")(n, r, p) == p
+    if n >= 2:
+        both = sum(w for pat, w in ref.items() if pat[0] == 1 and pat[1] == 1)
+        assert sec5._cov(n, r, p) == both - q * q
+    assert sec5._marginal_replay({"n": n, "r": r, "p": str(p)}).err == float(abs(q - p))
+
+
+def gate_law_pattern(n, r, p):
+    from theory import gate_law
+
+    return gate_law.pattern_law(n, r, p)
+
+
+def test_def52_dependence_relations_and_zero_cases():
+    """def-5.2/dependence: the printed relation is 'cov != 0', the foils 'cov == 0' and 'cov > 0'; on the
+    declared zero cases (r = 0: no conditioning; r = n: constant) the enumerated covariance is exactly 0, and on
+    a conditioned case it is negative (conditioning on many ones makes ones compete)."""
+    import inspect
+
+    rel = inspect.signature(sec5._def52_dependence).parameters["relation"].default
+    f_ind = _foil("def-5.2/dependence", "independent").check.keywords["relation"]
+    f_pos = _foil("def-5.2/dependence", "positively correlated").check.keywords["relation"]
+    for c in (Fraction(-1, 7), Fraction(0), Fraction(1, 9)):
+        assert rel(c) == (c != 0) and f_ind(c) == (c == 0) and f_pos(c) == (c > 0)
+    for n, r, p in sec5._DEP_ZERO_CASES:
+        assert sec5._cov(n, r, p) == 0
+    assert sec5._cov(4, 2, Fraction(1, 2)) < 0
+
+
+def test_def52_acceptance_foils_and_knob_are_their_bounds():
+    """def-5.2/acceptance: _chernoff is 1 - exp(-(np-r)^2/(2np)) for r <= np and 0 beyond; _chernoff_c(c) puts c
+    for 1/2 (the knob's 0.5 (1 + delta), the nearest foil's 0.75); the other foil uses the binomial variance
+    np(1-p)."""
+    cells = [(n, p, r) for n in (8, 32, 1000) for p in (0.05, 0.25, 0.5, 0.9)
+             for r in sorted({max(1, int(f * n * p)) for f in (0.0, 0.5, 0.99, 1.0, 1.2)})]
+    knob = REGISTRY["def-5.2/acceptance"].knob
+    nearest = _foil("def-5.2/acceptance", "1.5 times too large").check.keywords["bound"]
+    binvar = _foil("def-5.2/acceptance", "binomial variance").check.keywords["bound"]
+    for n, p, r in cells:
+        with mp.workdps(30):
+            mu = mp.mpf(n) * mp.mpf(p)
+            x = (mu - r) ** 2 / mu
+            ref = lambda c: 0.0 if r > n * p else float(1 - mp.exp(-c * x))
+            var_ref = 0.0 if r > n * p else float(1 - mp.exp(-x / (2 * (1 - mp.mpf(p)))))
+        t = tol(4, scale=1.0 + float(x), kernels=2)
+        assert within(abs(sec5._chernoff(n, r, p) - ref(mp.mpf(1) / 2)), t, "chernoff")
+        assert within(abs(nearest(n, r, p) - ref(mp.mpf(3) / 4)), t, "c = 3/4")
+        assert within(abs(binvar(n, r, p) - var_ref), tol(4, scale=1.0 + float(x) / (1 - p), kernels=2), "np(1-p)")
+        for delta in (-0.3, 0.0, 0.5):
+            got = knob.variant(delta).keywords["bound"](n, r, p)
+            assert within(abs(got - ref(mp.mpf(0.5) * (1 + mp.mpf(delta)))), t, "knob")
+
+
+def test_running_min_and_conditioned_q():
+    """thm-5.3/minus-infinity: the predicted rank of J_L is the running minimum of the gate ranks (brute force),
+    the foil the last gate's rank; q = P(rk D = r | rk D >= r), the index foil P(rk D = r + 1 | rk D >= r)."""
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        b = rng.integers(1, 7, size=rng.integers(1, 12)).tolist()
+        assert sec5._running_min(b) == [min(b[: j + 1]) for j in range(len(b))]
+        assert _foil("thm-5.3/minus-infinity", "last gate's rank").check.keywords["rank_rule"](b) == b
+    idx = _foil("thm-5.3/minus-infinity", "rank r + 1").check.keywords["q_rank_r"]
+    for n, r, p in ((5, 2, 0.5), (5, 2, 0.3), (8, 3, 0.7), (6, 5, 0.2)):
+        pf = Fraction(p).limit_denominator(1000)
+        for got, t in ((sec5._conditioned_q(n, r, p), r), (idx(n, r, p), r + 1)):
+            want = float(_binom_pmf(n, t, pf) / _acc(n, r, pf))
+            assert within(abs(got - want), tol(1, scale=want)), (n, r, p, t, got, want)
+
+
+@pytest.mark.parametrize("n", [3, 5, 8])
+def test_correction_and_universal_constant_foils(n):
+    """thm-5.3/correction: the corrected constant is d_i - d_(i-1) (d_0 = 0), the printed one its negative, the
+    foils 1.5 and 1/2 times it, d_i alone, and d_(i+1) - d_i. thm-5.3/d-universal: the printed constant d_K(n),
+    the foils d_K(r), 1.5 d_K(n) and d_K(t) averaged over the conditioned rank law of t (reference d_K from the
+    Beta-product closed form)."""
+    d = [0.0] + [_d_ref(K, n) for K in range(1, n + 1)]
+    kw = lambda needle: _foil("thm-5.3/correction", needle, corrected=True).check.keywords["constant"]
+    for i in range(1, n + 1):
+        c = d[i] - d[i - 1]
+        t = tol(8, scale=1.0 + abs(d[i]), kernels=4)
+        assert within(abs(_ladder.corrected_constant(i, n) - c), t)
+        assert within(abs(_ladder.printed_constant(i, n) + c), t)
+        assert within(abs(kw("printed sign")(i, n) + c), t)
+        assert within(abs(kw("1.5 times")(i, n) - 1.5 * c), t)
+        assert within(abs(kw("halved")(i, n) - 0.5 * c), t)
+        assert within(abs(kw("d_i for")(i, n) - d[i]), t)
+        if i < n:
+            assert within(abs(kw("index shifted")(i, n) - (d[i + 1] - d[i])), t)
+    for r, p in ((1, 0.5), (2, 0.3), (n, 0.8)):
+        cfg = _ladder.Config(n, p, 1.0, r)
+        pf = Fraction(p).limit_denominator(10 ** 6)
+        for K in range(1, r + 1):
+            t = tol(8, scale=1.0 + d[K], kernels=4)
+            u = REGISTRY["thm-5.3/d-universal"]
+            fk = lambda needle: [f for f in u.foils if needle in f.statement][0].check.keywords["constant"]
+            assert within(abs(fk("O(r)")(K, cfg) - _d_ref(K, r)), t)
+            assert within(abs(fk("1.5 d_K")(K, cfg) - 1.5 * d[K]), t)
+            avg = sum(float(_binom_pmf(n, tt, pf) / _acc(n, r, pf)) * _d_ref(K, tt) for tt in range(max(r, K), n + 1))
+            assert within(abs(sec5._d_rank_averaged(K, cfg) - avg), t), (K, cfg)
+
+
+@pytest.mark.parametrize("cfg", _CFGS, ids=lambda c: c.label())
+def test_rem54_rem55_cor56_formula_foils(cfg):
+    """rem-5.4's foils: the unnormalised sums, gamma at sigma / sqrt(2), psi((t-i+2)/2) (_psi_shifted); rem-5.5's:
+    ln(sqrt(2) sigma) + sum_t (no 1/2) and the approximation at sigma / sqrt(2); cor-5.6: slopes are the gaps and
+    the foils 1.5, 2 and 0 times them."""
+    n, p, s, r = cfg.n, cfg.p, cfg.sigma, cfg.r
+    kw = lambda cid, needle, key: _foil(cid, needle).check.keywords[key]
+    _close(kw("rem-5.4", "denominator dropped", "formula")(n, p, s, r), _gamma_ref(n, p, s, r, normalised=False), "approx")
+    _close(kw("rem-5.4", "ln(sigma) for", "formula")(n, p, s, r), _gamma_ref(n, p, s / math.sqrt(2), r), "sqrt2")
+    _close(sec5._psi_shifted(n, p, s, r), _gamma_ref(n, p, s, r, shift=1), "psi shifted")
+    with mp.workdps(30):
+        pf = Fraction(p).limit_denominator(10 ** 6)
+        no_half = [float(mp.log(mp.sqrt(2) * s) + sum(mp.mpf(_binom_pmf(n, t, pf).numerator) / _binom_pmf(n, t, pf).denominator
+                                                         * mp.digamma(mp.mpf(t - i + 1) / 2) for t in range(r, n + 1)))
+                   for i in range(1, r + 1)]
+    _close(kw("rem-5.5", "factor 1/2 dropped", "approx")(n, p, s, r), no_half, "no 1/2")
+    _close(kw("rem-5.5", "ln(sigma) for", "approx")(n, p, s, r), _gamma_ref(n, p, s / math.sqrt(2), r, normalised=False),
+           "approx sqrt2")
+    if r >= 2:
+        gaps = np.diff(_gamma_ref(n, p, s, r))
+        _close(sec5._slopes(cfg), gaps, "slopes")
+        for needle, c in (("factor 1.5", 1.5), ("eigenvalues of J^T J", 2.0), ("nonzero constant", 0.0)):
+            _close(kw("cor-5.6", needle, "slopes")(cfg), c * gaps, needle)
