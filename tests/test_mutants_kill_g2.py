@@ -593,8 +593,9 @@ def test_c4_c5_formulas_and_their_foils_from_scipy(n, p, sigma, r):
 # -- Appendix B.2.1-B.2.3: Gram pairing, Cauchy-Binet, Remark B.5, the induced angle ------------------
 
 def _np_compound(M, t):
-    idx = list(itertools.combinations(range(M.shape[0]), t))
-    return np.array([[np.linalg.det(M[np.ix_(I, J)]) for J in idx] for I in idx])
+    """The t-th compound matrix (t x t minors, lexicographic index sets) of an m x k matrix, numpy dets."""
+    rows, cols = (list(itertools.combinations(range(k), t)) for k in M.shape)
+    return np.array([[np.linalg.det(M[np.ix_(I, J)]) for J in cols] for I in rows])
 
 
 def test_gram_and_cauchy_binet_cmps_and_their_foils_against_minors():
@@ -670,3 +671,57 @@ def test_orth_cmp_reports_the_induced_cosine_and_principal_angles(case):
             assert within(abs(cmp.detail["predicted_cosine"] - want_pred), tl + math.sqrt(tl), "pred cos")
             if cmp.detail["part"] != "exact zero set":
                 assert cmp.err == abs(cmp.detail["normalised_inner"] - cmp.detail["predicted_cosine"])
+
+
+# -- Appendix B.1.2 / B.2.2 'top': the predicted top singular value and vector of every form and foil ----
+
+def _top_forms():
+    """(claim, foil needle or None, power via numpy, predicted top value from the sorted s and t, eigen?)"""
+    kron = lambda A, t: functools.reduce(np.kron, [A] * t)  # noqa: E731
+    prod = lambda s, t: math.prod(s[:t])  # noqa: E731
+    return [("app-b.1.2/top", None, kron, lambda s, t: s[0] ** t, False),
+            # (t > n: the foil repeats s_n, s_k := s_n for k > n)
+            ("app-b.1.2/top", "s_1 s_2 ... s_t", kron, lambda s, t: math.prod(s[min(k, len(s) - 1)] for k in range(t)),
+             False),
+            ("app-b.1.2/top", "eigenvector", kron, lambda s, t: s[0] ** t, True),
+            ("app-b.2.2/top", None, _np_compound, prod, False),
+            ("app-b.2.2/top", "s_1^t", _np_compound, lambda s, t: s[0] ** t, False),
+            ("app-b.2.2/top", "left and right", _np_compound, prod, True),
+            ("app-b.2.2/top", "last index", _np_compound,
+             lambda s, t: math.prod(s[:t - 1]) * (s[t] if t < len(s) else 0.0), False)]
+
+
+def test_top_cmps_predict_the_value_their_statements_name_and_measure_the_top_pair():
+    """For the printed forms and every foil of app-b.1.2/top and app-b.2.2/top, on the fixed stress matrices and
+    random ones: top_value_predicted = the statement's value from the singular values of M; norm_numpy =
+    ||power(M)||_2 (= s_1^t for ⊗, s_1...s_t for ∧); the pair residual ||power(M) v_I - value u_I|| with u_I, v_I
+    built here (np.kron of u_1 / minors of U[:, :t]; v_I := u_I for the eigenvector foils); err the larger."""
+    rng = np.random.default_rng(40)
+    mats = [app_b._FIXED_M2, app_b._FIXED_M4] + [rng.standard_normal((n, n)) for n in (2, 3, 4)]
+    for cid, needle, power, formula, eigen in _top_forms():
+        check = _form(cid).check if needle is None else _foil(cid, needle)
+        compare = inspect.getclosurevars(check).nonlocals["prop"].compare
+        for M in mats:
+            n = M.shape[0]
+            U, s, Vt = np.linalg.svd(M)
+            for t in range(1, (3 if cid.startswith("app-b.1") else n) + 1):
+                if cid.startswith("app-b.1") and n ** t > 64:
+                    continue
+                cmp = compare(M, t)
+                big = power(M, t)
+                want = formula(list(s), t)
+                if cid.startswith("app-b.1"):
+                    uI, vI = power(U[:, :1], t)[:, 0], power(Vt.T[:, :1], t)[:, 0]
+                    true_norm = s[0] ** t
+                else:
+                    uI, vI = _np_compound(U[:, :t], t)[:, 0], _np_compound(Vt.T[:, :t], t)[:, 0]
+                    true_norm = math.prod(s[:t])
+                if eigen:
+                    vI = uI
+                sc = float(s[0]) ** t + 1.0
+                tl = tol(big.shape[0] + n, scale=sc, kernels=2 * t + 2)
+                assert within(abs(cmp.detail["top_value_predicted"] - want), tl, f"{cid} {needle} value"), (t, M)
+                assert within(abs(cmp.detail["norm_numpy"] - true_norm), tl, "norm")
+                e2 = float(np.linalg.norm(big @ vI - want * uI))
+                assert within(abs(cmp.detail["norm(power(M) v_I - value u_I)"] - e2), 4 * tl, "pair"), (cid, needle, t)
+                assert cmp.err == max(cmp.detail["abs(norm - value)"], cmp.detail["norm(power(M) v_I - value u_I)"])
