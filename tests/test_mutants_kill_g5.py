@@ -551,3 +551,169 @@ def test_rem54_rem55_cor56_formula_foils(cfg):
         _close(sec5._slopes(cfg), gaps, "slopes")
         for needle, c in (("factor 1.5", 1.5), ("eigenvalues of J^T J", 2.0), ("nonzero constant", 0.0)):
             _close(kw("cor-5.6", needle, "slopes")(cfg), c * gaps, needle)
+
+
+# ----------------------------------------------------------------------------------------------
+# sec7: the corrected laws' foils and knobs, and the shared verdict helpers
+# ----------------------------------------------------------------------------------------------
+def _d71(L, rng):
+    n = 4
+    return {"L": L, "s": np.sort(np.exp(rng.normal(size=n)))[::-1], "g": rng.normal(size=n)}
+
+
+def _law71(d, delta, c, t, p):
+    """-e^{c delta_k} t_k s_k^p g_k, evaluated term by term (mpmath)."""
+    with mp.workdps(30):
+        return np.array([float(-mp.exp(c * mp.mpf(dl)) * tk * mp.mpf(s) ** p * mp.mpf(g))
+                         for dl, tk, s, g in zip(delta, t, d["s"], d["g"])])
+
+
+_SLIP = sec7.EXPONENT_SLIP
+# statement needle -> (c(L), terms(L, delta), power(L)) of the formula the foil's statement prints
+_FOILS71 = {
+    "exponent of e^{delta_k} 2 + 1/L": (lambda L: 2 + 2 / L - _SLIP, lambda L, dl: L - 2 + 2 * np.exp(-2 * dl),
+                                        lambda L: 2 - 2 / L),
+    "sign of the delta factor flipped": (lambda L: -(2 + 2 / L), lambda L, dl: L - 2 + 2 * np.exp(-2 * dl),
+                                         lambda L: 2 - 2 / L),
+    "exponent of e^{delta_k} 2:": (lambda L: 2.0, lambda L, dl: L - 2 + 2 * np.exp(-2 * dl), lambda L: 2 - 2 / L),
+    "exponent 2 - 1/L": (lambda L: 2 + 2 / L, lambda L, dl: L - 2 + 2 * np.exp(-2 * dl), lambda L: 2 - 1 / L),
+    "printed L summands": (lambda L: 2 + 2 / L, lambda L, dl: L + 0 * dl, lambda L: 2 - 2 / L),
+    "L - 1 summands": (lambda L: 2 + 2 / L, lambda L, dl: L - 3 + 2 * np.exp(-2 * dl), lambda L: 2 - 2 / L),
+}
+
+
+def _pred_kwargs(foil):
+    return {k: v for k, v in foil.check.keywords.items() if k in ("dexp", "cexp", "power", "terms")}
+
+
+@pytest.mark.parametrize("claim_id", ["prop-7.1", "prop-7.1/missing-relation"])
+@pytest.mark.parametrize("L", [2, 3, 8, 12])
+def test_prop71_corrected_foils_and_knob_are_their_formulas(claim_id, L):
+    """Every foil of the corrected Prop. 7.1 (and of the missing-relation claim's corrected form) whose statement
+    prints a law -e^{c delta_k} T s_k^p <grad, u_k v_k^T> predicts exactly that law through _pred71 (the 2 + 1/L
+    foil is the nearest slip EXPONENT_SLIP = 1/12 below 2 + 2/L, which is 2 + 1/L at L = 12), at delta_k of both
+    signs; the corrected law itself is c = 2 + 2/L, T = L - 2 + 2 e^{-2 delta_k}, p = 2 - 2/L; the knob moves c."""
+    rng = np.random.default_rng(L)
+    d, delta = _d71(L, rng), np.array([0.4, -0.3, 0.0, 0.15])
+    t = lambda want: tol(8, scale=float(np.max(np.abs(want))), kernels=6)
+    want = _law71(d, delta, 2 + 2 / L, L - 2 + 2 * np.exp(-2 * delta), 2 - 2 / L)
+    assert within(np.max(np.abs(sec7._pred71(d, delta) - want)), t(want), "corrected law")
+    with mp.workdps(30):
+        want0 = np.array([float(-L * mp.mpf(s) ** (2 - mp.mpf(2) / L) * g) for s, g in zip(d["s"], d["g"])])
+    assert within(np.max(np.abs(sec7._pred71(d, np.zeros(4)) - want0)), t(want0), "delta = 0: the printed law")
+    c = REGISTRY[claim_id].corrected
+    hit = 0
+    for needle, (cc, tt, pp) in _FOILS71.items():
+        foils = [f for f in c.foils if needle in f.statement]
+        if not foils:
+            continue
+        hit += 1
+        got = sec7._pred71(d, delta, **_pred_kwargs(foils[0]))
+        want = _law71(d, delta, cc(L), tt(L, delta), pp(L))
+        assert within(np.max(np.abs(got - want)), t(want), needle), (needle, got, want)
+    assert hit >= 4
+    for dx in (-_SLIP, 0.5 * _SLIP):
+        got = sec7._pred71(d, delta, **_pred_kwargs(SimpleCheck(c.knob.variant(dx))))
+        want = _law71(d, delta, 2 + 2 / L + dx, L - 2 + 2 * np.exp(-2 * delta), 2 - 2 / L)
+        assert within(np.max(np.abs(got - want)), t(want), "knob")
+
+
+class SimpleCheck:
+    def __init__(self, check):
+        self.check = check
+
+
+@pytest.mark.parametrize("L", [2, 3, 8])
+def test_rem72_predict_foils_and_knob(L):
+    """Remark 7.2's law e^{(1+1/L) delta_k} s_k^p sum_l (...)_kk with p = 1 - 1/L (corrected); the foils put
+    p = 1 + 1/L, 1 and 1 - 2/L, the knob p = 1 - 1/L + dx, the index foil b_shift = 1."""
+    rng = np.random.default_rng(L)
+    d = {"L": L, "s": np.exp(rng.normal(size=3)), "delta": np.array([0.2, -0.1, 0.0]), "factored_sum": rng.normal(size=3)}
+
+    def ref(p):
+        with mp.workdps(30):
+            return np.array([float(mp.exp((1 + mp.mpf(1) / L) * dl) * mp.mpf(s) ** p * fs)
+                             for dl, s, fs in zip(d["delta"], d["s"], d["factored_sum"])])
+
+    t = lambda want: tol(8, scale=float(np.max(np.abs(want))), kernels=6)
+    assert sec7._rem72_power(L) == 1 - 1 / L
+    for p, got in ((1 - 1 / L, sec7._rem72_predict(d)), (1 - 1 / L, sec7._rem72_predict(d, sec7._rem72_power(L)))):
+        assert within(np.max(np.abs(got - ref(p))), t(ref(p)), "law")
+    c = REGISTRY["rem-7.2"].corrected
+    for needle, p in (("exponent 1 + 1/L", 1 + 1 / L), ("the 1/L dropped", 1.0), ("Prop. 7.1's 2/L", 1 - 2 / L)):
+        f = [f for f in c.foils if needle in f.statement]
+        assert len(f) == 1, needle
+        got = sec7._rem72_predict(d, f[0].check.keywords["power"](L))
+        assert within(np.max(np.abs(got - ref(p))), t(ref(p)), needle)
+    assert [f for f in c.foils if "literal index" in f.statement][0].check.keywords == {"b_shift": 1}
+    for dx in (-_SLIP, _SLIP / 4):
+        kw = c.knob.variant(dx).keywords
+        assert kw == {"dexp": dx}
+
+
+def test_exact_verdict_is_the_worst_resolved_error_over_its_tolerance():
+    """_exact_verdict: worst = max over rows and *resolved* modes of |pred - sdot| / _exact_tol, where the
+    tolerance is rounding_tol(n, scale = ||Jdot|| + |pred_k| (1 + L max(|log A|, |log s|, 1))); the table's
+    ratios are pred / sdot. An error planted in an unresolved mode is ignored, one in a resolved mode is not."""
+    from theory.claims._networks import rounding_tol
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for L in (2, 5):
+        n = 4
+        s = np.sort(np.exp(rng.normal(size=n)))[::-1]
+        rows.append({"L": L, "s": s, "sdot": rng.normal(size=n), "jdot_norm": 3.0, "logA": rng.normal(size=(L, n)) * 4,
+                     "resolved": np.array([True, True, True, False]), "eps": 0.0, "fit_resid": np.zeros(n),
+                     "gamma": np.zeros(n), "delta": np.zeros(n)})
+    errs = {id(rows[0]): np.array([1e-3, 0.0, 2e-3, 50.0]), id(rows[1]): np.array([0.0, 5e-3, 0.0, 99.0])}
+    predict = lambda d: d["sdot"] + errs[id(d)]
+    kern = lambda L: 2 * L + 4
+    worst, table = sec7._exact_verdict(rows, predict, kern)
+    want = 0.0
+    for d in rows:
+        pred = predict(d)
+        logs = max(float(np.max(np.abs(d["logA"]))), float(np.max(np.abs(np.log(d["s"])))), 1.0)
+        tl = np.array([rounding_tol(4, scale=3.0 + abs(p) * (1 + d["L"] * logs), kernels=kern(d["L"])) for p in pred])
+        np.testing.assert_array_equal(sec7._exact_tol(d, pred, kern(d["L"])), tl)
+        want = max(want, float(np.max((np.abs(pred - d["sdot"]) / tl)[:3])))
+    assert within(abs(worst - want), tol(4, scale=want)), (worst, want)
+    assert [r["L"] for r in table] == [2, 5]
+    for r, d in zip(table, rows):
+        np.testing.assert_allclose(r["ratio_pred/actual"], np.round(predict(d) / d["sdot"], 6))
+
+
+def test_depth_tests_mann_whitney_and_resolved_modes():
+    """_depth_tests: per mode k, c_k = errors_k / (eps + fit_resid_k) at the shallowest and deepest L; the
+    Mann-Whitney z from the pair count U = #{(i, j): c_hi_i > c_lo_j} (+ 1/2 per tie), z = (U - n1 n2 / 2) /
+    sqrt(n1 n2 (n1 + n2 + 1) / 12); 'grows' iff z > z_crit; medians of c; power Phi(z - z_crit) when z > 0.
+    _resolved_everywhere: the modes resolved in every row of every depth."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(11)
+
+    def rows(m, scale):
+        return [{"eps": float(e), "fit_resid": np.abs(rng.normal(size=3)) * 0.1,
+                 "err": np.abs(rng.normal(size=3)) * scale * np.array([1.0, 3.0, 0.5]),
+                 "resolved": np.array([True, True, j % 7 != 3])} for j, e in enumerate(rng.uniform(0.1, 1.0, m))]
+
+    deep = {4: rows(13, 1.0), 9: rows(5, 1.0), 16: rows(17, np.array([5.0, 1.0, 1.0]))}  # only mode 1 grows
+    zc = 2.5
+    tests, per_L = sec7._depth_tests(deep, lambda d: d["err"], [0, 1, 2], zc)
+    assert [t["mode"] for t in tests] == [1, 2, 3]
+    for t, k in zip(tests, range(3)):
+        c = {L: np.array([d["err"][k] / (d["eps"] + d["fit_resid"][k]) for d in deep[L]]) for L in (4, 16)}
+        U = sum(float(a > b) + 0.5 * float(a == b) for a in c[16] for b in c[4])
+        n1, n2 = len(c[16]), len(c[4])
+        z = (U - n1 * n2 / 2) / math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12)
+        assert t["L_min"] == 4 and t["L_max"] == 16
+        assert within(abs(t["mann_whitney_z"] - z), tol(n1 * n2, scale=1.0 + abs(z)))
+        assert t["median_c_at_L_min"] == float(np.median(c[4])) and t["median_c_at_L_max"] == float(np.median(c[16]))
+        assert t["grows"] == (z > zc) and t["z_crit"] == zc
+        want_p = float(norm.cdf(z - zc) + norm.cdf(-z - zc)) if z > 0 else 0.0
+        assert within(abs(t["power_if_it_grows_as_measured"] - want_p), tol(4, scale=1.0)), (t, want_p)
+    assert any(t["grows"] for t in tests) and not all(t["grows"] for t in tests)
+    assert sorted(per_L) == [4, 9, 16]
+    for L, v in per_L.items():
+        assert v["median_eps"] == float(np.median([d["eps"] for d in deep[L]]))
+        np.testing.assert_allclose(v["median_rel_err_by_mode"], np.round(np.median([d["err"] for d in deep[L]], 0), 6))
+    assert sec7._resolved_everywhere(deep) == [0, 1]
