@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch  # noqa: F401  (imported at collection: the Figure 6 and MNIST tests use it; its import is seconds)
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
@@ -254,6 +255,13 @@ def test_fig6_readings_are_the_named_statistics(monkeypatch):
     S = 2
     data = fa._fig6.__wrapped__(0, S)
     n = 128
+    memo = {}
+
+    def rho_of(X):  # the same block recurs in every panel
+        key = X.tobytes()
+        if key not in memo:
+            memo[key] = _rho_def(X)
+        return memo[key]
     for L, l, _ in fa.FIG6:
         res = data["rho"][(L, l)]
         for rd, lab in fa.F6_SUFFIX.items():
@@ -265,12 +273,12 @@ def test_fig6_readings_are_the_named_statistics(monkeypatch):
                 for w, X in (("|A_ij|", np.abs(R)), ("|A_ij|^2", R**2)):
                     got = res[f"{lab} | {name} | {w} | float64"]
                     assert got.shape == (S,)
-                    assert within(np.abs(got - _rho_def(X)), t_vec, f"{lab} {name} {w}")
+                    assert within(np.abs(got - rho_of(X)), t_vec, f"{lab} {name} {w}")
             ind = data["independent"][(L, l)][rd]
-            assert within(np.abs(ind - _rho_def(np.abs(Q[rd]))), tol(n, kappa=kv, kernels=4) * n * n + _rho_tol(n),
+            assert within(np.abs(ind - rho_of(np.abs(Q[rd]))), tol(n, kappa=kv, kernels=4) * n * n + _rho_tol(n),
                           "value recomputation")
         rot = data["unresolved"][(L, l)]["rho after rotating them"]
-        assert within(np.abs(rot - _rho_def(np.abs(Q["masked"]))), tol(n, kappa=kv, kernels=4) * n * n
+        assert within(np.abs(rot - rho_of(np.abs(Q["masked"]))), tol(n, kappa=kv, kernels=4) * n * n
                       + _rho_tol(n), "rotated")
     # the weights and suffix readings really differ here (so the comparisons above tell them apart)
     assert abs(_rho_def(np.abs(Q["masked"])) - _rho_def(Q["masked"] ** 2)) > 1e-3
@@ -530,3 +538,345 @@ def test_fig4_plot_draws_run_0_ladder(monkeypatch):
     for k, ln in enumerate(lines):
         assert np.array_equal(ln.get_xdata(), np.arange(2, lg.shape[0] + 2))
         assert np.array_equal(ln.get_ydata(), lg[:, k])
+
+
+# ================================================================================================
+# More helpers of the same kind, against brute-force versions of their definitions
+# ================================================================================================
+
+def _misfit_brute(s, g, a, grid):
+    """One C at a time: iterate x(t+1) = x(t) + C x(t)^a g(t) from s(0); an iterate that becomes non-finite,
+    <= 0 or > 1e6 restarts from s(0) and its SSE is inf; best C by least SSE (first on ties); log(SSE/SST)."""
+    best = (math.inf, None)
+    for C in grid:
+        x, sse, bad = s[0], 0.0, False
+        for t in range(len(s) - 1):
+            with np.errstate(all="ignore"):
+                x = x + C * x**a * g[t]
+            if not np.isfinite(x) or x <= 0 or x > 1e6:
+                bad, x = True, s[0]
+            sse += (x - s[t + 1]) ** 2
+        if bad:
+            sse = math.inf
+        if sse < best[0]:
+            best = (sse, C)
+    sst = float(np.sum((s - s.mean()) ** 2))
+    return (math.log(best[0] / sst) if np.isfinite(best[0]) else math.inf), best[1]
+
+
+@pytest.mark.parametrize("a", [0.5, 1.8, 3.0])
+def test_misfit_grid_is_the_brute_force_fit(a):
+    """_misfit_grid (all C at once) equals the C-by-C fit on noisy data, including grids where large |C| diverge
+    or go negative (those get SSE = inf) and a grid where every C fails (inf)."""
+    rng = np.random.default_rng(9)
+    T = 30
+    g = -np.exp(-np.arange(T) / 10.0) * (1 + 0.3 * rng.standard_normal(T))
+    s = _iterate(0.4, g, -0.01, 1.3) * (1 + 0.01 * rng.standard_normal(T + 1))
+    grid = ft._c_grid(0.02, 10, "free")[::20]
+    m, C, tr = ft._misfit_grid(s, g, a, grid)
+    mb, Cb = _misfit_brute(s, g, a, grid)
+    assert C == Cb
+    assert within(abs(m - mb), tol(4 * T, kappa=float(np.max(s) ** 2 * T / np.exp(mb))), "misfit")
+    assert np.array_equal(tr[:1], s[:1]) and within(np.abs(tr - _iterate(s[0], g, C, a)), tol(T, scale=1e6), "tr")
+    huge = np.array([1e6, 1e7])  # every iterate leaves (0, 1e6]
+    assert ft._misfit_grid(s, -np.abs(g), a, huge)[0] == math.inf
+
+
+def test_best_exponent_is_the_vertex_of_the_parabola_through_three_points():
+    """Interior minimum: the vertex of the parabola through (e_{j-1}, y_{j-1}), (e_j, y_j), (e_{j+1}, y_{j+1})
+    (numpy polyfit on the three points); at a grid end, or with a non-finite neighbour, the grid point."""
+    exps = np.round(np.arange(0.0, 3.01, 0.25), 2)
+    rng = np.random.default_rng(10)
+    for _ in range(20):
+        y = rng.uniform(0, 1, exps.size)
+        j = int(np.argmin(y))
+        got = ft.best_exponent(exps, y)
+        if 0 < j < exps.size - 1:
+            c2, c1, _ = np.polyfit(exps[j - 1:j + 2], y[j - 1:j + 2], 2)
+            want = -c1 / (2 * c2)
+            assert within(abs(got - want), tol(16, kappa=float(np.max(y) / (c2 * 0.0625)), scale=3.0), "vertex")
+        else:
+            assert got == exps[j]
+    y = (exps - 1.3) ** 2
+    y[6] = np.inf  # right neighbour of the minimum at 1.25 not finite
+    assert ft.best_exponent(exps, y) == 1.25
+
+
+def _fig1_runs(R=5, n=20, T=12, r=10):
+    """Constructed G.1 runs: a task of singular values sT and spectra that rise towards them, mode k reaching
+    half its target at a run-dependent step."""
+    rng = np.random.default_rng(11)
+    runs = []
+    for i in range(R):
+        sT = np.sort(rng.uniform(1.0, 5.0, n))[::-1]
+        sT[r:] = 0.0
+        s0 = np.sort(rng.uniform(0.01, 0.2, n))[::-1]
+        steps = np.arange(T) * 10
+        frac = np.clip((np.arange(T)[:, None] + 1) / (1 + rng.permutation(n)[None, :] % T), 0, 1)
+        svals = s0 + frac * np.concatenate([sT[:r], 0.1 * s0[r:]])
+        svals = -np.sort(-svals, axis=1)
+        runs.append((SimpleNamespace(T=np.diag(sT)), SimpleNamespace(svals=svals, steps=steps)))
+    return runs
+
+
+def test_fig1_statistics_are_their_definitions(monkeypatch):
+    """Per run: the growth from init to the end of each log(s_k / s_(k+1)), k = 1..15; the first recorded step
+    where s_k >= s_k(T)/2 for k <= r (one past the last step if never), and its Spearman correlation with k; the
+    largest relative error of the top r at the end against the target's."""
+    from scipy.stats import spearmanr
+
+    runs = _fig1_runs()
+    monkeypatch.setattr(ft, "g1_runs", lambda ctx, kind="main": runs if kind == "main" else 1 / 0)
+    st = ft._fig1_stats(Context(claim_id="fig-1"))
+    r = 10
+    for i, (task, run) in enumerate(runs):
+        sT = np.linalg.svd(task.T, compute_uv=False)
+        S = run.svals
+        gain = [math.log(S[-1][k] / S[-1][k + 1]) - math.log(S[0][k] / S[0][k + 1]) for k in range(15)]
+        M = max(abs(math.log(x)) for x in np.concatenate([S[0][:16], S[-1][:16]]))
+        assert within(np.abs(st["gain"][i] - gain), tol(4, scale=M), f"gain run {i}")
+        t_half = []
+        for k in range(r):
+            hit = [run.steps[t] for t in range(len(run.steps)) if S[t][k] >= 0.5 * sT[k]]
+            t_half.append(hit[0] if hit else run.steps[-1] + 1)
+        assert st["rows"][i]["t_half_by_k"] == t_half
+        assert within(abs(st["order"][i] - spearmanr(np.arange(r), t_half).statistic), tol(r), "spearman")
+        rel = max(abs(S[-1][k] / sT[k] - 1) for k in range(r))
+        assert within(abs(st["rel"][i] - rel), tol(2, scale=max(1.0, rel)), "rel")
+
+
+def test_fig1_check_tests_the_named_separation(monkeypatch):
+    """_fig1_check(r_sep): per run the growth at r_sep minus the largest growth at another k <= 15; the order
+    test with the predicted sign; both at ctx.t(2, runs - 1)."""
+    runs = _fig1_runs()
+    monkeypatch.setattr(ft, "g1_runs", lambda ctx, kind="main": runs if kind == "main" else 1 / 0)
+    for r_sep, order in ((10, 1), (9, 0), (11, -1)):
+        ctx = Context(claim_id="fig-1")
+        out = ft._fig1_check(ctx, r_sep=r_sep, order=order, plot=False)
+        st = ft._fig1_stats(ctx)
+        want = [st["gain"][i][r_sep - 1] - max(np.delete(st["gain"][i], r_sep - 1)) for i in range(len(runs))]
+        t0, t1 = out.evidence["tests"]
+        assert t0["per_run"] == np.round(want, 4).tolist() and f"log(s_{r_sep}/s_{r_sep + 1})" in t0["name"]
+        assert t0["predicted"].startswith(">") and t1["predicted"].startswith({1: ">", 0: "=", -1: "<"}[order])
+        assert t1["per_run"] == np.round(st["order"], 4).tolist()
+        crit = ctx.t(2, len(runs) - 1)
+        assert t0["t_crit"] == crit == t1["t_crit"]
+
+
+def test_fig8_statistics_are_their_definitions(monkeypatch):
+    """Per run: share of sum_k |s_k(end) - s_k(0)| carried by k <= r; min over k <= r of |log(s_k(end)/s_k(0))|;
+    the impact-edge margin at r over k < 5 r / 2; tests against 0.9, log 2 and 0 at ctx.t(3, runs - 1)."""
+    rng = np.random.default_rng(81)
+    runs = []
+    for _ in range(4):
+        s0 = np.sort(np.exp(-0.1 * np.arange(30) + 0.01 * rng.standard_normal(30)))[::-1]
+        s1 = s0 * np.exp(np.where(np.arange(30) < 10, 1.5, 0.02) * (1 + 0.1 * rng.standard_normal(30)))
+        runs.append((None, SimpleNamespace(svals=np.stack([s0, s0 * 1.01, s1]))))
+    monkeypatch.setattr(ft, "g1_runs", lambda ctx, kind="main": runs if kind == "main" else 1 / 0)
+    for r in (9, 10, 11):
+        ctx = Context(claim_id="fig-8")
+        out = ft._fig8_check(ctx, r_top=r, plot=False)
+        share, strong, edge = [], [], []
+        for _, run in runs:
+            s0, s1 = run.svals[0], run.svals[-1]
+            d = np.abs(s1 - s0)
+            share.append(sum(d[:r]) / sum(d))
+            strong.append(min(abs(math.log(s1[k] / s0[k])) for k in range(r)))
+            edge.append(ft.impact_edge_margin(s0, s1, r, 25))
+        tests = out.evidence["tests"]
+        for tst, want, thr in zip(tests, (share, strong, edge), (0.9, math.log(2), 0.0)):
+            assert np.max(np.abs(np.array(tst["per_run"]) - np.round(want, 4))) <= 1e-4 + 4 * EPS
+            assert tst["predicted"] == f"> {thr:.4g}" and tst["t_crit"] == ctx.t(3, len(runs) - 1)
+
+
+def test_fig5_tests_are_their_definitions():
+    """_fig5_tests per run: the least-squares slope of rho_init on l = 1..L-1 (cov / var), the mean over l of
+    rho_trained - rho_init, and that mean over the upper half l > (L-1)/2 (0-based index >= (L-1)//2)."""
+    rng = np.random.default_rng(55)
+    Lm1, R = 9, 5
+    stats = [{tag: {"rho": {b: rng.uniform(0, 1, Lm1) for b in ft.F5_BLOCKS}} for tag in ("init", "trained")}
+             for _ in range(R)]
+    ctx = Context(claim_id="fig-5/trained-synthetic")
+    l = np.arange(1.0, Lm1 + 1)
+    for block in ft.F5_BLOCKS:
+        tests, ri, rt = ft._fig5_tests(ctx, stats, block, -1, 1, 0)
+        slope = [float(((l - l.mean()) * (y - y.mean())).sum() / ((l - l.mean()) ** 2).sum()) for y in ri]
+        mean = [float(np.mean(b - a)) for a, b in zip(ri, rt)]
+        upper = [float(np.mean((b - a)[Lm1 // 2:])) for a, b in zip(ri, rt)]
+        for tst, want, sign in zip(tests, (slope, mean, upper), (-1, 1, 0)):
+            assert within(np.abs(np.array(tst["per_run"]) - np.round(want, 4)), 1e-4 + tol(Lm1, scale=1.0), block)
+            assert tst["_sign"] == sign and tst["t_crit"] == ctx.t(3 * len(ft.F5_BLOCKS), R - 1)
+        assert f"l >= {Lm1 // 2 + 1} " in tests[2]["name"]
+
+
+def test_rho_ladder_is_rho_of_uj_transpose_ua_on_its_blocks():
+    """_rho_ladder: rho of |U_J^T U_{A_l}|, l = 1..L-1, A_l = W_L D_{L-1} ... W_{l+1} D_l (built here by an
+    explicit loop), on the r x r block (r the given rank) and the top-left k_align x k_align block."""
+    rng = np.random.default_rng(56)
+    n, L = 7, 4
+    Ws = [rng.standard_normal((n, n)) for _ in range(L)]
+    ds = [np.ones(n) for _ in range(L - 1)]
+    ds[1][[0, 3]] = 0.0  # rank 5
+    rank, k_align = 5, 3
+    J = Ws[0]
+    for l in range(1, L):
+        J = Ws[l] @ np.diag(ds[l - 1]) @ J
+    UJ = np.linalg.svd(J)[0]
+    out = ft._rho_ladder(Ws, ds, rank, k_align)
+    assert out["range"].shape == out["top"].shape == (L - 1,)
+    for l in range(1, L):
+        A = np.eye(n)
+        for m in range(L, l, -1):  # W_L D_{L-1} W_{L-1} ... W_{l+1} D_l
+            A = A @ Ws[m - 1] @ np.diag(ds[m - 2])
+        UA, sA, _ = np.linalg.svd(A)
+        sJ = np.linalg.svd(J, compute_uv=False)
+        kv = max(fa._gap_kappa(sJ, rank - 1), fa._gap_kappa(sA, rank - 1))
+        R = UJ.T @ UA
+        for key, k in (("range", rank), ("top", k_align)):
+            want = _rho_def(R[:k, :k])
+            assert within(abs(out[key][l - 1] - want), tol(n, kappa=kv, kernels=4 * L) * k * k + _rho_tol(k),
+                          f"{key} l={l}")
+
+
+def test_fig4_outcome_tests_are_their_definitions():
+    """_fig4_outcome: misfit test against log(0.1), one difference test per rival law, the contrast and top-gap
+    ratio against the initial population's means (their SE added in quadrature), the gap margin at r_cluster;
+    all at ctx.t(number of tests, runs - 1)."""
+    rng = np.random.default_rng(47)
+    stats = []
+    for _ in range(5):
+        gaps = 0.05 + 0.02 * rng.random(14)
+        gaps[9] = 2.0 + rng.random()
+        logs = -np.concatenate([[0.0], np.cumsum(gaps)])
+        tr = {"misfit": {m: -3.0 + rng.standard_normal() for m in ft.MODELS}, "contrast": 3.0 + rng.random(),
+              "top_gap_ratio": 2.0 + rng.random(), "logs_J": logs, "logs_B": np.stack([logs] * 3),
+              "largest_gap": 2.0, "largest_gap_after_k": 10}
+        stats.append({"K": 15, "init": tr, "trained": tr})
+    pop = np.stack([0.5 + 0.1 * rng.standard_normal(40), 0.3 + 0.1 * rng.standard_normal(40)], 1)
+    for laws, r_cluster, clusters, emergence in ((ft.MODELS, None, 2, True), (ft.G1_LAWS, 10, 3, False)):
+        ctx = Context(claim_id="fig-4/trained-synthetic")
+        out = ft._fig4_outcome(ctx, stats, pop, "", laws=laws, r_cluster=r_cluster, clusters=clusters,
+                               emergence=emergence, plot=False)
+        tests = out.evidence["tests"]
+        rivals = [m for m in laws if m != "affine"]
+        assert len(tests) == 1 + len(rivals) + 2 + (r_cluster is not None)
+        crit = ctx.t(len(tests), len(stats) - 1)
+        mis = {m: np.array([s["trained"]["misfit"][m] for s in stats]) for m in ft.MODELS}
+        want = [(mis["affine"], math.log(0.1), -1, 0.0)]
+        want += [(mis["affine"] - mis[rv], 0.0, -1, 0.0) for rv in rivals]
+        pm, pse = float(pop[:, 0].mean()), float(pop[:, 0].std(ddof=1) / math.sqrt(len(pop)))
+        qm, qse = float(pop[:, 1].mean()), float(pop[:, 1].std(ddof=1) / math.sqrt(len(pop)))
+        want.append((np.array([s["trained"]["contrast"] for s in stats]), pm, 1 if emergence else 0, pse))
+        want.append((np.array([s["trained"]["top_gap_ratio"] for s in stats]), qm, 1 if clusters == 2 else 0, qse))
+        if r_cluster is not None:
+            want.append((np.array([ft._gap_margin(s["trained"]["logs_J"], r_cluster) for s in stats]), 0.0, 1, 0.0))
+        for tst, (x, thr, sign, extra) in zip(tests, want):
+            ref = ft._seed_test("ref", x, crit, sign=sign, threshold=thr, se_extra=extra)
+            for f in ("estimate", "se", "t", "t_crit", "agrees", "contradicts", "per_run", "predicted"):
+                assert tst[f] == ref[f] or within(abs(tst[f] - ref[f]), tol(8, scale=abs(ref[f]) + 1.0), f), f
+
+
+# -- MNIST setting: which data and settings the runs use, and how the settings' verdicts combine -----
+
+def _fake_mnist(monkeypatch, N=40, cfg=None):
+    import sys
+    import types
+
+    rng = np.random.default_rng(90)
+    data = {"train": (rng.integers(0, 256, (N, 28, 28), dtype=np.uint8), rng.integers(0, 10, N)),
+            "test": (rng.integers(0, 256, (N + 5, 28, 28), dtype=np.uint8), rng.integers(0, 10, N + 5))}
+    calls = {"pool": [], "train": []}
+    monkeypatch.setattr(ft.dynamics, "load_mnist", lambda root, split="train": data[split])
+    kornia = types.ModuleType("kornia")
+    kornia.__version__ = "0.0-test"
+    monkeypatch.setitem(sys.modules, "kornia", kornia)
+
+    def pool(images, labels, copies, seed):
+        calls["pool"].append((images, labels, copies, seed))
+        return "X", "y"
+
+    def train(X, y, **kw):
+        calls["train"].append(((X, y), kw))
+        i = len(calls["train"])
+        return SimpleNamespace(Ws0=i, Ws=i, ds=i, acc=0.5 + 0.01 * i, test_acc=0.4 + 0.01 * i)
+
+    monkeypatch.setattr(ft.dynamics, "augmented_pool", pool)
+    monkeypatch.setattr(ft.dynamics, "train_mnist_fgln", train)
+    cfg = cfg or dict(subset=12, copies=3, runs=2, steps=7, settings=tuple(ft.MNIST_TRAINING), population=10)
+    monkeypatch.setattr(ft, "mnist_config", lambda ctx: cfg)
+    return data, calls, cfg
+
+
+def test_mnist_runs_use_the_seeded_subset_pool_and_settings(monkeypatch):
+    """_mnist_runs: a sorted subset of `subset` distinct training images (drawn from the 'mnist-subset' stream),
+    one auto-augmented pool of it ('mnist-augment' seed, `copies` copies); per setting `runs` networks n = 128,
+    L = 10, p = 0.5 trained `steps` steps with the setting's optimizer, each from the CPU generator seeded
+    'mnist-training' i (the same initialisations in every setting); evaluated on the subset and the test set."""
+    from checks.model import derive_seed
+
+    data, calls, cfg = _fake_mnist(monkeypatch)
+    ctx = Context(claim_id="fig-4/trained", seed=3, data={"mnist": "/nowhere-g4"})
+    ft._CACHE.clear()
+    try:
+        out = ft._mnist_runs(ctx)
+        again = ft._mnist_runs(ctx)
+    finally:
+        ft._CACHE.clear()
+    assert again is out and len(calls["pool"]) == 1  # cached
+    images, labels = data["train"]
+    sub = np.sort(np.random.default_rng(derive_seed(3, "mnist-subset")).choice(len(images), cfg["subset"],
+                                                                              replace=False))
+    im, lb, copies, seed = calls["pool"][0]
+    assert np.array_equal(im, images[sub]) and np.array_equal(lb, labels[sub])
+    assert copies == cfg["copies"] and seed == derive_seed(3, "mnist-augment")
+    assert list(out) == list(cfg["settings"]) and all(len(v) == cfg["runs"] for v in out.values())
+    assert len(calls["train"]) == cfg["runs"] * len(cfg["settings"])
+    timages, tlabels = data["test"]
+    for j, ((X, y), kw) in enumerate(calls["train"]):
+        name, i = cfg["settings"][j // cfg["runs"]], j % cfg["runs"]
+        assert (X, y) == ("X", "y")
+        assert (kw["n"], kw["L"], kw["p"], kw["steps"], kw["dtype"], kw["device"]) == (128, 10, 0.5, cfg["steps"],
+                                                                                       "float32", "cpu")
+        assert all(kw[k] == v for k, v in ft.MNIST_TRAINING[name].items())
+        assert kw["gen"].initial_seed() == derive_seed(3, "mnist-training", i)
+        assert np.array_equal(kw["evaluate"][0], images[sub][:2000]) and np.array_equal(kw["evaluate"][1],
+                                                                                        labels[sub][:2000])
+        assert np.array_equal(kw["test"][0], timages[:2000]) and np.array_equal(kw["test"][1], tlabels[:2000])
+    assert ft._mnist_runs(Context(claim_id="fig-4/trained")) == ft.NO_MNIST
+
+
+@pytest.mark.parametrize("verdicts", [("supported", "supported"), ("supported", "refuted")])
+def test_mnist_outcome_combines_the_training_settings(monkeypatch, verdicts):
+    """_mnist_outcome: the primary setting's outcome, with the accuracies (means over runs) of every setting;
+    a verdict that differs between the settings makes it inconclusive (power None), the same verdict is kept."""
+    data, calls, cfg = _fake_mnist(monkeypatch)
+    monkeypatch.setattr(ft, "net_stats", lambda Ws0, Ws, ds: {"run": Ws})
+    by_setting = dict(zip(cfg["settings"], verdicts))
+    seen = {}
+
+    def decide(ctx, stats, setting, plot=True, **kw):
+        name = next(k for k in by_setting if k not in seen)
+        seen[name] = ([s["run"] for s in stats], plot)
+        return ft.Outcome(Status(by_setting[name]), "s", evidence={"tests": [name]}, power=0.5)
+
+    ctx = Context(claim_id="fig-5/trained", data={"mnist": "/nowhere-g4"})
+    ft._CACHE.clear()
+    try:
+        out = ft._mnist_outcome(ctx, decide)
+        runs = ft._mnist_runs(ctx)
+    finally:
+        ft._CACHE.clear()
+    prim = ft.MNIST_PRIMARY
+    assert seen[prim][1] is True and all(not p for k, (_, p) in seen.items() if k != prim)  # only primary plots
+    for name, v in runs.items():
+        assert seen[name][0] == [r.Ws for r in v]
+        acc = out.evidence["accuracy"][name]
+        assert acc["train (un-augmented subset)"] == round(float(np.mean([r.acc for r in v])), 4)
+        assert acc["test (2000 images)"] == round(float(np.mean([r.test_acc for r in v])), 4)
+    assert out.evidence["verdict_by_training_setting"] == by_setting
+    assert out.evidence["kornia"] == "0.0-test"
+    assert set(out.evidence["tests_by_training_setting"]) == set(cfg["settings"]) - {prim}
+    if len(set(verdicts)) > 1:
+        assert out.status is Status.INCONCLUSIVE and out.power is None and out.summary.startswith("verdict depends")
+    else:
+        assert out.status is Status(verdicts[0]) and out.power == 0.5
