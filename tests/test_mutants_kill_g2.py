@@ -725,3 +725,52 @@ def test_top_cmps_predict_the_value_their_statements_name_and_measure_the_top_pa
                 e2 = float(np.linalg.norm(big @ vI - want * uI))
                 assert within(abs(cmp.detail["norm(power(M) v_I - value u_I)"] - e2), 4 * tl, "pair"), (cid, needle, t)
                 assert cmp.err == max(cmp.detail["abs(norm - value)"], cmp.detail["norm(power(M) v_I - value u_I)"])
+
+
+def test_c7_reduction_rows_min_shifted_defect_is_exact_closed_form():
+    """``_c7_reduction_rows``: for u_L = aL + d + c f(L), f in {1/L, -1/L, 2^-L}, shifted u'_L = u_L + (L-1) d, the defect is
+    d'(p,q) = d(p,q) - d = c (f(p) + f(q) - f(p+q)); its minimum over 1 <= p, q <= g, exactly in rationals."""
+    f = {"inv": lambda L: Fraction(1, L), "inv-neg": lambda L: Fraction(-1, L), "geom": lambda L: Fraction(1, 2 ** L)}
+    rows = app_c2._c7_reduction_rows(Context("lem-c.7/reduction"))
+    assert len(rows) == 9 and {r["family"] for r in rows} == set(f)
+    for r in rows:
+        g, c, fk = r["grid"], r["c"], f[r["family"]]
+        want = min(c * (fk(p) + fk(q) - fk(p + q)) for p in range(1, g + 1) for q in range(1, g + 1))
+        assert r["min d'"] == want, (r, want)
+
+
+def test_c6_curves_are_log_ratios_of_compound_matrices():
+    """``_c6_data`` (quick code path, small budget): with S_A = diag(e^{-0.5 L (i-1)}), S_B = diag(e^{-0.3 L (i-1)})
+    and Haar Ω (the claim's stream), log ratio = log ||∧^t(S_A Ω S_B)|| - log prod_{i<=t} a_i b_i, recomputed
+    here as log σ_max(diag(a_I) C_t(Ω) diag(b_J)) (C_t: compound matrix of t x t minors; a_I, b_J products
+    over index sets, so the grading is exact); curve entries are its mean, SE, max, and the mean / min of
+    log ratio - log|det Ω[:t, :t]|. With Ω = I the log ratio is 0 for every L (the foil's deterministic law)."""
+    from checks import stats
+    from checks.strategies import haar_orthogonal_np
+
+    ctx = _TinyCtx("lem-c.6/limit")
+    data = app_c2._c6_data(ctx, "haar")
+    n, m = data["n"], data["m"]
+    rng = ctx.rng("haar")
+    omegas = [haar_orthogonal_np(n, rng) for _ in range(m)]
+    assert data["ladder"] == [1, 2, 4, 8, 16, 32] and sorted(data["curves"]) == [1, 2, 3]
+    for t in (1, 2, 3):
+        idx = list(itertools.combinations(range(n), t))
+        comps = [_np_compound(O, t) for O in omegas]
+        minor = np.array([math.log(abs(np.linalg.det(O[:t, :t]))) for O in omegas])
+        for row, L in zip(data["curves"][t], data["ladder"]):
+            la, lb = -0.5 * L * np.arange(n), -0.3 * L * np.arange(n)
+            sa, sb = np.array([la[list(I)].sum() for I in idx]), np.array([lb[list(I)].sum() for I in idx])
+            lr = np.array([math.log(np.linalg.svd(np.exp(sa)[:, None] * C * np.exp(sb)[None, :],
+                                                  compute_uv=False)[0]) for C in comps]) - la[:t].sum() - lb[:t].sum()
+            mean, se = stats.mean_se(lr)
+            gap, _ = stats.mean_se(lr - minor)
+            sc = float(np.max(np.abs(lr)) + np.max(np.abs(minor))) + 1.0
+            tl = tol(len(idx) * t, scale=sc, kernels=8)
+            assert row["L"] == L
+            for key, want in (("E log ratio", mean), ("se", se), ("E[log ratio - log|det Omega^{t,t}|]", gap),
+                              ("max log ratio", float(lr.max())), ("min(log ratio - log|det|)", float((lr - minor).min()))):
+                assert within(abs(row[key] - want), tl, key), (t, L, key, row[key], want)
+    ident = app_c2._c6_data(ctx, "identity")
+    assert all(abs(r["E log ratio"]) == 0.0 or within(abs(r["E log ratio"]), tol(n, kernels=4), "identity")
+               for c in ident["curves"].values() for r in c)
