@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import matplotlib.figure  # noqa: F401  (imported at collection, as torch: the figure tests use them)
 import torch  # noqa: F401  (imported at collection: the Figure 6 and MNIST tests use it; its import is seconds)
 from scipy.stats import norm
 from scipy.stats import t as student_t
@@ -402,6 +403,19 @@ def test_test_power_without_spread():
     assert tst["se"] == 0.0 and ft._test_power(tst) == 0.0
 
 
+def _fake_g1(monkeypatch, **by_kind):
+    """g1_runs stand-in returning constructed runs for the kinds given (main, fig7, fig7-lr0.05 as
+    fig7_lr005); it checks it is asked with the claim's context and a kind the check should read."""
+    by_kind = {k.replace("fig7_lr005", "fig7-lr0.05"): v for k, v in by_kind.items()}
+
+    def g1_runs(ctx, kind="main"):
+        assert isinstance(ctx, Context), ctx
+        assert kind in by_kind, kind
+        return by_kind[kind]
+
+    monkeypatch.setattr(ft, "g1_runs", g1_runs)
+
+
 # -- gap statistics over their window k <= K - 3 --------------------------------------------------
 
 def _gaps_window(logs):
@@ -486,7 +500,7 @@ def test_fig7_plot_threshold_and_exact_fits(monkeypatch):
     against 'R^2 >= 0.9' uses the threshold sqrt(1 - 0.9) and agrees; the plot draws run 0's s_1 and run 0's
     fitted iterate against its steps."""
     runs, Cs = _fig7_runs()
-    monkeypatch.setattr(ft, "g1_runs", lambda ctx, kind="main": runs)
+    _fake_g1(monkeypatch, fig7=runs)
     out = ft._fig7_check(Context(claim_id="fig-7"), plot=True)
     first = out.evidence["tests"][0]
     assert first["predicted"] == f"< {math.sqrt(1 - 0.9):.4g}"
@@ -507,7 +521,7 @@ def test_fig7_full_profile_probe_fits_s1_at_the_main_rate(monkeypatch):
     """The full profile's step-size probe fits the iterate to s_1 of the lr = 0.05 run (C on the lr = 0.05 grid)."""
     runs, _ = _fig7_runs(R=3)
     probe_runs, probe_C = _fig7_runs(R=1, lr=0.05)
-    monkeypatch.setattr(ft, "g1_runs", lambda ctx, kind="main": probe_runs if kind == "fig7-lr0.05" else runs)
+    _fake_g1(monkeypatch, fig7=runs, fig7_lr005=probe_runs)
     out = ft._fig7_check(Context(claim_id="fig-7", profile=PROFILES["full"]), plot=True)
     probe = out.evidence["probe_lr_0.05"]
     assert probe["C"] == probe_C[0] and probe["R2"] == 1.0
@@ -626,7 +640,7 @@ def test_fig1_statistics_are_their_definitions(monkeypatch):
     from scipy.stats import spearmanr
 
     runs = _fig1_runs()
-    monkeypatch.setattr(ft, "g1_runs", lambda ctx, kind="main": runs if kind == "main" else 1 / 0)
+    _fake_g1(monkeypatch, main=runs)
     st = ft._fig1_stats(Context(claim_id="fig-1"))
     r = 10
     for i, (task, run) in enumerate(runs):
@@ -649,7 +663,7 @@ def test_fig1_check_tests_the_named_separation(monkeypatch):
     """_fig1_check(r_sep): per run the growth at r_sep minus the largest growth at another k <= 15; the order
     test with the predicted sign; both at ctx.t(2, runs - 1)."""
     runs = _fig1_runs()
-    monkeypatch.setattr(ft, "g1_runs", lambda ctx, kind="main": runs if kind == "main" else 1 / 0)
+    _fake_g1(monkeypatch, main=runs)
     for r_sep, order in ((10, 1), (9, 0), (11, -1)):
         ctx = Context(claim_id="fig-1")
         out = ft._fig1_check(ctx, r_sep=r_sep, order=order, plot=False)
@@ -672,7 +686,7 @@ def test_fig8_statistics_are_their_definitions(monkeypatch):
         s0 = np.sort(np.exp(-0.1 * np.arange(30) + 0.01 * rng.standard_normal(30)))[::-1]
         s1 = s0 * np.exp(np.where(np.arange(30) < 10, 1.5, 0.02) * (1 + 0.1 * rng.standard_normal(30)))
         runs.append((None, SimpleNamespace(svals=np.stack([s0, s0 * 1.01, s1]))))
-    monkeypatch.setattr(ft, "g1_runs", lambda ctx, kind="main": runs if kind == "main" else 1 / 0)
+    _fake_g1(monkeypatch, main=runs)
     for r in (9, 10, 11):
         ctx = Context(claim_id="fig-8")
         out = ft._fig8_check(ctx, r_top=r, plot=False)
