@@ -774,3 +774,38 @@ def test_c6_curves_are_log_ratios_of_compound_matrices():
     ident = app_c2._c6_data(ctx, "identity")
     assert all(abs(r["E log ratio"]) == 0.0 or within(abs(r["E log ratio"]), tol(n, kernels=4), "identity")
                for c in ident["curves"].values() for r in c)
+
+
+# -- shared Appendix C helpers ------------------------------------------------------------------------
+
+def test_d_closed_is_the_beta_log_moment_sum_and_vanishes_at_i_zero_and_i_n():
+    """``_d_closed(i, n)`` = (1/2) sum_{k<=i} [psi((n-k+1)/2) - psi((i-k+1)/2)] (mpmath, 30 digits); 0 at i = 0
+    and at i = n (Ω^{n,n} = Ω has |det| = 1); increasing in n for fixed i < n."""
+    from theory.claims._appendix_c import _d_closed
+
+    for n in range(1, 9):
+        assert _d_closed(0, n) == 0.0
+        for i in range(1, n + 1):
+            with mp.workdps(30):
+                want = sum(mp.digamma(mp.mpf(n - k + 1) / 2) - mp.digamma(mp.mpf(i - k + 1) / 2)
+                           for k in range(1, i + 1)) / 2
+            assert within(abs(_d_closed(i, n) - float(want)), tol(2 * i, scale=float(abs(want)) + 1, kernels=4),
+                          f"d({i},{n})"), (i, n)
+        assert within(abs(_d_closed(n, n)), tol(2 * n, kernels=4), "d(n,n)")
+        if n >= 3:
+            assert _d_closed(1, n) < _d_closed(1, n + 1)
+
+
+def test_rel_resolution_is_crit_plus_z90_times_se_over_truth_at_the_worst_cell():
+    """``_rel_resolution``: the cell with the largest se / |truth| decides; value (crit + z_0.9) se / |truth|."""
+    from scipy.stats import norm
+
+    from checks import stats
+    from theory.claims._appendix_c import _rel_resolution
+
+    tests = [stats.test("a", 1.0, 0.01, 1.0, 3.0), stats.test("b", 2.0, 0.05, 2.0, 3.0), stats.test("c", -0.5, 0.02, -0.5, 3.0)]
+    truths = [1.0, 2.0, -0.5]  # se/|truth| = 0.01, 0.025, 0.04: cell c
+    res = _rel_resolution("q", tests, truths)
+    want = (3.0 + norm.ppf(0.9)) * 0.02 / 0.5
+    assert res.unit == "relative" and "(c)" in res.quantity
+    assert within(abs(res.value - want), 4 * EPS * want, "resolution")
