@@ -894,3 +894,49 @@ def test_mnist_outcome_combines_the_training_settings(monkeypatch, verdicts):
         assert out.status is Status.INCONCLUSIVE and out.power is None and out.summary.startswith("verdict depends")
     else:
         assert out.status is Status(verdicts[0]) and out.power == 0.5
+
+
+# -- Figure 5 (initialisation): the range block and its diagnostics on products of known SVD --------
+
+def test_fig5_data_range_block_and_rank_diagnostics(monkeypatch):
+    """_fig5_data with J = diag(s) of rank k and A_l = Q_l diag(t_l) of rank k_l (k_1 = k <= k_2 <= ..., so the
+    gate ranks min_{l' >= l} k_l' are the k_l), whose singular vectors are known (I and Q_l up to signs):
+    'range' and 'range/haar' are rho(|Q_l[:k, :k]|) (the r_J x r_J block reads resolved columns only), 'top10'
+    rho(|Q_l[:10, :10]|) (k >= 10), the value recomputation (block r_J) the same; the ranks are k, the resolved
+    ranks equal the gate ranks, and the margins are the smallest kept s_rank / s_1 over the resolution."""
+    n, L, S = 16, 4, 2
+    k_l = [12, 13, 14]
+    monkeypatch.setattr(fa, "F5_N", n)
+    monkeypatch.setattr(fa, "F5_L", L)
+    rng = np.random.default_rng(50)
+    Q = [np.linalg.qr(rng.standard_normal((n, n)))[0] for _ in range(L - 1)]
+    s = np.where(np.arange(n) < k_l[0], np.linspace(3.0, 1.0, n), 0.0)
+    ts = [np.where(np.arange(n) < k, np.linspace(2.0, 0.5, n), 0.0) for k in k_l]
+
+    def fake(g, S_, n_, p, L_, sigma, rd):
+        assert (S_, n_, L_) == (S, n, L)
+        J = np.broadcast_to(np.diag(s), (S, n, n)).copy()
+        A = np.broadcast_to(np.stack([Ql * t for Ql, t in zip(Q, ts)]), (S, L - 1, n, n)).copy()
+        return torch.from_numpy(J), torch.from_numpy(A)
+
+    monkeypatch.setattr(fa.al, "fgln_products", fake)
+    d = fa._fig5_data.__wrapped__(0, S, "fgln")
+    k = k_l[0]
+    sA1 = ts[0][0]
+    kv = max(s[0] / np.diff(-s[:k + 1]).min(), sA1 / np.diff(-ts[-1][:k + 1]).min())
+    for key, blk in (("range", k), ("range/haar", k), ("top10", fa.K)):
+        want = np.array([_rho_def(Q[l][:blk, :blk]) for l in range(L - 1)])
+        t_vec = tol(n, kappa=kv, kernels=4) * blk * blk + _rho_tol(blk)
+        assert within(np.abs(d["rho"][key] - want[None]), t_vec, key)
+    ind = d["independent"]
+    want = np.array([_rho_def(Q[l][:k, :k]) for l in range(L - 1)])
+    assert within(np.abs(ind["values"][0] - want[None]), tol(n, kappa=kv, kernels=4) * k * k + _rho_tol(k), "ind")
+    assert ind["values"][0].shape == ind["values"][1].shape == ind["tol"].shape == (S, L - 1)
+    diag = d["diag"]
+    assert diag["rank_J"] == [k, float(k), k]
+    assert diag["resolved ranks equal the gate ranks"] is True
+    rel = fa._resolution(n, L)
+    lo = min(s[k - 1] / s[0], min(t[kk - 1] / t[0] for t, kk in zip(ts, k_l))) / rel
+    assert within(abs(diag["min s_rank / (tol s_1)"] - lo), tol(n, kappa=kv, scale=lo), "margin lo")
+    assert 0 <= diag["max s_(rank+1) / (tol s_1)"] < 1
+    assert diag["range block unchanged by Haar null bases (max |change|)"] <= tol(n, kappa=kv, kernels=4) * k * k
