@@ -405,3 +405,63 @@ def test_remainder_is_the_family_remainder(kind):
                             "geom": Fraction(5, 8) / 2 ** L, "parity": Fraction(5, 8) * (L % 2)}[kind]
         else:
             assert abs(mp.mpf(gote) - want) <= 8 * mp.eps * (abs(a) * L + abs(d) + abs(want)), (kind, L)
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.claims.sec6: the products figure's curves, slopes and ratios
+# ----------------------------------------------------------------------------------------------
+
+
+def _fake_products(rng, S=7, ms=(8, 12, 24)):
+    """{m: (R (S, n, n), s_A (S, n) descending, None)} with one exact zero entry of R at the deepest m (as the
+    float64 U_A^T U_J shows at m = 24 about once in 2000 samples)."""
+    from theory.claims import sec6
+
+    n = sec6.PROD_N
+    data = {}
+    for m in ms:
+        R = rng.standard_normal((S, n, n)) * np.exp(-0.3 * m)
+        s = np.sort(np.exp(rng.standard_normal((S, n)) - 0.2 * m * np.arange(n)), axis=1)[:, ::-1].copy()
+        data[m] = (R, s, None)
+    data[ms[-1]][0][2, 0, 2] = 0.0
+    return data
+
+
+def test_entry_decay_curves_are_the_means_with_zeros_floored():
+    """E log|R_ij| with exact zeros counted as log 1e-300 (finite), E log ratio with the ratio of Remark 6.3
+    (s_i/s_j below the diagonal, s_j/s_i above), per pair, at the sorted suffix lengths."""
+    from theory.claims import sec6
+
+    data = _fake_products(np.random.default_rng(21))
+    ms, curves = sec6._entry_decay_curves(data)
+    assert ms == sorted(data) and sorted(curves) == sorted(sec6.PAIRS)
+    floor = math.log(1e-300)
+    for (i, j), (ly, lr) in curves.items():
+        assert np.all(np.isfinite(ly)) and np.all(np.isfinite(lr))
+        for k, m in enumerate(ms):
+            R, s, _ = data[m]
+            logs = [math.log(abs(x)) if x != 0 else floor for x in R[:, i, j]]
+            want = math.fsum(logs) / len(logs)
+            assert within(abs(ly[k] - want), tol(len(logs), scale=max(abs(v) for v in logs)), f"ly {i}{j} m={m}")
+            # Remark 6.3: s_i/s_j for j < i, s_j/s_i for i < j: both are s_max(i,j) / s_min(i,j) <= 1
+            hi, lo = max(i, j), min(i, j)
+            ratio = [s[b, hi] / s[b, lo] for b in range(len(s))]
+            want_r = math.fsum(math.log(x) for x in ratio) / len(ratio)
+            assert within(abs(lr[k] - want_r), tol(len(ratio), scale=abs(want_r) + 1.0, kernels=2), f"lr {i}{j}")
+            assert lr[k] <= 0
+    assert curves[(0, 2)][0][-1] < curves[(0, 2)][0][0]  # the zero pulls the deepest mean down, but finitely
+
+
+def test_slopes_are_least_squares_slopes():
+    """_slopes(y, depths) = per-row slope of the least-squares line through (depths, y) (numpy.polyfit)."""
+    from theory.claims import sec6
+
+    rng = np.random.default_rng(22)
+    depths = (4, 6, 9, 12, 20)
+    y = rng.standard_normal((5, len(depths))) + np.outer(rng.standard_normal(5), depths)
+    got = sec6._slopes(y, depths)
+    want = np.array([np.polyfit(np.asarray(depths, float), row, 1)[0] for row in y])
+    assert within(np.abs(got - want), tol(len(depths), scale=np.abs(y).max(), kernels=4), "slopes")
+    # exact on a line a + b m, and blind to the intercept
+    line = 3.0 - 0.25 * np.asarray(depths, float)
+    assert within(abs(sec6._slopes(line[None, :] + 7.0, depths)[0] + 0.25), tol(len(depths), scale=10.0, kernels=4), "line")
