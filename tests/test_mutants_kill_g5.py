@@ -717,3 +717,84 @@ def test_depth_tests_mann_whitney_and_resolved_modes():
         assert v["median_eps"] == float(np.median([d["eps"] for d in deep[L]]))
         np.testing.assert_allclose(v["median_rel_err_by_mode"], np.round(np.median([d["err"] for d in deep[L]], 0), 6))
     assert sec7._resolved_everywhere(deep) == [0, 1]
+
+
+# ----------------------------------------------------------------------------------------------
+# sec5: resolution helpers
+# ----------------------------------------------------------------------------------------------
+def test_sec5_resolution_helpers_from_their_definition():
+    """_zres(z, se) = (z + z_0.9) se (the deviation a two-sided z-test rejects with power 0.9, one tail), which
+    indeed has power >= 0.9; _worst_resolution takes the largest res / scale over the tests and reports it with
+    that test's name and scale; _dead lists the rows whose flag is false."""
+    from scipy.stats import norm
+
+    for z, se in ((1.96, 0.1), (4.5, 0.02), (3.0, 1.7)):
+        res = sec5._zres(z, se)
+        with mp.workdps(30):
+            want = float((z + mp.sqrt(2) * mp.erfinv(mp.mpf(0.8))) * se)
+        assert within(abs(res - want), tol(4, scale=want, kernels=4))
+        assert stats.power(res, se, z) >= 0.9 - tol(4, kernels=4)
+        assert norm.sf(z - res / se) >= 0.9 - tol(4, kernels=4)
+    items = [(0.3, 2.0, "a"), (0.5, 0.5, "b"), (0.9, 3.0, "c"), (0.05, 0.1, "d")]
+    r = sec5._worst_resolution("q", items, "relative", "|x|", nearest=0.5, statement="st")
+    want = max(items, key=lambda t: t[0] / t[1])
+    assert want[2] == "b" and r.value == want[0] / want[1] and r.unit == "relative" and r.quantity == "q"
+    assert "(at b;" in r.how and "worst of 4" in r.how and r.nearest_slip == 0.5 and r.nearest_slip_statement == "st"
+    rows = [{"consistent": True, "x": 1}, {"consistent": False, "x": 2}, {"consistent": True, "x": 3, "ok": False}]
+    assert sec5._dead(rows) == [rows[1]]
+    assert sec5._dead(rows[2:], "ok") == [rows[2]]
+
+
+# ----------------------------------------------------------------------------------------------
+# sec5: the Bonferroni counts of the bracket claims are the comparisons they make
+# ----------------------------------------------------------------------------------------------
+class _RecCtx(Context):
+    def t(self, comparisons=1, dof=1):
+        self.__dict__.setdefault("calls", []).append(("t", comparisons, dof))
+        return super().t(comparisons, dof)
+
+    def z(self, comparisons=1):
+        self.__dict__.setdefault("calls", []).append(("z", comparisons))
+        return super().z(comparisons)
+
+
+def _synthetic_brackets(monkeypatch, batch=40):
+    """Exact brackets around d_K (v = d_K - 0.2, w = d_K + 0.3, u = d_K) for every quick config, two depths,
+    K = 1..r, and Benettin sums with mean L gamma_i: the bracket claims see consistent data."""
+    from theory import lyapunov
+
+    brs, lads = {}, {}
+    sign = np.where(np.arange(batch) % 2 == 0, 1.0, -1.0)
+    for cfg in sec5._configs(Context("thm-5.3/correction")):
+        gam = _gamma_ref(cfg.n, cfg.p, cfg.sigma, cfg.r)
+        lads[cfg] = {}
+        for L in (12, 16):
+            brs[(cfg, L)] = [_ladder.Bracket(label=f"{cfg.label()}, L={L}", K=K, v=lyapunov.d(K, cfg.n) - 0.2, v_se=0.01,
+                                             w=lyapunov.d(K, cfg.n) + 0.3, w_se=0.01, m=batch, u=lyapunov.d(K, cfg.n),
+                                             u_se=0.02, slack=0.3, slack_se=0.01, u_skew=0.0)
+                             for K in range(1, cfg.r + 1)]
+            lr = np.stack([L * gam[i] + 0.1 * sign for i in range(cfg.r)] + [np.zeros(batch)] * (cfg.n - cfg.r), 1)
+            lads[cfg][L] = (lr + 0.05, lr)
+    monkeypatch.setattr(sec5, "_thm53_brackets", lambda ctx: (brs, lads, batch))
+    return brs, lads, batch
+
+
+def test_bracket_claims_count_every_comparison_for_bonferroni(monkeypatch):
+    """thm-5.3/correction tests three things per bracket (lower end, upper end, exact point estimate) and one
+    Benettin mean per (config, depth, i <= r); thm-5.3/d-universal three per bracket and one per Haar cell. The
+    critical values must be taken for exactly that many comparisons, at df = batch - 1."""
+    brs, lads, batch = _synthetic_brackets(monkeypatch)
+    n_br = sum(len(b) for b in brs.values())
+    ctx = _RecCtx("thm-5.3/correction")
+    out = sec5._correction(ctx)
+    n_ben = len(out.evidence["benettin_tests"])
+    assert n_ben == sum(cfg.r * len(lad) for cfg, lad in lads.items())
+    assert len(out.evidence["brackets"]) == n_br
+    assert ("t", 3 * n_br + n_ben, batch - 1) in ctx.calls, ctx.calls
+    assert out.status is Status.SUPPORTED, out.summary
+
+    ctx = _RecCtx("thm-5.3/d-universal")
+    out = sec5._d_universal(ctx)
+    n_h = len(out.evidence["haar_tests"])
+    assert n_h >= 5 and len(out.evidence["brackets"]) == n_br
+    assert ("t", 3 * n_br + n_h, batch - 1) in ctx.calls and ("z", 3 * n_br + n_h) in ctx.calls, ctx.calls
