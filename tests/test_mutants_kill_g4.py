@@ -940,3 +940,96 @@ def test_fig5_data_range_block_and_rank_diagnostics(monkeypatch):
     assert within(abs(diag["min s_rank / (tol s_1)"] - lo), tol(n, kappa=kv, scale=lo), "margin lo")
     assert 0 <= diag["max s_(rank+1) / (tol s_1)"] < 1
     assert diag["range block unchanged by Haar null bases (max |change|)"] <= tol(n, kappa=kv, kernels=4) * k * k
+
+
+# -- Figures 6 and 10-12: the checks' decisions and evidence from given profiles ----------------------
+
+def _g2_fake_profiles(rng, shift=0.0, margin=5.0):
+    prof = {}
+    for i, pn in enumerate(fa.PANELS):
+        S = 12
+        prof_l = 0.3 + 0.2 * np.cos(np.linspace(0, 2 * np.pi, fa.G2_L - 1))  # U-shaped in l
+        y = prof_l + shift + 0.02 * rng.standard_normal((S, fa.G2_L - 1))
+        y[1, 3] = np.nan
+        m = fa.VALUE_DRAWS
+        prof[pn] = {"gram": y, "resolution margin": margin + i, "resolved rank of J (min)": 20 + i,
+                    "independent": {"values": {fa.K: {"gram": y[:m].copy()}, fa.K + 1: {"gram": y[:m] + 0.05}},
+                                    "tol": {"gram": np.full((m, fa.G2_L - 1), 1e-9)}}}
+    return prof
+
+
+@pytest.mark.parametrize("margin", [5.0, 0.5])
+@pytest.mark.parametrize("label_k", [fa.K, fa.K + 1])
+def test_g2_check_decides_per_panel_with_its_value_and_margin_rules(monkeypatch, margin, label_k):
+    """_g2_check: the pairs tested in each panel at ctx.z(pairs x panels) (Bonferroni), verdict over all rows;
+    inconclusive when the resolution margin is <= 1, refuted when the plotted values are not the named
+    statistic (label_k); means by l, the smallest margin and resolved rank as evidence; the secondary reading
+    re-tested on its panels at ctx.z(pairs x its panels)."""
+    rng = np.random.default_rng(100)
+    profs = {"fgln": _g2_fake_profiles(rng, margin=margin), "masked": _g2_fake_profiles(rng, shift=0.1)}
+    monkeypatch.setattr(fa, "_g2_profiles", lambda ctx, reading="fgln", panels=fa.PANELS:
+                        {pn: profs[reading][pn] for pn in panels})
+    pairs = fa.trough(fa.G2_MID, fa._ENDS)
+    sec_panels = [(0.5, 64), (1.0, 64)]
+    ctx = Context(claim_id="fig-10/u-shape")
+    out = fa._g2_check(ctx, key="gram", pairs=pairs, title="t", secondary=("masked", sec_panels), plot=True,
+                       label_k=label_k)
+    z = ctx.z(len(pairs) * len(fa.PANELS))
+    ev = out.evidence
+    rows = []
+    for p, n in fa.PANELS:
+        y = profs["fgln"][(p, n)]["gram"]
+        want = [fa._compare(f"rho({fa._label(a)}) - rho({fa._label(b)})", fa._at(y, a), fa._at(y, b), z, sg)
+                for a, b, sg in pairs]
+        assert ev["tests"][f"p={p},n={n}"] == want
+        rows += want
+        assert ev["mean_by_l"][f"p={p},n={n}"] == np.nanmean(y, 0).round(3).tolist()
+    value_ok = label_k == fa.K
+    status = fa._verdict(rows)
+    if margin <= 1:
+        status = Status.INCONCLUSIVE
+    if not value_ok:
+        status = Status.REFUTED
+    assert status is (Status.SUPPORTED if value_ok and margin > 1 else status)
+    assert out.status is status
+    assert out.power == (fa._power(rows) if value_ok else 1.0)
+    arb = ev["arbitrary choices"]
+    assert arb["min over draws and l of s_K/s_1 of J and A_l, over the float64 resolution"] == margin
+    assert arb["min resolved rank of J"] == 20
+    zs = ctx.z(len(pairs) * len(sec_panels))
+    srows = {f"p={p},n={n}": [fa._compare(f"rho({fa._label(a)}) - rho({fa._label(b)})",
+                                          fa._at(profs["masked"][(p, n)]["gram"], a),
+                                          fa._at(profs["masked"][(p, n)]["gram"], b), zs, sg) for a, b, sg in pairs]
+             for p, n in sec_panels}
+    assert ev["masked reading"]["tests"] == srows
+    assert ev["masked reading"]["verdict"] == fa._verdict([r for v in srows.values() for r in v]).value
+    assert set(out.figures) == {"gram"}
+    assert (out.counterexample is None) == (not (out.status is Status.REFUTED and value_ok))
+
+
+@pytest.mark.parametrize("label", ["masked", "masked+1"])
+def test_fig6_convergence_decides_on_the_panels_and_the_value_check(monkeypatch, label):
+    """check_fig6_convergence: rho of the primary reading per panel as positions 1..3, the pairs tested at
+    ctx.z(len(pairs)); the plotted values checked against the recomputation of the named suffix (within
+    tol(128, kernels=2) 128^2): a suffix whose values differ refutes."""
+    rng = np.random.default_rng(101)
+    S = 16
+    keys = [(L, l) for L, l, _ in fa.FIG6]
+    rho = {k: {fa.F6_PRIMARY: 0.5 + 0.15 * i + 0.01 * rng.standard_normal(S)} for i, k in enumerate(keys)}
+    ind = {k: {"masked": rho[k][fa.F6_PRIMARY][:fa.VALUE_DRAWS].copy(),
+               "masked+1": rho[k][fa.F6_PRIMARY][:fa.VALUE_DRAWS] + 0.02} for k in keys}
+    monkeypatch.setattr(fa, "_fig6_data", lambda ctx: (S, {"rho": rho, "independent": ind}))
+    pairs = fa.decreasing((3, 2, 1))
+    ctx = Context(claim_id="fig-6/convergence")
+    out = fa.check_fig6_convergence(ctx, pairs=pairs, plot=True, label=label)
+    y = np.column_stack([rho[k][fa.F6_PRIMARY] for k in keys])
+    z = ctx.z(len(pairs))
+    want = [fa._compare(f"rho_panel({a}) - rho_panel({b})", y[:, a - 1], y[:, b - 1], z, sg) for a, b, sg in pairs]
+    assert out.evidence["tests"] == want
+    assert out.evidence["mean_rho"] == {str(k): float(v) for k, v in zip(keys, y.mean(0))}
+    if label == "masked":
+        assert out.status is fa._verdict(want) is Status.SUPPORTED and out.power == fa._power(want)
+    else:
+        assert out.status is Status.REFUTED and out.power == 1.0 and out.counterexample is None
+    ax = out.figures["fig6_rho_by_panel"].axes[0]
+    assert within(np.abs(ax.get_lines()[0].get_ydata() - y.mean(0)), tol(S, scale=1.0), "panel means")
