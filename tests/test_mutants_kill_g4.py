@@ -1033,3 +1033,42 @@ def test_fig6_convergence_decides_on_the_panels_and_the_value_check(monkeypatch,
         assert out.status is Status.REFUTED and out.power == 1.0 and out.counterexample is None
     ax = out.figures["fig6_rho_by_panel"].axes[0]
     assert within(np.abs(ax.get_lines()[0].get_ydata() - y.mean(0)), tol(S, scale=1.0), "panel means")
+
+
+def test_lesser_check_comparator_is_figure_11_at_l1_against_figure_10_at_l_minus_1(monkeypatch):
+    """fig-10/lesser-extent's reported comparator: per panel, rho of U_J^T U_A (Figure 11, 'top') at l = 1 minus
+    rho of U_J^T A A^T U_J (Figure 10, 'gram') at l = L-1, predicted > 0, at ctx.z(number of panels)."""
+    rng = np.random.default_rng(102)
+    profs = {"fgln": _g2_fake_profiles(rng), "masked": _g2_fake_profiles(rng)}
+    for pn in fa.PANELS:
+        profs["fgln"][pn]["top"] = rng.uniform(0.2, 0.6, profs["fgln"][pn]["gram"].shape)
+    monkeypatch.setattr(fa, "_g2_profiles", lambda ctx, reading="fgln", panels=fa.PANELS:
+                        {pn: profs[reading][pn] for pn in panels})
+    ctx = Context(claim_id="fig-10/lesser-extent")
+    out = fa._lesser_check(ctx)
+    z = ctx.z(len(fa.PANELS))
+    comp = out.evidence["comparator: U_J^T U_A (Figure 11) at l = 1"]
+    for p, n in fa.PANELS:
+        pr = profs["fgln"][(p, n)]
+        want = fa._compare("rho_Fig11(1) - rho_Fig10(L-1)", pr["top"][:, 0], pr["gram"][:, fa.G2_L - 2], z, +1)
+        assert comp["tests"][f"p={p},n={n}"] == [want]
+    assert comp["verdict"] == fa._verdict([r for v in comp["tests"].values() for r in v]).value
+    # the decisive tests are _LESSER: rho(1) > rho(L-1), and the first three above the last three
+    assert fa._LESSER == ((1, fa.G2_L - 1, 1), ((1, 2, 3), (fa.G2_L - 3, fa.G2_L - 2, fa.G2_L - 1), 1))
+
+
+def test_reproduces_is_the_one_draw_and_mean_interval():
+    """_reproduces(q, x, t): mean m, sd s (ddof 1) of the finite draws; one draw: |q - m| <= t s sqrt(1 + 1/S)
+    + 0.005; the mean: |q - m| <= t s / sqrt(S) + 0.005; both intervals reported."""
+    x = np.array([0.50, 0.52, 0.48, 0.51, 0.49, np.nan])
+    m, sd, S = 0.5, math.sqrt(np.var(x[:5], ddof=1)), 5
+    for q, tq in ((0.5, 2.0), (0.53, 2.0), (0.56, 2.0), (0.56, 4.0), (0.4, 3.0)):
+        r = fa._reproduces(q, x, tq)
+        one = tq * sd * math.sqrt(1 + 1 / S) + 0.005
+        avg = tq * sd / math.sqrt(S) + 0.005
+        assert r["defined_draws"] == S
+        t8 = tol(4 * S, scale=1.0)
+        assert within(abs(r["rho_mean"] - m), t8, "m") and within(abs(r["sd_per_draw"] - sd), t8, "sd")
+        assert within(np.abs(np.array(r["single_draw_interval"]) - [m - one, m + one]), t8, "one")
+        assert within(np.abs(np.array(r["mean_interval"]) - [m - avg, m + avg]), t8, "avg")
+        assert r["single draw"] == (abs(q - m) <= one) and r["mean"] == (abs(q - m) <= avg)
