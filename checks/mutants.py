@@ -28,7 +28,8 @@ symmetric functions (``min``, ``zip``...) and of bookkeeping calls (seeds, memo 
 execution covers the mutated line (recorded by a line tracer during the baseline run) changes its
 verdict signature — the printed verdict, the corrected verdict, any foil's verdict, or the sharpness of
 a resolution — or crashes, or runs past its time limit; or when a unit test that imports the mutated
-module fails. Claims run in order of their baseline time and stop at the first kill.
+module fails. A line run at import (a module-level constant, a claim's definition, a decorator) is
+covered by every claim that executed code of its module, since the tracer starts after the imports. Claims run in order of their baseline time and stop at the first kill.
 
 **Sampling.** Every mutation site is enumerated from the AST; a seeded sample is drawn stratified by
 module (each module gets a share proportional to the square root of its number of sites, at least 3),
