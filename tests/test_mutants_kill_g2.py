@@ -809,3 +809,31 @@ def test_rel_resolution_is_crit_plus_z90_times_se_over_truth_at_the_worst_cell()
     want = (3.0 + norm.ppf(0.9)) * 0.02 / 0.5
     assert res.unit == "relative" and "(c)" in res.quantity
     assert within(abs(res.value - want), 4 * EPS * want, "resolution")
+
+
+# -- evidence of the Appendix B.2.3 convergence claim (what a reader is shown) -------------------------
+
+def test_conv_evidence_ladders_are_their_closed_forms(monkeypatch):
+    """``_check_conv``: exact_gap = 1 - 1/sqrt 2; the degenerating family V_L = (e1, (e1 + e2/L)/|.|) spans R^2
+    (projector distance 0) with |v∧| = (1/L)/sqrt(1 + 1/L^2), so dist(v∧, ±e1∧e2) = 1 - 1/sqrt(L^2 + 1).
+    ``_check_conv_corrected``'s ladder (its property check stubbed out): V = (e1, cos θ e2 + sin θ e3), θ = 1/L,
+    against W = (e1, e2): sin θ_max = sin θ and dist(v∧, ±w∧) = sqrt((1 - cos θ)^2 + sin^2 θ) = 2 sin(θ/2)."""
+    from checks import Outcome, Status
+
+    out = app_b2._check_conv(Context("app-b.2.3/convergence-iff-alignment"))
+    assert out.status is Status.REFUTED and sp.simplify(sp.sympify(out.evidence["exact_gap"]) - (1 - 1 / sp.sqrt(2))) == 0
+    assert within(abs(out.evidence["float"]["min_distance"] - (1 - 1 / math.sqrt(2))), tol(4, kernels=4), "ce")
+    for row in out.evidence["degenerating_family_ladder"]:
+        L = row["L"]
+        assert within(row["projector_distance"], tol(4, kernels=4), "same plane")
+        assert within(abs(row["dist(v∧, ±e1∧e2)"] - (1 - 1 / math.sqrt(L * L + 1))), tol(4, kernels=4), f"L={L}")
+    monkeypatch.setattr(app_b2, "_fixed_then",
+                        lambda cases, pc, why: (lambda ctx: Outcome(Status.VERIFIED, "stub", evidence={})))
+    out = app_b2._check_conv_corrected(Context("app-b.2.3/convergence-iff-alignment"))
+    rows = out.evidence["ladder_rotation_by_1/L"]
+    assert [r["L"] for r in rows] == [1, 10, 100, 1000, 10 ** 4, 10 ** 6]
+    for row in rows:
+        th = 1.0 / row["L"]
+        assert within(abs(row["sin_theta_max"] - math.sin(th)), tol(4, scale=math.sin(th), kernels=6) + tol(4, kernels=2),
+                      "sin")
+        assert within(abs(row["dist(v∧, ±w∧)"] - 2 * math.sin(th / 2)), tol(4, kernels=6), "dist")
