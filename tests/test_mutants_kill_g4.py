@@ -1072,3 +1072,43 @@ def test_reproduces_is_the_one_draw_and_mean_interval():
         assert within(np.abs(np.array(r["single_draw_interval"]) - [m - one, m + one]), t8, "one")
         assert within(np.abs(np.array(r["mean_interval"]) - [m - avg, m + avg]), t8, "avg")
         assert r["single draw"] == (abs(q - m) <= one) and r["mean"] == (abs(q - m) <= avg)
+
+
+@pytest.mark.parametrize("case", ["ok", "unresolved", "not robust", "label slip"])
+def test_check_fig5_rules(monkeypatch, case):
+    """check_fig5: the primary reading's verdict on the pairs at ctx.z(len(pairs)); inconclusive when a rank is
+    not resolved (min s_rank / (tol s_1) <= 1 or max s_(rank+1) / (tol s_1) >= 1) or when Haar-rotated null
+    bases give another verdict; refuted when the plotted values are not the named block's (label_shift)."""
+    rng = np.random.default_rng(103)
+    S, Lm1 = 16, fa.F5_L - 1
+    base = 0.6 - 0.03 * np.arange(Lm1)  # decreasing in l: the printed peak at l = 1
+    y = base + 0.01 * rng.standard_normal((S, Lm1))
+
+    def reading(shift):
+        m = fa.VALUE_DRAWS
+        rho = {k: y + shift for k in ("range", "top10", "full", "full/haar", "full/aligned")}
+        rho["range/haar"] = (y[:, ::-1] if case == "not robust" else y) + shift
+        rho["null-row mass"] = np.full((S, Lm1), 0.7)
+        diag = {"min s_rank / (tol s_1)": 0.5 if case == "unresolved" else 9.0, "max s_(rank+1) / (tol s_1)": 0.1}
+        return {"rho": rho, "diag": diag,
+                "independent": {"values": {0: rho["range"][:m].copy(), 1: rho["range"][:m] + 0.05},
+                                "tol": np.full((m, Lm1), 1e-9)}}
+
+    d = {"fgln": reading(0.0), "masked": reading(0.01)}
+    readings = {fa.F5_PRIMARY: d["fgln"]["rho"]["range"]}
+    readings.update({f"x{i}, full, {k}": d["fgln"]["rho"]["full"] for i, k in enumerate("abcde")})
+    monkeypatch.setattr(fa, "_fig5_readings", lambda ctx: (S, d, readings))
+    pairs = fa.peak(fa.F5_AT[0], fa.F5_AT[1:])
+    ctx = Context(claim_id="fig-5/init")
+    out = fa.check_fig5(ctx, pairs=pairs, plot=False, label_shift=1 if case == "label slip" else 0)
+    z = ctx.z(len(pairs))
+    want = [fa._compare(f"rho({a}) - rho({b})", fa._at(y, a), fa._at(y, b), z, sg) for a, b, sg in pairs]
+    assert out.evidence["tests"][fa.F5_PRIMARY] == want and fa._verdict(want) is Status.SUPPORTED
+    status = {"ok": Status.SUPPORTED, "unresolved": Status.INCONCLUSIVE, "not robust": Status.INCONCLUSIVE,
+              "label slip": Status.REFUTED}[case]
+    assert out.status is status
+    assert out.power == (1.0 if case == "label slip" else fa._power(want))
+    assert out.evidence["mean_rho_by_l"][fa.F5_PRIMARY] == np.nanmean(y, 0).round(3).tolist()
+    assert out.evidence["verdict_by_reading"][fa.F5_PRIMARY] == "supported"
+    masses = out.evidence["mass of |U_J^T U_A| in rows of null columns of U_J (mean by l)"]
+    assert masses == {rd: [0.7] * Lm1 for rd in d}
