@@ -837,3 +837,33 @@ def test_conv_evidence_ladders_are_their_closed_forms(monkeypatch):
         assert within(abs(row["sin_theta_max"] - math.sin(th)), tol(4, scale=math.sin(th), kernels=6) + tol(4, kernels=2),
                       "sin")
         assert within(abs(row["dist(v∧, ±w∧)"] - 2 * math.sin(th / 2)), tol(4, kernels=6), "dist")
+
+
+# -- homogeneity: every float comparison's tolerance scales like the quantities it compares -------------
+
+def test_float_comparisons_tolerances_are_homogeneous_in_the_scale_of_their_inputs():
+    """Scaling the matrices by c = 2^k scales a degree-d quantity (⊗^t M, ∧^t M: d = t; MN: 2t; a pairing of two
+    t-families: 2t) exactly by c^d, so a tolerance derived from the input's norms must scale by c^d too (its
+    err does): a scale built with the wrong power (s_1^(t-1), ||M|| instead of ||M||^t) breaks this."""
+    rng = np.random.default_rng(50)
+    for n in (2, 3):
+        M, N = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+        for t in (1, 2, 3):
+            V, W = rng.standard_normal((n, min(t, n))), rng.standard_normal((n, min(t, n)))
+            tw = min(t, n)
+            top_t = inspect.getclosurevars(_form("app-b.1.2/top").check).nonlocals["prop"].compare
+            top_w = inspect.getclosurevars(_form("app-b.2.2/top").check).nonlocals["prop"].compare
+            cases = [(lambda c: app_b._mult_tensor_cmp(c * M, c * N, t), 2 * t),
+                     (lambda c: app_b._rep_tensor_cmp(c * M, V[:, :1].repeat(t, axis=1)), t),
+                     (lambda c: app_b._coef_tensor_cmp(c * M, t), t),
+                     (lambda c: top_t(c * M, t), t),
+                     (lambda c: top_w(c * M, tw), tw),
+                     (lambda c: app_b2._gram_cmp(c * V, c * W), 2 * tw),
+                     (lambda c: app_b2._cb_cmp(c * M, c * N, tw), 2 * tw),
+                     (lambda c: app_b2._rep_wedge_cmp(c * M, c * V), 2 * tw),
+                     (lambda c: app_b2._coef_wedge_cmp(c * M, tw), tw)]
+            for k, (cmp_of, degree) in enumerate(cases):
+                base = cmp_of(1.0)
+                for c in (2.0 ** -6, 2.0 ** 6):
+                    got = cmp_of(c).tol / base.tol
+                    assert within(abs(got - c ** degree), 8 * EPS * c ** degree, f"case {k}"), (n, t, k, c, got)
