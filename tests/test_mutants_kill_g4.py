@@ -1112,3 +1112,73 @@ def test_check_fig5_rules(monkeypatch, case):
     assert out.evidence["verdict_by_reading"][fa.F5_PRIMARY] == "supported"
     masses = out.evidence["mass of |U_J^T U_A| in rows of null columns of U_J (mean by l)"]
     assert masses == {rd: [0.7] * Lm1 for rd in d}
+
+
+# -- foils compute what their statements name ------------------------------------------------------
+
+_L7, _R = 10, 10  # G.1: depth L = 10, task rank r = 10
+_E, _M = fa.G2_L - 1, fa.G2_L // 2
+_FOIL_ARGS = [
+    ("fig-1", "half the task's rank", {"r_sep": _R // 2}),
+    ("fig-1", "(r-1)-th", {"r_sep": _R - 1}), ("fig-1", "(r+1)-th", {"r_sep": _R + 1}),
+    ("fig-1", "simultaneously", {"order": 0}),
+    ("fig-7", "2 - 1/L", {"a": 2 - 1 / _L7}), ("fig-7", "C > 0", {"c_sign": "+"}),
+    ("fig-7", "2/L - 2", {"a": 2 / _L7 - 2}),
+    ("fig-8", "r - 1 = 9", {"r_top": _R - 1}), ("fig-8", "r + 1 = 11", {"r_top": _R + 1}),
+    ("fig-8", "r/2 = 5", {"r_top": _R // 2}), ("fig-8", "2r = 20", {"r_top": 2 * _R}),
+    ("fig-4/trained-synthetic", "three clusters", {"clusters": 3}),
+    ("fig-4/trained-synthetic", "power law", {"model": "power law"}),
+    ("fig-4/trained-synthetic", "not created by training", {"emergence": False}),
+    ("fig-5/trained-synthetic", "high values of l", {"init_trend": 1}),
+    ("fig-5/trained-synthetic", "only at low l", {"spread": 0}),
+    ("fig-5/init", "(r_J + 1) x (r_J + 1)", {"label_shift": 1}),
+    ("fig-5/init", "largest at l = L-1", {"pairs": fa.peak(fa.F5_L - 1, (1, fa.F5_L // 2))}),
+    ("fig-5/init", "largest at l = L/2", {"pairs": fa.peak(fa.F5_L // 2, (1, fa.F5_L - 1))}),
+    ("fig-5/init", "does not depend on l", {"pairs": fa.flat(1, (fa.F5_L // 2, fa.F5_L - 1))}),
+    ("fig-6/convergence", "one layer longer", {"label": "masked+1"}),
+    ("fig-6/convergence", "rho decreases", {"pairs": fa.decreasing((1, 2, 3))}),
+    ("fig-6/convergence", "the same in the three panels", {"pairs": ((2, 1, 0), (3, 2, 0))}),
+    ("fig-10/u-shape", "11 x 11", {"label_k": fa.K + 1, "pairs": fa.trough(fa.G2_MID, (1, _E))}),
+    ("fig-11/small-l", "11 x 11", {"label_k": fa.K + 1, "pairs": fa.peak(1, (_M, _E))}),
+    ("fig-11/small-l", "when l ~ L", {"pairs": fa.peak(_E, (1, _M))}),
+    ("fig-11/small-l", "U-shaped", {"pairs": fa.trough(_M, (1, _E))}),
+    ("fig-12/large-l", "11 x 11", {"label_k": fa.K + 1, "pairs": fa.peak(_E, (1, _M))}),
+    ("fig-12/large-l", "when l << L", {"pairs": fa.peak(1, (_M, _E))}),
+    ("fig-12/separation", "log(s_1/s_11)", {"label_k": fa.K + 1, "pairs": fa.decreasing((1, _M, _E))}),
+    ("fig-12/separation", "grows as l increases", {"pairs": fa.decreasing((_E, _M, 1))}),
+    ("fig-12/anisotropy", "11 x 11", {"label_k": 11}),
+    ("fig-12/anisotropy", "increases", {"pairs": fa.decreasing(tuple(range(len(fa.ANISO_T), 0, -1)))}),
+]
+
+
+@pytest.mark.parametrize("claim_id,words,want", _FOIL_ARGS)
+def test_foils_compute_what_their_statements_name(claim_id, words, want):
+    """Each foil's check is the claim's check with the constant, exponent, index, count or profile its statement
+    names (a foil that coincided with the statement, e.g. an exponent whose sign slip was lost, would be no foil)."""
+    from checks import registry
+
+    reg = registry.load()
+    foils = [f for f in reg[claim_id].foils if words in f.statement]
+    assert len(foils) == 1, (claim_id, words, [f.statement for f in reg[claim_id].foils])
+    kw = foils[0].check.keywords
+    for k, v in want.items():
+        assert kw[k] == v or (isinstance(v, float) and within(abs(kw[k] - v), tol(2, scale=abs(v)), k)), (k, kw[k], v)
+    assert kw.get("plot", True) is False
+
+
+def test_fig7_statement_exponent_and_iso_foils():
+    """fig-7's own exponent is 2 - 2/L; fig-12/isotropic's foils compare M M^T with 1.5 s^2 I, s I and n s^2 I."""
+    from checks import registry
+
+    reg = registry.load()
+    cfg = ft.g1_config(Context(claim_id="fig-7"))
+    assert cfg["L"] == _L7 and cfg["rank"] == _R
+    n, k, s = 5, 3, 2.0
+    Q = np.linalg.qr(np.random.default_rng(3).standard_normal((n, n)))[0]
+    offs = {}
+    for f in reg["fig-12/isotropic"].foils:
+        cmp = f.check.compare  # a PropertyCheck's comparison of one generated example
+        offs[f.statement.split(" (")[0]] = cmp(Q=Q, s=s, k=k).err
+    want = {"M M^T = 1.5 s^2 I": 0.5, "M M^T = s I": abs(1 - 1 / s), "M M^T = n s^2 I": n - 1.0}
+    for name, w in want.items():
+        assert within(abs(offs[name] - w), tol(n, kernels=2, scale=max(1.0, w)), name)
