@@ -798,3 +798,145 @@ def test_bracket_claims_count_every_comparison_for_bonferroni(monkeypatch):
     n_h = len(out.evidence["haar_tests"])
     assert n_h >= 5 and len(out.evidence["brackets"]) == n_br
     assert ("t", 3 * n_br + n_h, batch - 1) in ctx.calls and ("z", 3 * n_br + n_h) in ctx.calls, ctx.calls
+
+
+# ----------------------------------------------------------------------------------------------
+# sec5: the ladder claims (limit, ordering, Cor. 5.6) and all their foils on exact synthetic ladders
+# ----------------------------------------------------------------------------------------------
+_DEPTHS = (12, 16, 24, 32, 48)
+
+
+def _wls_se0(se_L):
+    """se of the limit c0 in the weighted fit y = c0 + c1/L (weights 1/se_L^2), from the normal equations."""
+    L = np.asarray(_DEPTHS, float)
+    X = np.stack([np.ones_like(L), 1 / L], 1) / np.asarray(se_L)[:, None]
+    return float(math.sqrt(np.linalg.inv(X.T @ X)[0, 0]))
+
+
+def _ladder_forms(claim_id, key):
+    c = REGISTRY[claim_id]
+    forms = [("printed", c.check, None)]
+    for f in c.foils:
+        forms.append((f.statement[:40], f.check, f.check.keywords.get(key)))
+    return forms
+
+
+@pytest.mark.parametrize("claim_id,key", [("thm-5.3/limit", "exponents"), ("thm-5.3/ordering", "gaps"),
+                                          ("cor-5.6", "slopes")])
+def test_ladder_claims_and_foils_on_exact_ladders(monkeypatch, claim_id, key):
+    """On ladders whose mean curves are exactly limit + c/L (limit = gamma_i, or the gap gamma_(i+1) - gamma_i),
+    every form of the claim reports, per (config, i): the fitted limit, its WLS standard error, the prediction
+    its formula gives for that same i, consistency |estimate - prediction| <= z se, the power max_i P(reject |
+    prediction - truth|) and, where it passes, the resolution max_i (z + z_0.9) se / scale. The printed form
+    passes, every foil is rejected."""
+    from scipy.stats import norm
+
+    noise, B = 0.02, 64
+    _synthetic_ladders(monkeypatch, c1=0.7, noise=noise)
+    z09 = float(norm.ppf(0.9))
+    base = Context(claim_id)
+    for name, check, formula in _ladder_forms(claim_id, key):
+        ctx = Context(claim_id)
+        ctx.cache.update(base.cache)
+        out = check(ctx)
+        base.cache.update(ctx.cache)
+        rows = out.evidence["tests"]
+        want_rows, powers, res = [], [], []
+        for cfg in sec5._configs(ctx):
+            gam = _gamma_ref(cfg.n, cfg.p, cfg.sigma, cfg.r)
+            if claim_id == "thm-5.3/limit":
+                items = [(i, gam[i - 1], i * noise, abs(np.r_[gam[1:], gam[-2]][i - 1] - gam[i - 1])
+                          if cfg.r >= 2 else None) for i in range(1, cfg.r + 1)]
+            else:
+                items = [(i, gam[i] - gam[i - 1], noise, abs(gam[i] - gam[i - 1])) for i in range(1, cfg.r)]
+            for i, truth, amp, scale in items:
+                se0 = _wls_se0([amp * math.sqrt(B / (B - 1)) / math.sqrt(B) / L for L in _DEPTHS])
+                pred = truth if formula is None else float(np.asarray(formula(cfg))[i - 1])
+                want_rows.append((truth, se0, pred))
+                if scale is not None:
+                    res.append((se0, scale))
+        assert len(rows) == len(want_rows), name
+        z = ctx.z(len(rows))  # two-sided, Bonferroni over the claim's tests
+        for r in rows:
+            assert within(abs((r["ci"][1] - r["estimate"]) - z * r["se"]), tol(4, scale=abs(r["estimate"]) + z * r["se"]))
+        for r, (truth, se0, pred) in zip(rows, want_rows):
+            assert within(abs(r["estimate"] - truth), tol(64, scale=1.0 + abs(truth), kernels=8)), (name, r, truth)
+            assert within(abs(r["se"] - se0), tol(64, scale=se0, kernels=8)), (name, r, se0)
+            assert within(abs(r["prediction"] - pred), tol(16, scale=1.0 + abs(pred), kernels=4)), (name, r, pred)
+            assert r["consistent"] == (abs(r["estimate"] - r["prediction"]) <= z * r["se"])
+        want_power = max(stats.power(p - t, s, z) for t, s, p in want_rows)
+        assert within(abs(out.power - want_power), tol(16, scale=1.0, kernels=4)), (name, out.power, want_power)
+        if formula is None:
+            assert out.status.passing, (name, out.summary)
+            want_res = max((z + z09) * s / sc for s, sc in res)
+            assert within(abs(out.resolution.value - want_res), tol(16, scale=want_res, kernels=4)), name
+        else:
+            assert out.status is Status.REFUTED, (name, out.summary)
+
+
+def _gamma_float(n, p, sigma, r, *, normalised=True):
+    """Remark 5.4 / 5.5 in float64 from exact binomial weights (Fractions) and scipy's digamma."""
+    from scipy.special import digamma
+
+    pf = Fraction(p).limit_denominator(10 ** 6)
+    acc = _acc(n, r, pf) if normalised else Fraction(1)
+    w = np.array([float(_binom_pmf(n, t, pf) / acc) for t in range(r, n + 1)])
+    t = np.arange(r, n + 1)
+    return np.array([math.log(math.sqrt(2.0) * sigma) + float(np.sum(w * digamma((t - i + 1) / 2.0))) / 2
+                     for i in range(1, r + 1)])
+
+
+def test_rem55_evidence_is_its_definition():
+    """rem-5.5's cells are n in {64, 128}, p in {0.5, 1}, r from the list with r <= np/2 and r <= n; per cell
+    P(rank >= r) is the exact binomial tail, the error max_i |gamma_i - approx_i| (Remark 5.4 vs 5.5), the
+    r-dependence max over i in {1, r} of |approx at r - approx at i| = 1/2 sum_{t=1}^{r-1} P(Bin = t) psi(t/2)
+    (for i = 1), and the needed accuracy at the worst i at least 1% of |d_i - d_(i-1)| / 20; the context table
+    takes r = round(frac np) (clamped to 1..n) with the same definitions."""
+    from scipy.special import digamma
+
+    out = sec5._rem55(Context("rem-5.5"))
+    assert out.status is Status.VERIFIED
+    rows = out.evidence["cells"]
+    want_cells = [(n, p, r) for n in (64, 128) for p in (0.5, 1.0)
+                  for r in (1, 2, 4, 8, 16, 24, 30, 32, 40, 48, 64, 72, 96, 128) if r <= n * p / 2 and r <= n]
+    assert [(r["n"], r["p"], r["r"]) for r in rows] == want_cells
+
+    def check(row):
+        n, p, r = row["n"], row["p"], row["r"]
+        pf = Fraction(p)
+        assert within(abs(row["P(rank >= r)"] - float(_acc(n, r, pf))), tol(n, scale=1.0)), row
+        assert row["r/np"] == r / (n * p)
+        ex, ap = _gamma_float(n, p, 1 / math.sqrt(n), r), _gamma_float(n, p, 1 / math.sqrt(n), r, normalised=False)
+        want = float(np.max(np.abs(ex - ap)))
+        assert within(abs(row["max_i |exact - approx|"] - want), tol(4 * n, scale=1.0 + float(np.max(np.abs(ex))))), row
+        return n, p, r
+
+    for row in rows:
+        n, p, r = check(row)
+        pmf = [float(_binom_pmf(n, t, Fraction(p))) for t in range(1, r)]
+        dep = 0.5 * abs(sum(w * digamma(t / 2.0) for t, w in zip(range(1, r), pmf)))
+        got = row["|approx(r) - approx(i)| (r-dependence)"]
+        assert within(abs(got - dep), tol(4 * n, scale=1.0 + abs(math.log(n)))), (row, dep)
+        w = row["worst i"]
+        floor = 0.01 * abs(_d_ref(w, n) - (_d_ref(w - 1, n) if w > 1 else 0)) / 20
+        assert 1 <= w <= r and within(max(0.0, floor - row["needed at worst i"]), tol(8, scale=floor, kernels=4)), row
+    ctxt = out.evidence["context (hypothesis r << np fails as r -> np)"]
+    assert [(c["n"], c["p"], c["r"]) for c in ctxt] == [
+        (n, p, max(1, min(n, int(round(f * n * p))))) for n in (8, 32, 128) for p in (0.25, 0.5) for f in (0.25, 0.5, 0.75, 1.0)]
+    for c in ctxt:
+        check(c)
+
+
+def test_sign_i1_second_computation_holds_its_identities():
+    """_sign_i1 (thm-5.3/correction's independent confirmation): E log||J_L e_1|| = L gamma_1 by right
+    invariance (within 5 SE), s_1 >= ||J_L e_1|| pathwise (to rounding), so E log s_1 - L gamma_1 equals the
+    e_1 offset plus the mean gap; the printed prediction reported is d_0 - d_1 = -d_1(4)."""
+    ev = sec5._sign_i1(Context("thm-5.3/correction"))
+    assert ev["L"] == 16 and ev["config"] == _ladder.Config(4, 0.5, 1.0, 2).label()
+    assert abs(ev["E log||J_L e_1|| - L gamma_1"]) <= 5 * ev["se"]
+    assert ev["min pathwise log s_1 - log||J_L e_1||"] >= -tol(16 * 4, scale=16.0, kernels=4)
+    assert ev["E[log s_1 - log||J_L e_1||]"] > 5 * ev["se_gap"]
+    lhs = ev["E log s_1 - L gamma_1"]
+    rhs = ev["E log||J_L e_1|| - L gamma_1"] + ev["E[log s_1 - log||J_L e_1||]"]
+    assert within(abs(lhs - rhs), tol(2000, scale=16.0, kernels=4))
+    assert within(abs(ev["printed_prediction (d_0 - d_1)"] + _d_ref(1, 4)), tol(4, scale=1.0, kernels=4))
