@@ -1182,3 +1182,38 @@ def test_fig7_statement_exponent_and_iso_foils():
     want = {"M M^T = 1.5 s^2 I": 0.5, "M M^T = s I": abs(1 - 1 / s), "M M^T = n s^2 I": n - 1.0}
     for name, w in want.items():
         assert within(abs(offs[name] - w), tol(n, kernels=2, scale=max(1.0, w)), name)
+
+
+def test_panel_margin_rank_and_statistics_on_products_of_known_svd(monkeypatch):
+    """_panel (Figures 10-12): with J = diag(s) and A_l = Q_l diag(t_l) (known singular vectors and values) the
+    profiles are rho(|Q_l[:K, :K]|) ('top'), rho((A_l A_l^T)[:K, :K]) ('gram'), rho(A_l[:K] A_l[:K]^T) ('aat'),
+    log(t_1/t_K) ('sep'); the resolution margin is the smallest s_K/s_1 of J and the A_l over the float64
+    resolution; the resolved rank of J is n; the value recomputation is attached for the fgln reading."""
+    n, L, S = 16, fa.G2_L, 2
+    rng = np.random.default_rng(104)
+    Q = [np.linalg.qr(rng.standard_normal((n, n)))[0] for _ in range(L - 1)]
+    s = np.linspace(3.0, 1.0, n)
+    ts = [np.geomspace(2.0, 0.5 / (l + 1), n) for l in range(L - 1)]
+
+    def fake(g, S_, n_, p, L_, sigma, rd):
+        assert (S_, n_, L_) == (S, n, L)
+        J = np.broadcast_to(np.diag(s), (S, n, n)).copy()
+        A = np.broadcast_to(np.stack([Ql * t for Ql, t in zip(Q, ts)]), (S, L - 1, n, n)).copy()
+        return torch.from_numpy(J), torch.from_numpy(A)
+
+    monkeypatch.setattr(fa.al, "fgln_products", fake)
+    prof = fa._panel.__wrapped__(0, 0.5, n, L, S, "fgln")
+    K = fa.K
+    kv = max(max(t[0] / np.diff(-t[:K + 1]).min() for t in ts), s[0] / np.diff(-s).min())
+    for l in range(L - 1):
+        A_l = Q[l] * ts[l]
+        for key, X in (("top", Q[l][:K, :K]), ("gram", (A_l @ A_l.T)[:K, :K]), ("aat", A_l[:K] @ A_l[:K].T)):
+            assert within(np.abs(prof[key][:, l] - _rho_def(X)), tol(n, kappa=kv, kernels=4 * L) * K * K
+                          + _rho_tol(K), f"{key} l={l + 1}")
+        assert within(np.abs(prof["sep"][:, l] - math.log(ts[l][0] / ts[l][K - 1])),
+                      tol(n, kappa=kv, kernels=2 * L, scale=1.0), f"sep l={l + 1}")
+    want = min(s[K - 1] / s[0], min(t[K - 1] / t[0] for t in ts)) / fa._resolution(n, L)
+    assert within(abs(prof["resolution margin"] - want), tol(n, kappa=kv, kernels=2 * L, scale=want), "margin")
+    assert prof["resolved rank of J (min)"] == n
+    assert set(prof["independent"]["values"]) == {K, K + 1}
+    assert prof["independent"]["values"][K]["top"].shape == (fa.VALUE_DRAWS if S > fa.VALUE_DRAWS else S, L - 1)
