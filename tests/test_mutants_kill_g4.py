@@ -1217,3 +1217,36 @@ def test_panel_margin_rank_and_statistics_on_products_of_known_svd(monkeypatch):
     assert prof["resolved rank of J (min)"] == n
     assert set(prof["independent"]["values"]) == {K, K + 1}
     assert prof["independent"]["values"][K]["top"].shape == (fa.VALUE_DRAWS if S > fa.VALUE_DRAWS else S, L - 1)
+
+
+@pytest.mark.parametrize("top_agrees", [True, False])
+def test_fig5_outcome_primary_block_and_robustness(top_agrees):
+    """_fig5_outcome: decided on the range block's three tests; the top-10 block's tests reported, and an estimate
+    of the other sign there on any test makes it inconclusive (power None); means by l per block."""
+    rng = np.random.default_rng(105)
+    Lm1, R = 9, 6
+    l = np.arange(Lm1)
+    stats = []
+    for _ in range(R):
+        init = 0.6 - 0.03 * l + 0.005 * rng.standard_normal(Lm1)
+        trained = init + 0.1 + 0.005 * rng.standard_normal(Lm1)
+        top_i = init if top_agrees else init[::-1]  # reversed: slope of the other sign
+        stats.append({"init": {"rho": {"range": init, "top": top_i}},
+                      "trained": {"rho": {"range": trained, "top": top_i + 0.1}}})
+    ctx = Context(claim_id="fig-5/trained-synthetic")
+    out = ft._fig5_outcome(ctx, stats, "", plot=True)
+    tr, ri, rt = ft._fig5_tests(ctx, stats, "range", -1, 1, 1)
+    tt = ft._fig5_tests(ctx, stats, "top", -1, 1, 1)[0]
+    assert out.evidence["tests"] == ft._public(tr) and out.evidence["tests_top10_block"] == ft._public(tt)
+    st, pw = ft._decide(tr)
+    assert st is Status.SUPPORTED
+    if top_agrees:
+        assert out.status is st and out.power == pw
+    else:
+        assert out.status is Status.INCONCLUSIVE and out.power is None
+    means = out.evidence["mean_rho_by_block"]
+    assert means["range"] == {"init": np.round(ri.mean(0), 3).tolist(), "trained": np.round(rt.mean(0), 3).tolist()}
+    assert out.evidence["verdict_by_block"]["range"] == "supported"
+    lines = out.figures["fig5_rho"].axes[0].get_lines()
+    assert np.array_equal(lines[0].get_xdata(), np.arange(1, Lm1 + 1))
+    assert np.array_equal(lines[0].get_ydata(), ri.mean(0)) and np.array_equal(lines[1].get_ydata(), rt.mean(0))
