@@ -940,3 +940,38 @@ def test_sign_i1_second_computation_holds_its_identities():
     rhs = ev["E log||J_L e_1|| - L gamma_1"] + ev["E[log s_1 - log||J_L e_1||]"]
     assert within(abs(lhs - rhs), tol(2000, scale=16.0, kernels=4))
     assert within(abs(ev["printed_prediction (d_0 - d_1)"] + _d_ref(1, 4)), tol(4, scale=1.0, kernels=4))
+
+
+@pytest.mark.parametrize("L", [2, 3])
+def test_sympy_gated_cases_against_the_closed_forms(L):
+    """_sympy_gated_cases on 1 x 1 FGLNs: the corrected law equals Jdot = -g sum_l (J/w_l)^2 (difference 0); with
+    J = e^{L gamma + delta} the printed law over the actual one is L / (L - 2 + 2 e^{-2 delta}), the sign-flipped
+    law e^{-2(2+2/L) delta}, and on the no-relation family (w_l = e^gamma / d, gates d) d^{-(2 - 2/L)}."""
+    import sympy as sp
+
+    g_, dl, gm = sp.symbols("g delta gamma", real=True)
+    dd = sp.symbols("d", positive=True)
+    got = sec7._sympy_gated_cases(Ls=(L,))[f"L={L}"]
+    loc = {"g": g_, "delta": dl, "gamma": gm, "d": dd}
+    val = lambda k: sp.sympify(got[k], locals=loc)
+    assert got["law - actual (offset family, general gates e^delta)"] == "0"
+    want = {"printed/actual (offset family)": L / (L - 2 + 2 * sp.exp(-2 * dl)),
+            "sign-flipped/actual (offset family)": sp.exp(-2 * (2 + sp.Rational(2, L)) * dl),
+            "printed/actual (no-relation family, gates d)": dd ** (-(2 - sp.Rational(2, L)))}
+    for k, w in want.items():
+        # compare numerically at a few points (simplify's normal form is not unique)
+        for pt in ({dl: sp.Rational(3, 10), gm: sp.Rational(1, 2), dd: 2, g_: sp.Rational(7, 5)},
+                   {dl: -sp.Rational(1, 4), gm: -1, dd: sp.Rational(1, 3), g_: -2}):
+            a, b = float(val(k).subs(pt)), float(w.subs(pt))
+            assert within(abs(a - b), tol(8, scale=abs(b), kernels=4)), (k, pt, a, b)
+
+
+def test_rem72_replay_of_the_minimal_case():
+    """Remark 7.2's minimal case n = 1, L = 2, M_1 = e, M_2 = 1, Mdot = (0, 1): Jdot = M_2 Mdot_1 + Mdot_2 M_1 = e,
+    and the printed value with delta = -gamma = -1 is e^{-3/2} e^{1/2} = e^{-1}: the replay (library
+    rem72_diagnostics) gives exactly these, err = |e^{-2} - 1|."""
+    cex = {"n": 1, "L": 2, "M1": float(np.e), "M2": 1.0, "Mdot1": 0.0, "Mdot2": 1.0}
+    cmp = sec7._rem72_replay(cex)
+    t = tol(8, scale=np.e, kernels=8)
+    assert within(abs(cmp.detail["actual"] - np.e), t) and within(abs(cmp.detail["printed"] - np.exp(-1.0)), t)
+    assert within(abs(cmp.err - (1 - np.exp(-2.0))), t) and not cmp.ok
