@@ -1250,3 +1250,22 @@ def test_fig5_outcome_primary_block_and_robustness(top_agrees):
     lines = out.figures["fig5_rho"].axes[0].get_lines()
     assert np.array_equal(lines[0].get_xdata(), np.arange(1, Lm1 + 1))
     assert np.array_equal(lines[0].get_ydata(), ri.mean(0)) and np.array_equal(lines[1].get_ydata(), rt.mean(0))
+
+
+def test_model_misfit_is_pooled_log_one_minus_r2_away_from_zero():
+    """_model_misfit on noisy panels: log(SSE / SST), SSE the squared residuals of the per-curve least-squares
+    lines (closed-form OLS on x = l, log l, or of s = exp(log s) on l; l = 2..L+1), SST the squares of all the
+    panel's values about their grand mean."""
+    rng = np.random.default_rng(106)
+    lg = -0.2 * np.arange(2, 12)[:, None] * rng.uniform(0.5, 1.5, 6) + 0.3 * rng.standard_normal((10, 6))
+    l = np.arange(2, 12, dtype=np.float64)
+    out = ft._model_misfit(lg)
+    for name, x, y in (("affine", l, lg), ("power law", np.log(l), lg), ("linear s", l, np.exp(lg))):
+        sse = 0.0
+        for c in y.T:
+            b = float(((x - x.mean()) * (c - c.mean())).sum() / ((x - x.mean()) ** 2).sum())
+            sse += float(((c - c.mean() - b * (x - x.mean())) ** 2).sum())
+        sst = float(((y - y.mean()) ** 2).sum())
+        want = math.log(sse / sst)
+        assert within(abs(out[name] - want), tol(y.size, kappa=float(np.linalg.cond(np.stack([np.ones_like(x), x], 1))),
+                                                 scale=sst / sse, kernels=4), name)
