@@ -876,3 +876,62 @@ def test_float_comparisons_tolerances_are_homogeneous_in_the_scale_of_their_inpu
                 for c in (2.0 ** -6, 2.0 ** 6):
                     got = cmp_of(c).tol / base.tol
                     assert within(abs(got - c ** degree), 8 * EPS * c ** degree, f"case {k}"), (n, t, k, c, got)
+
+
+# -- Appendix B.1.2 / B.2.2 'svd': the three parts of the SVD comparison, for the printed form and every foil --
+
+def _svd_parts(M, t, tensor, value, right_u, nondecreasing):
+    """orth, recon and singular-value errors of '(power U) diag(value_I) (power V)^T is an SVD of power(M)',
+    with the power built here (np.kron / numpy minors) and index lists from itertools."""
+    n = M.shape[0]
+    U, s, Vt = np.linalg.svd(M)
+    if tensor:
+        power = lambda A: functools.reduce(np.kron, [A] * t)  # noqa: E731
+        full = list(itertools.product(range(n), repeat=t))
+    else:
+        power = lambda A: _np_compound(A, t)  # noqa: E731
+        full = list(itertools.combinations(range(n), t))
+    idx = [I for I in full if list(I) == sorted(I)] if nondecreasing else full
+    cols = [full.index(I) for I in idx]
+    PU = power(U)[:, cols]
+    PV = PU if right_u else power(Vt.T)[:, cols]
+    with mp.workdps(40):
+        smp = sorted(mp.svd_r(mp.matrix(M.tolist()), compute_uv=False), reverse=True)
+        vals = [float(mp.fsum(smp[i] for i in I) if value == "sum" else mp.fprod(smp[i] for i in I)) for I in idx]
+    sI = np.array([float(math.prod(s[i] for i in I) if value == "prod" else sum(s[i] for i in I)) for I in idx])
+    orth = max(np.max(np.abs(PU.T @ PU - np.eye(len(idx)))), np.max(np.abs(PV.T @ PV - np.eye(len(idx)))))
+    recon = float(np.max(np.abs(power(M) - (PU * sI) @ PV.T)))
+    direct = np.sort(np.linalg.svd(power(M), compute_uv=False))[::-1]
+    prods = np.array(sorted(vals, reverse=True) + [0.0] * (len(full) - len(idx)))
+    return {"orth": float(orth), "recon": recon, "singular_values": float(np.max(np.abs(direct - prods)))}
+
+
+def test_svd_cmps_measure_the_three_parts_of_an_svd_for_every_form_and_foil():
+    """app-b.1.2/svd and app-b.2.2/svd (printed and every foil: sums of s_i, u_I as right vectors, non-decreasing
+    multi-indices only): the reported err is the reported worst part's error, recomputed here (orthogonality of
+    the power's factors, reconstruction with the predicted values, multiset of singular values against mpmath
+    products); the printed form passes on the fixed stress inputs and random matrices, every foil fails on its
+    fixed input."""
+    rng = np.random.default_rng(60)
+    forms = [("app-b.1.2/svd", True, None, "prod", False, False), ("app-b.1.2/svd", True, "sums", "sum", False, False),
+             ("app-b.1.2/svd", True, "right singular", "prod", True, False),
+             ("app-b.1.2/svd", True, "non-decreasing", "prod", False, True),
+             ("app-b.2.2/svd", False, None, "prod", False, False), ("app-b.2.2/svd", False, "sums", "sum", False, False),
+             ("app-b.2.2/svd", False, "right singular", "prod", True, False)]
+    for cid, tensor, needle, value, right_u, nondec in forms:
+        check = _form(cid).check if needle is None else _foil(cid, needle)
+        nl = inspect.getclosurevars(check).nonlocals
+        compare, fixed = nl["prop"].compare, nl["cases"]
+        mats = [(c["M"], c["t"]) for c in fixed] + [(rng.standard_normal((n, n)), t) for n, t in ((2, 2), (3, 2))]
+        for k, (M, t) in enumerate(mats):
+            cmp = compare(M, t)
+            parts = _svd_parts(M, t, tensor, value, right_u, nondec)
+            worst = cmp.detail["worst_part"]
+            size = (M.shape[0] ** t if tensor else math.comb(M.shape[0], t)) + M.shape[0]
+            sc = float(np.linalg.norm(M, 2)) ** t + 1.0
+            assert within(abs(cmp.err - parts[worst]), tol(size, scale=sc, kernels=4 * t + 4), worst), \
+                (cid, needle, k, worst, cmp.err, parts)
+            if needle is None:
+                assert cmp.ok, (cid, k, cmp.detail)
+            elif k < len(fixed):
+                assert not cmp.ok, (cid, needle, k, cmp.detail)
