@@ -975,3 +975,66 @@ def test_rem72_replay_of_the_minimal_case():
     t = tol(8, scale=np.e, kernels=8)
     assert within(abs(cmp.detail["actual"] - np.e), t) and within(abs(cmp.detail["printed"] - np.exp(-1.0)), t)
     assert within(abs(cmp.err - (1 - np.exp(-2.0))), t) and not cmp.ok
+
+
+def _find_partial(obj, func, depth=0):
+    """The functools.partial of ``func`` that a foil's check wraps (through closures of fast_foil / no_shrink)."""
+    import functools
+
+    if isinstance(obj, functools.partial) and obj.func is func:
+        return obj
+    if depth > 6:
+        return None
+    for cell in getattr(obj, "__closure__", None) or ():
+        try:
+            found = _find_partial(cell.cell_contents, func, depth + 1)
+        except ValueError:
+            continue
+        if found is not None:
+            return found
+    for attr in ("__wrapped__", "func"):
+        if hasattr(obj, attr) and getattr(obj, attr) is not obj:
+            found = _find_partial(getattr(obj, attr), func, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _decomp_ref(Ws, ds, l, *, extra_gate=False, drop_gate=False):
+    """A_l X B_l from the definitions: A_l = W_L D_{L-1} ... W_{l+1} D_l, B_l = D_{l-1} W_{l-1} ... D_1 W_1
+    (D_0 = D_L = I), X = W_l (or D_l W_l); ``drop_gate`` leaves D_l off A_l."""
+    L = len(Ws)
+    D = [np.ones(Ws[0].shape[1])] + list(ds) + [np.ones(Ws[-1].shape[0])]
+    A = np.eye(Ws[l - 1].shape[0]) if drop_gate else np.diag(D[l])
+    for k in range(l + 1, L + 1):
+        A = Ws[k - 1] @ A
+        if k < L:
+            A = np.diag(D[k]) @ A
+    B = np.eye(Ws[0].shape[1])
+    for k in range(1, l):
+        B = np.diag(D[k]) @ Ws[k - 1] @ B
+    X = (D[l][:, None] * Ws[l - 1]) if extra_gate else Ws[l - 1]
+    return A @ X @ B
+
+
+@pytest.mark.parametrize("widths", [(3, 4, 2, 5), (2, 2, 2), (4, 3, 5, 2, 3)])
+def test_cmp_decomp_and_its_foils_against_the_definitions(widths):
+    """prop-7.1/decomposition: _cmp_decomp's err is max_l |A_l X_l B_l - J| (X_l = W_l: ~0 up to the chain
+    tolerance); the foils' (D_l W_l in the middle; A_l without its trailing D_l) equal the same maximum computed
+    from the definitions, and are far above the tolerance on general gates."""
+    rng = np.random.default_rng(len(widths))
+    Ws = [rng.normal(size=(widths[k + 1], widths[k])) for k in range(len(widths) - 1)]
+    ds = [rng.uniform(0.3, 2.5, size=widths[k]) for k in range(1, len(widths) - 1)]
+    J = fgln.jacobian(Ws, ds)
+    L = len(Ws)
+    c = sec7._cmp_decomp(Ws, ds)
+    assert c.ok and c.err <= c.tol and c.detail["L"] == L
+    foil_cmp = {needle: _find_partial(_foil("prop-7.1/decomposition", needle).check, sec7._cmp_decomp)
+                for needle in ("counted again", "without the trailing gate")}
+    for needle, ref in (("counted again", dict(extra_gate=True)), ("without the trailing gate", dict(drop_gate=True))):
+        got = foil_cmp[needle](Ws, ds)
+        want = max(float(np.max(np.abs(_decomp_ref(Ws, ds, l, **ref) - J))) for l in range(1, L + 1))
+        assert within(abs(got.err - want), got.tol + tol(L * max(widths), scale=want, kernels=2 * L)), (needle, got.err, want)
+        assert got.err > 100 * got.tol
+    foils = REGISTRY["prop-7.1/decomposition"].foils
+    assert len(foils) == 2
