@@ -1269,3 +1269,29 @@ def test_model_misfit_is_pooled_log_one_minus_r2_away_from_zero():
         want = math.log(sse / sst)
         assert within(abs(out[name] - want), tol(y.size, kappa=float(np.linalg.cond(np.stack([np.ones_like(x), x], 1))),
                                                  scale=sst / sse, kernels=4), name)
+
+
+def test_anisotropy_ladder_is_the_log_linear_spectrum(monkeypatch):
+    """check_anisotropy: per draw M = Q diag(s) with s_k = exp(-t (k-1) / n), n = 64, so M M^T = Q diag(s^2) Q^T,
+    and the statistic is rho of its top-left 10 x 10 block, for t in ANISO_T. Draws cycle here through three fixed
+    orthogonal Q, so the mean over draws is known."""
+    n, k = 64, 10
+    rng = np.random.default_rng(107)
+    Qs = [np.linalg.qr(rng.standard_normal((n, n)))[0] for _ in range(3)]
+    count = {"i": 0}
+
+    def haar(n_, rng_):
+        assert n_ == n
+        count["i"] += 1
+        return Qs[(count["i"] - 1) % 3]
+
+    monkeypatch.setattr(fa.cst, "haar_orthogonal_np", haar)
+    ctx = Context(claim_id="fig-12/anisotropy")
+    out = fa.check_anisotropy(ctx, plot=False)
+    S = out.evidence["samples"]
+    assert S == count["i"] and out.evidence["t"] == fa.ANISO_T
+    per_q = np.array([[_rho_def(((Q * np.exp(-2 * t * np.arange(n) / n)) @ Q.T)[:k, :k]) for t in fa.ANISO_T]
+                      for Q in Qs])
+    weights = np.array([len(range(i, S, 3)) for i in range(3)])
+    want = weights @ per_q / S
+    assert within(np.abs(np.array(out.evidence["mean"]) - want), tol(n, kernels=2) * k * k + _rho_tol(k), "means")
