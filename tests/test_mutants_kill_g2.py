@@ -935,3 +935,28 @@ def test_svd_cmps_measure_the_three_parts_of_an_svd_for_every_form_and_foil():
                 assert cmp.ok, (cid, k, cmp.detail)
             elif k < len(fixed):
                 assert not cmp.ok, (cid, needle, k, cmp.detail)
+
+
+def test_c7_identity_and_its_foils_and_the_reduction_counterexample():
+    """``_c7_identity``: err = |u_{L^m}/L^m + sum_{k=k0}^m sum_{i<L} d(L^{k-1}, i L^{k-1}) / L^(k+shift) - u_L/L|
+    with d(p,q) = u_p + u_q - u_{p+q}, recomputed here in Fractions: 0 for the printed (k0 = 2, shift 0), the
+    foils' values otherwise. ``_c7_reduction``: u_L = 1 - 1/(4L) has min d(p,q) = d(1,1) = 5/8 on the grid and
+    d'(1,1) = d(1,1) - d = -3/8 after the shift."""
+    rng = np.random.default_rng(70)
+    for L, m in ((2, 1), (2, 3), (3, 2), (4, 2)):
+        vals = rng.integers(-50, 51, size=L ** m)
+        u = lambda k: Fraction(int(vals[k - 1]))  # noqa: E731
+        dd = lambda p, q: u(p) + u(q) - u(p + q)  # noqa: E731
+        for k0, shift in ((2, 0), (1, 0), (2, -1)):
+            lhs = u(L ** m) / L ** m + sum(Fraction(sum(dd(L ** (k - 1), i * L ** (k - 1)) for i in range(1, L)),
+                                                    L ** (k + shift)) for k in range(k0, m + 1))
+            want = abs(lhs - u(L) / L)
+            got = app_c2._c7_identity(L, m, vals, k_start=k0, power_shift=shift)
+            assert got.err == float(want), (L, m, k0, shift, got.detail, want)
+            if (k0, shift) == (2, 0):
+                assert want == 0
+    fixed = app_c2._C7_IDENTITY.cases[0]
+    assert app_c2._c7_identity(**fixed, k_start=1).err > 0 and app_c2._c7_identity(**fixed, power_shift=-1).err > 0
+    out = app_c2._c7_reduction(Context("lem-c.7/reduction"))
+    assert out.evidence["original_min_d(p,q)"] == 0.625
+    assert out.evidence["d(p,q) original"] == 0.625 and out.evidence["d'(p,q) after shift"] == -0.375
