@@ -1038,3 +1038,41 @@ def test_cmp_decomp_and_its_foils_against_the_definitions(widths):
         assert got.err > 100 * got.tol
     foils = REGISTRY["prop-7.1/decomposition"].foils
     assert len(foils) == 2
+
+
+# the diagonal family a = (3, 2), gates up to 3: log s of a product is at most L log 9 in size, and a mode's
+# log s is conditioned by s_1 / s_2 = 3/2 per layer
+_LOGS, _KAPPA = math.log(9.0), 1.5
+
+
+def test_no_relation_haar_and_diag_rows_evidence():
+    """Family N with Haar outer bases (n = 4) and gates d I: eps = 0, (i) exact with delta = 0, and printed /
+    actual = d^{-(2 - 2/L)} in every mode (the value each row reports next to it). The diagonal rows: one per
+    (d, L) without the relation and per (d != 1, L) with it, labelled by family; the printed law over the actual
+    one is d^{-(2-2/L)} without the relation, and the corrected law with the fitted delta = log d is exact with it."""
+    ctx = Context("prop-7.1/missing-relation")
+    rows = sec7._no_relation_haar(ctx)
+    assert [(r["d"], r["L"]) for r in rows] == [(d, L) for d in sec7.DIAG_GATES for L in sec7.DIAG_LS]
+    for r in rows:
+        dv, L = float(Fraction(r["d"])), r["L"]
+        want = dv ** -(2 - 2 / L)
+        assert r["d^-(2-2/L)"] == want
+        # the row rounds printed/actual to 6 decimals and delta to 12 (half a unit of the last digit)
+        assert within(np.max(np.abs(np.array(r["printed/actual"]) - want)), tol(64, scale=want, kernels=2 * L + 4) + 0.5e-6), r
+        assert within(abs(r["eps"]), tol(16, scale=1.0, kernels=2 * L + 4))
+        assert within(np.max(np.abs(r["delta"])), tol(64, scale=L * 2.0, kernels=2 * L + 4) + 0.5e-12)
+    drows = sec7._diag_rows(ctx)
+    want_fam = [(False, d, L) for d in sec7.DIAG_GATES for L in sec7.DIAG_LS] + \
+               [(True, d, L) for d in sec7.DIAG_GATES if d != "1" for L in sec7.DIAG_LS]
+    assert [(r["relation_family"], r["gate"], r["L"]) for r in drows] == [(rel, float(Fraction(d)), L) for rel, d, L in want_fam]
+    for r, (rel, d, L) in zip(drows, want_fam):
+        assert r["family"] == f"diag d={d}, " + ("identity gates" if d == "1" else "relation" if rel else "no relation")
+        dv = float(Fraction(d))
+        if not rel:
+            ratio = fgln.prop71_printed(r) / r["sdot"]
+            assert within(np.max(np.abs(ratio - dv ** -(2 - 2 / L))), tol(4, scale=L * _LOGS, kappa=_KAPPA ** L, kernels=2 * L + 4)), (d, L, ratio)
+        else:
+            _, dl, res = sec7.fit_nontrivial(r)
+            assert within(np.max(np.abs(dl - math.log(dv))), tol(4, scale=L * _LOGS, kappa=_KAPPA ** L, kernels=2 * L + 4))
+            law = sec7._pred71(r, dl)
+            assert within(np.max(np.abs(law / r["sdot"] - 1)), tol(4, scale=L * _LOGS, kappa=_KAPPA ** L, kernels=2 * L + 4)), (d, L)
