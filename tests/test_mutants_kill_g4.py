@@ -1295,3 +1295,37 @@ def test_anisotropy_ladder_is_the_log_linear_spectrum(monkeypatch):
     weights = np.array([len(range(i, S, 3)) for i in range(3)])
     want = weights @ per_q / S
     assert within(np.abs(np.array(out.evidence["mean"]) - want), tol(n, kernels=2) * k * k + _rho_tol(k), "means")
+
+
+def test_mnist_settings_are_what_their_names_say():
+    """The MNIST training settings' labels (printed in the method text and the evidence) name their optimizer and
+    learning rate: 'SGD lr 0.1' is plain SGD at 0.1, 'Adam lr 1e-3' Adam at 1e-3; the primary is SGD."""
+    for name, kw in ft.MNIST_TRAINING.items():
+        opt, _, lr = name.split(" ")
+        assert kw["optimizer"] == opt.lower() and kw["lr"] == float(lr), name
+    assert ft.MNIST_TRAINING[ft.MNIST_PRIMARY]["optimizer"] == "sgd"
+    assert ft.MNIST_TRAINING["SGD lr 0.1"].get("momentum", 0.0) == 0.0
+
+
+def test_g1_init_population_uses_the_trained_statistics_window(monkeypatch):
+    """The 'no cluster' reference at initialisation and the trained networks' statistics read the same top K =
+    30 n / 128 singular values (the caption's 30 of n = 128, in proportion), same n, L, p."""
+    seen = {}
+
+    def pop(ctx, n, L, p, count, K_max=30):
+        seen["pop"] = (n, L, p, K_max)
+        return np.zeros((count, 2))
+
+    def stats(Ws0, Ws, ds, K_max=30, k_align=10):
+        seen["net"] = K_max
+        return {}
+
+    monkeypatch.setattr(ft, "init_population", pop)
+    monkeypatch.setattr(ft, "net_stats", stats)
+    ctx = Context(claim_id="fig-4/trained-synthetic")
+    cfg = ft.g1_config(ctx)
+    _fake_g1(monkeypatch, main=[(None, SimpleNamespace(Ws0=0, Ws=0, ds=0))])
+    ft._g1_population(ctx)
+    ft._synthetic_stats(ctx)
+    K = 30 * cfg["n"] // 128
+    assert seen["pop"] == (cfg["n"], cfg["L"], cfg["p"], K) and seen["net"] == K
