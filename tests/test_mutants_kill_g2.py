@@ -960,3 +960,49 @@ def test_c7_identity_and_its_foils_and_the_reduction_counterexample():
     out = app_c2._c7_reduction(Context("lem-c.7/reduction"))
     assert out.evidence["original_min_d(p,q)"] == 0.625
     assert out.evidence["d(p,q) original"] == 0.625 and out.evidence["d'(p,q) after shift"] == -0.375
+
+
+def test_c3_mc_c3_split_and_c1_replays_against_direct_computations():
+    """``_c3_mc``: log||Y e_1∧...∧Y e_i|| = (1/2) log det(G^T G), G the first i columns of D W (same stream,
+    numpy slogdet here). ``_c3_split_replay``: printed -inf (i > r) vs the i <= t closed form
+    (i/2) ln(2 sigma^2) + (1/2) sum_{k<=i} psi((t-k+1)/2) = ln 2 + (psi(3/2) + psi(1))/2 at i = 2, t = 3.
+    ``_c1_replay``: (1/L) log s_1 of each draw (numpy SVD) and err their difference."""
+    n, t, i, sigma, m = 4, 3, 2, 0.7, 50
+    x = app_c._c3_mc(np.random.default_rng(3), n, t, i, sigma, m)
+    rng = np.random.default_rng(3)
+    gate = np.zeros(n)
+    gate[rng.choice(n, size=t, replace=False)] = 1.0
+    w = sigma * rng.standard_normal((m, n, n))
+    G = (gate[:, None] * w)[:, :, :i]
+    want = 0.5 * np.linalg.slogdet(np.swapaxes(G, 1, 2) @ G)[1]
+    assert within(np.abs(x - want), tol(n * i, scale=float(np.max(np.abs(want))) + 1, kernels=6), "c3 mc")
+    cmp = app_c._c3_split_replay(app_c._c3_split_cex())
+    closed = math.log(2) + (float(mp.digamma(1.5)) + float(mp.digamma(1.0))) / 2
+    assert cmp.detail["printed"] == -math.inf and cmp.err == math.inf
+    assert within(abs(cmp.detail["true (i <= t branch)"] - closed), tol(4, scale=1.0, kernels=4), "c3 split")
+    cex = app_c._c1_cex()
+    cmp = app_c._c1_replay(cex)
+    v = [math.log(np.linalg.svd(cex[k], compute_uv=False)[0]) / cex["L"] for k in ("Y_draw_1", "Y_draw_2")]
+    for key, want in zip(("(1/L) log s_1 (draw 1)", "(1/L) log s_1 (draw 2)"), v):
+        assert within(abs(cmp.detail[key] - want), tol(4, scale=abs(want) + 1, kernels=4), key)
+    assert within(abs(cmp.err - abs(v[0] - v[1])), tol(4, scale=abs(v[0]) + abs(v[1]) + 1, kernels=4), "c1 err")
+
+
+def test_c5_gaps_are_consecutive_differences_of_the_printed_exponents():
+    """``_c5_gaps``: per (n, p, r) cell, [gamma_i - gamma_{i+1}, i < r] with gamma_i the printed Lemma C.5
+    expression; the difference has the closed form sum_t w_t [psi((t-i+1)/2) - psi((t-i)/2)] / (2 sum w_t),
+    recomputed here with scipy (cells in the function's order, the first 12: n <= 8)."""
+    from scipy.special import binom, digamma
+
+    gaps = app_c._c5_gaps()
+    cells = [(n, p, r) for n in (2, 3, 8, 33, 128) for p in (0.02, 0.5, 0.98) for r in sorted({2, max(2, n // 3), n})
+             if r <= n]
+    assert len(gaps) == len(cells)
+    for row, (n, p, r) in zip(gaps, cells):
+        assert len(row) == r - 1
+        if n > 8:
+            continue
+        w = [(t, binom(n, t) * p ** t * (1 - p) ** (n - t)) for t in range(r, n + 1)]
+        for i, g in enumerate(row, start=1):
+            want = sum(wt * (digamma((t - i + 1) / 2) - digamma((t - i) / 2)) for t, wt in w) / (2 * sum(x for _, x in w))
+            assert within(abs(g - want), tol(n, scale=abs(want) + 1, kernels=8), f"gap n={n} p={p} r={r} i={i}")
