@@ -1076,3 +1076,59 @@ def test_no_relation_haar_and_diag_rows_evidence():
             assert within(np.max(np.abs(dl - math.log(dv))), tol(4, scale=L * _LOGS, kappa=_KAPPA ** L, kernels=2 * L + 4))
             law = sec7._pred71(r, dl)
             assert within(np.max(np.abs(law / r["sdot"] - 1)), tol(4, scale=L * _LOGS, kappa=_KAPPA ** L, kernels=2 * L + 4)), (d, L)
+
+
+def _exact_frequency_draws(m, law):
+    """m rows whose pattern counts are m * P(pattern) rounded (largest remainders), in pattern order."""
+    pats = sorted(law)
+    raw = np.array([float(law[pt]) * m for pt in pats])
+    cnt = np.floor(raw).astype(int)
+    for j in np.argsort(-(raw - cnt))[: m - int(cnt.sum())]:
+        cnt[j] += 1
+    return np.array([pt for pt, c in zip(pats, cnt) for _ in range(c)], dtype=np.int64), dict(zip(pats, cnt))
+
+
+def test_def52_law_chi_square_and_power_from_their_definitions():
+    """def-5.2/law on draws whose pattern frequencies are the exact law (m = 20000 per case): per case and for
+    the printed law and every foil, Pearson's chi2 = sum (O - E)^2 / E over the patterns the law allows (E = m
+    P / sum P), its p-value chi2.sf(., k - 1), the draws on patterns the law forbids, and the power: 1 - (1 -
+    P_true(forbidden))^m, or the noncentral chi-square tail at lambda = m sum (P_true - P)^2 / P. The printed law
+    passes, every foil is rejected."""
+    from scipy import stats as sps
+
+    m = 20000
+    draws, counts = [], []
+    for n, r, p in sec5._LAW_CASES:
+        d, c = _exact_frequency_draws(m, _cond_law_ref(n, r, p))
+        draws.append(d)
+        counts.append(c)
+    base = Context("def-5.2/law")
+    forms = [("printed", sec5._def52_law, _cond_law_ref)] + [
+        (f.statement[:30], f.check, f.check.keywords["law"]) for f in REGISTRY["def-5.2/law"].foils]
+    for name, check, law in forms:
+        ctx = Context("def-5.2/law")
+        ctx.cache[("def-5.2/law", "draws")] = (m, draws)
+        out = check(ctx)
+        thr = ctx.alpha / len(sec5._LAW_CASES)
+        powers = []
+        for row, (n, r, p), c in zip(out.evidence["rows"], sec5._LAW_CASES, counts):
+            pred, true = law(n, r, p), _cond_law_ref(n, r, p)
+            keep = [pt for pt in sorted(pred) if pred[pt] > 0]
+            tot = sum(float(pred[pt]) for pt in keep)
+            obs = sum(c.get(pt, 0) for pt in keep)
+            E = {pt: obs * float(pred[pt]) / tot for pt in keep}
+            chi2 = sum((c.get(pt, 0) - E[pt]) ** 2 / E[pt] for pt in keep)
+            assert within(abs(row["chi2"] - chi2), tol(2 ** n, scale=chi2 + 1.0, kernels=4)), (name, row, chi2)
+            pv = float(sps.chi2.sf(chi2, len(keep) - 1))  # nan for a law with one possible pattern (df = 0)
+            assert (math.isnan(pv) and math.isnan(row["p_value"])) or \
+                within(abs(row["p_value"] - pv), tol(2 ** n, scale=1.0, kernels=8)), (name, row, pv)
+            assert row["draws on impossible patterns"] == sum(c.get(pt, 0) for pt in sorted(pred) if pred[pt] == 0)
+            assert row["patterns predicted possible"] == len(keep)
+            p_bad = sum(float(true[pt]) for pt in sorted(pred) if pred[pt] == 0)
+            lam = m * sum((float(true[pt]) - float(pred[pt]) / 1.0) ** 2 / float(pred[pt]) for pt in keep)
+            if p_bad > 0:
+                powers.append(1 - (1 - p_bad) ** m)
+            else:
+                powers.append(float(sps.ncx2.sf(sps.chi2.isf(thr, len(keep) - 1), len(keep) - 1, lam)) if lam > 0 else 0.0)
+        assert within(abs(out.power - max(powers)), tol(16, scale=1.0, kernels=8)), (name, out.power, powers)
+        assert out.status is (Status.SUPPORTED if name == "printed" else Status.REFUTED), (name, out.summary)
