@@ -1329,3 +1329,37 @@ def test_g1_init_population_uses_the_trained_statistics_window(monkeypatch):
     ft._synthetic_stats(ctx)
     K = 30 * cfg["n"] // 128
     assert seen["pop"] == (cfg["n"], cfg["L"], cfg["p"], K) and seen["net"] == K
+
+
+# -- the settings encoded as constants are the ones the printed statements and readings name -------
+
+def test_figure_constants_are_the_printed_ones():
+    """FIG6 = the caption's (L, l, rho) triples; K = the '10x10' block of Figures 10-12; PANELS their columns
+    p in {0.5, 1} and rows n in {64, 128}; Figure 5's p and n; L = 20 for G.2; Figure 6's blocks include 10;
+    2-digit rounding is half a unit of the second digit; the G.1 configuration is the one Figure 1 prints."""
+    import re
+
+    from checks import registry
+
+    reg = registry.load()
+    st6 = reg["fig-6/quoted-0.26"].statement
+    triples = [(int(a), int(b), float(c)) for a, b, c in
+               re.findall(r"L = (\d+), \\ell = (\d+)\$, diagonal correlation of (\d\.\d+)", st6)]
+    assert triples == fa.FIG6
+    for cid in ("fig-10/u-shape", "fig-11/small-l", "fig-12/large-l"):
+        st = reg[cid].statement
+        blk = re.search(r"top-left (\d+)×(\d+)", st)
+        assert (int(blk.group(1)), int(blk.group(2))) == (fa.K, fa.K)
+        cols = [float(x) for x in re.findall(r"\$p = ([\d.]+)\$ \((?:first|second) column\)", st)]
+        rows = [int(x) for x in re.findall(r"\$n = (\d+)\$ \((?:first|second) row\)", st)]
+        assert sorted(fa.PANELS) == sorted((p, n) for p in cols for n in rows)
+        assert f"L = {fa.G2_L}" in reg[cid].hypotheses
+    assert f"p = {fa.F5_P}" in reg["fig-5/init"].hypotheses and f"n = {fa.F5_N}" in reg["fig-5/init"].hypotheses
+    assert fa.ROUNDING == 0.5 * 10.0**-2 and fa.K in fa.FIG6_BLOCKS and None in fa.FIG6_BLOCKS
+    assert fa.F5_AT == (1, fa.F5_L // 2, fa.F5_L - 1) and fa.G2_END == fa.G2_L - 1
+    assert fa.G2_MID == (fa.G2_L // 2 - 1, fa.G2_L // 2, fa.G2_L // 2 + 1)
+    for prof in ("quick", "full"):
+        cfg = ft.g1_config(Context(claim_id="fig-1", profile=PROFILES[prof]))
+        assert (cfg["L"], cfg["n"], cfg["rank"], cfg["p"], cfg["N"]) == (10, 64, 10, 0.5, 1000)
+        assert "depth 10, width 64" in reg["fig-1"].statement and "rank-10" in reg["fig-1"].statement
+    assert ft.FIG8_K_FACTOR / 2 == 2.5  # 'k < 2.5 r' (method text)
