@@ -1132,3 +1132,50 @@ def test_def52_law_chi_square_and_power_from_their_definitions():
                 powers.append(float(sps.ncx2.sf(sps.chi2.isf(thr, len(keep) - 1), len(keep) - 1, lam)) if lam > 0 else 0.0)
         assert within(abs(out.power - max(powers)), tol(16, scale=1.0, kernels=8)), (name, out.power, powers)
         assert out.status is (Status.SUPPORTED if name == "printed" else Status.REFUTED), (name, out.summary)
+
+
+def test_thm53_minus_inf_tests_and_power_on_exact_frequency_draws():
+    """thm-5.3/minus-infinity on constructed draws: exact chains whose ranks are the running minimum of the gate
+    ranks, and per depth L in (1, 5, 10, 20, 40) rank sequences in which exactly round(m (1 - q_r)^L) stay above r
+    (q_r = P(rk D = r | rk D >= r), exact rationals). Per test: estimate = that frequency, se = max(sample se,
+    sqrt(P (1 - P) / m), 1/m), prediction (1 - q)^L with the form's own q; power = max P(reject (1 - q)^L -
+    (1 - q_r)^L). The printed form passes, each foil is rejected."""
+    depths, m = [1, 5, 10, 20, 40], 20000
+    rng = np.random.default_rng(0)
+    per_cfg = []
+    for n, r, p in sec5._MINF_CFGS:
+        q = float(_binom_pmf(n, r, Fraction(p).limit_denominator(1000)) / _acc(n, r, Fraction(p).limit_denominator(1000)))
+        ex = []
+        for _ in range(4):
+            b = rng.integers(r, n + 1, size=8).tolist()
+            ex.append(([min(b[: j + 1]) for j in range(8)], b))
+        ranks = {L: np.where(np.arange(m) < int(round(m * (1 - q) ** L)), r + 1, r) for L in depths}
+        per_cfg.append((ex, m, ranks))
+    forms = [("printed", sec5._thm53_minus_inf, None)] + [
+        (f.statement[:30], f.check, f.check.keywords.get("q_rank_r")) for f in REGISTRY["thm-5.3/minus-infinity"].foils]
+    for name, check, qf in forms:
+        ctx = Context("thm-5.3/minus-infinity")
+        ctx.cache[("thm-5.3/minus-infinity", "draws")] = per_cfg
+        out = check(ctx)
+        z = ctx.z(len(depths) * len(sec5._MINF_CFGS))
+        rows, powers, k = out.evidence["tests"], [], 0
+        for (n, r, p), (ex, _, ranks) in zip(sec5._MINF_CFGS, per_cfg):
+            pf = Fraction(p).limit_denominator(1000)
+            q_true = float(_binom_pmf(n, r, pf) / _acc(n, r, pf))
+            q = q_true if qf is None else qf(n, r, p)
+            for L in depths:
+                row = rows[k]
+                k += 1
+                frac = float(np.mean(ranks[L] > r))
+                pred = (1 - q) ** L
+                se = max(float(np.std(ranks[L] > r, ddof=1)) / math.sqrt(m), math.sqrt(pred * (1 - pred) / m), 1 / m)
+                assert within(abs(row["estimate"] - frac), tol(m, scale=1.0)), (name, row)
+                assert within(abs(row["prediction"] - pred), tol(4 * L, scale=1.0, kernels=2)), (name, row, pred)
+                assert within(abs(row["se"] - se), tol(m, scale=se, kernels=2)), (name, row, se)
+                powers.append(stats.power(pred - (1 - q_true) ** L, se, z))
+        assert k == len(rows)
+        if name.startswith("rank J_L = rk D_L"):
+            assert out.status is Status.REFUTED and out.power == 1.0
+            continue
+        assert within(abs(out.power - max(powers)), tol(16, scale=1.0, kernels=4)), (name, out.power, max(powers))
+        assert out.status is (Status.SUPPORTED if name == "printed" else Status.REFUTED), (name, out.summary)
