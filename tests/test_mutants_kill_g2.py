@@ -1006,3 +1006,28 @@ def test_c5_gaps_are_consecutive_differences_of_the_printed_exponents():
         for i, g in enumerate(row, start=1):
             want = sum(wt * (digamma((t - i + 1) / 2) - digamma((t - i) / 2)) for t, wt in w) / (2 * sum(x for _, x in w))
             assert within(abs(g - want), tol(n, scale=abs(want) + 1, kernels=8), f"gap n={n} p={p} r={r} i={i}")
+
+
+def test_prop_cmp_and_its_foils_on_families_of_known_position():
+    """``_prop_cmp`` on integer families with known spans: W = V G (det G = 2: proportional wedges, E = F, not
+    equal up to sign), W = V with one column replaced (dim(E ∩ F) = t - 1), W = ±V with columns swapped (equal up to
+    sign). Printed err 0 everywhere; the foils' errors are the mismatches of their predicates."""
+    V = np.array([[1, 0], [0, 1], [1, 1], [2, -1]], dtype=np.int64)
+    G = np.array([[2, 1], [0, 1]], dtype=np.int64)
+    cases = {"VG": (V @ G, True, 2), "share": (np.column_stack([V[:, 0], [0, 0, 1, 3]]), False, 1),
+             "swap": (V[:, ::-1], True, 2), "neg": (-V, True, 2),
+             "apart": (np.array([[0, 0], [0, 0], [1, 0], [0, 1]], dtype=np.int64), False, 0)}
+    for name, (W, same, meet) in cases.items():
+        p, q = app_b._exact_plucker(V), app_b._exact_plucker(W)
+        prop = sp.Matrix([p, q]).rank() <= 1
+        assert prop == same, name
+        cmp = app_b2._prop_cmp(V, W)
+        assert cmp.err == 0.0 and cmp.detail["dim(E ∩ F)"] == meet and cmp.detail["E=F"] == same, (name, cmp.detail)
+        eq = p == q or p == [-x for x in q]
+        assert app_b2._equal_up_to_sign(p, q) == eq
+        # the claim's foils (closures of _symbolic_check over their PropertyCheck), each against its statement
+        for needle, want in (("scalar a dropped", eq != same), ("E ∩ F != {0}", same != (meet > 0)),
+                             ("dim(E ∩ F) >= t - 1", same != (meet >= 1))):
+            compare = inspect.getclosurevars(_foil("app-b.2.3/proportional-iff-equal-span", needle)).nonlocals["prop"].compare
+            assert compare(V=V, W=W).err == float(want), (name, needle)
+    assert app_b2._equal_up_to_sign(app_b._exact_plucker(V @ G), app_b._exact_plucker(V)) is False
