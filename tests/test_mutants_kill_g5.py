@@ -1179,3 +1179,45 @@ def test_thm53_minus_inf_tests_and_power_on_exact_frequency_draws():
             continue
         assert within(abs(out.power - max(powers)), tol(16, scale=1.0, kernels=4)), (name, out.power, max(powers))
         assert out.status is (Status.SUPPORTED if name == "printed" else Status.REFUTED), (name, out.summary)
+
+
+def test_def51_tests_power_and_resolution_on_given_draws():
+    """def-5.1 on given draws (Gaussian entries of variance sigma^2, Bernoulli(p) gates): the four tests are the
+    entry mean vs 0, the mean square vs the form's variance, the gate frequency vs its p and P(D11 = D22 = 1) vs
+    its p^2, at z for 4 comparisons; the KS test standardises the first entry by the form's variance; power =
+    max of the variance and frequency tests' power against sigma^2 and p; the resolutions are (z + z_0.9) se /
+    sigma^2 and / p. The printed form passes, the three foils are rejected."""
+    from scipy import stats as sps
+
+    n, sigma, p, m = 6, 0.7, 0.3, 3000
+    rng = np.random.default_rng(1)
+    w = rng.normal(scale=sigma, size=(m, n * n))
+    d = (rng.random((m, n)) < p).astype(float)
+    z09 = float(sps.norm.ppf(0.9))
+    forms = [("printed", sec5._def51, lambda s: s ** 2, lambda q: q)] + [
+        (f.statement[:30], f.check, f.check.keywords.get("variance", lambda s: s ** 2),
+         f.check.keywords.get("frequency", lambda q: q)) for f in REGISTRY["def-5.1"].foils]
+    for name, check, var, freq in forms:
+        ctx = Context("def-5.1")
+        ctx.cache[("def-5.1", "draws")] = (m, w, d, 1.0)
+        out = check(ctx)
+        z = ctx.z(4)
+        rows = out.evidence["tests"]
+        samples = [(w.ravel(), 0.0), (w.ravel() ** 2, var(sigma)), (d.ravel(), freq(p)), (d[:, 0] * d[:, 1], freq(p) ** 2)]
+        for row, (x, pred) in zip(rows, samples):
+            est, se = float(np.mean(x)), float(np.std(x, ddof=1) / math.sqrt(x.size))
+            assert within(abs(row["estimate"] - est), tol(x.size, scale=float(np.max(np.abs(x))))), (name, row)
+            assert within(abs(row["se"] - se), tol(x.size, scale=se, kernels=2)), (name, row)
+            assert within(abs(row["prediction"] - pred), tol(2, scale=abs(pred))), (name, row)
+            assert within(abs((row["ci"][1] - row["estimate"]) - z * se), tol(4, scale=abs(est) + z * se))
+        ks = sps.kstest(w[:, 0] / math.sqrt(var(sigma)), "norm").pvalue
+        assert within(abs(out.evidence["ks_pvalue"] - ks), tol(m, scale=1.0)), name
+        vse, fse = samples[1][0].std(ddof=1) / math.sqrt(samples[1][0].size), d.std(ddof=1) / math.sqrt(d.size)
+        want_power = max(stats.power(var(sigma) - sigma ** 2, vse, z), stats.power(freq(p) - p, fse, z))
+        assert within(abs(out.power - want_power), tol(8, scale=1.0, kernels=4)), (name, out.power, want_power)
+        rv, rf = out.evidence["resolution (relative): variance, frequency"]
+        assert within(abs(rv - (z + z09) * vse / sigma ** 2), tol(8, scale=rv, kernels=4))
+        assert within(abs(rf - (z + z09) * fse / p), tol(8, scale=rf, kernels=4))
+        assert out.status is (Status.SUPPORTED if name == "printed" else Status.REFUTED), (name, out.summary)
+        if name == "printed":
+            assert within(abs(out.resolution.value - max(rv, rf)), tol(2, scale=max(rv, rf)))
