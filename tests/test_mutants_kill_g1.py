@@ -465,3 +465,139 @@ def test_slopes_are_least_squares_slopes():
     # exact on a line a + b m, and blind to the intercept
     line = 3.0 - 0.25 * np.asarray(depths, float)
     assert within(abs(sec6._slopes(line[None, :] + 7.0, depths)[0] + 0.25), tol(len(depths), scale=10.0, kernels=4), "line")
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.claims.app_a: the flow terms of Proposition 4.5's proof and the sign-slip foil
+# ----------------------------------------------------------------------------------------------
+
+
+def _explicit_grads(Ws, ds, G):
+    """grad_{W_l} <G, J> = S_l^T G P_l^T with S_l = W_L D_{L-1} ... W_{l+1} D_l, P_l = D_{l-1} W_{l-1} ... D_1 W_1."""
+    L = len(Ws)
+    D = [np.eye(Ws[0].shape[1])] + [np.diag(d) for d in ds] + [np.eye(Ws[-1].shape[0])]
+    out = []
+    for l in range(1, L + 1):
+        S = D[l]
+        for k in range(l + 1, L + 1):
+            S = Ws[k - 1] @ S if k == L else D[k] @ Ws[k - 1] @ S
+        P = np.eye(Ws[0].shape[1])
+        for k in range(1, l):
+            P = D[k] @ Ws[k - 1] @ P
+        out.append(S.T @ G @ P.T)
+    return out, D
+
+
+@pytest.mark.parametrize("two_sided", [True, False])
+def test_flow_terms_are_the_gated_layers_and_their_velocities(two_sided):
+    """_flow_terms: M_l = D_l W_l D_{l-1} (or D_l W_l), Mdot_l = D_l Wdot_l D_{l-1} (or D_l Wdot_l) with
+    Wdot_l = -grad_{W_l} <G, J> (closed form S_l^T G P_l^T), on a rectangular masked network; and the step
+    values: delta_dot = 0 (masked, two-sided), the sign-slip foil = -2 M_{l+1}^T Mdot_{l+1} there, and each
+    product as defined."""
+    from theory.claims import app_a
+
+    rng = np.random.default_rng(31)
+    ns = [3, 4, 2, 5]
+    Ws = [rng.standard_normal((ns[l + 1], ns[l])) for l in range(3)]
+    ds = [np.array([1.0, 0.0, 1.0, 1.0]), np.array([1.0, 1.0])]
+    G = rng.standard_normal((ns[-1], ns[0]))
+    layers = fgln.layers_two_sided if two_sided else fgln.layers_left
+    Ms, Mdot, g = app_a._flow_terms(Ws, ds, G, layers)
+    grads, D = _explicit_grads(Ws, ds, G)
+    scale = math.prod(max(np.linalg.norm(W, 2), 1.0) for W in Ws) * max(1.0, np.linalg.norm(G, 2))
+    t = tol(max(ns), scale=scale, kernels=8)
+    for l in range(1, 4):
+        wantM = D[l] @ Ws[l - 1] @ (D[l - 1] if two_sided else np.eye(ns[l - 1]))
+        wantMd = D[l] @ (-grads[l - 1]) @ (D[l - 1] if two_sided else np.eye(ns[l - 1]))
+        assert within(np.abs(Ms[l - 1] - wantM), t, f"M_{l}")
+        assert within(np.abs(Mdot[l - 1] - wantMd), t, f"Mdot_{l}")
+    if not two_sided:
+        return
+    terms = (Ms, Mdot, g)
+    for l in (1, 2):
+        v = app_a._step_values(Ws, G, l, terms)
+        a, b = Ms[l], Mdot[l]  # M_{l+1}, Mdot_{l+1}
+        c, e = Ms[l - 1], Mdot[l - 1]  # M_l, Mdot_l
+        assert within(np.abs(v["mdot_next_T_m_next"][0] - b.T @ a), t, "Mdot_{l+1}^T M_{l+1}")
+        assert within(np.abs(v["m_mdot_T"][0] - c @ e.T), t, "M_l Mdot_l^T")
+        assert within(np.abs(v["m_next_T_mdot_next"][0] - a.T @ b), t, "M_{l+1}^T Mdot_{l+1}")
+        assert within(np.abs(v["mdot_m_T"][0] - e @ c.T), t, "Mdot_l M_l^T")
+        assert within(np.abs(v["delta_dot"][0]), 4 * t, "Delta-dot = 0 for masks")
+        slip = v["delta_dot_sign_slip"][0]
+        assert within(np.abs(slip - (b.T @ a - a.T @ b - e @ c.T - c @ e.T)), 4 * t, "sign-slip foil")
+        assert within(np.abs(slip + 2 * a.T @ b), 6 * t, "foil = -2 M^T Mdot")
+        assert np.abs(slip).max() > 1e3 * t  # the foil is not 0 here
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.claims.sec4: the torch Jacobian reference, the evidence's gate range and Remark 4.4's foils
+# ----------------------------------------------------------------------------------------------
+
+
+def test_torch_network_jacobian_is_the_gated_product():
+    from theory.claims import sec4
+
+    rng = np.random.default_rng(32)
+    ns = [2, 4, 3, 5]
+    Ws = [rng.standard_normal((ns[l + 1], ns[l])) for l in range(3)]
+    ds = [rng.uniform(-2, 2, 4), rng.uniform(-2, 2, 3)]
+    want = Ws[2] @ np.diag(ds[1]) @ Ws[1] @ np.diag(ds[0]) @ Ws[0]
+    got = sec4._torch_network_jacobian(Ws, ds)
+    scale = math.prod(np.linalg.norm(W, 2) for W in Ws) * 4
+    assert got.shape == (5, 2)
+    assert within(np.abs(got - want), tol(5, scale=scale, kernels=6), "torch Jacobian")
+    assert sec4._torch_network_jacobian([Ws[0]], []).shape == (4, 2)
+    assert within(np.abs(sec4._torch_network_jacobian([Ws[0]], []) - Ws[0]), tol(2, scale=scale), "L = 1")
+
+
+def test_scale_class_thresholds():
+    """'subnormal gate' iff the smallest nonzero |gate| is below float64's tiny; 'extreme-scale gate' iff it is
+    below 1e-150 or the largest above 1e20; zeros are ignored; checked on each side of each threshold."""
+    from theory.claims import sec4
+
+    tiny = np.finfo(np.float64).tiny
+    one = np.array([1.0, 0.0])
+    cases = [([one], "normal range"), ([], "normal range"), ([np.zeros(3)], "normal range"),
+             ([one, np.array([5e-324])], "subnormal gate"), ([np.array([tiny / 2, 1.0])], "subnormal gate"),
+             ([np.array([tiny, 1.0])], "extreme-scale gate"), ([np.array([-1e-160])], "extreme-scale gate"),
+             ([np.array([0.9e-150])], "extreme-scale gate"), ([np.array([1.1e-150])], "normal range"),
+             ([one, np.array([-1.1e20])], "extreme-scale gate"), ([np.array([0.9e20])], "normal range"),
+             ([np.array([1e30, 1.0])], "extreme-scale gate")]
+    for ds, want in cases:
+        assert sec4._scale_class(ds) == want, (ds, want)
+
+
+def _relu_pattern(Ws, x):
+    h, pats = np.asarray(x, float), []
+    for W in Ws[:-1]:
+        pre = W @ h
+        d = (pre > 0).astype(float)
+        pats.append(d)
+        h = d * pre
+    return pats
+
+
+def test_rem44_foils_are_the_pattern_with_one_change():
+    """_one_unit_flipped = sigma(x) with the first unit of the last hidden layer flipped (and nothing else);
+    _first_layer_only = sigma(x)'s first layer, deeper gates all open; sigma(x) = 1[pre-activation > 0]."""
+    from theory.claims import sec4
+
+    rng = np.random.default_rng(33)
+    seen = set()
+    for L, ns in ((2, [3, 4, 2]), (4, [3, 5, 4, 3, 2])) * 4:
+        Ws = [rng.standard_normal((ns[l + 1], ns[l])) for l in range(L)]
+        x = rng.standard_normal(ns[0])
+        pat = _relu_pattern(Ws, x)
+        seen.add((L, pat[-1][0]))
+        got = sec4._one_unit_flipped(Ws, x)
+        assert len(got) == L - 1
+        for k in range(L - 1):
+            want = pat[k].copy()
+            if k == L - 2:
+                want[0] = 1.0 - want[0]
+            np.testing.assert_array_equal(got[k], want)
+        got = sec4._first_layer_only(Ws, x)
+        np.testing.assert_array_equal(got[0], pat[0])
+        for k in range(1, L - 1):
+            np.testing.assert_array_equal(got[k], np.ones(ns[k + 1]))
+    assert seen == {(2, 0.0), (2, 1.0), (4, 0.0), (4, 1.0)}  # the flipped unit was open and closed
