@@ -379,6 +379,11 @@ def test_noncomm_corrected_cmp_decides_commuting_by_exact_tensors_and_dependence
         assert cmp.err == 0.0 and commute == dependent
         never = app_b._noncomm_corrected_cmp(v, w, commute_iff=lambda a, b: False)
         assert never.err == float(commute)
+        # the corrected form's foils: 'iff v = w' and 'iff v = ±w', each against its statement
+        vi, wi = [int(a) for a in v], [int(a) for a in w]
+        for needle, pred in (("iff v = w (the printed", vi == wi), ("iff v = ±w", vi == wi or vi == [-x for x in wi])):
+            got = _compare(_foil("app-b.1.1/noncommutative", needle, corrected=True))(v=v, w=w)
+            assert got.err == float(commute != pred), (needle, v, w)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])
