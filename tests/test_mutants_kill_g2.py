@@ -1036,3 +1036,19 @@ def test_prop_cmp_and_its_foils_on_families_of_known_position():
             compare = inspect.getclosurevars(_foil("app-b.2.3/proportional-iff-equal-span", needle)).nonlocals["prop"].compare
             assert compare(V=V, W=W).err == float(want), (name, needle)
     assert app_b2._equal_up_to_sign(app_b._exact_plucker(V @ G), app_b._exact_plucker(V)) is False
+
+
+def test_dimension_claims_predictions_are_their_statements_formulas():
+    """The dim(n, t) knobs of app-b.1.1/dimension and app-b.2.1/dimension (printed default and every foil) are
+    the formulas their statements name, on 1 <= t, n <= 6."""
+    forms = {"app-b.1.1/dimension": {None: lambda n, t: n ** t, "C(n+t-1, t)": lambda n, t: math.comb(n + t - 1, t),
+                                     "n t (the": lambda n, t: n * t, "n^(t-1)": lambda n, t: n ** (t - 1)},
+             "app-b.2.1/dimension": {None: lambda n, t: math.comb(n, t),
+                                     "C(n+t-1, t)": lambda n, t: math.comb(n + t - 1, t),
+                                     "n^t": lambda n, t: n ** t, "C(n+1, t)": lambda n, t: math.comb(n + 1, t)}}
+    for cid, table in forms.items():
+        for needle, want in table.items():
+            dim = _knob(_form(cid).check if needle is None else _foil(cid, needle), "dim")
+            for n in range(1, 7):
+                for t in range(1, 7):
+                    assert dim(n, t) == want(n, t), (cid, needle, n, t)
