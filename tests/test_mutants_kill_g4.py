@@ -1363,3 +1363,43 @@ def test_figure_constants_are_the_printed_ones():
         assert (cfg["L"], cfg["n"], cfg["rank"], cfg["p"], cfg["N"]) == (10, 64, 10, 0.5, 1000)
         assert "depth 10, width 64" in reg["fig-1"].statement and "rank-10" in reg["fig-1"].statement
     assert ft.FIG8_K_FACTOR / 2 == 2.5  # 'k < 2.5 r' (method text)
+
+
+@pytest.mark.parametrize("prof", ["quick", "full"])
+def test_g1_runs_train_each_kind_at_its_rate_steps_and_seeds(monkeypatch, prof):
+    """g1_runs: 'main' at lr for `steps` steps recording every 10, `seeds` runs; 'fig7' at lr7 for steps7 steps
+    recording every step, seeds7 runs; the probe 'fig7-lr0.05' at 0.05 (Figure 7's stated main rate) for half of
+    steps7, one run; run i of every kind from the same seed derive_seed(seed, 'g1-training', i) (same task, gates
+    and weights), float32 steps; cached per (seed, profile, device, kind)."""
+    from checks.model import derive_seed
+
+    calls = []
+    monkeypatch.setattr(ft.dynamics, "synthetic_task", lambda n, N, rank, rng: ("task", n, N, rank, int(rng.integers(1 << 30))))
+    monkeypatch.setattr(ft.dynamics, "init_masked", lambda n, L, p, sigma, gen: (("W", n, L, sigma, gen.initial_seed()), p))
+
+    def train(Ws, ds, task, **kw):
+        calls.append((Ws, ds, task, kw))
+        return len(calls)
+
+    monkeypatch.setattr(ft.dynamics, "train_gd", train)
+    ctx = Context(claim_id="fig-7", seed=2, profile=PROFILES[prof])
+    cfg = ft.g1_config(ctx)
+    table = {"main": (cfg["lr"], cfg["steps"], 10, cfg["seeds"]), "fig7": (cfg["lr7"], cfg["steps7"], 1, cfg["seeds7"]),
+             "fig7-lr0.05": (0.05, cfg["steps7"] // 2, 1, 1)}
+    saved = dict(ft._CACHE)
+    ft._CACHE.clear()
+    try:
+        for kind, (lr, steps, every, seeds) in table.items():
+            calls.clear()
+            runs = ft.g1_runs(ctx, kind)
+            assert ft.g1_runs(ctx, kind) is runs and len(calls) == seeds == len(runs)
+            for i, (W, p, task, kw) in enumerate(calls):
+                sd = derive_seed(2, "g1-training", i)
+                assert W == ("W", cfg["n"], cfg["L"], 1 / math.sqrt(cfg["n"]), sd) and p == cfg["p"]
+                assert task == ("task", cfg["n"], cfg["N"], cfg["rank"], int(np.random.default_rng(sd).integers(1 << 30)))
+                assert (kw["lr"], kw["steps"], kw["record_every"], kw["dtype"], kw["device"]) == (lr, steps, every,
+                                                                                                  "float32", "cpu")
+                assert runs[i] == (task, i + 1)
+    finally:
+        ft._CACHE.clear()
+        ft._CACHE.update(saved)
