@@ -1221,3 +1221,53 @@ def test_def51_tests_power_and_resolution_on_given_draws():
         assert out.status is (Status.SUPPORTED if name == "printed" else Status.REFUTED), (name, out.summary)
         if name == "printed":
             assert within(abs(out.resolution.value - max(rv, rf)), tol(2, scale=max(rv, rf)))
+
+
+def _cov_ref(n, r, p):
+    law = _cond_law_ref(n, r, p)
+    q = sum(w for pat, w in law.items() if pat[0] == 1)
+    return sum(w for pat, w in law.items() if pat[0] == 1 and pat[1] == 1) - q * q
+
+
+def test_def52_dependence_rows_and_marginal_corrected_tests():
+    """def-5.2/dependence: per case the exact Cov(D_11, D_22) of the brute-force law, flagged non-trivial iff
+    0 < P(rank < r) and r < n (negative in every non-trivial case), the detector's zero cases exactly 0.
+    def-5.2/marginal (corrected), on given sampler draws: per case the enumerated q (pat[0]), the form's formula,
+    their exact equality, and a z-test of the draws' frequency against the formula; power 1 iff a formula
+    differs from the enumeration. The printed forms pass, the foils are rejected."""
+    out = sec5._def52_dependence(Context("def-5.2/dependence"))
+    assert out.status is Status.VERIFIED
+    for row, (n, r, p) in zip(out.evidence["rows"], sec5._DEP_CASES):
+        cov = _cov_ref(n, r, p)
+        assert (row["n"], row["r"], row["p"]) == (n, r, str(p)) and row["exact"] == str(cov)
+        nontrivial = _acc(n, r, p) < 1 and r < n
+        assert row["non-trivial conditioning"] == nontrivial
+        if nontrivial:
+            assert cov < 0
+    assert all(z_["Cov"] == "0" for z_ in out.evidence["detector at its zeros (r = 0: a p-gate; r = n: D = I)"])
+
+    cases = [(4, 2, Fraction(1, 2)), (5, 4, Fraction(3, 10)), (6, 1, Fraction(1, 5))]
+    m = 20000
+    draws = []
+    for n, r, p in cases:
+        q = sum(w for pat, w in _cond_law_ref(n, r, p).items() if pat[0] == 1)
+        draws.append((np.arange(m) < int(round(m * float(q)))).astype(float))
+    forms = [("printed", sec5._def52_marginal_corrected, sec5._marginal_formula)] + [
+        (f.statement[:30], f.check, f.check.keywords["formula"]) for f in REGISTRY["def-5.2/marginal"].corrected.foils]
+    for name, check, formula in forms:
+        ctx = Context("def-5.2/marginal")
+        ctx.cache[("def-5.2/marginal", "draws")] = (m, draws)
+        res = check(ctx)
+        z = ctx.z(len(cases))
+        any_diff = False
+        for ex, t, (n, r, p), d in zip(res.evidence["exact"], res.evidence["tests"], cases, draws):
+            q = sum(w for pat, w in _cond_law_ref(n, r, p).items() if pat[0] == 1)
+            f = formula(n, r, p)
+            assert ex["enumeration"] == str(q) and ex["formula"] == str(f) and ex["equal"] == (q == f)
+            any_diff |= q != f
+            assert within(abs(t["estimate"] - float(np.mean(d))), tol(m, scale=1.0))
+            assert within(abs(t["se"] - float(np.std(d, ddof=1)) / math.sqrt(m)), tol(m, scale=t["se"], kernels=2))
+            assert within(abs(t["prediction"] - float(f)), tol(2, scale=1.0))
+            assert within(abs((t["ci"][1] - t["estimate"]) - z * t["se"]), tol(4, scale=1.0 + z * t["se"]))
+        assert res.power == (1.0 if any_diff else 0.0)
+        assert res.status is (Status.SUPPORTED if name == "printed" else Status.REFUTED), (name, res.summary)
