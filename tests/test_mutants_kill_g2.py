@@ -1052,3 +1052,15 @@ def test_dimension_claims_predictions_are_their_statements_formulas():
             for n in range(1, 7):
                 for t in range(1, 7):
                     assert dim(n, t) == want(n, t), (cid, needle, n, t)
+
+
+def test_c1_right_sides_are_the_mean_twice_the_mean_and_the_log_mean_exp():
+    """``_C1_RHS`` (Lemma C.1's right side from log-wedge samples, with SE): 'wedge' = E x, 'squared' = E 2x (the
+    Gram determinant is the squared wedge), 'jensen' = log E e^x, each with its standard error."""
+    x = np.random.default_rng(90).standard_normal(400) * 0.3 - 1.0
+    m, se = float(np.mean(x)), float(np.std(x, ddof=1) / math.sqrt(x.size))
+    t = tol(x.size, scale=float(np.max(np.abs(x))), kernels=2)
+    for key, (wm, ws) in (("wedge", (m, se)), ("squared", (2 * m, 2 * se)), ("jensen", app_c._log_mean_exp(x))):
+        gm, gs = app_c._C1_RHS[key](x)
+        assert within(abs(gm - wm), 2 * t, key) and within(abs(gs - ws), 2 * t, key + " se"), (key, gm, wm, gs, ws)
+    assert app_c._C1_RHS["jensen"](x)[0] > m  # Jensen: log E e^x > E x for non-constant x
