@@ -1271,3 +1271,19 @@ def test_def52_dependence_rows_and_marginal_corrected_tests():
             assert within(abs((t["ci"][1] - t["estimate"]) - z * t["se"]), tol(4, scale=1.0 + z * t["se"]))
         assert res.power == (1.0 if any_diff else 0.0)
         assert res.status is (Status.SUPPORTED if name == "printed" else Status.REFUTED), (name, res.summary)
+
+
+@pytest.mark.parametrize("bad_l", ["first", "last"])
+def test_cmp_decomp_sees_a_failure_at_every_l(monkeypatch, bad_l):
+    """The decomposition detector is a max over every l = 1..L: a B_l that is wrong only at l = 1 or only at
+    l = L (scaled by 1.5) makes it fail, at that l."""
+    rng = np.random.default_rng(7)
+    widths = (3, 4, 2, 5)
+    Ws = [rng.normal(size=(widths[k + 1], widths[k])) for k in range(3)]
+    ds = [rng.uniform(0.3, 2.5, size=widths[k]) for k in (1, 2)]
+    L = len(Ws)
+    target = 1 if bad_l == "first" else L
+    real = sec7.fgln.B_sec7
+    monkeypatch.setattr(sec7.fgln, "B_sec7", lambda Ws_, ds_, l: real(Ws_, ds_, l) * (1.5 if l == target else 1.0))
+    c = sec7._cmp_decomp(Ws, ds)
+    assert not c.ok and c.detail["worst_l"] == target
