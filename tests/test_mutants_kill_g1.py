@@ -601,3 +601,76 @@ def test_rem44_foils_are_the_pattern_with_one_change():
         for k in range(1, L - 1):
             np.testing.assert_array_equal(got[k], np.ones(ns[k + 1]))
     assert seen == {(2, 0.0), (2, 1.0), (4, 0.0), (4, 1.0)}  # the flipped unit was open and closed
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.dynamics: the G.1 task, the masked initialisation, the losses, the un-augmented pool
+# ----------------------------------------------------------------------------------------------
+
+
+def test_synthetic_task_is_a_scaled_rank_r_map_of_gaussian_inputs():
+    """X (n x N) Gaussian, T = P Q^T / n with P, Q (n x rank) Gaussian (the same draws, in order), Y = T X."""
+    from theory import dynamics
+
+    n, N, rank = 6, 9, 2
+    task = dynamics.synthetic_task(n, N, rank, np.random.default_rng(41))
+    rng = np.random.default_rng(41)
+    X = rng.standard_normal((n, N))
+    P, Q = rng.standard_normal((n, rank)), rng.standard_normal((rank, n))
+    np.testing.assert_array_equal(task.X, X)
+    scale = np.linalg.norm(P, 2) * np.linalg.norm(Q, 2) / n
+    assert within(np.abs(task.T - P @ Q / n), tol(rank, scale=scale, kernels=2), "T = P Q^T / n")
+    assert within(np.abs(task.Y - task.T @ X), tol(n, scale=scale * np.abs(X).max(), kernels=2), "Y = T X")
+    s = np.linalg.svd(task.T, compute_uv=False)
+    assert np.sum(s > tol(n, scale=s[0], kernels=4)) == rank
+
+
+@pytest.mark.parametrize("L", [1, 2, 4])
+def test_init_masked_draws_ginibre_weights_and_L_minus_1_p_gates(L):
+    """init_masked: L sigma-Ginibre n x n weights, then L - 1 Bernoulli(p) gate diagonals (none at L = 1), from
+    the generator in that order."""
+    import torch
+
+    from theory import dynamics
+
+    n, p, sigma = 4, 0.5, 0.7
+    gen = torch.Generator()
+    gen.manual_seed(9)
+    Ws, ds = dynamics.init_masked(n, L, p, sigma, gen)
+    gen = torch.Generator()
+    gen.manual_seed(9)
+    W = sigma * torch.randn(L, n, n, generator=gen, dtype=torch.float64)
+    D = (torch.rand(max(L - 1, 1), n, generator=gen, dtype=torch.float64) < p).double()[: L - 1]
+    assert len(Ws) == L and len(ds) == L - 1
+    for a, b in zip(Ws, W):
+        np.testing.assert_array_equal(a, b.numpy())
+    for a, b in zip(ds, D):
+        np.testing.assert_array_equal(a, b.numpy())
+        assert set(np.unique(a)) <= {0.0, 1.0}
+
+
+def test_losses_gradients_are_their_definitions():
+    """quadratic_target: grad of 1/2||J - T||^2 is J - T; mse_data: grad of 1/(2N) sum ||J x_i - y_i||^2 is
+    (J X - Y) X^T / N (checked against the residual form, not the covariance form the code uses)."""
+    from theory import dynamics
+
+    rng = np.random.default_rng(42)
+    J, T = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    np.testing.assert_array_equal(dynamics.quadratic_target(T)(J), J - T)
+    X, Y = rng.standard_normal((4, 7)), rng.standard_normal((3, 7))
+    want = (J @ X - Y) @ X.T / 7
+    scale = (np.abs(J).max() * np.abs(X).max() + np.abs(Y).max()) * np.abs(X).max()
+    assert within(np.abs(dynamics.mse_data(X, Y)(J) - want), tol(7 * 4, scale=scale, kernels=3), "mse grad")
+
+
+def test_augmented_pool_without_augmentation_is_the_images_in_0_1():
+    from theory import dynamics
+
+    rng = np.random.default_rng(43)
+    imgs = rng.integers(0, 256, (5, 4, 4), dtype=np.uint8)
+    labs = rng.integers(0, 10, 5)
+    X, y = dynamics.augmented_pool(imgs, labs, 3, seed=0, augment=False)
+    assert tuple(X.shape) == (5, 4, 4) and str(X.dtype) == "torch.float32"
+    np.testing.assert_array_equal(X.numpy(), imgs.astype(np.float32) / np.float32(255.0))
+    np.testing.assert_array_equal(y, labs)
+    assert float(X.max()) <= 1.0 and float(X.min()) >= 0.0
