@@ -1403,3 +1403,31 @@ def test_g1_runs_train_each_kind_at_its_rate_steps_and_seeds(monkeypatch, prof):
     finally:
         ft._CACHE.clear()
         ft._CACHE.update(saved)
+
+
+def test_fig7_stats_profile_and_exponent_estimates(monkeypatch):
+    """_fig7_stats per run: the open-loop misfit for every exponent 0, 0.25, ..., 3 (C fitted on the lr7 grid, both
+    signs), the one-step increment exponent of s_1 against g, and the best exponent of the misfit profile."""
+    runs, _ = _fig7_runs(R=3, a=1.3)
+    _fake_g1(monkeypatch, fig7=runs)
+    ctx = Context(claim_id="fig-7")
+    st = ft._fig7_stats(ctx)
+    exps = np.arange(13) * 0.25
+    assert np.array_equal(st["exponents"], exps)
+    cfg = ft.g1_config(ctx)
+    for i, (_, run) in enumerate(runs):
+        s, g = run.svals[:, 0], run.g1
+        if i == 0:  # the brute force is slow in Python: one run, three exponents
+            for j in (0, 5, 12):
+                want = _misfit_brute(s, g, exps[j], ft._c_grid(cfg["lr7"], cfg["L"], "free"))[0]
+                # d log SSE = dSSE / SSE <= 2 sqrt(T SSE) max|dx| / SSE, the iterate off by ~T eps max s (T steps)
+                sse = math.exp(want) * float(np.sum((s - s.mean()) ** 2))
+                kap = math.sqrt(len(s)) * float(np.max(s)) / math.sqrt(sse)
+                assert within(abs(st["profile"][i, j] - want), tol(4 * len(s), kappa=kap), f"profile a={exps[j]}")
+        # exact data: the slope is exact to the rounding of the increments (test_zeros_training's bound)
+        ds = np.diff(s)
+        t_inc = len(s) * EPS * float(np.max(s[:-1] / np.abs(ds))) / float(np.ptp(np.log(s)))
+        assert within(abs(st["increment_exponent"][i] - 1.3), t_inc, "increment exponent")
+        assert st["best_exponent"][i] == ft.best_exponent(exps, st["profile"][i])
+        assert np.array_equal(st["profile"][i], [ft._misfit_grid(s, g, a, ft._c_grid(cfg["lr7"], cfg["L"], "free"))[0]
+                                                 for a in exps])
