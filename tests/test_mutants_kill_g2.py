@@ -1064,3 +1064,20 @@ def test_c1_right_sides_are_the_mean_twice_the_mean_and_the_log_mean_exp():
         gm, gs = app_c._C1_RHS[key](x)
         assert within(abs(gm - wm), 2 * t, key) and within(abs(gs - ws), 2 * t, key + " se"), (key, gm, wm, gs, ws)
     assert app_c._C1_RHS["jensen"](x)[0] > m  # Jensen: log E e^x > E x for non-constant x
+
+
+def test_def_b3_table_dimensions_have_their_closed_forms():
+    """Definition B.3's presented spaces: with the corrected relations (σ ∈ S_t, signed) dim = C(n, t); read
+    literally (σ ∈ S_n fixing {1..t}, sign in S_n) the space collapses to 0 exactly when n - t >= 2 (a
+    transposition of two slots beyond t has sign -1 and forces v = -v) and is C(n, t) otherwise; unsigned
+    (the symmetric power) C(n + t - 1, t). The claim's table and its collapsed cases follow."""
+    pairs = [(n, t) for n in range(1, 5) for t in range(1, n + 1) if n ** t <= 64]
+    for row in app_b2._def_b3_table(pairs):
+        n, t = row["n"], row["t"]
+        assert row["C(n,t)"] == math.comb(n, t) and row["dim_corrected_St"] == math.comb(n, t), row
+        assert row["dim_literal_Sn"] == (0 if n - t >= 2 else math.comb(n, t)), row
+    for n, t in ((2, 2), (3, 2), (2, 3)):
+        assert app_b2.quotient_dimension(n, t, app_b2._perms_unsigned(n, t)) == math.comb(n + t - 1, t)
+    out = app_b2._check_def_b3(Context("def-b.3"))
+    assert sorted(map(tuple, out.evidence["collapsed_cases"])) == sorted((n, t) for n, t in pairs if n - t >= 2)
+    assert app_b2._def_b3_replay({"n": 3, "t": 1}).detail == {"dim_literal": 0, "C(n,t)": 3}
