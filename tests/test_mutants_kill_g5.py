@@ -1287,3 +1287,59 @@ def test_cmp_decomp_sees_a_failure_at_every_l(monkeypatch, bad_l):
     monkeypatch.setattr(sec7.fgln, "B_sec7", lambda Ws_, ds_, l: real(Ws_, ds_, l) * (1.5 if l == target else 1.0))
     c = sec7._cmp_decomp(Ws, ds)
     assert not c.ok and c.detail["worst_l"] == target
+
+
+class _SmallCtx(Context):
+    """The quick profile with every repetition count capped at 4 (depth lists kept): a cheap run of a helper."""
+
+    def pick(self, **per_profile):
+        v = super().pick(**per_profile)
+        return min(v, 4) if isinstance(v, int) else v
+
+
+def test_deep71_scale_is_the_sum_of_squared_partial_products():
+    """_deep71's per-mode scale is sum_l s_k(A_l)^2 s_k(B_l)^2 ||G||_2 (the prediction's size with <G, u_k v_k^T>
+    replaced by ||G||), recomputed from the singular values of A_l, B_l built by their definitions."""
+    seen = []
+    real = sec7.fgln.section7_diagnostics
+
+    def spy(Ws, ds, G, *a, **k):
+        d = real(Ws, ds, G, *a, **k)
+        seen.append((Ws, ds, G, d))
+        return d
+
+    import unittest.mock as um
+
+    with um.patch.object(sec7.fgln, "section7_diagnostics", spy):
+        out = sec7._deep71(_SmallCtx("prop-7.1"))
+    assert sorted(out) == [4, 16] and all(len(v) == 4 for v in out.values()) and len(seen) == 8
+    for Ws, ds, G, d in seen:
+        L = len(Ws)
+        want = np.zeros(len(d["s"]))
+        for l in range(1, L + 1):
+            sa = np.linalg.svd(_a_ref(Ws, ds, l), compute_uv=False)
+            sb = np.linalg.svd(_b_ref(Ws, ds, l), compute_uv=False)
+            want += sa ** 2 * sb ** 2
+        want *= np.linalg.norm(G, 2)
+        kappa = float(np.max(want) / np.min(want))
+        assert within(np.max(np.abs(d["scale"] - want)), tol(4 * L, scale=float(np.max(want)), kappa=kappa, kernels=2 * L + 4)), \
+            (d["scale"], want)
+
+
+def _a_ref(Ws, ds, l):
+    L = len(Ws)
+    D = [np.ones(Ws[0].shape[1])] + list(ds) + [np.ones(Ws[-1].shape[0])]
+    A = np.diag(D[l])
+    for k in range(l + 1, L + 1):
+        A = Ws[k - 1] @ A
+        if k < L:
+            A = np.diag(D[k]) @ A
+    return A
+
+
+def _b_ref(Ws, ds, l):
+    D = [np.ones(Ws[0].shape[1])] + list(ds)
+    B = np.eye(Ws[0].shape[1])
+    for k in range(1, l):
+        B = np.diag(D[k]) @ Ws[k - 1] @ B
+    return B
