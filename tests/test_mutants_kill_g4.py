@@ -1431,3 +1431,19 @@ def test_fig7_stats_profile_and_exponent_estimates(monkeypatch):
         assert st["best_exponent"][i] == ft.best_exponent(exps, st["profile"][i])
         assert np.array_equal(st["profile"][i], [ft._misfit_grid(s, g, a, ft._c_grid(cfg["lr7"], cfg["L"], "free"))[0]
                                                  for a in exps])
+
+
+@pytest.mark.parametrize("claim_id,pairs", [
+    ("fig-10/u-shape", fa.trough(fa.G2_MID, (1, _E))), ("fig-11/small-l", fa.peak(1, (_M, _E))),
+    ("fig-12/large-l", fa.peak(_E, (1, _M))), ("fig-12/separation", fa.decreasing((1, _M, _E)))])
+def test_g2_claims_test_their_printed_profile(claim_id, pairs):
+    """Figures 10-12's checks test the profile each reading prints: an interior minimum below both ends (10), a
+    maximum at l = 1 (11), at l = L-1 (12), separation decreasing along l = 1, L/2, L-1; on the statistic their
+    caption names ('gram', 'top', 'aat', 'sep'), block 10."""
+    from checks import registry
+
+    kw = registry.load()[claim_id].check.keywords
+    assert kw["pairs"] == pairs
+    assert kw["key"] == {"fig-10/u-shape": "gram", "fig-11/small-l": "top", "fig-12/large-l": "aat",
+                         "fig-12/separation": "sep"}[claim_id]
+    assert kw.get("label_k", fa.K) == fa.K
