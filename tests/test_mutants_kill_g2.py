@@ -1081,3 +1081,25 @@ def test_def_b3_table_dimensions_have_their_closed_forms():
     out = app_b2._check_def_b3(Context("def-b.3"))
     assert sorted(map(tuple, out.evidence["collapsed_cases"])) == sorted((n, t) for n, t in pairs if n - t >= 2)
     assert app_b2._def_b3_replay({"n": 3, "t": 1}).detail == {"dim_literal": 0, "C(n,t)": 3}
+
+
+@pytest.mark.parametrize("which", ["tensor", "wedge"])
+def test_detector_panels_rows_and_summary_are_consistent_with_their_definitions(which):
+    """The detector panels behind app-b.1.1/not-elementary and app-b.2.1/not-elementary: every row's err is
+    |defect - truth| and ok is err <= tol; elementary inputs have truth 0, the exact examples (and their mpmath
+    references) 1/sqrt 2; 'worst' is the row with the largest err/tol; ok is the conjunction; for the wedge panel
+    the map ext.wedge_map equals the relations' map on every integer input (max_abs_diff 0)."""
+    panel = (app_b._tensor_detector_panel if which == "tensor" else app_b._wedge_detector_panel)(
+        np.random.default_rng(0))
+    rows = panel["rows"]
+    for r in rows:
+        assert r["err"] == abs(r["defect"] - r["truth"]) and r["ok"] == bool(r["err"] <= r["tol"]), r
+        if r["input"].startswith("elementary"):
+            assert r["truth"] == 0.0
+        elif "Gaussian" not in r["input"]:
+            assert within(abs(r["truth"] - 1 / math.sqrt(2)), 2 * EPS, "exact example")
+    assert panel["worst"] is max(rows, key=lambda r: r["err"] / r["tol"])
+    maps = panel.get("wedge_map_vs_relations", [])
+    assert all(m["equal"] and m["max_abs_diff"] == 0.0 for m in maps)
+    assert panel["ok"] == (all(r["ok"] for r in rows) and all(m["equal"] for m in maps)) and panel["ok"]
+    assert any(r["truth"] > 0 for r in rows) and any(r["input"].startswith("elementary") for r in rows)
