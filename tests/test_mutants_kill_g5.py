@@ -1343,3 +1343,32 @@ def _b_ref(Ws, ds, l):
     for k in range(1, l):
         B = np.diag(D[k]) @ Ws[k - 1] @ B
     return B
+
+
+def test_exact71_verdict_selects_the_families_inside_the_hypotheses():
+    """_exact71_verdict on the exact families E (identity gates), G (gates e^delta) and N (gates 2 I, no
+    relation): with the corrected hypotheses ((i) on the non-trivial products + the relation) exactly the N rows
+    with L >= 3 are outside and the corrected law is exact on E and G (worst err/tol <= 1, equal to the maximum recomputed
+    over the inside rows' resolved modes); with (i) over every l and no relation (the foil) exactly the G rows
+    are outside (L >= 3), and on N the law misses by d^{-(2-2/L)} (worst >> 1)."""
+    rows = sec7._exact71_general(_SmallCtx("prop-7.1"))
+    fams = [d["family"] for d in rows]
+    assert sorted(set(fams)) == ["E", "G", "N"]
+    predict = lambda d, dl: sec7._pred71(d, dl)
+    for relation, out_fam in ((True, "N"), (False, "G")):
+        worst, table, outside = sec7._exact71_verdict(rows, predict, relation)
+        # at L = 2 (one gate) both families satisfy both hypothesis sets (N with delta = log d, G with delta = 0)
+        assert sorted((o["family"], o["L"]) for o in outside) == sorted((d["family"], d["L"]) for d in rows
+                                                                         if d["family"] == out_fam and d["L"] > 2), \
+            (relation, outside)
+        want = 0.0
+        for d in rows:
+            if d["family"] == out_fam and d["L"] > 2:
+                continue
+            _, dl, _ = sec7._hypothesis_fit(d, relation)
+            pred = predict(d, dl)
+            r = np.abs(pred - d["sdot"]) / sec7._exact_tol(d, pred, sec7._kernels71(d["L"]))
+            want = max(want, float(np.max(r[d["resolved"]])))
+        assert within(abs(worst - want), tol(4, scale=want)), (relation, worst, want)
+        assert (worst <= 1.0) == relation, (relation, worst)
+        assert len(table) == len(rows) - len(outside)
