@@ -1103,3 +1103,37 @@ def test_detector_panels_rows_and_summary_are_consistent_with_their_definitions(
     assert all(m["equal"] and m["max_abs_diff"] == 0.0 for m in maps)
     assert panel["ok"] == (all(r["ok"] for r in rows) and all(m["equal"] for m in maps)) and panel["ok"]
     assert any(r["truth"] > 0 for r in rows) and any(r["input"].startswith("elementary") for r in rows)
+
+
+def test_svd_exactly_cmps_on_the_fixed_ties_have_their_closed_form_errors():
+    """app-b.1.2/svd-exactly and app-b.2.2/svd-exactly on their fixed inputs (M2: s = (2, 1), ⊗^2, products
+    4, 2, 2, 1; M4: s = (6, 3, 2, 1), ∧^2, products 18, 12, 6, 6, 3, 2): the printed form passes with one group per
+    distinct product; the sums foil fails by max |sorted products - sorted sums| (1, resp. 9) with one group per
+    distinct sum; the literal foil by the defect 1/sqrt 2 of (u_I + u_J)/sqrt 2 in the tied group (value 2, resp.
+    6); the right-u foil by ||u u^T - v v^T||_2 = sqrt(1 - <u_I, v_I>^2) in the top group (numpy SVD here)."""
+    kron2 = lambda A: np.kron(A, A)  # noqa: E731
+    for cid, M, power, prods, sums in (
+            ("app-b.1.2/svd-exactly", app_b._FIXED_M2, kron2, [4, 2, 2, 1], [4, 3, 3, 2]),
+            ("app-b.2.2/svd-exactly", app_b._FIXED_M4, lambda A: _np_compound(A, 2), [18, 12, 6, 6, 3, 2],
+             [9, 8, 7, 5, 4, 3])):
+        def compare(check):
+            inner = inspect.getclosurevars(check).nonlocals["inner"]
+            return inspect.getclosurevars(inner).nonlocals["prop"].compare
+
+        n = M.shape[0]
+        big = power(M)
+        tl = tol(big.shape[0] + n, scale=36.0, kernels=8)
+        cmp = compare(_form(cid).check)(M, 2)
+        assert cmp.ok and cmp.detail["groups"] == len(set(prods)), cmp.detail
+        out = compare(_foil(cid, "sums"))(M, 2)
+        want = max(abs(a - b) for a, b in zip(sorted(prods), sorted(sums)))
+        assert not out.ok and out.detail["groups"] == len(set(sums))
+        assert within(abs(out.err - want), tl, "sums")
+        out = compare(_foil(cid, "literal"))(M, 2)
+        tie = [v for v in prods if prods.count(v) == 2][0]
+        assert within(abs(out.err - 1 / math.sqrt(2)), tl, "literal") and within(abs(out.detail["value"] - tie), tl, "tie")
+        out = compare(_foil(cid, "right singular"))(M, 2)
+        U, s, Vt = np.linalg.svd(M)
+        uI, vI = power(U)[:, 0], power(Vt.T)[:, 0]
+        want = math.sqrt(max(0.0, 1 - float(uI @ vI) ** 2))
+        assert out.detail["group"] == [0, 1] and within(abs(out.err - want), tl, "right u"), (out.detail, want)
