@@ -1372,3 +1372,29 @@ def test_exact71_verdict_selects_the_families_inside_the_hypotheses():
         assert within(abs(worst - want), tol(4, scale=want)), (relation, worst, want)
         assert (worst <= 1.0) == relation, (relation, worst)
         assert len(table) == len(rows) - len(outside)
+
+
+def test_rem72_corrected_check_evidence_on_a_small_run():
+    """The corrected Rem. 7.2 on a small run (4 chains per depth): the exact rows' delta is 0 to rounding (the
+    forced factor) and the evidence reports max |delta| and its tolerance from its definition; the deep-regime
+    tests cover the modes k < n resolved everywhere and mode n is reported apart; the printed law passes and
+    the index foil (B_{l-1}) and the exponent foils fail on the exact family."""
+    from theory.claims._networks import rounding_tol
+
+    ctx = _SmallCtx("rem-7.2")
+    out = sec7._rem72_corrected_check(ctx)
+    ev = out.evidence
+    rows = sec7._exact72(ctx, fgln.FACTOR_COUNT_72, False, 0)
+    df = ev["delta_forced"]
+    assert df["max_abs_delta_exact_family"] == max(float(np.max(np.abs(d["delta"]))) for d in rows)
+    assert df["tol"] == max(rounding_tol(len(d["s"]), scale=1.0 + float(np.max(np.abs(np.log(d["s"])))),
+                                         kernels=2 * d["L"] + 6) for d in rows)
+    assert df["max_abs_delta_exact_family"] <= df["tol"]
+    deep = sec7._deep72(ctx, 0)
+    res = sec7._resolved_everywhere(deep)
+    n = len(sec7.DEEP_GAMMAS)
+    assert [t["mode"] for t in ev["deep_regime_tests"]] == [k + 1 for k in res if k < n - 1]
+    assert [t["mode"] for t in ev["deep_regime_mode_n_not_tested"]] == [k + 1 for k in res if k == n - 1]
+    assert out.status is Status.SUPPORTED, out.summary
+    for kw in (dict(b_shift=1), dict(power=lambda L: 1.0), dict(dexp=sec7.EXPONENT_SLIP)):
+        assert sec7._rem72_corrected_check(ctx, **kw).status is Status.REFUTED, kw
