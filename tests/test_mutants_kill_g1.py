@@ -674,3 +674,82 @@ def test_augmented_pool_without_augmentation_is_the_images_in_0_1():
     np.testing.assert_array_equal(X.numpy(), imgs.astype(np.float32) / np.float32(255.0))
     np.testing.assert_array_equal(y, labs)
     assert float(X.max()) <= 1.0 and float(X.min()) >= 0.0
+
+
+def test_max_defect_is_the_worst_relative_balance_change():
+    """_max_defect(flow, base) = max over times and l of max|Delta_l(t) - base_l| / max_l ||M_l(t)||_2^2 with
+    Delta_l = M_{l+1}^T M_{l+1} - M_l M_l^T, M_l = D_l W_l D_{l-1} (written out); 0 on an exactly balanced
+    diagonal network, the defect itself without a base."""
+    from types import SimpleNamespace
+
+    from theory.claims import sec4
+
+    rng = np.random.default_rng(44)
+    ns = [3, 4, 4, 2]
+    ds = [np.array([1.0, 0.0, 1.0, 1.0]), np.array([1.0, 1.0, 0.0, 1.0])]
+    times = [[rng.standard_normal((ns[l + 1], ns[l])) for l in range(3)] for _ in range(3)]
+
+    def defects(Ws):
+        D = [np.eye(ns[0])] + [np.diag(d) for d in ds] + [np.eye(ns[-1])]
+        M = [D[l] @ Ws[l - 1] @ D[l - 1] for l in range(1, 4)]
+        return [M[l].T @ M[l] - M[l - 1] @ M[l - 1].T for l in (1, 2)], max(np.linalg.norm(m, 2) ** 2 for m in M)
+
+    base = defects(times[0])[0]
+    want = want0 = 0.0
+    for Ws in times:
+        dd, sc = defects(Ws)
+        want0 = max(want0, max(np.abs(x).max() for x in dd) / sc)
+        want = max(want, max(np.abs(x - b).max() for x, b in zip(dd, base)) / sc)
+    flow = SimpleNamespace(weights=times, ds=ds)
+    scale = max(np.abs(W).max() for Ws in times for W in Ws) ** 2
+    t = tol(max(ns), scale=scale, kernels=6)
+    assert within(abs(sec4._max_defect(flow) - want0), t, "defect")
+    assert within(abs(sec4._max_defect(flow, base) - want), t, "defect change")
+    assert sec4._max_defect(SimpleNamespace(weights=times[:1], ds=ds), base) <= t
+    # exactly balanced: orthogonal layers and open gates (M_{l+1}^T M_{l+1} = M_l M_l^T = I, exact for permutations)
+    Pm = np.eye(3)[[2, 0, 1]]
+    assert sec4._max_defect(SimpleNamespace(weights=[[Pm, Pm.T, -Pm]], ds=[np.ones(3), np.ones(3)])) == 0.0
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.alignment: small helpers against their definitions
+# ----------------------------------------------------------------------------------------------
+
+
+def test_min_gap_dps_for_and_rho_of():
+    from theory import alignment as al
+
+    assert al.min_gap([0.0, 0.5, 1.5, 1.6], 2) == 0.5  # gaps over i <= r only (1.6 - 1.5 is i = 3)
+    assert al.min_gap([0.0, 0.5, 1.5, 1.6], 3) == pytest.approx(0.1, rel=tol(4))
+    assert al.min_gap([0.0, 2.0, np.inf], 2) == 2.0 and al.min_gap([0.0, np.inf, np.inf], 1) == np.inf
+    # dps: 3 decades per decade of s_1/s_n (finite entries only) plus the margin, rounded up
+    ls = np.array([0.0, -10 * math.log(10), -np.inf])
+    assert al.dps_for(ls) == 30 + 30 and al.dps_for(ls, extra=5) == 35
+    assert al.dps_for(np.array([1.0, 1.0 - 2.5 * math.log(10)]), extra=0) == 8  # ceil(7.5)
+    ls = np.log(np.array([4.0, 1.0, 0.5, 0.25]))
+    assert al.rho_of(ls, 2) == pytest.approx(0.5, rel=tol(4)) and al.rho_of(ls, 1) == pytest.approx(0.25, rel=tol(4))
+    assert al.rho_of(np.array([0.0, -np.inf, -np.inf]), 1) == 0.0
+
+
+def test_orthonormalize_mp_is_gram_schmidt_in_column_order():
+    """Q' = Q R^{-1} with R upper triangular, positive diagonal (the QR factor of Q), at working precision:
+    Q'^T Q' = I and Q'^T Q upper triangular with positive diagonal; for an orthogonal Q, Q' = Q to ~1 ulp."""
+    from theory import alignment as al
+
+    rng = np.random.default_rng(45)
+    A = rng.standard_normal((4, 4))
+    with mp.workdps(40):
+        Q = al._orthonormalize_mp(mp.matrix(A.tolist()))
+        G = Q.T * Q
+        Rm = Q.T * mp.matrix(A.tolist())
+        for a in range(4):
+            for b in range(4):
+                assert abs(G[a, b] - (1 if a == b else 0)) < mp.mpf(10) ** -35
+                if a > b:
+                    assert abs(Rm[a, b]) < mp.mpf(10) ** -35
+            assert Rm[a, a] > 0
+    Qo = np.linalg.qr(A)[0] * np.sign(np.diag(np.linalg.qr(A)[1]))
+    with mp.workdps(40):
+        Q2 = al._orthonormalize_mp(mp.matrix(Qo.tolist()))
+        err = max(abs(float(Q2[a, b]) - Qo[a, b]) for a in range(4) for b in range(4))
+    assert within(err, tol(4, kernels=2), "orthogonal input kept")
