@@ -1447,3 +1447,48 @@ def test_g2_claims_test_their_printed_profile(claim_id, pairs):
     assert kw["key"] == {"fig-10/u-shape": "gram", "fig-11/small-l": "top", "fig-12/large-l": "aat",
                          "fig-12/separation": "sep"}[claim_id]
     assert kw.get("label_k", fa.K) == fa.K
+
+
+def test_fig1_plot_draws_run_0_top_15_log_singular_values(monkeypatch):
+    runs = _fig1_runs()
+    _fake_g1(monkeypatch, main=runs)
+    out = ft._fig1_check(Context(claim_id="fig-1"), plot=True)
+    lines = out.figures["fig1_log_singular_values"].axes[0].get_lines()
+    run0 = runs[0][1]
+    assert len(lines) == 15
+    for k, ln in enumerate(lines):
+        assert np.array_equal(ln.get_xdata(), run0.steps) and np.array_equal(ln.get_ydata(), np.log(run0.svals[:, k]))
+
+
+def test_init_population_is_contrast_and_top_gap_of_fresh_networks(monkeypatch):
+    """init_population: for `count` networks drawn in turn from the generator seeded ('init-population', n, L, p,
+    count), the cluster contrast and top-gap ratio of log s_k(J), k <= min(K_max, rank J) (rank = the smallest
+    gate rank)."""
+    import torch as _torch
+
+    from checks.model import derive_seed
+    from theory import dynamics, fgln
+
+    n, L, p, count, K_max = 12, 3, 0.5, 4, 8
+    ctx = Context(claim_id="fig-4/trained-synthetic", seed=5)
+    saved = dict(ft._CACHE)
+    try:
+        got = ft.init_population(ctx, n, L, p, count, K_max=K_max)
+    finally:
+        ft._CACHE.clear()
+        ft._CACHE.update(saved)
+    gen = _torch.Generator()
+    gen.manual_seed(derive_seed(5, "init-population", n, L, p, count))
+    assert got.shape == (count, 2)
+    for i in range(count):
+        Ws, ds = dynamics.init_masked(n, L, p, 1.0 / math.sqrt(n), gen)
+        rank = min(int(np.count_nonzero(d)) for d in ds)
+        s = np.linalg.svd(fgln.jacobian(Ws, ds), compute_uv=False)[: min(K_max, rank)]
+        g = -np.diff(np.log(s))
+        w = g[: max(1, len(s) - 3)]
+        # each gap errs by a few ulp of max |log s| (and the SVD's relative error), so the log of a ratio of gaps by
+        # that over the smallest gap
+        M = float(np.max(np.abs(np.log(s))))
+        assert within(abs(got[i, 0] - math.log(w.max() / np.median(w))), tol(4 * n, kappa=M / float(w.min())),
+                      f"contrast {i}")
+        assert got[i, 1] == ft._top_gap_ratio(np.log(s))
