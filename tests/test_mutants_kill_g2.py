@@ -1137,3 +1137,49 @@ def test_svd_exactly_cmps_on_the_fixed_ties_have_their_closed_form_errors():
         uI, vI = power(U)[:, 0], power(Vt.T)[:, 0]
         want = math.sqrt(max(0.0, 1 - float(uI @ vI) ** 2))
         assert out.detail["group"] == [0, 1] and within(abs(out.err - want), tl, "right u"), (out.detail, want)
+
+
+def test_appendix_c_limit_and_formula_foils_predict_what_their_statements_name():
+    """The limit(t or i, n) knobs of lem-c.6/limit and app-c.2/subadditivity (printed and every foil), in terms of
+    d_t(n) = -E log|det Ω^{t,t}| (mpmath digamma sum here) and log E|det Ω^{t,t}|; and Lemma C.3's closed form
+    (i/2) ln(2 sigma^2) + (1/2) sum_{k<=i} psi((t-k+1)/2) with its foils (ln sigma^2; split one too early)."""
+    from theory import wedge
+
+    def d(i, n):
+        if i < 1:
+            return 0.0
+        with mp.workdps(30):
+            return float(sum(mp.digamma(mp.mpf(n - k + 1) / 2) - mp.digamma(mp.mpf(i - k + 1) / 2)
+                             for k in range(1, i + 1)) / 2)
+
+    tables = {"lem-c.6/limit": {None: lambda t, n: -d(t, n), "swapped": lambda t, n: math.log(wedge.top_minor_abs_mean(t, n)),
+                                "diagonal entries": lambda t, n: -t * d(1, n), "index shifted": lambda t, n: -d(t + 1, n),
+                                "constant 3/2": lambda t, n: -1.5 * d(t, n), "constant 2/3": lambda t, n: -d(t, n) / 1.5},
+              "app-c.2/subadditivity": {None: d, "no correction": lambda i, n: 0.0, "halved": lambda i, n: d(i, n) / 2,
+                                        "index shifted": lambda i, n: d(i - 1, n), "constant 3/2": lambda i, n: 1.5 * d(i, n),
+                                        "constant 2/3": lambda i, n: d(i, n) / 1.5}}
+    for cid, table in tables.items():
+        for needle, want in table.items():
+            limit = _knob(_form(cid).check if needle is None else _foil(cid, needle), "limit")
+            for n in (3, 4, 5):
+                for t in range(1, n):
+                    w = want(t, n)
+                    assert within(abs(float(limit(t, n)) - w), tol(2 * n, scale=abs(w) + 1, kernels=4), f"{cid} {needle}")
+    assert _knob(_foil("lem-c.6/limit", "hypothesis (b) dropped"), "omega") == "identity"
+    # E|det Ω^{1,1}| = E|Ω_11| for Haar Ω on O(n): Γ(n/2) / (sqrt(pi) Γ((n+1)/2))
+    for n in (2, 3, 5):
+        want = math.gamma(n / 2) / (math.sqrt(math.pi) * math.gamma((n + 1) / 2))
+        assert within(abs(wedge.top_minor_abs_mean(1, n) - want), tol(n, scale=want, kernels=8), f"E|Omega_11| n={n}")
+    for t in range(1, 7):
+        for i in range(1, t + 1):
+            for s in (0.3, 1.0, 5.0):
+                with mp.workdps(30):
+                    want = float(mp.mpf(i) / 2 * mp.log(2 * mp.mpf(s) ** 2)
+                                 + sum(mp.digamma(mp.mpf(t - k + 1) / 2) for k in range(1, i + 1)) / 2)
+                sc = abs(want) + i * 10
+                assert within(abs(app_c._c3_closed(i, t, s) - want), tol(2 * i, scale=sc, kernels=4), "c3 closed")
+                assert within(abs(app_c._c3_no_two(i, t, s) - (want - i / 2 * math.log(2))), tol(2 * i, scale=sc, kernels=4),
+                              "c3 no two")
+    split = _knob(_foil("lem-c.3/case-split", "split one too early", corrected=True), "split")
+    assert [split(t) for t in range(1, 7)] == [t - 1 for t in range(1, 7)]
+    assert _knob(_form("lem-c.3/case-split", True).check, "split")(4) == 4
