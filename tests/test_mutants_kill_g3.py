@@ -32,43 +32,126 @@ EPS = np.finfo(float).eps
 _C4 = np.array([[2.0, 0.7, 0.3, 0.2], [0.7, 1.5, -0.4, 0.1], [0.3, -0.4, 1.0, -0.3], [0.2, 0.1, -0.3, 0.8]])
 
 
-@pytest.mark.parametrize("kind, a, Ls", [("exp", [0.0, 0.5, 1.2, 2.0], [10.0, 20.0, 40.0]),
-                                         ("poly", [0.0, 1.0, 2.0, 3.0], [1e2, 1e3, 1e4])])
-def test_entry_decay_table_rows_and_curves_are_the_entries_they_name(kind, a, Ls):
+_BLOCK = np.zeros((4, 4))
+_BLOCK[:2, :2], _BLOCK[2:, 2:] = [[1.0, 0.5], [0.5, 1.0]], [[1.0, 0.3], [0.3, 1.0]]
+
+
+@pytest.mark.parametrize("C, kind, a, Ls", [(_C4, "exp", [0.0, 0.5, 1.2, 2.0], [40.0, 80.0, 160.0]),
+                                            (_C4, "poly", [0.0, 1.0, 2.0, 3.0], [1e6, 1e7, 1e8]),
+                                            (_BLOCK, "exp", [0.0, 0.5, 1.2, 2.0], [10.0, 20.0, 40.0]),
+                                            # entries at 170, 128 and 132 x their float64 resolution (near the 100x cut)
+                                            (_C4, "exp", [0.0, 0.5, 1.2, 2.0], [8.0, 15.5, 21.5])])
+def test_entry_decay_table_rows_and_curves_are_the_entries_they_name(C, kind, a, Ls):
     """Every row and curve of entry_decay_table names (1-based) the entry e_j^T u_i it fits: the labels cover
-    each pair j != i <= r once; the curve's log|e_j^T u_i| and log-ratio are those of the mpmath
-    eigen-decomposition (graded_eig) and of the corrected ratio at each depth; K_pred is the corrected
-    constant of that (j, i) (alignment.entry_prediction); and the fit recovers it (slope 1 against the
-    corrected ratio, constant K_pred) within the O(eps_L) remainder of the ladder criterion, propagated
-    through the 3-point least-squares fit."""
+    each pair j != i <= r once; the curve's log|e_j^T u_i| (-inf for an exact zero: the block-diagonal C
+    decouples coordinates 1-2 from 3-4) and log-ratio are those of the mpmath eigen-decomposition (graded_eig)
+    and of the corrected ratio at each depth; K_pred is the corrected constant of that (j, i)
+    (alignment.entry_prediction); the fit recovers it (slope 1 against the corrected ratio, constant K_pred)
+    within the O(eps_L) remainder of the ladder criterion propagated through the 3-point least-squares fit
+    (undefined, nan, where the entry is 0); and the float64 rows count the entries above 100x their
+    Davis-Kahan resolution and their error over it."""
     a = np.array(a)
-    r = 3
-    rows, curves, f64 = app_d.entry_decay_table(_C4, r, a, kind, Ls)
+    r, n = 3, C.shape[0]
+    rows, curves, f64 = app_d.entry_decay_table(C, r, a, kind, Ls)
     pairs = [(j + 1, i + 1) for i in range(r) for j in range(r) if j != i]
     assert [(row["j"], row["i"]) for row in rows] == pairs
     assert sorted(curves) == sorted(pairs)
-    pred = al.predict(_C4, r)
-    eigs = [al.graded_eig(al.log_s_sequence(a, L, kind), _C4, r) for L in Ls]
+    pred = al.predict(C, r)
+    eigs = [al.graded_eig(al.log_s_sequence(a, L, kind), C, r) for L in Ls]
     for row in rows:
         j, i = row["j"] - 1, row["i"] - 1
         K, which = al.entry_prediction(pred, j, i, corrected=True)
-        assert row["K_pred"] == K
+        assert row["K_pred"] == K and row["printed_predicts_slope"] == 1.0
         ly, lr, Kc = curves[(row["j"], row["i"])]
         assert Kc == K
         for t, ge in enumerate(eigs):
             ls = ge.log_s
-            assert ly[t] == math.log(abs(ge.U[j, i]))
+            u = ge.U[j, i]
+            assert ly[t] == (math.log(abs(u)) if u != 0 else -math.inf)
             assert lr[t] == ((ls[i] - ls[j]) if which == "si/sj" else (ls[j] - ls[i]))
+        if K == 0:
+            assert math.isnan(row["K_fit"]) and math.isnan(row["slope_vs_corrected_ratio"])
+            continue
         # remainder bound of the ladder criterion at the shallowest fitted rung, as a bound on |log(1 + rem)|
-        B = 2 * al.REMAINDER_CONST * al.k_eff(_C4, r) * al.rho_of(eigs[-3].log_s, r)
+        B = 2 * al.REMAINDER_CONST * al.k_eff(C, r) * al.rho_of(eigs[-3].log_s, r)
         x = lr[-3:] - lr[-3:].mean()
         slope_bound = B * np.abs(x).sum() / (x ** 2).sum()
         assert within(abs(row["slope_vs_corrected_ratio"] - 1), slope_bound, "entry slope")
         assert row["slope_vs_printed_ratio"] == -row["slope_vs_corrected_ratio"]
         icpt_bound = B + abs(lr[-3:].mean()) * slope_bound
         assert within(abs(math.log(row["K_fit"] / K)), icpt_bound, "entry constant")
-    assert [e["of"] for e in f64] == [r * (_C4.shape[0] - 1)] * len(Ls)
-    assert all(e["max_err_over_bound"] <= 1.0 for e in f64)
+    assert [e["L"] for e in f64] == list(Ls)
+    for e, ge in zip(f64, eigs):
+        w, V = al.eig_float64(ge.log_s, C)
+        res = al.float64_resolution(np.abs(w), n)
+        resolved = [(abs(V[j, i] - ge.U[j, i]), res[i]) for i in range(r) for j in range(n)
+                    if j != i and abs(ge.U[j, i]) > 100 * res[i]]
+        assert e["of"] == r * (n - 1) and e["entries_resolvable"] == len(resolved)
+        assert e["max_err_over_bound"] == max([d / b for d, b in resolved], default=0.0) <= 1.0
+
+
+def test_decay_figure_plots_the_fitted_curves_and_both_predictions():
+    """_decay_figure: one panel per kind (1 x 2), per entry the computed log10|e_j^T u_i| (dots), the corrected
+    prediction log10(|K| ratio) (solid) and the printed one log10(|K| / ratio) (dotted), on synthetic curves."""
+    Ls = np.array([5.0, 10.0, 20.0])
+    curves = {(2, 1): (np.array([-3.0, -5.5, -9.0]), np.array([-2.0, -4.0, -8.0]), -0.25),
+              (1, 3): (np.array([-1.0, -2.0, -4.5]), np.array([-1.5, -2.5, -4.0]), 1.5)}
+    fig = app_d._decay_figure({"exp separation": (Ls, curves), "poly separation": (Ls, curves)})
+    assert len(fig.axes) == 2
+    assert [ax.get_subplotspec().get_geometry()[:2] for ax in fig.axes] == [(1, 2), (1, 2)]
+    ln10 = math.log(10)
+    for ax in fig.axes:
+        lines = ax.lines
+        assert len(lines) == 3 * len(curves)
+        for t, ((j, i), (ly, lr, K)) in enumerate(curves.items()):
+            dots, solid, dotted = lines[3 * t: 3 * t + 3]
+            assert dots.get_label() == f"e_{j}^T u_{i}"
+            for ln, ref in ((dots, ly / ln10), (solid, (lr + math.log(abs(K))) / ln10),
+                            (dotted, (-lr + math.log(abs(K))) / ln10)):
+                assert np.array_equal(np.asarray(ln.get_xdata()), Ls)
+                assert within(np.abs(np.asarray(ln.get_ydata()) - ref), 4 * EPS * np.abs(ref), "decay curve")
+
+
+def test_printed_c_replay_is_the_printed_ratio_error():
+    """printed_c_replay on the 3x3 example (e_2^T u_1 = closed-form 2x2 entry cf(L), s_1/s_2 = e^L, (T_C)_21 = 0.5):
+    err = |cf(L) e^-L - 0.5|, tol = REMAINDER_CONST K_eff rho_L with rho_L = e^-L, detail the named numbers; the
+    i = 1, j = 2, r = 2 defaults are the example's."""
+    C = app_d.CE_C3
+    for L in (5.0, 10.0, 20.0):
+        ce = {**app_d.CE_PRINTED_C, "L": L}
+        c = app_d.printed_c_replay(ce)
+        cf = app_d._closed_form_2x2(0.5, L)
+        y = cf * math.exp(-L)
+        assert within(abs(c.err - abs(y - 0.5)), 8 * EPS * max(abs(y), 0.5), "err")
+        assert within(abs(c.tol - al.REMAINDER_CONST * al.k_eff(C, 2) * math.exp(-L)), 8 * EPS * c.tol, "tol")
+        d = c.detail
+        assert d["T21"] == 0.5
+        assert within(abs(d["e2_u1"] - cf), 4 * EPS * cf, "e2_u1")
+        assert within(abs(d["printed_ratio_s1/s2"] - math.exp(L)), 4 * EPS * math.exp(L), "ratio")
+        assert within(abs(d["e2_u1_over_s2/s1"] - cf * math.exp(L)), 8 * EPS * cf * math.exp(L), "intended")
+        bare = app_d.printed_c_replay({"C": C, "a": app_d.CE_A3, "L": L})
+        assert (bare.err, bare.tol) == (c.err, c.tol)
+
+
+@pytest.mark.parametrize("L", [10.0, 20.0, 30.0])
+def test_d3_printed_replay_is_the_log_log_exponent_between_half_depth_and_depth(L):
+    """d3_printed_replay on C = [[1, .5], [.5, 1]], s = (1, e^-L), (i, j) = (1, 2): e_2^T u_1 = cf(L) (closed form),
+    log(s_1/s_2) = L, so the exponent is (log cf(L) - log cf(L/2)) / (L/2) (about -1: the entry decays like
+    s_2/s_1), err = |exponent - 1|, tol = REMAINDER_CONST K_eff e^{-L/2}; the details are cf(L) e^{-L},
+    cf(L) e^{L} (-> 0.5) and K_derived = c_21 / c_11 = 0.5."""
+    c = app_d.d3_printed_replay({**app_d.CE_D3, "L": L})
+    cf1, cf2 = app_d._closed_form_2x2(0.5, L / 2), app_d._closed_form_2x2(0.5, L)
+    expo = (math.log(cf2) - math.log(cf1)) / (L / 2)
+    t = tol(1, scale=2 * L, kernels=2) / (L / 2)
+    assert within(abs(c.detail["exponent_vs_s_i/s_j"] - expo), t, "exponent")
+    assert within(abs(c.err - abs(expo - 1)), t, "err")
+    assert within(abs(c.tol - al.REMAINDER_CONST * al.k_eff(app_d.CE_C, 1) * math.exp(-L / 2)), 8 * EPS * c.tol, "tol")
+    d = c.detail
+    assert within(abs(d["e_j^T u_i"] - cf2), 4 * EPS * cf2, "entry")
+    assert within(abs(d["e_j^T u_i / (s_i/s_j) (printed; -> K)"] - cf2 * math.exp(-L)), 8 * EPS * cf2 * math.exp(-L), "printed")
+    assert within(abs(d["e_j^T u_i / (s_j/s_i) (intended; -> K_derived)"] - cf2 * math.exp(L)), 8 * EPS * cf2 * math.exp(L),
+                  "intended")
+    assert d["K_derived = C21 T^-T Sigma^-1"] == 0.5
 
 
 @pytest.mark.parametrize("c, L", [(0.5, 1.0), (0.5, 5.0), (-1.3, 2.0), (0.5, 20.0), (2.0, 0.3)])
@@ -108,6 +191,7 @@ def test_check_split_closed_form_evidence_is_one_minus_u11():
     (app_d.CE_C3, [0.0, -1.0, -2.0], 0),
     (app_d.CE_C3, [0.0, -np.inf, -np.inf], 2),
     (app_d.CE_C3, [0.0, -1.0, -np.inf], 1),
+    (np.array([[2.0, 0.5], [0.5, 1.0]]), [-0.5, -np.inf], 1),
 ])
 def test_singular_s_replay_err_is_the_rank_drop(C, log_s, drop):
     """singular_s_replay's err is rank C - rank X_L (X_L = S_L C S_L), which is the number of zero s_i for a
@@ -120,6 +204,90 @@ def test_singular_s_replay_err_is_the_rank_drop(C, log_s, drop):
     Cs = sp.Matrix(C.shape[0], C.shape[1], lambda i, j: sp.nsimplify(C[i, j]))
     Xs = sp.diag(*s) * Cs * sp.diag(*s)
     assert (cmp.detail["rank_C"], cmp.detail["rank_X"]) == (Cs.rank(), Xs.rank())
+    sf = np.exp(np.array(log_s))
+    assert np.array_equal(np.array(cmp.detail["s"]), sf)  # s_i = e^{log s_i}, 0 for log s_i = -inf
+    assert cmp.detail["ell_1"] == C[0, 0]
+    if not np.any(np.isfinite(log_s[1:])):  # S_L = diag(s_1, 0, ...): X_L = s_1^2 c_11 e_1 e_1^T exactly
+        assert within(np.abs(np.array(cmp.detail["u_1"]) - np.eye(len(log_s))[0]), 0.0 * sf + EPS, "u_1 = e_1")
+        assert within(abs(cmp.detail["sigma_1/s_1^2"] - C[0, 0]), 4 * EPS * C[0, 0], "sigma_1/s_1^2 = c_11")
+
+
+def _ctx_rng(seed=0):
+    return SimpleNamespace(rng=lambda name: np.random.default_rng(seed))
+
+
+def test_check_printed_c_evidence_is_what_it_names():
+    """thm-d.1/c's evidence: per depth, the mpmath e_2^T u_1 of the 3x3 example equals the closed-form 2x2
+    eigenvector entry (the third coordinate is decoupled) and the replay's err/tol; the printed and corrected
+    predictions are (T_C)_21 e^{+L} and (T_C)_21 e^{-L} with (T_C)_21 = c_21 = 0.5; the float64 entry at L = 5
+    agrees within its Davis-Kahan resolution; the 4x4 showcase is an SPD matrix with spectrum (3, 1, 0.5, 0.2)."""
+    out = app_d.check_printed_c(_ctx_rng())
+    ev = out.evidence
+    assert [row["L"] for row in ev["ladder"]] == [5.0, 10.0, 20.0, 40.0]
+    for row in ev["ladder"]:
+        L = row["L"]
+        cf = app_d._closed_form_2x2(0.5, L)
+        assert row["e2_u1_closed_form"] == cf
+        assert within(abs(row["e2_u1_mp_eigsy"] - cf), 4 * EPS * abs(cf), "mp vs closed form")
+        assert within(abs(row["printed_prediction_T21*s1/s2"] - 0.5 * math.exp(L)), 4 * L * EPS * 0.5 * math.exp(L), "printed")
+        assert within(abs(row["corrected_prediction_T21*s2/s1"] - 0.5 * math.exp(-L)), 4 * L * EPS * 0.5 * math.exp(-L),
+                      "corrected")
+        rep = app_d.printed_c_replay({**app_d.CE_PRINTED_C, "L": L})
+        assert (row["err"], row["tol"]) == (rep.err, rep.tol)
+    assert ev["mp_vs_closed_form_agree"] is True
+    res = al.float64_resolution(np.abs(al.eig_float64(al.log_s_sequence(app_d.CE_A3, 5.0), app_d.CE_C3)[0]), 3)
+    assert within(abs(ev["float64_eigh_L5_e2_u1"] - app_d._closed_form_2x2(0.5, 5.0)), res[0], "float64 at L=5")
+    fits = ev["entry_fits_4x4"]
+    Cx = np.array(fits["C"])
+    assert fits["r"] == 3 and np.array_equal(Cx, Cx.T)
+    assert within(np.abs(np.linalg.eigvalsh(Cx) - [0.2, 0.5, 1.0, 3.0]), tol(4, scale=3.0, kernels=3), "showcase spectrum")
+    assert ev["replay_at_L20"]["err"] == app_d.printed_c_replay(app_d.CE_PRINTED_C).err
+
+
+def test_check_rem_d3_evidence_is_what_it_names():
+    """rem-d.3's evidence: the closed-form e_2^T u_1 at L = 20 is the replay's mpmath entry, the ladder rows are the
+    replay at each depth, and the intended constant e_2^T u_1 (s_1/s_2)... -> K_derived = 0.5 = c_21 / c_11."""
+    out = app_d.check_rem_d3(None)
+    ev = out.evidence
+    u = ev["comparison"]["e_j^T u_i"]
+    assert within(abs(ev["closed_form_e2_u1_L20"] - u), 4 * EPS * abs(u), "closed form at L=20")
+    for row in ev["ladder"]:
+        rep = app_d.d3_printed_replay({**app_d.CE_D3, "L": row["L"]})
+        assert row["exponent_vs_s_i/s_j"] == rep.detail["exponent_vs_s_i/s_j"]
+        assert within(abs(row["e_j^T u_i"] - app_d._closed_form_2x2(0.5, row["L"])),
+                      4 * EPS * abs(row["e_j^T u_i"]), "ladder entry")
+    assert ev["comparison"]["K_derived = C21 T^-T Sigma^-1"] == 0.5
+
+
+def _eig_sorted(ls, C):
+    """float64 eigen-decomposition of S C S sorted by |sigma| decreasing, e_i^T u_i >= 0 (an independent
+    reference for well-separated 2x2 examples)."""
+    s = np.exp(np.asarray(ls, float))
+    w, V = np.linalg.eigh(s[:, None] * np.asarray(C, float) * s[None, :])
+    o = np.argsort(-np.abs(w))
+    w, V = w[o], V[:, o]
+    return w, V * np.where(np.diag(V) < 0, -1.0, 1.0)
+
+
+def test_hypothesis_probes_are_the_dropped_hypotheses():
+    """thm-d.1/a's hypothesis probes (L = 30): each probe's log s, C and r are the dropped hypothesis it names
+    ((i) s = (e^-L, 1); (ii) s = (1, 1); (iii) C^{1,1} = 0 or < 0, with s = (1, e^-L)); max|u_1 - e_1| and
+    sigma_1/s_1^2 are those of a float64 eigh of S C S; conclusion (a) fails exactly for the first four (the
+    method's text), not for the negative-definite leading block."""
+    L = 30.0
+    probes = app_d.hypothesis_probes()
+    expect = [([-L, 0.0], [[1, .5], [.5, 1]], True), ([0.0, 0.0], [[1, .5], [.5, 1]], True),
+              ([0.0, -L], [[0, 1], [1, 1]], True), ([0.0, -L], [[0, 0], [0, 1]], True),
+              ([0.0, -L], [[-1, .5], [.5, 1]], False)]
+    assert len(probes) == len(expect)
+    for pr, (ls, C, fails) in zip(probes, expect):
+        assert pr["log_s"] == ls and pr["C"] == C and pr["r"] == 1
+        assert pr["conclusion (a) fails"] is fails
+        w, V = _eig_sorted(ls, C)
+        dev = float(np.max(np.abs(V[:, 0] - [1.0, 0.0])))
+        assert within(abs(pr["max|u_i - e_i|"] - dev), tol(2, kernels=2), pr["dropped"])
+        sig = w[0] / math.exp(2 * ls[0])
+        assert within(abs(pr["sigma1/s1^2"] - sig), tol(2, kernels=2, scale=abs(sig)), pr["dropped"])
 
 
 # -- Appendix E: the exponent algebra of the printed assumption (i) -----------------------------------
