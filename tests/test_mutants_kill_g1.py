@@ -753,3 +753,76 @@ def test_orthonormalize_mp_is_gram_schmidt_in_column_order():
         Q2 = al._orthonormalize_mp(mp.matrix(Qo.tolist()))
         err = max(abs(float(Q2[a, b]) - Qo[a, b]) for a in range(4) for b in range(4))
     assert within(err, tol(4, kernels=2), "orthogonal input kept")
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.claims.sec6: Remark 6.2's cluster statistic and the prediction helper
+# ----------------------------------------------------------------------------------------------
+
+
+def test_cmp_clusters_statistic_is_off_block_and_block_orthogonality(monkeypatch):
+    """cmp_clusters hands _remainder_cmp, per rung, max(max |off-block R^{r,r}|, max_k max|R_k^T R_k - I|)
+    ('block') or max|R^{r,r} - I| ('identity'), and reports max|R - I| on the diagonal blocks; R = blockdiag(1, Q)
+    + off-block E with Q a 3 x 3 rotation, written out (sizes (1, 3), r = 4, n = 5)."""
+    from types import SimpleNamespace
+
+    from theory.claims import sec6
+
+    rng = np.random.default_rng(46)
+    Q = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    Rs = []
+    for e in (1e-2, 1e-4):
+        R = np.eye(5)
+        R[1:4, 1:4] = Q * (1 + e)  # block defect |(1+e)^2 - 1| on its Gram
+        E = e * rng.standard_normal((4, 4))
+        E[0, 0] = 0.0
+        E[1:4, 1:4] = 0.0
+        R[:4, :4] += E
+        Rs.append(R)
+    rungs = [SimpleNamespace(s6=SimpleNamespace(R=R)) for R in Rs]
+    bounds = np.array([0, 1, 4])
+    monkeypatch.setattr(sec6, "_cluster_ladder", lambda *a: (3.0, bounds, rungs))
+    seen = {}
+
+    def fake_cmp(vals, rgs, K, extra=None, rate=1.0):
+        seen.update(vals=list(vals), K=K, rate=rate, extra=extra)
+        return Comparison(0.0, 1.0, {})
+
+    from checks import Comparison
+
+    monkeypatch.setattr(sec6, "_remainder_cmp", fake_cmp)
+    a, b = np.zeros(5), np.zeros(5)
+    cmp = sec6.cmp_clusters(np.eye(5), np.eye(5), np.array([1, 3]), a, b)
+    mask = np.zeros((4, 4), bool)
+    mask[0, 0] = True
+    mask[1:4, 1:4] = True
+    want = []
+    for R in Rs:
+        Rr = R[:4, :4]
+        off = np.abs(Rr[~mask]).max()
+        orth = max(abs(Rr[0, 0] ** 2 - 1), np.abs(Rr[1:4, 1:4].T @ Rr[1:4, 1:4] - np.eye(3)).max())
+        want.append(max(off, orth))
+    assert within(np.abs(np.array(seen["vals"]) - want), tol(3, scale=2.0, kernels=3), "block statistic")
+    assert seen["K"] == 3.0 and seen["rate"] == 1.0 and seen["extra"]["sizes"] == [1, 3]
+    Rr = Rs[-1][:4, :4]
+    assert within(abs(cmp.detail["block_dist_from_I"] - np.abs(Rr[mask] - np.eye(4)[mask]).max()), tol(1, scale=2.0),
+                  "block distance")
+    sec6.cmp_clusters(np.eye(5), np.eye(5), np.array([1, 3]), a, b, target="identity", rate=2.0)
+    assert seen["rate"] == 2.0
+    assert within(np.abs(np.array(seen["vals"]) - [np.abs(R[:4, :4] - np.eye(4)).max() for R in Rs]),
+                  tol(1, scale=2.0), "identity statistic")
+
+
+def test_pred_for_reads_rows_or_cols_gram():
+    from theory import alignment as al
+    from theory.claims import sec6
+
+    rng = np.random.default_rng(47)
+    B = rng.standard_normal((4, 4))
+    for gram, C in (("rows", B @ B.T), ("cols", B.T @ B)):
+        p, q = sec6._pred_for(B, 2, gram), al.predict(C, 2)
+        np.testing.assert_array_equal(p.Sigma, q.Sigma)
+        np.testing.assert_array_equal(p.T, q.T)
+    Bd = B.copy()
+    Bd[1] = Bd[0]  # rows 1 and 2 equal: B B^T's leading 2 x 2 block is singular, B^T B's is not
+    assert sec6._pred_for(Bd, 2, "rows") is None and sec6._pred_for(Bd, 2, "cols") is not None
