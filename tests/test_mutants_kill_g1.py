@@ -826,3 +826,25 @@ def test_pred_for_reads_rows_or_cols_gram():
     Bd = B.copy()
     Bd[1] = Bd[0]  # rows 1 and 2 equal: B B^T's leading 2 x 2 block is singular, B^T B's is not
     assert sec6._pred_for(Bd, 2, "rows") is None and sec6._pred_for(Bd, 2, "cols") is not None
+
+
+def test_bracket_as_dict_reports_its_own_numbers():
+    """The evidence row of a bracket: each field and each decision as the bracket computes it at (c, crit), for
+    a c below, inside and above the bracket."""
+    b = _bracket(u_skew=0.5)
+    crit = 2.0
+    for c in (0.5, 1.5, 1.8, 2.6):  # below; inside; inside the bracket, off the point estimate; above
+        d = b.as_dict(c, crit)
+        assert d["E v (data offset)"] == b.v and d["se v"] == b.v_se and d["samples"] == b.m
+        assert d["E (v + rho) (upper end)"] == b.w and d["se v+rho"] == b.w_se
+        assert d["bracket width E rho"] == b.w - b.v
+        assert d["E (v + R) (= d_K exactly; R from its definition)"] == b.u and d["se v+R"] == b.u_se
+        assert d["skewness v+R"] == b.u_skew and d["crit"] == crit and d["predicted d_K"] == c
+        assert d["crit of the point test (Cornish-Fisher)"] == b.point_crit(crit)
+        assert d["E rho - E R (>= 0: Jensen)"] == b.slack and d["se rho-R"] == b.slack_se
+        assert d["below bracket"] == (c < b.v - crit * b.v_se)
+        assert d["above bracket"] == (c > b.w + _ladder.UPPER_FACTOR * crit * b.w_se)
+        assert d["off the exact estimate"] == (abs(b.u - c) > b.point_crit(crit) * b.u_se)
+        assert d["rho below the exact remainder"] == (b.slack + crit * b.slack_se < 0)
+        assert d["name"] == b.label and d["K"] == b.K
+    assert _bracket(slack=-1.0).as_dict(1.5, crit)["rho below the exact remainder"]
