@@ -1398,3 +1398,64 @@ def test_rem72_corrected_check_evidence_on_a_small_run():
     assert out.status is Status.SUPPORTED, out.summary
     for kw in (dict(b_shift=1), dict(power=lambda L: 1.0), dict(dexp=sec7.EXPONENT_SLIP)):
         assert sec7._rem72_corrected_check(ctx, **kw).status is Status.REFUTED, kw
+
+
+def test_rem54_tests_power_and_resolution_on_given_estimates():
+    """rem-5.4 on given Benettin estimates (column i = gamma_i +- noise): per (config, i) the mean, its se, the
+    form's prediction for that i, Remark 5.5's value and P(rank >= r) beside it; power = max_i P(reject
+    |prediction - gamma_i|); where it passes, the resolution max_i (z + z_0.9) se / |shifted_i - gamma_i| with
+    shifted = psi((t - i + 2)/2). The printed form passes, every foil is rejected."""
+    from scipy.stats import norm
+
+    B, noise = 400, 1e-3
+    sign = np.where(np.arange(B) % 2 == 0, 1.0, -1.0)
+    ests = [np.stack([g + noise * (i + 1) * sign for i, g in enumerate(_gamma_ref(c.n, c.p, c.sigma, c.r))], 1)
+            for c in sec5._REM54_CFGS]
+    z09 = float(norm.ppf(0.9))
+    forms = [("printed", sec5._rem54, None)] + [(f.statement[:30], f.check, f.check.keywords["formula"])
+                                                for f in REGISTRY["rem-5.4"].foils]
+    for name, check, formula in forms:
+        ctx = Context("rem-5.4")
+        ctx.cache[("rem-5.4", "benettin")] = ests
+        out = check(ctx)
+        z = ctx.z(sum(c.r for c in sec5._REM54_CFGS))
+        rows, k, powers, res = out.evidence["tests"], 0, [], []
+        for c in sec5._REM54_CFGS:
+            ex = _gamma_ref(c.n, c.p, c.sigma, c.r)
+            pred = ex if formula is None else np.asarray(formula(c.n, c.p, c.sigma, c.r))
+            ap = _gamma_ref(c.n, c.p, c.sigma, c.r, normalised=False)
+            sh = _gamma_ref(c.n, c.p, c.sigma, c.r, shift=1)
+            for i in range(1, c.r + 1):
+                row = rows[k]
+                k += 1
+                se = noise * i * math.sqrt(B / (B - 1)) / math.sqrt(B)
+                assert within(abs(row["estimate"] - ex[i - 1]), tol(B, scale=1.0 + abs(ex[i - 1]))), (name, row)
+                assert within(abs(row["se"] - se), tol(B, scale=se, kernels=2)), (name, row)
+                assert within(abs(row["prediction"] - pred[i - 1]), tol(16, scale=1.0 + abs(pred[i - 1]), kernels=4)), (name, row)
+                assert within(abs(row["approx (Remark 5.5)"] - ap[i - 1]), tol(16, scale=1.0 + abs(ap[i - 1]), kernels=4))
+                assert within(abs(row["P(rank >= r)"] - float(_acc(c.n, c.r, Fraction(c.p).limit_denominator(100)))),
+                              tol(c.n, scale=1.0))
+                powers.append(stats.power(pred[i - 1] - ex[i - 1], se, z))
+                res.append((z + z09) * se / abs(sh[i - 1] - ex[i - 1]))
+        assert k == len(rows)
+        assert within(abs(out.power - max(powers)), tol(16, scale=1.0, kernels=8)), (name, out.power, max(powers))
+        if formula is None:
+            assert out.status.passing and within(abs(out.resolution.value - max(res)), tol(16, scale=max(res), kernels=8))
+        else:
+            assert out.status is Status.REFUTED, (name, out.summary)
+
+
+def test_rem72_check_stores_a_counterexample_its_replay_reproduces():
+    """rem-7.2 (printed) is refuted on the exact family and stores the minimal case n = 1, L = 2 (two M's):
+    M_1 = e^gamma, delta = -gamma, and its recorded actual and printed values are what the replay (the library)
+    computes from its matrices; the sympy evidence is the same case in closed form."""
+    out = sec7._rem72_check(_SmallCtx("rem-7.2"))
+    assert out.status is Status.REFUTED
+    cex = out.counterexample
+    assert cex == out.evidence["minimal_counterexample"]
+    assert cex["L"] == 2 == len([k for k in cex if k.startswith("M") and not k.startswith("Mdot")]) and cex["n"] == 1
+    assert cex["delta"] == -cex["gamma"] and within(abs(cex["M1"] - math.exp(cex["gamma"])), tol(1, scale=cex["M1"]))
+    cmp = sec7._rem72_replay(cex)
+    t = tol(8, scale=cex["M1"], kernels=8)
+    assert within(abs(cmp.detail["actual"] - cex["actual_sdot"]), t) and within(abs(cmp.detail["printed"] - cex["printed"]), t)
+    assert not cmp.ok
