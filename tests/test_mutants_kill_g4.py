@@ -1100,7 +1100,15 @@ def test_check_fig5_rules(monkeypatch, case):
     monkeypatch.setattr(fa, "_fig5_readings", lambda ctx: (S, d, readings))
     pairs = fa.peak(fa.F5_AT[0], fa.F5_AT[1:])
     ctx = Context(claim_id="fig-5/init")
-    out = fa.check_fig5(ctx, pairs=pairs, plot=False, label_shift=1 if case == "label slip" else 0)
+    out = fa.check_fig5(ctx, pairs=pairs, plot=case == "ok", label_shift=1 if case == "label slip" else 0)
+    if case == "ok":  # every reading but the Haar-rotated ones, mean over draws against l = 1..L-1
+        ax = out.figures["fig5_rho_vs_l"].axes[0]
+        shown = [k for k in readings if "Haar" not in k]
+        assert [ln.get_label() for ln in ax.get_lines()] == shown
+        for ln, k in zip(ax.get_lines(), shown):
+            assert np.array_equal(ln.get_xdata(), np.arange(1, fa.F5_L)) and np.array_equal(
+                ln.get_ydata(), np.nanmean(readings[k], 0))
+        assert ax.get_title().startswith(f"Fig. 5 (init): rho(U_J^T U_A_l), p={fa.F5_P}, n={fa.F5_N}")
     z = ctx.z(len(pairs))
     want = [fa._compare(f"rho({a}) - rho({b})", fa._at(y, a), fa._at(y, b), z, sg) for a, b, sg in pairs]
     assert out.evidence["tests"][fa.F5_PRIMARY] == want and fa._verdict(want) is Status.SUPPORTED
