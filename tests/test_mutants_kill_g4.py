@@ -1002,6 +1002,8 @@ def test_g2_check_decides_per_panel_with_its_value_and_margin_rules(monkeypatch,
                                           fa._at(profs["masked"][(p, n)]["gram"], b), zs, sg) for a, b, sg in pairs]
              for p, n in sec_panels}
     assert ev["masked reading"]["tests"] == srows
+    assert ev["masked reading"]["mean_by_l"] == {f"p={p},n={n}": np.nanmean(profs["masked"][(p, n)]["gram"], 0)
+                                                 .round(3).tolist() for p, n in sec_panels}
     assert ev["masked reading"]["verdict"] == fa._verdict([r for v in srows.values() for r in v]).value
     assert set(out.figures) == {"gram"}
     assert (out.counterexample is None) == (not (out.status is Status.REFUTED and value_ok))
