@@ -848,3 +848,51 @@ def test_bracket_as_dict_reports_its_own_numbers():
         assert d["rho below the exact remainder"] == (b.slack + crit * b.slack_se < 0)
         assert d["name"] == b.label and d["K"] == b.K
     assert _bracket(slack=-1.0).as_dict(1.5, crit)["rho below the exact remainder"]
+
+
+@pytest.mark.parametrize("ns", [(3, 3, 3, 3), (2, 4, 3, 5)])
+@pytest.mark.parametrize("two_sided", [False, True])
+def test_grad_formula_and_its_foil_variants_are_their_formulas(two_sided, ns):
+    """_grad_formula: D_l M_{l+1:L}^T G M_{1:l-1}^T (one- or two-sided M_l, D_0 = D_L = I), and the foils' variants
+    written out: no leading D_l, an extra D_{l-1} on the right, the prefix M_{1:l} (clipped at L), G^T for G
+    (square networks); rectangular widths, so each empty product is the identity of its own size. The printed
+    one-sided form equals the true gradient for general gates (Lemma A.1 with M_l = D_l W_l)."""
+    from theory.claims import app_a
+
+    rng = np.random.default_rng(48)
+    L = len(ns) - 1
+    Ws = [rng.standard_normal((ns[l + 1], ns[l])) for l in range(L)]
+    ds = [rng.uniform(-2, 2, ns[l]) for l in range(1, L)]
+    G = rng.standard_normal((ns[-1], ns[0]))
+    D = [np.eye(ns[0])] + [np.diag(d) for d in ds] + [np.eye(ns[-1])]
+    M = [D[l] @ Ws[l - 1] @ (D[l - 1] if two_sided else np.eye(ns[l - 1])) for l in range(1, L + 1)]
+
+    def prod(a, b, size):  # M_{a:b} = M_b ... M_a, the identity of ``size`` if a > b
+        P = np.eye(size)
+        for k in range(a, b + 1):
+            P = M[k - 1] @ P
+        return P
+
+    def want(l, lead=True, right=False, shift=0, gT=False):
+        x = prod(l + 1, L, ns[l]).T @ (G.T if gT else G) @ prod(1, min(l - 1 + shift, L), ns[0]).T
+        x = D[l] @ x if lead else x
+        return x @ D[l - 1] if right else x
+
+    layers = fgln.layers_two_sided if two_sided else fgln.layers_left
+    scale = math.prod(np.linalg.norm(W, 2) for W in Ws) * 2.0 ** (2 * L) * np.linalg.norm(G, 2)
+    t = tol(max(ns), scale=scale, kernels=2 * L + 2)
+    variants = [({}, {}), ({"lead_gate": False}, {"lead": False}), ({"right_gate": True}, {"right": True}),
+                ({"prefix_shift": 1}, {"shift": 1})]
+    if ns[0] == ns[-1]:
+        variants.append(({"transpose_grad": True}, {"gT": True}))
+    for kw, wkw in variants:
+        got = app_a._grad_formula(layers, **kw)(Ws, ds, G)
+        assert len(got) == L
+        for l in range(1, L + 1):
+            # the shifted prefix M_{1:l} is ill-typed for rectangular layers (n_l x n_l): _cmp_grad rejects it
+            assert got[l - 1].shape == (Ws[l - 1].shape if "prefix_shift" not in kw else want(l, **wkw).shape)
+            assert within(np.abs(got[l - 1] - want(l, **wkw)), t, f"{kw} l={l}")
+    if not two_sided:
+        true = _explicit_grads(Ws, ds, G)[0]
+        for l in range(1, L + 1):
+            assert within(np.abs(want(l) - true[l - 1]), t, f"Lemma A.1 one-sided l={l}")
