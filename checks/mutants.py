@@ -36,7 +36,8 @@ module (each module gets a share proportional to the square root of its number o
 so large claim modules do not crowd out the maths modules. Tolerance mutants are drawn on top.
 
 **Equivalence.** A survivor is either fixed (a new check kills it) or argued equivalent in one line in
-``tests/mutants-equivalent.txt`` (``<mutant key> | <argument>``); the report lists both.
+``tests/mutants-equivalent.txt`` (``<mutant key> | <argument>``, or ``<mutant key> | in <where> | <argument>``
+where the same change occurs at several sites of the module); the report lists both.
 """
 
 from __future__ import annotations
@@ -84,6 +85,10 @@ class Site:
     line: int
     before: str
     after: str
+    # Where the node sits: the enclosing function/class qualname ('<module>' at top level), with '#k' when
+    # the same change occurs k-th of several times there. Names one site across unrelated edits, so an
+    # equivalence argument made for one site never excuses another with the same text.
+    where: str = ""
 
     @property
     def key(self) -> str:
@@ -242,17 +247,45 @@ def source(module: str) -> str:
     return _SNAPSHOT[module]
 
 
+_SITES: dict[tuple[str, int], list[Site]] = {}
+
+
+def _qualname(node, parents) -> str:
+    names = []
+    while node in parents:
+        node = parents[node]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+    return ".".join(reversed(names)) or "<module>"
+
+
 def sites(module: str) -> list[Site]:
-    tree = ast.parse(source(module))
-    out = []
+    src = source(module)
+    memo = (module, hash(src))
+    if memo in _SITES:
+        return list(_SITES[memo])
+    tree = ast.parse(src)
+    parents = {ch: p for p in ast.walk(tree) for ch in ast.iter_child_nodes(p)}
+    raw = []
     for idx, (node, par, grand, ctx) in enumerate(_nodes(tree)):
         if not hasattr(node, "lineno"):
             continue
         for v, (op, new) in enumerate(_variants(node, par, grand, ctx)):
             before, after = ast.unparse(node), ast.unparse(new)
             if before != after and len(before) <= 160:
-                out.append(Site(module, idx, op, v, node.lineno, before, after))
-    return out
+                raw.append((idx, op, v, node.lineno, before, after, _qualname(node, parents)))
+    count: dict[tuple, int] = {}
+    for idx, op, v, line, before, after, q in raw:
+        count[(op, before, after, q)] = count.get((op, before, after, q), 0) + 1
+    seen: dict[tuple, int] = {}
+    out = []
+    for idx, op, v, line, before, after, q in sorted(raw, key=lambda r: (r[3], r[0], r[2])):
+        k = seen[(op, before, after, q)] = seen.get((op, before, after, q), 0) + 1
+        where = q if count[(op, before, after, q)] == 1 else f"{q}#{k}"
+        out.append(Site(module, idx, op, v, line, before, after, where))
+    out.sort(key=lambda s: (s.index, s.variant))
+    _SITES[memo] = out
+    return list(out)
 
 
 def mutate(site: Site) -> str:
@@ -275,11 +308,14 @@ def mutate(site: Site) -> str:
 
 
 def locate(site: dict) -> Site | None:
-    """The current site of an earlier run's mutant: same module, operator and text, nearest line."""
-    if not (ROOT / site["module"]).exists():
+    """The current site of an earlier run's mutant: same module, operator, text and place (``where``, when
+    the earlier run recorded it), nearest line."""
+    if site["module"] not in _SNAPSHOT and not (ROOT / site["module"]).exists():
         return None
     same = [s for s in sites(site["module"])
             if (s.op, s.before, s.after) == (site["op"], site["before"], site["after"])]
+    if site.get("where"):  # the same change in the same function (and occurrence): that site or none
+        same = [s for s in same if s.where == site["where"]]
     return min(same, key=lambda s: abs(s.line - site["line"])) if same else None
 
 
@@ -533,14 +569,34 @@ def run_mutant(site: Site, base: dict, overlay: Path) -> dict:
         path.write_text(original)
 
 
-def _equivalents() -> dict[str, str]:
+_WHERE = re.compile(r"^(?P<key>.*) \| in (?P<where>\S+)$")
+
+
+def _equivalents() -> dict[tuple[str, str | None], str]:
+    """``{(key, where): argument}`` from tests/mutants-equivalent.txt. A line is ``KEY | argument`` or
+    ``KEY | in WHERE | argument`` (WHERE as in :attr:`Site.where`); the first form applies only where the
+    key names a single site of its module (see :func:`equivalence_for`)."""
     out = {}
     if EQUIVALENT.exists():
         for line in EQUIVALENT.read_text().splitlines():
             if line.strip() and not line.startswith("#") and " | " in line:
-                key, why = line.rsplit(" | ", 1)
-                out[key.strip()] = why.strip()
+                head, why = line.rsplit(" | ", 1)
+                m = _WHERE.match(head.strip())
+                out[(m["key"], m["where"]) if m else (head.strip(), None)] = why.strip()
     return out
+
+
+def equivalence_for(site: dict, eq: dict) -> str | None:
+    """The equivalence argument that applies to this mutant, if any: one given for its exact site
+    (key and where), or one given by key alone when that key names no other site of the module."""
+    cur = locate(site)
+    if cur is None:
+        return None
+    if (cur.key, cur.where) in eq:
+        return eq[(cur.key, cur.where)]
+    if (cur.key, None) in eq and sum(s.key == cur.key for s in sites(cur.module)) == 1:
+        return eq[(cur.key, None)]
+    return None
 
 
 def _md(x: str) -> str:
@@ -553,8 +609,12 @@ def write_report(results: list[dict], meta: dict, out_md: Path, out_json: Path) 
     math_rows = [r for r in results if r["site"]["op"] != "tolerance" and r["status"] != "gone"]
     tol_rows = [r for r in results if r["site"]["op"] == "tolerance"]
     for r in results:
-        if r["status"] == "survived" and r["key"] in eq:
-            r["status"], r["equivalent"] = "equivalent", eq[r["key"]]
+        why = equivalence_for(r["site"], eq) if r["status"] in ("survived", "equivalent") else None
+        if why is not None:
+            r["status"], r["equivalent"] = "equivalent", why
+        elif r["status"] == "equivalent":  # an earlier run's argument that no longer names this site
+            r["status"] = "survived"
+            r.pop("equivalent", None)
     killed = sum(r["status"] == "killed" for r in math_rows)
     equiv = sum(r["status"] == "equivalent" for r in math_rows)
     nonequiv = len(math_rows) - equiv

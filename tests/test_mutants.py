@@ -117,3 +117,28 @@ def test_the_tolerance_of_a_comparison_gets_only_the_tolerance_operator():
     assert ("tolerance", "1e-12 * s", "1e-12 * s * 10") in ops and ("tolerance", "2.0 * n", "2.0 * n * 10") in ops
     assert ("sign", "a - b", "a + b") in ops and ("sign", "e - f", "e + f") in ops  # the error is mutated
     assert not any(op != "tolerance" and b in ("1e-12", "2.0", "1e-12 * s", "2.0 * n") for op, b, _ in ops)
+
+
+def test_an_equivalence_names_one_site_and_excuses_no_other(monkeypatch, tmp_path):
+    src = "def f(x):\n    return x[0] + x[0]\n\ndef g(x):\n    return x[0] * 2.0\n"
+    monkeypatch.setitem(mutants._SNAPSHOT, "theory/_fake.py", src)
+    idx = [s for s in mutants.sites("theory/_fake.py") if s.op == "index" and s.after == "1"]
+    assert sorted(s.where for s in idx) == ["f#1", "f#2", "g"]
+    key = idx[0].key
+    eq_file = tmp_path / "eq.txt"
+    monkeypatch.setattr(mutants, "EQUIVALENT", eq_file)
+    eq_file.write_text(f"{key} | by key alone\n")  # names three sites: excuses none
+    assert all(mutants.equivalence_for(mutants.asdict(s), mutants._equivalents()) is None for s in idx)
+    eq_file.write_text(f"{key} | in g | the one in g\n")
+    got = {s.where: mutants.equivalence_for(mutants.asdict(s), mutants._equivalents()) for s in idx}
+    assert got == {"f#1": None, "f#2": None, "g": "the one in g"}
+
+
+def test_every_equivalence_argument_names_exactly_one_current_site():
+    by_module: dict[str, list] = {}
+    for (key, where), why in mutants._equivalents().items():
+        module = key.split("::", 1)[0]
+        same = [s for s in by_module.setdefault(module, mutants.sites(module)) if s.key == key]
+        named = [s for s in same if s.where == where] if where else same
+        assert len(named) == 1, f"{key} | in {where}: names {len(named)} sites ({[s.where for s in same]})"
+        assert why and len(why) > 40, key  # an argument, not a label
