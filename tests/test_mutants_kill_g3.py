@@ -405,39 +405,159 @@ def test_moments_generic_is_m2_times_the_moments(A):
 
 class _Ctx:
     """The context methods the figure checks call: the quick profile's sizes; ctx.t records the number of
-    comparisons its critical value is shared between."""
+    comparisons its critical value is shared between, and the degrees of freedom."""
 
     def __init__(self, crit=4.0):
-        self.calls, self.crit = [], crit
+        self.calls, self.dofs, self.crit = [], [], crit
 
     def pick(self, quick=None, **_):
         return quick
 
     def t(self, comparisons=1, dof=1):
         self.calls.append(comparisons)
+        self.dofs.append(dof)
         return self.crit
 
 
-def _bracket(K):
-    return SimpleNamespace(K=K, v=1.0 + 0.1 * K, w=2.0 + 0.1 * K, width=1.0, u=1.5, u_se=0.1)
+def _bracket(K, p=1.0, L=20):
+    """A stand-in bracket whose numbers name its (p, L, K)."""
+    v = 1.0 + 0.1 * K + 0.01 * L + (0.5 if p == 0.5 else 0.0)
+    return SimpleNamespace(K=K, v=v, w=v + 1.0, width=1.0 + 0.001 * L, u=v + 0.5, u_se=0.1, v_se=0.05, w_se=0.07,
+                           point_crit=lambda crit: 1.5 * crit, p=p, L=L)
 
 
-def _fig2_harness(monkeypatch, offset):
-    """_fig2 on synthetic products: (1/L) log s_1 = gamma_1 + offset(p, L)/L + tiny noise, Benettin sums at their
-    means L gamma_1; brackets and their decision stubbed (no violation)."""
+def _stub_brackets(monkeypatch, ctx_holder):
+    def brackets(ctx, p, L, Ks):
+        assert ctx is ctx_holder[0] and p in (1.0, 0.5) and isinstance(L, int) and all(isinstance(K, int) for K in Ks)
+        return [_bracket(K, p, L) for K in Ks]
+    monkeypatch.setattr(fig_depth, "_brackets", brackets)
+
+
+def _unit_noise(rng, m):
+    """m draws scaled to sample mean 0 and sample standard deviation 1 exactly (up to rounding)."""
+    z = rng.standard_normal(m)
+    z = z - z.mean()
+    return z / z.std(ddof=1)
+
+
+def _fig2_harness(monkeypatch, offset, ctx, out_br=False):
+    """_fig2 on synthetic products: log s_1 = L gamma_1 + offset(p, L) + noise, Benettin sums L gamma_1 + noise;
+    brackets stubbed (their numbers name (p, L)); the decision stubbed: no violation, or (out_br) one at the
+    first item."""
     rng = np.random.default_rng(7)
-    m = fig_depth._batch(_Ctx())
+    m = fig_depth._batch(ctx)
     data = {}
     for p in (1.0, 0.5):
         g1 = fig_depth._gamma(1, p)
-        data[p] = {L: (np.column_stack([L * g1 + offset(p, L) + 1e-6 * rng.standard_normal(m)]),
-                       np.column_stack([L * g1 + 1e-6 * rng.standard_normal(m)])) for L in fig_depth._depths(_Ctx(), p)}
-    monkeypatch.setattr(fig_depth, "_data", lambda ctx, p: data[p])
-    monkeypatch.setattr(fig_depth, "_brackets", lambda ctx, p, L, Ks: [_bracket(K) for K in Ks])
-    monkeypatch.setattr(fig_depth, "_decide",
-                        lambda ctx, items, constant, crit: ([{"K": 1}] * len(items), [0.99], None, [], [], None))
+        data[p] = {L: (np.column_stack([L * g1 + offset(p, L) + 1e-6 * _unit_noise(rng, m)]),
+                       np.column_stack([L * g1 + 1e-3 * rng.standard_normal(m)])) for L in fig_depth._depths(ctx, p)}
+    monkeypatch.setattr(fig_depth, "_data", lambda c, p: data[p])
+    _stub_brackets(monkeypatch, [ctx])
+    seen = {}
+
+    def decide(c, items, constant, crit):
+        seen["items"] = items
+        if out_br:
+            p, L, b = items[0]
+            worst = (0.3, {"p": p, "L": L}, b, constant(1, fig_depth.N))
+            return [{"K": 1}] * len(items), [0.99], worst, [{"p": p}], [], None
+        return [{"K": 1}] * len(items), [0.99], None, [], [], None
+
+    monkeypatch.setattr(fig_depth, "_decide", decide)
     monkeypatch.setattr(fig_depth, "_resolution", lambda res: None)
-    return data
+    return data, seen
+
+
+def _band(ax, k=0):
+    """(lower, upper) y of the k-th fill_between band, per x, from its polygon."""
+    verts = ax.collections[k].get_paths()[0].vertices
+    out = {}
+    for x, y in verts:
+        out.setdefault(float(x), set()).add(float(y))
+    return {x: (min(ys), max(ys)) for x, ys in out.items()}
+
+
+@pytest.mark.parametrize("constant, offset", [(_ladder.corrected_constant, "d1"), (_ladder.printed_constant, "d1"),
+                                              (_ladder.printed_constant, "0"), (_ladder.corrected_constant, "mid")])
+def test_fig2_evidence_is_computed_from_its_definitions(monkeypatch, constant, offset):
+    """Figure 2's numbers on synthetic products: the Bonferroni share counts 3 tests per bracket, one Benettin test
+    per (p, L) and one comparison per L >= 10, at m - 1 degrees of freedom; each Benettin test is the mean and SE
+    of r_1/L against gamma_1; each comparison row is the mean and SE of (1/L) log s_1, the prediction
+    gamma_1 + constant/L and 'significantly better/worse' = the gain |mean - gamma_1| - |mean - prediction| beyond
+    +-2 t SE; the bands are mean +- t SE; two panels side by side."""
+    d1 = lyapunov.d(1, fig_depth.N)
+    ctx = _Ctx()
+    m = fig_depth._batch(ctx)
+    # 'mid': gain = (2 offset - d1)/L = +-3 t SE (SE = 1e-6/(L sqrt m)), between the 2 t SE threshold and 4 t SE
+    off = {"d1": lambda p, L: d1, "0": lambda p, L: 0.0,
+           "mid": lambda p, L: d1 / 2 + (1 if L % 20 else -1) * 1.5 * ctx.crit * 1e-6 / math.sqrt(m)}[offset]
+    data, seen = _fig2_harness(monkeypatch, off, ctx)
+    out = fig_depth._fig2(ctx, constant=constant)
+    m, crit = fig_depth._batch(ctx), ctx.crit
+    ev = out.evidence
+    depths = {p: [L for L in fig_depth._depths(ctx, p) if L <= 40] for p in (1.0, 0.5)}
+    pls = [(p, L) for p in (1.0, 0.5) for L in depths[p]]
+    assert [(p, L) for p, L, _ in seen["items"]] == pls
+    assert [(r["p"], r["L"]) for r in ev["comparison_with_gamma_1"]] == [(p, L) for p, L in pls if L >= 10]
+    assert ctx.calls == [3 * len(pls) + len(pls) + len(ev["comparison_with_gamma_1"])] and ctx.dofs == [m - 1]
+    for t, (p, L) in zip(ev["benettin_tests"], pls):
+        r = data[p][L][1][:, 0] / L
+        assert within(abs(t["estimate"] - r.mean()), 4 * EPS * abs(r.mean()), "Benettin mean")
+        assert within(abs(t["se"] - r.std(ddof=1) / math.sqrt(m)), 1e-6 * t["se"] + 64 * EPS * abs(r.mean()), "Benettin se")
+        assert t["prediction"] == fig_depth._gamma(1, p)
+    c1 = constant(1, fig_depth.N)
+    for row in ev["comparison_with_gamma_1"]:
+        p, L = row["p"], row["L"]
+        y = data[p][L][0][:, 0] / L
+        g1 = fig_depth._gamma(1, p)
+        assert within(abs(row["mean (1/L) log s_1"] - y.mean()), 4 * EPS * abs(y.mean()), "mean")
+        assert within(abs(row["se"] - y.std(ddof=1) / math.sqrt(m)), 1e-6 * row["se"] + 64 * EPS * abs(y.mean()), "se")
+        assert row["gamma_1"] == g1 and within(abs(row["prediction"] - (g1 + c1 / L)), 4 * EPS * (abs(g1) + abs(c1)), "pred")
+        gain = abs(y.mean() - g1) - abs(y.mean() - (g1 + c1 / L))
+        assert row["significantly worse than gamma_1"] == (gain < -2 * crit * row["se"])
+        assert row["significantly better"] == (gain > 2 * crit * row["se"])
+    axes = out.figures["fig2"].axes
+    assert [ax.get_subplotspec().get_geometry()[:2] for ax in axes] == [(1, 2), (1, 2)]
+    for ax, p in zip(axes, (1.0, 0.5)):
+        band = _band(ax)
+        for L in depths[p]:
+            y = data[p][L][0][:, 0] / L
+            se = y.std(ddof=1) / math.sqrt(m)
+            lo, hi = band[float(L)]
+            assert within(np.abs([lo - (y.mean() - crit * se), hi - (y.mean() + crit * se)]), 8 * EPS * abs(y.mean()), "band")
+    if offset == "mid":
+        flags = [(r["significantly better"], r["significantly worse than gamma_1"]) for r in ev["comparison_with_gamma_1"]]
+        assert (True, False) in flags and (False, True) in flags
+    if constant is _ladder.corrected_constant and offset == "d1":  # passing: the summary quotes the deepest p = 1 bracket
+        assert out.status == Status.SUPPORTED
+        b = _bracket(1, 1.0, depths[1.0][-1])
+        assert f"L = {depths[1.0][-1]}: [{b.v:.2f}, {b.w:.2f}], width {b.width:.2f}" in out.summary
+
+
+def test_fig2_and_spectrum_counterexample_is_the_worst_bracket(monkeypatch):
+    """With a bracket violation, the counterexample is _ladder.bracket_counterexample of the worst (label, bracket,
+    predicted constant) at the claim's critical value."""
+    ctx = _Ctx()
+    _fig2_harness(monkeypatch, lambda p, L: 0.0, ctx, out_br=True)
+    out = fig_depth._fig2(ctx, constant=_ladder.printed_constant)
+    assert out.status == Status.REFUTED
+    b = _bracket(1, 1.0, fig_depth._depths(ctx, 1.0)[0])
+    assert out.counterexample == _ladder.bracket_counterexample({"p": 1.0, "L": b.L}, b,
+                                                                _ladder.printed_constant(1, fig_depth.N), ctx.crit)
+    ctx = _Ctx()
+    _spectrum_harness(monkeypatch, 30, 20, [ctx])
+    worst = {}
+
+    def decide(c, items, constant, crit):
+        p, L, b = items[1]
+        worst["w"] = (0.3, {"p": p, "L": L}, b, _ladder.cumulative(constant, b.K, fig_depth.N))
+        return [{"K": 1, "bracket width E rho": 1.0}] * len(items), [0.99], worst["w"], [{"p": p}], [], None
+
+    monkeypatch.setattr(fig_depth, "_decide", decide)
+    out = fig_depth._spectrum(ctx, 30, name="t")
+    assert out.status == Status.REFUTED
+    _, lab, b, c = worst["w"]
+    assert out.counterexample == _ladder.bracket_counterexample(lab, b, c, ctx.crit)
 
 
 def _line(ax, label):
@@ -450,8 +570,9 @@ def test_fig2_curves_are_their_labelled_formulas(monkeypatch, constant):
     """Figure 2's panels plot what their labels say: the MC means of (1/L) log s_1, gamma_1 + E v/L and
     gamma_1 + E(v + rho)/L at the bracket ends, the derived gamma_1 + (d_1 - d_0)/L and the printed
     gamma_1 + (d_0 - d_1)/L (d_k = lyapunov.d(k, 128)), on synthetic products whose means are known."""
-    data = _fig2_harness(monkeypatch, lambda p, L: lyapunov.d(1, fig_depth.N))
-    out = fig_depth._fig2(_Ctx(), constant=constant)
+    ctx = _Ctx()
+    data, _ = _fig2_harness(monkeypatch, lambda p, L: lyapunov.d(1, fig_depth.N), ctx)
+    out = fig_depth._fig2(ctx, constant=constant)
     d0, d1 = lyapunov.d(0, fig_depth.N), lyapunov.d(1, fig_depth.N)
     axes = out.figures["fig2"].axes
     assert len(axes) == 2
@@ -465,18 +586,21 @@ def test_fig2_curves_are_their_labelled_formulas(monkeypatch, constant):
         means = np.array([data[p][int(L)][0][:, 0].mean() / L for L in x])
         assert within(np.abs(y - means), 8 * EPS * np.abs(means), "MC means")
         x, y = _line(ax, "gamma_1 + E v/L, gamma_1 + E(v+rho)/L (bracket)")
-        assert within(np.abs(y - (g1 + _bracket(1).v / x)), 8 * EPS * abs(g1), "bracket lower end")
+        vs = np.array([_bracket(1, p, int(L)).v for L in x])
+        assert within(np.abs(y - (g1 + vs / x)), 8 * EPS * (abs(g1) + vs / x), "bracket lower end")
         _, yh = [(np.asarray(ln.get_xdata()), np.asarray(ln.get_ydata())) for ln in ax.lines
                  if ln.get_marker() == "v"][0]
-        assert within(np.abs(yh - (g1 + _bracket(1).w / x)), 8 * EPS * abs(g1), "bracket upper end")
+        ws = vs + 1.0
+        assert within(np.abs(yh - (g1 + ws / x)), 8 * EPS * (abs(g1) + ws / x), "bracket upper end")
 
 
 def test_fig2_summary_names_the_first_depth_worse_than_gamma_1(monkeypatch):
     """When the data sit on gamma_1 (offset 0) the printed correction gamma_1 - d_1/L is significantly worse than
     gamma_1 at every L >= 10; with the brackets passing, the verdict is REFUTED for that reason and the summary's
     example is the first such (p, L) of the evidence, with its numbers."""
-    _fig2_harness(monkeypatch, lambda p, L: 0.0)
-    out = fig_depth._fig2(_Ctx(), constant=_ladder.printed_constant)
+    ctx = _Ctx()
+    _fig2_harness(monkeypatch, lambda p, L: 0.0, ctx)
+    out = fig_depth._fig2(ctx, constant=_ladder.printed_constant)
     assert out.status == Status.REFUTED
     worse = [r for r in out.evidence["comparison_with_gamma_1"] if r["significantly worse than gamma_1"]]
     assert len(worse) == len(out.evidence["comparison_with_gamma_1"]) > 1
@@ -485,7 +609,7 @@ def test_fig2_summary_names_the_first_depth_worse_than_gamma_1(monkeypatch):
     assert f"prediction {w['prediction']:.4f}" in out.summary
 
 
-def _spectrum_harness(monkeypatch, kmax, short_from):
+def _spectrum_harness(monkeypatch, kmax, short_from, ctx_holder):
     """Synthetic products for _spectrum: at p = 0.5 the columns k >= short_from have fewer than 8 finite log
     singular values (rank-deficient products), the Benettin sums stay finite everywhere (as in
     product_spectrum, which records them for every k)."""
@@ -494,17 +618,21 @@ def _spectrum_harness(monkeypatch, kmax, short_from):
     data = {}
     for p in (1.0, 0.5):
         g = np.array([fig_depth._gamma(k, p) for k in range(1, kmax + 1)])
-        ls = L * g + 0.01 * rng.standard_normal((m, kmax))
+        c = np.array([_ladder.corrected_constant(k, fig_depth.N) for k in range(1, kmax + 1)])
+        # odd k: offset c_k (better than gamma_k); even k: gain +-3 t SE (SE = 0.01/(L sqrt m)), between 2 and 4 t SE
+        mid = c / 2 + np.where(np.arange(kmax) % 4 == 1, 1.0, -1.0) * 1.5 * _Ctx().crit * 0.01 / math.sqrt(m)
+        ls = L * g + np.where(np.arange(kmax) % 2 == 0, c, mid) + 0.01 * np.column_stack(
+            [_unit_noise(rng, m) for _ in range(kmax)])
         lr = L * g + 0.01 * rng.standard_normal((m, kmax))
         if p == 0.5:
             ls[5:, short_from - 1:] = -np.inf
         data[p] = {L: (ls, lr)}
     monkeypatch.setattr(fig_depth, "_data", lambda ctx, p: data[p])
-    monkeypatch.setattr(fig_depth, "_brackets", lambda ctx, p, L, Ks: [_bracket(K) for K in Ks])
+    _stub_brackets(monkeypatch, ctx_holder)
     seen = {}
 
     def decide(ctx, items, constant, crit):
-        seen["items"] = len(items)
+        seen["items"] = items
         return [{"K": 1, "bracket width E rho": 1.0}] * len(items), [0.99], None, [], [], None
 
     monkeypatch.setattr(fig_depth, "_decide", decide)
@@ -512,20 +640,46 @@ def _spectrum_harness(monkeypatch, kmax, short_from):
     return data, seen
 
 
-@pytest.mark.parametrize("kmax, short_from", [(30, 20), (64, 41)])
-def test_spectrum_counts_only_the_indices_it_tests(monkeypatch, kmax, short_from):
+@pytest.mark.parametrize("kmax, short_from, constant", [(30, 20, _ladder.corrected_constant),
+                                                       (64, 41, _ladder.printed_constant)])
+def test_spectrum_counts_only_the_indices_it_tests(monkeypatch, kmax, short_from, constant):
     """Fig. 3/9 with rank-deficient products at p = 0.5: the indices without 8 products of rank >= k are listed as
     excluded and get no test, and the critical value is shared between exactly the tests performed (per tested
     index a Benettin test and a better/worse comparison, per bracket 3), not between all kmax indices."""
-    data, seen = _spectrum_harness(monkeypatch, kmax, short_from)
     ctx = _Ctx()
-    out = fig_depth._spectrum(ctx, kmax, name="t")
+    data, seen = _spectrum_harness(monkeypatch, kmax, short_from, [ctx])
+    out = fig_depth._spectrum(ctx, kmax, constant=constant, name="t")
     ev = out.evidence
     n_tested = kmax + (short_from - 1)
     assert len(ev["benettin_tests"]) == len(ev["per_k"]) == n_tested
+    m, crit, L = fig_depth._batch(ctx), ctx.crit, fig_depth.FIG_L
+    assert ctx.dofs == [m - 1]
+    assert [(p, b.K) for p, L_, b in seen["items"]] == [(p, K) for p in (1.0, 0.5) for K in fig_depth._Ks(p, kmax)]
+    for t, row in zip(ev["benettin_tests"], ev["per_k"]):
+        p, k = row["p"], row["k"]
+        ls, lr = data[p][L]
+        fin = np.isfinite(ls[:, k - 1])
+        y, r = ls[fin, k - 1] / L, lr[fin, k - 1] / L
+        g = fig_depth._gamma(k, p)
+        assert within(abs(t["estimate"] - r.mean()), 4 * EPS * abs(r.mean()), "Benettin mean")
+        assert t["prediction"] == g and row["gamma_k"] == g and row["products"] == int(fin.sum())
+        assert within(abs(row["mean"] - y.mean()), 4 * EPS * abs(y.mean()), "mean")
+        assert within(abs(row["se"] - y.std(ddof=1) / math.sqrt(len(y))), 1e-6 * row["se"], "se")
+        pred = g + constant(k, fig_depth.N) / L
+        assert within(abs(row["prediction"] - pred), 4 * EPS * (abs(g) + abs(pred)), "prediction")
+        gain = abs(y.mean() - g) - abs(y.mean() - pred)
+        assert row["significantly worse"] == (gain < -2 * crit * row["se"])
+        assert row["significantly better"] == (gain > 2 * crit * row["se"])
+    assert [ax.get_subplotspec().get_geometry()[:2] for ax in out.figures["t"].axes] == [(1, 2), (1, 2)]
+    for ax, p in zip(out.figures["t"].axes, (1.0, 0.5)):
+        band = _band(ax)
+        for row in [r for r in ev["per_k"] if r["p"] == p]:
+            lo, hi = band[float(row["k"])]
+            assert within(np.abs([lo - (row["mean"] - crit * row["se"]), hi - (row["mean"] + crit * row["se"])]),
+                          8 * EPS * abs(row["mean"]), "band")
     assert [(e["p"], e["k"]) for e in ev["excluded (fewer than 8 products of rank >= k)"]] == \
         [(0.5, k) for k in range(short_from, kmax + 1)]
-    assert ctx.calls == [2 * n_tested + 3 * seen["items"]]
+    assert ctx.calls == [2 * n_tested + 3 * len(seen["items"])]
     # the plotted curves are their labels' formulas
     for ax, p in zip(out.figures["t"].axes, (1.0, 0.5)):
         x, y = _line(ax, "gamma_k")
