@@ -932,6 +932,12 @@ def test_fig5_data_range_block_and_rank_diagnostics(monkeypatch):
     want = np.array([_rho_def(Q[l][:k, :k]) for l in range(L - 1)])
     assert within(np.abs(ind["values"][0] - want[None]), tol(n, kappa=kv, kernels=4) * k * k + _rho_tol(k), "ind")
     assert ind["values"][0].shape == ind["values"][1].shape == ind["tol"].shape == (S, L - 1)
+    # the recomputation's tolerance: backward error of the SVDs amplified by s_1 / gap of the top k + 1 singular
+    # values of J and A_l (their singular vectors' conditioning), times k^2 for rho's sums over the k x k block
+    for l in range(L - 1):
+        kvl = max(fa._gap_kappa(s, k - 1), fa._gap_kappa(ts[l], k - 1))
+        want_tol = tol(n, kappa=kvl, kernels=4) * k**2
+        assert within(np.abs(ind["tol"][:, l] / want_tol - 1), tol(n, kappa=kv), f"ind tol l={l + 1}")
     diag = d["diag"]
     assert diag["rank_J"] == [k, float(k), k]
     assert diag["resolved ranks equal the gate ranks"] is True
@@ -1510,3 +1516,22 @@ def test_init_population_is_contrast_and_top_gap_of_fresh_networks(monkeypatch):
         assert within(abs(got[i, 0] - math.log(w.max() / np.median(w))), tol(4 * n, kappa=M / float(w.min())),
                       f"contrast {i}")
         assert got[i, 1] == ft._top_gap_ratio(np.log(s))
+
+
+@pytest.mark.parametrize("prof", ["quick", "full"])
+def test_panel_and_fig5_data_are_called_with_the_claims_seed_panel_and_budget(monkeypatch, prof):
+    """_g2_profiles: _panel(seed, p, n, L = 20, draws, reading) per panel, draws 40 / 200 (n = 64) and 20 / 120
+    (n = 128) in quick / full; _fig5_readings: _fig5_data(seed, S, reading) for both readings, S = 16 / 200."""
+    calls = []
+    monkeypatch.setattr(fa, "_panel", lambda *a: calls.append(("panel",) + a) or {"a": a})
+    monkeypatch.setattr(fa, "_fig5_data", lambda *a: calls.append(("fig5",) + a) or {
+        "rho": {k: np.zeros((1, 1)) for k in ("range", "top10", "full", "full/haar", "full/aligned")}})
+    ctx = Context(claim_id="fig-11/small-l", seed=7, profile=PROFILES[prof])
+    out = fa._g2_profiles(ctx, "masked")
+    draws = {64: {"quick": 40, "full": 200}[prof], 128: {"quick": 20, "full": 120}[prof]}
+    assert calls == [("panel", 7, p, n, fa.G2_L, draws[n], "masked") for p, n in fa.PANELS]
+    assert set(out) == set(fa.PANELS)
+    calls.clear()
+    S, d, readings = fa._fig5_readings(Context(claim_id="fig-5/init", seed=7, profile=PROFILES[prof]))
+    assert S == {"quick": 16, "full": 200}[prof]
+    assert calls == [("fig5", 7, S, "fgln"), ("fig5", 7, S, "masked")] and set(d) == {"fgln", "masked"}
