@@ -571,7 +571,7 @@ def _law71(d, delta, c, t, p):
 _SLIP = sec7.EXPONENT_SLIP
 # statement needle -> (c(L), terms(L, delta), power(L)) of the formula the foil's statement prints
 _FOILS71 = {
-    "exponent of e^{delta_k} 2 + 1/L": (lambda L: 2 + 2 / L - _SLIP, lambda L, dl: L - 2 + 2 * np.exp(-2 * dl),
+    "exponent of e^{delta_k} 2 + 2/L - 1/12": (lambda L: 2 + 2 / L - _SLIP, lambda L, dl: L - 2 + 2 * np.exp(-2 * dl),
                                         lambda L: 2 - 2 / L),
     "sign of the delta factor flipped": (lambda L: -(2 + 2 / L), lambda L, dl: L - 2 + 2 * np.exp(-2 * dl),
                                          lambda L: 2 - 2 / L),
@@ -590,7 +590,7 @@ def _pred_kwargs(foil):
 @pytest.mark.parametrize("L", [2, 3, 8, 12])
 def test_prop71_corrected_foils_and_knob_are_their_formulas(claim_id, L):
     """Every foil of the corrected Prop. 7.1 (and of the missing-relation claim's corrected form) whose statement
-    prints a law -e^{c delta_k} T s_k^p <grad, u_k v_k^T> predicts exactly that law through _pred71 (the 2 + 1/L
+    prints a law -e^{c delta_k} T s_k^p <grad, u_k v_k^T> predicts exactly that law through _pred71 (the 2 + 2/L - 1/12
     foil is the nearest slip EXPONENT_SLIP = 1/12 below 2 + 2/L, which is 2 + 1/L at L = 12), at delta_k of both
     signs; the corrected law itself is c = 2 + 2/L, T = L - 2 + 2 e^{-2 delta_k}, p = 2 - 2/L; the knob moves c."""
     rng = np.random.default_rng(L)

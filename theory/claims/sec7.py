@@ -634,7 +634,8 @@ claim(
                   lambda dx: functools.partial(_prop71_corrected_check, dexp=dx), EXPONENT_SLIP,
                   "exponent 2 + 2/L -> 2 + 1/L (a slip of 1/L, >= 1/12 on the ladder)"),
         foils=(
-            Foil("exponent of e^{delta_k} 2 + 1/L: -e^{(2+1/L)delta_k} (L - 2 + 2e^{-2delta_k}) s_k^{2-2/L} <grad, u_k v_k^T>",
+            Foil("exponent of e^{delta_k} 2 + 2/L - 1/12 (the slip 2 + 2/L -> 2 + 1/L at L = 12, closer to the truth at "
+                 "every L <= 12 of the ladders): -e^{(2+2/L-1/12)delta_k} (L - 2 + 2e^{-2delta_k}) s_k^{2-2/L} <grad, u_k v_k^T>",
                  functools.partial(_prop71_corrected_check, dexp=-EXPONENT_SLIP), kind="exponent", nearest=True,
                  size=EXPONENT_SLIP, unit="absolute"),
             Foil("sign of the delta factor flipped: -e^{-(2+2/L)delta_k} (L - 2 + 2e^{-2delta_k}) s_k^{2-2/L} <grad, u_k v_k^T>",
@@ -1015,7 +1016,8 @@ claim(
                   lambda dx: functools.partial(_relation_corrected_check, dexp=dx), EXPONENT_SLIP,
                   "exponent 2 + 2/L -> 2 + 1/L (a slip of 1/L, >= 1/12 on the ladder)"),
         foils=(
-            Foil("exponent of e^{delta_k} 2 + 1/L: -e^{(2+1/L)delta_k} (L - 2 + 2e^{-2delta_k}) s_k^{2-2/L} <grad, u_k v_k^T>",
+            Foil("exponent of e^{delta_k} 2 + 2/L - 1/12 (the slip 2 + 2/L -> 2 + 1/L at L = 12, closer to the truth at "
+                 "every L <= 12 of the ladders): -e^{(2+2/L-1/12)delta_k} (L - 2 + 2e^{-2delta_k}) s_k^{2-2/L} <grad, u_k v_k^T>",
                  functools.partial(_relation_corrected_check, dexp=-EXPONENT_SLIP), kind="exponent", nearest=True,
                  size=EXPONENT_SLIP, unit="absolute"),
             Foil("exponent 2 - 1/L: -e^{(2+2/L)delta_k} (L - 2 + 2e^{-2delta_k}) s_k^{2-1/L} <grad, u_k v_k^T>",
