@@ -142,3 +142,13 @@ def test_every_equivalence_argument_names_exactly_one_current_site():
         named = [s for s in same if s.where == where] if where else same
         assert len(named) == 1, f"{key} | in {where}: names {len(named)} sites ({[s.where for s in same]})"
         assert why and len(why) > 40, key  # an argument, not a label
+
+
+def test_case_tables_of_constructed_values_are_inputs():
+    ops = _ops_at("CASES = [(4, 2, Fraction(3, 10)), (5, 1, Fraction(1, 2))]\n"
+                  "cfgs = [Config(4, 0.5, 1.0, 2)]\n"
+                  "def f(ce):\n    return (int(ce.get('i', 1)) - 1, g(2.0 * x))\n")
+    befores = {b for _, b, _ in ops}
+    assert not befores & {"3", "10", "4", "0.5", "1.0", "2", "Fraction(3, 10)", "Config(4, 0.5, 1.0, 2)"}
+    assert ("sign", "int(ce.get('i', 1)) - 1", "int(ce.get('i', 1)) + 1") in ops  # a method call: not a literal
+    assert ("factor", "2.0", "2.0 * 1.4142135623730951") in ops
