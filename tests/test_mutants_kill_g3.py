@@ -352,6 +352,30 @@ def test_e3_product_check_differences_are_the_printed_exponents_algebra():
     assert out.status == Status.REFUTED
 
 
+def test_symbolic_outcome_substitutes_each_reading_on_both_sides():
+    """_symbolic_outcome: every (reading, step) row is log(lhs) - log(rhs) with log s_k replaced by the reading's
+    exponent on BOTH sides; the first failing row becomes the counterexample, its logs evaluated at L = 2, l = 1,
+    gamma = 1, delta = 0. A step with log s_k on the left: log s_k = (L + 1) gamma + delta holds under R2 only."""
+    LOG_S, L, g, d = app_e.LOG_S, app_e.Lsym, app_e.gam, app_e.dlt
+    table, ok, cex = app_e._symbolic_outcome({"step": (app_e.LOG_S, (L + 1) * g + d)})
+    assert not ok and [row["holds"] for row in table] == [False, True]
+    assert sp.simplify(sp.sympify(table[0]["log(lhs) - log(rhs)"], locals={"gamma_k": _g}) + _g) == 0
+    assert _reading_of(cex["reading"]) == "R1" and (cex["log_lhs"], cex["log_rhs"]) == (2.0, 3.0)
+    table, ok, cex = app_e._symbolic_outcome({"step": ((L + 1) * g + d, app_e.LOG_S)})
+    assert (cex["log_lhs"], cex["log_rhs"]) == (3.0, 2.0)
+    table, ok, cex = app_e._symbolic_outcome({"step": (L * g + 2 * d, d + app_e.LOG_S - g * 0)})
+    assert [row["holds"] for row in table] == [True, False] and _reading_of(cex["reading"]) == "R2"
+
+
+@pytest.mark.parametrize("lhs, rhs", [(3.0, 1.0), (1.0, 3.0), (2.5, 2.5)])
+def test_e2_product_replay_err_is_the_log_gap(lhs, rhs):
+    """The product-identity replay: err = |log lhs - log rhs| of the stored counterexample (0 where the two sides
+    agree, so the replay passes exactly then), at a tolerance far below any exponent gap (a few ulps of the logs)."""
+    c = app_e._e2_product_replay({"log_lhs": lhs, "log_rhs": rhs, "step": "s", "reading": "R1"})
+    assert c.err == abs(lhs - rhs) and c.ok == (lhs == rhs)
+    assert c.tol < 1e-3 and c.detail == {"step": "s", "reading": "R1"}
+
+
 # -- Appendix F: the attained endpoints of the range check --------------------------------------------
 
 class _Verified:
