@@ -408,6 +408,40 @@ def test_check_range_endpoint_test_requires_both_endpoints(monkeypatch, lo, stri
         assert c == rho and v == w == 1  # m = 2: m^2 Cov = +-1, m^2 Var = 1
 
 
+_RANGE_CASES = [(np.eye(3), 1.0), (np.fliplr(np.diag([1.0, 2.0, 3.0])), -1.0), (np.array([[2.0, 1.0], [1.0, 2.0]]), 1 / 3),
+                (np.array([[1.0, 2.0], [2.0, 1.0]]), -1 / 3), (np.array([[1.0, 1.0], [0.0, 0.0]]), None),
+                (np.array([[0.0, 0.0, 0.0], [0.0, 4.0, 0.0], [0.0, 0.0, 0.0]]), None)]
+
+
+@pytest.mark.parametrize("lo, strict", [(-1, False), (0, False), (-1, True), (0, True)])
+@pytest.mark.parametrize("A, rho", _RANGE_CASES)
+def test_range_comparisons_decide_membership_of_rho_in_the_predicted_range(A, rho, lo, strict):
+    """_range_float_cmp / _range_exact_cmp on matrices whose rho is known (+1 diagonal, -1 antidiagonal, +-1/3,
+    undefined for a one-row or one-entry support): they pass exactly when rho lies in the predicted range
+    ([lo, 1], or (lo, 1) with ``strict``), and are skipped (pass) where rho is undefined; the float err is the
+    distance of rho outside [lo, 1], at least 2 tol at an excluded endpoint; the exact err is 0/1 against 0.5;
+    the details are rho, rho^2 and its sign."""
+    n = A.shape[0]
+    f, e = app_f._range_float_cmp(A, lo=lo, strict=strict), app_f._range_exact_cmp(A, lo=lo, strict=strict)
+    assert e.tol == 0.5
+    if rho is None:
+        assert f.ok and f.err == 0.0 and f.detail["rho"] == "undefined"
+        assert e.ok and e.err == 0.0 and e.detail["rho^2"] == "undefined"
+        return
+    inside = (lo < rho < 1) if strict else (lo <= rho <= 1)
+    t = tol(n * n, kernels=4)
+    assert f.tol == t and f.ok == inside and e.ok == inside and e.err == float(not inside)
+    assert within(abs(f.detail["rho"] - rho), t, "rho")
+    assert within(abs(e.detail["rho^2"] - rho * rho), 4 * EPS, "rho^2") and e.detail["sign"] == int(np.sign(rho))
+    outside = max(0.0, lo - rho, rho - 1.0)
+    if inside:
+        assert f.err == 0.0
+    elif outside > 0:
+        assert within(abs(f.err - outside), t, "distance outside")
+    else:  # an excluded endpoint
+        assert f.err == 2 * t
+
+
 @pytest.mark.parametrize("A", [[[1, 0], [0, 1]], [[0, 2], [3, 0]], [[1, 2, 0], [0, 1, 4], [5, 0, 1]],
                                [[0, 0, 1], [0, 3, 0], [2, 0, 0]]])
 def test_moments_generic_is_m2_times_the_moments(A):
