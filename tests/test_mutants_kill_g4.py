@@ -675,6 +675,8 @@ def test_fig1_check_tests_the_named_separation(monkeypatch):
         assert t1["per_run"] == np.round(st["order"], 4).tolist()
         crit = ctx.t(2, len(runs) - 1)
         assert t0["t_crit"] == crit == t1["t_crit"]
+        assert out.evidence["growth_of_log_gaps_mean_by_k"] == np.round(st["gain"].mean(0), 3).tolist()
+        assert out.evidence["max_rel_err_top_r_vs_target_by_run"] == np.round(st["rel"], 6).tolist()
 
 
 def test_fig8_statistics_are_their_definitions(monkeypatch):
@@ -1188,6 +1190,16 @@ def test_foils_compute_what_their_statements_name(claim_id, words, want):
     for k, v in want.items():
         assert kw[k] == v or (isinstance(v, float) and within(abs(kw[k] - v), tol(2, scale=abs(v)), k)), (k, kw[k], v)
     assert kw.get("plot", True) is False
+
+
+def test_fig4_synthetic_declares_no_linear_s_foil():
+    """On the G.1 task the learned modes end flat in l, so 'linear s' does not discriminate there (G1_LAWS): the
+    synthetic claim declares the power-law rival and the count / emergence / split foils, not the 'linear s' one."""
+    from checks import registry
+
+    foils = [f.statement for f in registry.load()["fig-4/trained-synthetic"].foils]
+    assert len(foils) == 6 and not any("not their logarithms" in f for f in foils)
+    assert ft.G1_LAWS == ("affine", "power law")
 
 
 def test_fig7_statement_exponent_and_iso_foils():
