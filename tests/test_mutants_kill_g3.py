@@ -376,6 +376,45 @@ def test_e2_product_replay_err_is_the_log_gap(lhs, rhs):
     assert c.tol < 1e-3 and c.detail == {"step": "s", "reading": "R1"}
 
 
+def test_kink_comparison_is_zero_on_a_smooth_path_and_the_kink_height_at_ties_and_zeros():
+    """_kink_comparison: err = max |formula - one-sided derivative|; on a path with simple nonzero singular values
+    (diag(3, 1) + t J1) both one-sided derivatives equal u_k^T J1 v_k = (J1)_kk (err at the O(h) truncation
+    level, within TOL_KINK); at the tie diag(1+t, 1-t) and at the zero J = t the ordered s_1 has a kink
+    (one-sided derivatives +1 and -1) and the formula gives 1 in LAPACK's basis, so err = 2."""
+    J1 = np.array([[0.5, 0.2], [-0.3, -0.25]])
+    for k in (0, 1):
+        c = app_e._kink_comparison(np.diag([3.0, 1.0]), J1, k)
+        assert c.ok and c.detail["k"] == k + 1 and c.tol == app_e.TOL_KINK
+        assert within(abs(c.detail["formula_u^T Jdot v"] - J1[k, k]), 4 * EPS, "formula")
+        assert within(abs(c.detail["right_derivative"] - J1[k, k]), app_e.TOL_KINK, "right")
+        assert within(abs(c.detail["left_derivative"] - J1[k, k]), app_e.TOL_KINK, "left")
+    for ce in (app_e.MINIMAL_TIE, app_e.MINIMAL_ZERO):
+        c = app_e._kink_comparison(**ce)
+        assert not c.ok and within(abs(c.err - 2.0), app_e.TOL_KINK, "kink height")
+        assert within(abs(c.detail["right_derivative"] - 1.0), app_e.TOL_KINK, "right")
+        assert within(abs(c.detail["left_derivative"] + 1.0), app_e.TOL_KINK, "left")
+        assert abs(c.detail["formula_u^T Jdot v"]) == 1.0
+    out = app_e._missing_simple_check(None)
+    assert out.status == Status.REFUTED and out.counterexample == app_e.MINIMAL_TIE
+    assert out.evidence["tie"]["err"] == app_e._kink_comparison(**app_e.MINIMAL_TIE).err
+
+
+def test_zero_study_rows_are_the_one_sided_derivatives_at_a_simple_zero():
+    """lem-e.2/zero's cases: J0 has a simple exact zero singular value (the last one), the formula entry is
+    u_n^T J1 v_n in numpy's SVD, and the one-sided derivatives of s_n are +|u_n^T J1 v_n| (right) and -|..|
+    (left) within TOL_KINK; the check passes with |.| and its foil (the signed formula) fails."""
+    ctx = SimpleNamespace(rng=lambda name: np.random.default_rng(5), pick=lambda quick=None, **_: quick,
+                          memo=lambda key, fn: fn())
+    rows = app_e._zero_study(ctx)
+    assert len(rows) == 8
+    for r in rows:
+        f = r["formula_u_n^T Jdot v_n"]
+        assert within(abs(r["right_derivative"] - abs(f)), app_e.TOL_KINK, "right")
+        assert within(abs(r["left_derivative"] + abs(f)), app_e.TOL_KINK, "left")
+    assert app_e._zero_check(ctx).status == Status.VERIFIED
+    assert app_e._zero_check(ctx, value=lambda x: x).status == Status.REFUTED
+
+
 # -- Appendix F: the attained endpoints of the range check --------------------------------------------
 
 class _Verified:
