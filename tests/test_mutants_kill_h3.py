@@ -1,0 +1,68 @@
+"""Mutation blind spots in theory/claims/sec4..sec7 (issue 17, part 6, helper h3): each helper is compared with its
+definition (an independent computation, or the foil's own stated statement / size)."""
+from __future__ import annotations
+
+import functools
+import math
+
+import mpmath as mp
+import numpy as np
+import scipy.stats as sps
+
+from checks import Status
+from checks.model import REGISTRY, Context
+from theory.claims import sec5, sec6, sec7  # noqa: F401  (registers the claims)
+
+
+def _foils(claim_id):
+    c = REGISTRY[claim_id]
+    return list(c.foils) + (list(c.corrected.foils) if c.corrected else [])
+
+
+# -- def-5.2/acceptance: a bound equal to the exact acceptance must be accepted ---------------------------
+
+def test_def52_acceptance_accepts_the_exact_acceptance_itself():
+    """The check decides 'bound <= P(Bin(n,p) >= r)' with floats: fed the exact acceptance itself (a regularised
+    incomplete beta at 200 bits, correctly rounded to float64), a correct check must say VERIFIED on every cell, so
+    its comparison must allow scipy's rounding of the same number (a check without that slack refutes a true bound)."""
+    def bound(n, r, p):
+        with mp.workprec(200):
+            return float(mp.betainc(r, n - r + 1, 0, mp.mpf(p), regularized=True))
+    out = sec5._def52_acceptance(Context("def-5.2/acceptance"), bound=bound, claim_text="the exact acceptance")
+    assert out.status is Status.VERIFIED, out.summary
+
+
+# -- def-5.2/marginal: each foil's formula is the one its statement names ------------------------------------
+
+def _sf(r, n, p):
+    """P(Bin(n, p) >= r) by scipy (independent of gate_law's rational sum)."""
+    return float(sps.binom.sf(r - 1, n, p))
+
+
+_MARGINAL_FOIL_DEFS = {
+    # statement prefix -> the formula the statement writes, for 1 <= r <= n - 1
+    "q = p P(Bin(n-1,p) >= r)/P(Bin(n,p) >= r)": lambda n, r, p: p * _sf(r, n - 1, p) / _sf(r, n, p),
+    "q = p / P(Bin(n,p) >= r)": lambda n, r, p: p / _sf(r, n, p),
+    "q = p (the printed sentence)": lambda n, r, p: p,
+}
+
+
+def test_def52_marginal_foils_compute_their_stated_formulas():
+    """def-5.2/marginal's foils, and the corrected formula itself (p P(Bin(n-1,p) >= r-1)/P(Bin(n,p) >= r)), on
+    (n, r, p) cells with 1 <= r <= n - 1 (and r = 0 for the corrected one), against scipy's binomial tail."""
+    from fractions import Fraction
+    cells = [(n, r, Fraction(k, 10)) for n in (2, 4, 5, 6, 9) for r in range(1, n) for k in (1, 3, 5, 8)]
+    seen = set()
+    for f in _foils("def-5.2/marginal"):
+        if "formula" not in getattr(f.check, "keywords", {}):
+            continue
+        key = next(k for k in _MARGINAL_FOIL_DEFS if f.statement.startswith(k))
+        seen.add(key)
+        for n, r, p in cells:
+            got, want = float(f.check.keywords["formula"](n, r, p)), _MARGINAL_FOIL_DEFS[key](n, r, float(p))
+            assert math.isclose(got, want, rel_tol=64 * n * np.finfo(float).eps), (f.statement, n, r, p, got, want)
+    assert seen == set(_MARGINAL_FOIL_DEFS)
+    for n, r, p in cells + [(n, 0, Fraction(1, 2)) for n in (1, 3)]:
+        want = float(p) * (_sf(r - 1, n - 1, float(p)) if n > 1 else 1.0) / _sf(r, n, float(p))
+        got = float(sec5._marginal_formula(n, r, p))
+        assert math.isclose(got, want, rel_tol=64 * n * np.finfo(float).eps), (n, r, p, got, want)
