@@ -1,0 +1,153 @@
+"""Helpers of Appendices D and E and of the G.1 trainer that mutation testing (fresh sample, seed 2) found
+unguarded (issue 17, part 6).
+
+Each test recomputes a whole helper's output (an evidence statistic, a folded error, a reported number) from
+its definition, independently of the helper's own loops, so any slip in it fails here even where no claim's
+verdict changes. Float comparisons use tolerances from float64 eps and the sizes involved.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tests.conftest import within
+from theory.claims import app_d, app_e
+
+EPS = np.finfo(float).eps
+
+_C4 = np.array([[2.0, 0.7, 0.3, 0.2], [0.7, 1.5, -0.4, 0.1], [0.3, -0.4, 1.0, -0.3], [0.2, 0.1, -0.3, 0.8]])
+_CASES = [(_C4, 2, [0.0, 0.5, 1.2, 2.0], "exp"), (_C4, 3, [0.0, 0.5, 1.2, 2.0], "exp"),
+          (_C4, 2, [0.0, 1.0, 2.0, 3.0], "poly"), (_C4, 3, [0.0, 0.1, 0.2, 2.0], "exp")]
+
+
+# -- Lemma D.7: the printed bound's violation, brute force over (k, i, j) ------------------------------------
+
+@pytest.mark.parametrize("bound", ["printed", "s1", "drop"])
+@pytest.mark.parametrize("C, r, a, kind", _CASES)
+def test_cmp_vanishing_bound_violation_is_the_max_over_all_index_triples(C, r, a, kind, bound):
+    """bound_violation_log = max(0, max over rungs, k > r, i, j <= r of
+    log|sigma_k| - log s_i - log s_j - rhs), log|sigma_k| = log|d_k| + 2 log s_k, with rhs the bound's right side:
+    'printed' log|sigma_{r+1}| - 2 log s_r, 's1' log|sigma_{r+1}| - 2 log s_1, 'drop' log|sigma_{r+1}| - log|sigma_r|.
+    Broadcast over the whole (k, i, j) cube, not the helper's loops; both the true bound (violation ~ rounding)
+    and the foils (violation of order the log-gaps) are compared."""
+    a = np.array(a)
+    cmp = app_d.cmp_vanishing(C, r, a, kind, bound=bound)
+    _, lad = app_d._p_parts_ladder(C, r, a, kind)
+    want, scale = 0.0, 1.0
+    for _, _, _, d, ls in lad:
+        ls = np.asarray(ls, float)
+        logsig = np.log(np.abs(np.asarray(d, float))) + 2 * ls
+        rhs = {"printed": logsig[r] - 2 * ls[r - 1], "s1": logsig[r] - 2 * ls[0],
+               "drop": logsig[r] - logsig[r - 1]}[bound]
+        cube = logsig[r:len(a), None, None] - ls[None, :r, None] - ls[None, None, :r]
+        fin = cube[np.isfinite(cube)]
+        if fin.size:
+            want = max(want, float(np.max(fin - rhs)))
+        scale = max(scale, float(np.max(np.abs(logsig[np.isfinite(logsig)]))), float(np.max(np.abs(ls))))
+    got = cmp.detail["bound_violation_log"]
+    assert within(abs(got - want), 8 * EPS * scale, f"violation {bound}")
+    if bound == "printed":
+        assert cmp.ok  # Lemma D.7's printed bound holds (to rounding) on every input of Theorem D.1
+    elif bound == "s1":  # s_r^2 -> s_1^2 loosens nothing: violated by the log-gap 2 (log s_1 - log s_r)
+        assert want > 0.1 and not cmp.ok
+
+
+# -- Theorem D.1(c): the log-log slope folded into the remainder budget --------------------------------------
+
+@pytest.mark.parametrize("exponent", [1.0, 2.0, 0.5])
+@pytest.mark.parametrize("C, r, a, kind", _CASES)
+def test_cmp_entries_err_is_remainder_or_slope_deviation_over_the_last_rung(C, r, a, kind, exponent):
+    """cmp_entries' err = max(remainder/(eps_L + floor) at the last two rungs, max|slope - 1|/(eps_L + floor)
+    at the last rung), slope = the log-log slope of |e_j^T u_i| against exponent x log-ratio between the last two
+    rungs, recomputed from the mpmath rungs; at exponent 1 (the statement) the slope is 1 (err within the
+    budget), at exponent 2 / 0.5 (foils) it is 1/2 / 2 and the slope term decides err."""
+    a = np.array(a)
+    cmp = app_d.cmp_entries(C, r, a, kind, exponent=exponent)
+    d = cmp.detail
+    pred, _, rungs = app_d._ladder(C, r, a, kind)
+    dev = 0.0
+    for i in range(r):
+        for j in range(r):
+            if i == j:
+                continue
+            K, which = app_d._entry_constant(pred, j, i, True, "paper")
+            u1, u2 = rungs[-2].eig.U[j, i], rungs[-1].eig.U[j, i]
+            if abs(K) > 1e-8 and u1 != 0 and u2 != 0:
+                lr = [exponent * ((rg.log_s[i] - rg.log_s[j]) if which == "si/sj" else (rg.log_s[j] - rg.log_s[i]))
+                      for rg in rungs[-2:]]
+                dev = max(dev, abs((math.log(abs(u2)) - math.log(abs(u1))) / (lr[1] - lr[0]) - 1))
+    assert within(abs(d["max_slope_deviation"] - dev), 16 * EPS * max(dev, 1.0), "slope deviation")
+    floor = d["rounding_floor"]
+    assert floor > 0 and d["eps_L"][-1] == rungs[-1].eps
+    want = max(max(x / (e + floor) for x, e in zip(d["remainder"][-2:], d["eps_L"][-2:])),
+               dev / (rungs[-1].eps + floor))
+    assert cmp.err == want or within(abs(cmp.err - want), 16 * EPS * want, "err")
+    if exponent == 1.0:
+        assert dev < 1e-3 and cmp.ok
+    else:
+        assert within(abs(dev - abs(1 / exponent - 1)), 1e-3, "foil slope") and not cmp.ok
+
+
+# -- Appendix E: repeated singular values, the LAPACK basis's gap ------------------------------------------
+
+class _ECtx:
+    def __init__(self, seed=0):
+        self.seed, self._memo = seed, {}
+
+    def rng(self, name):
+        return np.random.default_rng([self.seed, len(name)])
+
+    def pick(self, quick=None, **_):
+        return quick
+
+    def memo(self, name, f):
+        if name not in self._memo:
+            self._memo[name] = f()
+        return self._memo[name]
+
+
+def test_repeated_check_reports_the_gaps_of_its_cases():
+    """rem-e ties: the evidence's LAPACK-basis gap is max over cases and both branches of |formula in the LAPACK
+    basis - one-sided right derivative|, the branch error max |Rellich formula - one-sided derivative| with the
+    left ones paired to the swapped branches (the foil swap=False: in order), the differentiable error the max of
+    the study's; each recomputed from the study's rows."""
+    ctx = _ECtx()
+    out = app_e._repeated_check(ctx)
+    d = ctx._memo["ties"]
+    ev = out.evidence
+    cases = d["cases"]
+    gap = max(abs(c["formula_lapack_basis"][b] - c["one_sided_right"][b]) for c in cases for b in (0, 1))
+    scale = max(max(abs(v) for v in c["one_sided_right"] + c["formula_lapack_basis"]) for c in cases)
+    assert within(abs(ev["lapack_basis_vs_one_sided_max_gap"] - gap), 4 * EPS * scale, "lapack gap")
+    assert gap > 10 * app_e.TOL_KINK  # the generic direction separates the LAPACK basis from the branches
+    for swap, lft in ((True, (1, 0)), (False, (0, 1))):
+        o = app_e._repeated_check(ctx, swap=swap)
+        f = "formula_rellich_basis"
+        br = max(max(abs(c[f][b] - c["one_sided_right"][b]) for b in (0, 1)) for c in cases)
+        br = max(br, max(max(abs(c[f][lft[b]] - c["one_sided_left"][b]) for b in (0, 1)) for c in cases))
+        assert within(abs(o.evidence["branch_vs_one_sided_max_err"] - br), 4 * EPS * scale, "branch")
+    assert out.evidence["differentiable_tie_max_err"] == max(d["differentiable_tie_err"])
+
+
+# -- theory.dynamics.train_gd: the recorded wall time ------------------------------------------------------
+
+def test_train_gd_records_its_own_wall_time():
+    """GDRun.seconds is the time train_gd itself ran: non-negative and at most the wall time around the call."""
+    import torch
+
+    from theory import dynamics
+
+    n, L = 4, 2
+    task = dynamics.synthetic_task(n, 8, 2, np.random.default_rng(3))
+    gen = torch.Generator()
+    gen.manual_seed(3)
+    Ws, ds = dynamics.init_masked(n, L, 0.5, 0.5, gen)
+    t0 = time.perf_counter()
+    run = dynamics.train_gd(Ws, ds, task, lr=0.01, steps=3)
+    wall = time.perf_counter() - t0
+    assert 0.0 <= run.seconds <= wall
