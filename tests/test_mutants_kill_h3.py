@@ -66,3 +66,37 @@ def test_def52_marginal_foils_compute_their_stated_formulas():
         want = float(p) * (_sf(r - 1, n - 1, float(p)) if n > 1 else 1.0) / _sf(r, n, float(p))
         got = float(sec5._marginal_formula(n, r, p))
         assert math.isclose(got, want, rel_tol=64 * n * np.finfo(float).eps), (n, r, p, got, want)
+
+
+# -- sec4..sec7: a nearest foil with a numeric slip applies the slip its statement and its size name ----------
+
+def _numeric_nearest_foils():
+    mods = ("theory.claims.sec4", "theory.claims.sec5", "theory.claims.sec6", "theory.claims.sec7")
+    for cid, c in REGISTRY.items():
+        for f in list(c.foils) + (list(c.corrected.foils) if c.corrected else []):
+            if (f.nearest and isinstance(f.check, functools.partial) and f.check.func.__module__ in mods):
+                kw = {k: v for k, v in f.check.keywords.items() if isinstance(v, float)}
+                if kw:
+                    yield cid, f, kw
+
+
+def test_numeric_nearest_foils_apply_their_stated_slip():
+    """thm-6.1/products' 'constants K_ij off by a factor 1.5' runs with scale 1.5 (size 0.5 relative); prop-7.1's
+    'exponent ... 2 + 2/L - 1/12 (the slip 2 + 2/L -> 2 + 1/L at L = 12)' with dexp = -1/12 (size 1/12 absolute),
+    the slip 1/L at the deepest full-profile ladder depth L = 12: the numbers in the foil's statement, its size and
+    the keyword it runs with are the same slip."""
+    import re
+    seen = set()
+    for cid, f, kw in _numeric_nearest_foils():
+        if "scale" in kw:
+            m = re.search(r"factor (\d+(?:\.\d+)?)", f.statement)
+            assert m and float(m.group(1)) == kw["scale"], (cid, f.statement, kw)
+            assert f.unit == "relative" and f.size == abs(kw["scale"] - 1.0), (cid, f.size, kw)
+            seen.add("scale")
+        if "dexp" in kw:
+            m = re.search(r"2 \+ 2/L - 1/(\d+)", f.statement)
+            assert m and -1.0 / int(m.group(1)) == kw["dexp"], (cid, f.statement, kw)
+            assert re.search(rf"at L = {m.group(1)}\b", f.statement), f.statement
+            assert f.unit == "absolute" and f.size == abs(kw["dexp"]), (cid, f.size, kw)
+            seen.add("dexp")
+    assert seen == {"scale", "dexp"}
