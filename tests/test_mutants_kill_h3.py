@@ -100,3 +100,35 @@ def test_numeric_nearest_foils_apply_their_stated_slip():
             assert f.unit == "absolute" and f.size == abs(kw["dexp"]), (cid, f.size, kw)
             seen.add("dexp")
     assert seen == {"scale", "dexp"}
+
+
+# -- rem-4.4's input generator: 'near-boundary' / 'on-boundary' points are where they say -------------------
+
+def test_mlp_and_point_puts_boundary_cases_on_a_first_layer_boundary():
+    """_mlp_and_point's non-generic cases project x so that one first-layer pre-activation is +-1e-12, 1e-9 (near)
+    or 0 (on): min_i |(W_1 x)_i| is at most that target plus the rounding of the projection and of W_1 x (a generic
+    x has margin ~ |w| |x|, far above). Without these cases rem-4.4 never meets a point on an activation boundary."""
+    from hypothesis import HealthCheck, given, settings
+
+    from checks.tolerance import tol
+    from theory.claims import sec4
+
+    seen = set()
+
+    @settings(max_examples=30, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(sec4._mlp_and_point())
+    def run(d):
+        if d["where"] == "generic":
+            return
+        W, x = d["Ws"][0], d["x"]
+        z = np.abs(W @ x)
+        target = 0.0 if d["where"] == "on-boundary" else 1e-9
+        # rounding of x - (w.x - t) w / (w.w) and of W x: a few n-term dot products on data of size |w| |x|
+        slack = tol(W.shape[1], scale=float(np.max(np.linalg.norm(W, axis=1))) * max(1.0, float(np.linalg.norm(x))),
+                    kernels=4)
+        assert float(np.min(z)) <= target + slack, (d["where"], float(np.min(z)), slack)
+        seen.add(d["where"])
+
+    run()
+    assert seen == {"near-boundary", "on-boundary"}
