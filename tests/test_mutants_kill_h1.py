@@ -1,0 +1,239 @@
+"""Mutation blind spots (issue 17, part 6, helper h1): theory.tensor, theory.exterior and helpers of
+theory.claims.app_b2 / app_c, each compared whole with an independent computation from its definition,
+at its zeros and away from them.
+
+Tolerances: ``checks.tolerance.tol`` from float64 eps, operation counts and the size of the numbers; exact
+(==) where the computation is exact (integers, Fractions, signs).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+from checks.model import REGISTRY
+from checks.property import PropertyCheck
+from checks.tolerance import tol
+from conftest import within
+from theory import exterior as ext
+from theory import tensor as ten
+
+
+# ---------------------------------------------------------------------------------------------------
+# theory.tensor.elementary_defect: max over ALL t mode unfoldings of s_2, relative to ||x||
+# ---------------------------------------------------------------------------------------------------
+
+def _defect_by_gram(x, n, t):
+    """s_2 of the mode-k unfolding is sqrt(lambda_2) of the n x n Gram matrix sum over the other slots
+    x[.., i, ..] x[.., j, ..] (an einsum contraction, no reshape); the max over k, over ||x||."""
+    cube = np.asarray(x, dtype=np.float64).reshape((n,) * t)
+    worst = 0.0
+    letters = "abcdefgh"
+    for k in range(t):
+        a = "".join(letters[m] if m != k else "y" for m in range(t))
+        b = "".join(letters[m] if m != k else "z" for m in range(t))
+        G = np.einsum(f"{a},{b}->yz", cube, cube)
+        ev = np.sort(np.linalg.eigvalsh(G))[::-1]
+        worst = max(worst, math.sqrt(max(ev[1], 0.0)) if n > 1 else 0.0)
+    return worst / np.linalg.norm(x)
+
+
+@pytest.mark.parametrize("n,t", [(1, 3), (2, 1), (2, 2), (2, 3), (3, 3), (2, 4), (3, 4), (4, 3)])
+def test_elementary_defect_is_the_largest_second_singular_value_over_every_unfolding(n, t):
+    rng = np.random.default_rng(1000 * n + t)
+    for trial in range(6):
+        x = rng.standard_normal(n**t)
+        if trial % 2:  # one slot far more entangled than the others: the max must see every slot
+            k = trial % t
+            vs = [rng.standard_normal(n) for _ in range(t)]
+            y = ten.elementary_tensor(*vs).reshape((n,) * t)
+            y = y + np.moveaxis(np.moveaxis(y, k, 0)[::-1], 0, k) * 0.9
+            x = y.ravel() + 0.01 * x
+        got = ten.elementary_defect(x, n, t)
+        want = _defect_by_gram(x, n, t)
+        # the Gram route squares: its error is eps * ||x||^2 / s_2, relative to ||x||
+        e = tol(n**t, kernels=2 * t + 2) * (1 + 1 / max(want, math.sqrt(np.finfo(float).eps)))
+        assert within(abs(got - want), e, "elementary_defect"), (n, t, trial, got, want)
+    # at its zero: an elementary tensor; and a GHZ tensor (every unfolding has s = (1, 1)/sqrt 2)
+    vs = [rng.standard_normal(n) for _ in range(t)]
+    assert within(ten.elementary_defect(ten.elementary_tensor(*vs), n, t), tol(n**t, kernels=2 * t + 2))
+    if n >= 2 and t >= 2:
+        ghz = np.zeros((n,) * t)
+        ghz[(0,) * t] = ghz[(1,) * t] = 1.0
+        assert within(abs(ten.elementary_defect(ghz.ravel(), n, t) - 1 / math.sqrt(2)), tol(n**t, kernels=2 * t))
+
+
+def test_elementary_defect_sees_a_slot_that_only_it_entangles_with_the_rest():
+    """Three 3-slot states, each with one entangled pair of slots ((1,2), (0,1), (0,2)) and defect 1/√2:
+    each leaves one unfolding of rank 1, so a defect that skipped a slot would still be seen on one of them;
+    then random 3 x 3 x 3 tensors against the unfoldings built index by index (tensor.unfolding_by_indices)."""
+    e0, e1 = np.eye(2)
+    a = (np.kron(e0, np.kron(e0, e0)) + np.kron(e0, np.kron(e1, e1))) / math.sqrt(2)
+    b = (np.kron(e0, np.kron(e0, e0)) + np.kron(e1, np.kron(e1, e0))) / math.sqrt(2)
+    c = (np.kron(e0, np.kron(e0, e0)) + np.kron(e1, np.kron(e0, e1))) / math.sqrt(2)
+    for x in (a, b, c):
+        assert within(abs(ten.elementary_defect(x, 2, 3) - 1 / math.sqrt(2)), tol(8, kernels=8))
+    # a tensor whose three unfoldings have three different s_2: the defect is the largest of them
+    rng = np.random.default_rng(7)
+    for _ in range(10):
+        x = rng.standard_normal(27)
+        unf = [np.linalg.svd(np.array(ten.unfolding_by_indices(x.tolist(), 3, 3, k), dtype=float),
+                             compute_uv=False)[1] for k in range(3)]
+        want = max(unf) / np.linalg.norm(x)
+        assert within(abs(ten.elementary_defect(x, 3, 3) - want), tol(27, kernels=8)), (unf, want)
+
+
+# ---------------------------------------------------------------------------------------------------
+# theory.exterior: wedge_map (v -> v ∧ x), decomposability_defect, perm_sign, leibniz_det, minors
+# ---------------------------------------------------------------------------------------------------
+
+def _wedge_map_by_plucker(x, n, t):
+    """Column k = sum_J x_J (e_k ∧ e_J), each e_k ∧ e_J the Plücker coordinates (determinants) of
+    [e_k, e_{j_1}, ..., e_{j_t}]: linearity of the wedge plus theory.exterior.wedge, no sign rule."""
+    eye = np.eye(n)
+    sets = ext.index_sets(n, t)
+    cols = []
+    for k in range(n):
+        v = np.zeros(math.comb(n, t + 1)) if t + 1 <= n else np.zeros(0)
+        for xJ, J in zip(x, sets):
+            if t + 1 <= n:
+                v = v + xJ * ext.wedge(eye[k], *[eye[j] for j in J])
+        cols.append(v)
+    return np.stack(cols, axis=1) if cols else np.zeros((0, n))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
+def test_wedge_map_is_v_wedge_x_by_linearity_and_determinants(n):
+    rng = np.random.default_rng(n)
+    for t in range(1, n + 1):
+        x = rng.integers(-5, 6, math.comb(n, t)).astype(float)
+        got = ext.wedge_map(x, n, t)
+        want = _wedge_map_by_plucker(x, n, t)
+        assert got.shape == (math.comb(n, t + 1) if t + 1 <= n else 0, n)
+        assert within(np.max(np.abs(got - want), initial=0.0), tol(n, scale=np.max(np.abs(x)), kernels=t + 2))
+        # and the ring-generic reference (exact, integers)
+        ref = ext.wedge_map_by_expansion([int(v) for v in x], n, t)
+        assert np.array_equal(got, np.array(ref, dtype=float).reshape(got.shape))
+
+
+def test_decomposability_defect_zero_on_wedges_and_positive_off_them():
+    rng = np.random.default_rng(3)
+    for n in range(2, 6):
+        for t in range(1, n):
+            V = rng.standard_normal((n, t))
+            x = ext.plucker(V)
+            assert within(ext.decomposability_defect(x, n, t), tol(math.comb(n, t) + n, kernels=2 * t + 2))
+            # definition: the (n-t)-th singular value (0-based n - t) of the independent map, over ||x||
+            y = rng.standard_normal(math.comb(n, t))
+            s = np.linalg.svd(_wedge_map_by_plucker(y, n, t), compute_uv=False)
+            s = np.concatenate([s, np.zeros(max(0, n - s.size))])
+            want = s[n - t] / np.linalg.norm(y)
+            assert within(abs(ext.decomposability_defect(y, n, t) - want), tol(n + math.comb(n, t), kernels=t + 3))
+    # the standard symplectic form e0∧e1 + e2∧e3 (n = 4) is not a wedge: v -> v ∧ x is injective
+    x = np.zeros(6)
+    sets = ext.index_sets(4, 2)
+    x[sets.index((0, 1))] = x[sets.index((2, 3))] = 1.0
+    assert ext.decomposability_defect(x, 4, 2) > 0.5
+
+
+def _sign_by_cycles(p):
+    """(-1)^(n - number of cycles) of the permutation (ranks of the items)."""
+    order = sorted(p)
+    q = [order.index(v) for v in p]
+    seen, cycles = [False] * len(q), 0
+    for i in range(len(q)):
+        if not seen[i]:
+            cycles += 1
+            j = i
+            while not seen[j]:
+                seen[j] = True
+                j = q[j]
+    return -1 if (len(q) - cycles) % 2 else 1
+
+
+def test_perm_sign_is_the_cycle_parity_on_every_permutation_up_to_6():
+    for k in range(0, 7):
+        for p in itertools.permutations(range(k)):
+            assert ext.perm_sign(p) == _sign_by_cycles(p), p
+    # distinct sortable items that are not 0..k-1
+    assert ext.perm_sign([10, 3, 7]) == _sign_by_cycles([10, 3, 7]) == 1
+    assert ext.perm_sign(["b", "a"]) == -1
+
+
+def test_leibniz_det_and_generic_minors_are_exact_determinants():
+    import sympy as sp
+
+    rng = np.random.default_rng(11)
+    for k in range(0, 6):
+        a = rng.integers(-4, 5, (k, k)).tolist()
+        want = sp.Matrix(a).det() if k else 1
+        assert ext.leibniz_det(a) == want
+    a = rng.integers(-3, 4, (4, 5))
+    for t in range(1, 5):
+        got = ext.minors_generic(a.tolist(), t)
+        rows, cols = ext.index_sets(4, t), ext.index_sets(5, t)
+        want = [[sp.Matrix(a[np.ix_(I, J)].tolist()).det() for J in cols] for I in rows]
+        assert got == want
+        assert within(np.max(np.abs(ext.exterior_power(a, t) - np.array(want, dtype=float))),
+                      tol(t, scale=float(np.max(np.abs(want), initial=1)), kernels=t + 2))
+
+
+# ---------------------------------------------------------------------------------------------------
+# theory.claims.app_b2: the 'normalisation off' foil perturbs by exactly its declared size
+# ---------------------------------------------------------------------------------------------------
+
+def _compare_of(check):
+    fn = getattr(check, "prop", check)
+    return fn.compare if isinstance(fn, PropertyCheck) else fn
+
+
+def test_scaled_basis_foils_perturb_the_gram_matrix_by_their_declared_relative_size():
+    """A foil 'orthogonal basis with ||e_i|| = 1 + size' must run with that scale: on Q = I the wedges
+    q_I then have Gram (1 + size)^(2t) I, so the comparison's error is (1 + size)^(2t) - 1."""
+    import theory.claims.app_b  # noqa: F401  (registers)
+    import theory.claims.app_b2  # noqa: F401
+
+    found = 0
+    for cid, c in REGISTRY.items():
+        for form in (c, getattr(c, "corrected", None)):
+            for f in getattr(form, "foils", ()) or ():
+                cmp = _compare_of(f.check)
+                if "scale" not in (getattr(cmp, "keywords", None) or {}):
+                    continue
+                found += 1
+                assert f.unit == "relative" and f.size > 0
+                assert f"= {1 + f.size:g}" in f.statement, f.statement
+                for n in (1, 3):
+                    for t in range(1, n + 1):
+                        got = cmp(Q=np.eye(n), t=t).err
+                        want = (1 + f.size) ** (2 * t) - 1
+                        assert within(abs(got - want), tol(math.comb(n, t), scale=want + 1, kernels=t + 2)), (cid, n, t)
+    assert found >= 1
+
+
+# ---------------------------------------------------------------------------------------------------
+# theory.claims.app_c._c5_cells: every (n, p, sigma, r, i <= r) cell, lambda_i - lambda_(i-1), gamma_i
+# ---------------------------------------------------------------------------------------------------
+
+def test_c5_cells_cover_every_i_up_to_r_with_consecutive_differences(monkeypatch):
+    from theory import lyapunov
+    from theory.claims import app_c
+
+    def fake_lam(i, n, p, sigma, r):
+        return mp.mpf(i) ** 2 * (1 + p) + n * sigma + r / 7
+
+    monkeypatch.setattr(app_c, "_mp_lam", fake_lam)
+    monkeypatch.setattr(lyapunov, "gamma", lambda n, p, sigma, r: np.array([1000.0 * n + r + k for k in range(r)]))
+    cells = app_c._c5_cells()
+    keys = [(n, p, s, r, i) for n, p, s, r, i, _, _ in cells]
+    want_keys = [(n, p, s, r, i) for n in (1, 2, 5, 9, 16) for p in (0.1, 0.5, 0.93) for s in (0.01, 1.0, 30.0)
+                 for r in sorted({1, max(1, n // 2), n}) for i in range(1, r + 1)]
+    assert keys == want_keys
+    for n, p, s, r, i, diff, lib in cells:
+        prev = fake_lam(i - 1, n, p, s, r) if i > 1 else mp.mpf(0)
+        assert diff == fake_lam(i, n, p, s, r) - prev, (n, p, s, r, i)
+        assert lib == 1000.0 * n + r + (i - 1)
