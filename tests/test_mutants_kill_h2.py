@@ -151,3 +151,89 @@ def test_train_gd_records_its_own_wall_time():
     run = dynamics.train_gd(Ws, ds, task, lr=0.01, steps=3)
     wall = time.perf_counter() - t0
     assert 0.0 <= run.seconds <= wall
+
+
+# -- Figure 4 (initialization panel): the reported offsets and the per-k resolution --------------------------
+
+class _FCtx:
+    """The context methods _fig4 calls, quick sizes; ctx.t a fixed critical value."""
+
+    def __init__(self, crit=4.0):
+        self.crit, self._memo = crit, {}
+
+    def pick(self, quick=None, **_):
+        return quick
+
+    def t(self, comparisons=1, dof=1):
+        return self.crit
+
+    def memo(self, name, f):
+        if name not in self._memo:
+            self._memo[name] = f()
+        return self._memo[name]
+
+    def seed_for(self, name):
+        return len(name)
+
+
+def test_fig4_rows_and_resolution_are_computed_from_the_curves(monkeypatch):
+    """_fig4 on synthetic log s_k(B_l) = l gamma_k + c_k(l) + noise (exactly mean-zero noise, remainders stubbed to
+    0) with c_k(100) = d_k - d_(k-1) and c_1(l), c_2(l) shifted by -/+ delta(l) (delta(100) = 0), which keeps every
+    band, the exact identity at l = 100 and every top-K sum: the claim passes; each row's 'offset at l = 10, 100' is
+    the mean of log s_k - l gamma_k at l = 10 and at l = 100, its 'slope (affine fit)' the least-squares slope of
+    the mean curve; the resolution's per-k range is
+    (crit + z_0.9) SE_k / (100 |gamma_(k-1) - gamma_k|) (k = 1: the gap gamma_1 - gamma_2), from the studentised
+    exact test of k at l = 100 (k = 1 has the largest SE here, so it is the range's upper end)."""
+    from scipy.stats import norm
+
+    from theory import lyapunov
+    from theory.claims import fig_depth
+
+    ctx = _FCtx()
+    K, p, m, N = 30, 0.5, fig_depth._batch(ctx), fig_depth.N
+    ells = list(range(10, 101, 10))
+    g = np.array([fig_depth._gamma(k, p) for k in range(1, K + 1)])
+    dk = np.array([lyapunov.d(k, N) - lyapunov.d(k - 1, N) for k in range(1, K + 1)])
+    rng = np.random.default_rng(5)
+    noise_scale = np.where(np.arange(K) == 0, 0.3, 0.003)
+    data = {}
+    for l in ells:
+        z = rng.standard_normal((m, K))
+        z = (z - z.mean(0)) / z.std(0, ddof=1)
+        c = dk.copy()
+        delta = -0.3 * lyapunov.d(1, N) * (100 - l) / 90
+        c[0], c[1] = c[0] + delta, c[1] - delta
+        data[l] = (l * g + c + noise_scale * z, None)
+    monkeypatch.setattr(fig_depth, "_data", lambda cx, pp: data)
+    monkeypatch.setattr(fig_depth, "_remainders",
+                        lambda cx, d, e, KK, keep: {l: {k: np.zeros(int(keep.sum())) for k in range(KK + 1)} for l in e})
+    out = fig_depth._fig4(ctx)
+    assert out.status.passing, out.summary
+    rows = out.evidence["rows"]
+    assert [r["k"] for r in rows] == list(range(1, K + 1))
+    for r in rows:
+        k = r["k"]
+        want = [float(np.mean(data[l][0][:, k - 1]) - l * g[k - 1]) for l in (10, 100)]
+        got = r["offset E log s_k - l slope at l = 10, 100"]
+        sc = max(abs(v) for v in want) + 100 * abs(g[k - 1])
+        assert within(np.abs(np.array(got) - want), 64 * EPS * sc, f"offsets k={k}")
+        # the affine fit's slope: the closed-form least-squares slope of the mean curve over l
+        x = np.array(ells, float)
+        y = np.array([np.mean(data[l][0][:, k - 1]) for l in ells])
+        slope = float(np.sum((x - x.mean()) * (y - y.mean())) / np.sum((x - x.mean()) ** 2))
+        assert within(abs(r["slope (affine fit)"] - slope), 64 * EPS * (abs(y).max() / np.ptp(x) + abs(slope)), "slope")
+        res = y - (y.mean() + slope * (x - x.mean()))
+        assert within(abs(r["max |residual from affine fit| / range"] - np.max(np.abs(res)) / np.ptp(y)),
+                      256 * EPS * abs(y).max() / np.ptp(y), "affine residual")
+        assert r["band"] == [-lyapunov.d(k - 1, N), lyapunov.d(k, N)] and r["predicted slope"] == g[k - 1]
+    for l, t in zip(ells, out.evidence["top-K sums"]):  # mean of sum_k (log s_k - l gamma_k) = d_K, exactly here
+        tot = data[l][0][:, :K].sum(1) - l * g.sum()
+        assert within(abs(t["estimate"] - tot.mean()), 64 * EPS * (abs(tot).max() + l * abs(g).sum()), "top-K")
+        assert within(abs(t["prediction"] - lyapunov.d(K, N)), 0.0 * K + EPS * lyapunov.d(K, N), "d_K")
+    assert rows[0]["offset E log s_k - l slope at l = 10, 100"][0] < rows[0]["offset E log s_k - l slope at l = 10, 100"][1]
+    zp = float(norm.ppf(0.9))
+    gaps = [abs(g[0] - g[1])] + [abs(g[k - 2] - g[k - 1]) for k in range(2, K + 1)]
+    per_k = [(ctx.crit + zp) * (np.std(data[100][0][:, k], ddof=1) / math.sqrt(m)) / (100 * gaps[k]) for k in range(K)]
+    assert int(np.argmax(per_k)) == 0 and max(per_k) > 0.1
+    text = out.resolution.how if hasattr(out.resolution, "how") else repr(out.resolution)
+    assert f"alone resolve {min(per_k):.2f}..{max(per_k):.2f} of an index" in repr(out.resolution), text
