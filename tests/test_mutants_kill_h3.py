@@ -132,3 +132,42 @@ def test_mlp_and_point_puts_boundary_cases_on_a_first_layer_boundary():
 
     run()
     assert seen == {"near-boundary", "on-boundary"}
+
+
+# -- def-5.2/acceptance: the statement's bound, its knob and its foils are the formulas they name ------------
+
+def test_def52_acceptance_bounds_are_their_formulas():
+    """The printed bound 1 - exp(-(np-r)^2/(2np)) (0 for r > np), the knob's constant c = 1/2 (1 + delta) at
+    delta = 0 and 0.5, and each foil's bound, on cells r from 1 to 1.5 np, against the closed forms by mpmath (the
+    comparison is a relative one on 1 - bound, which is what the check's cells resolve)."""
+    c = REGISTRY["def-5.2/acceptance"]
+
+    def closed(n, r, p, const, *, var=1.0, guard=True):
+        mu = mp.mpf(n) * mp.mpf(p)
+        if guard and r > mu:
+            return mp.mpf(0)
+        return 1 - mp.exp(-const * (mu - r) ** 2 / (mu * var))
+
+    want = {
+        "Chernoff": lambda n, r, p: closed(n, r, p, mp.mpf(1) / 2),
+        "1 - exp(-(np-r)^2/(2np(1-p)))": lambda n, r, p: closed(n, r, p, mp.mpf(1) / 2, var=1 - mp.mpf(p)),
+        "1 - exp(-3(np-r)^2/(4np))": lambda n, r, p: closed(n, r, p, mp.mpf(3) / 4),
+        "1 - exp(-(np-r)^2/(2np)) for all r": lambda n, r, p: closed(n, r, p, mp.mpf(1) / 2, guard=False),
+        "1 - exp(-0.5 (np-r)^2/np)": lambda n, r, p: closed(n, r, p, mp.mpf(1) / 2),
+        "1 - exp(-0.75 (np-r)^2/np)": lambda n, r, p: closed(n, r, p, mp.mpf(3) / 4),
+    }
+    fns = {"Chernoff": sec5._chernoff}
+    for f in c.foils:
+        fns[f.check.keywords["claim_text"]] = f.check.keywords["bound"]
+    for delta in (0.0, 0.5):
+        kw = c.knob.variant(delta).keywords
+        fns[kw["claim_text"]] = kw["bound"]
+    assert set(fns) == set(want), set(fns) ^ set(want)
+    eps = np.finfo(float).eps
+    for n in (8, 32, 128, 1000):
+        for p in (0.05, 0.25, 0.5, 0.9):
+            for r in sorted({max(1, int(math.floor(k * n * p / 4))) for k in range(7)}):
+                for name, fn in fns.items():
+                    got, ref = float(fn(n, r, p)), want[name](n, r, p)
+                    # 1 - bound to relative accuracy ~ eps / (1 - bound) in the float formula: compare 1 - bound
+                    assert abs((1 - got) - float(1 - ref)) <= 8 * eps * max(1.0, float(abs(1 - ref))), (name, n, r, p)
