@@ -159,12 +159,13 @@ class _FCtx:
     """The context methods _fig4 calls, quick sizes; ctx.t a fixed critical value."""
 
     def __init__(self, crit=4.0):
-        self.crit, self._memo = crit, {}
+        self.crit, self._memo, self.calls = crit, {}, []
 
     def pick(self, quick=None, **_):
         return quick
 
     def t(self, comparisons=1, dof=1):
+        self.calls.append((comparisons, dof))
         return self.crit
 
     def memo(self, name, f):
@@ -204,10 +205,19 @@ def test_fig4_rows_and_resolution_are_computed_from_the_curves(monkeypatch):
         delta = -0.3 * lyapunov.d(1, N) * (100 - l) / 90
         c[0], c[1] = c[0] + delta, c[1] - delta
         data[l] = (l * g + c + noise_scale * z, None)
-    monkeypatch.setattr(fig_depth, "_data", lambda cx, pp: data)
-    monkeypatch.setattr(fig_depth, "_remainders",
-                        lambda cx, d, e, KK, keep: {l: {k: np.zeros(int(keep.sum())) for k in range(KK + 1)} for l in e})
+    def fake_data(cx, pp):
+        assert cx is ctx and pp == p
+        return data
+
+    def fake_remainders(cx, d, e, KK, keep):
+        assert cx is ctx and d is data and e == ells and KK == K and keep.dtype == bool and keep.shape == (m,)
+        return {l: {k: np.zeros(int(keep.sum())) for k in range(KK + 1)} for l in e}
+
+    monkeypatch.setattr(fig_depth, "_data", fake_data)
+    monkeypatch.setattr(fig_depth, "_remainders", fake_remainders)
     out = fig_depth._fig4(ctx)
+    # Bonferroni share: two one-sided band tests per (k, l), one exact test per k, one top-K sum per l; m - 1 dof
+    assert ctx.calls == [(2 * K * len(ells) + K + len(ells), m - 1)]
     assert out.status.passing, out.summary
     rows = out.evidence["rows"]
     assert [r["k"] for r in rows] == list(range(1, K + 1))
