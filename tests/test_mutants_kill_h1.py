@@ -19,8 +19,11 @@ from checks.model import REGISTRY
 from checks.property import PropertyCheck
 from checks.tolerance import tol
 from conftest import within
+from theory import alignment as al
 from theory import exterior as ext
+from theory import lyapunov
 from theory import tensor as ten
+from theory.claims import app_b, app_b2, app_c  # noqa: F401  (imported once: registers their claims)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -194,9 +197,6 @@ def _compare_of(check):
 def test_scaled_basis_foils_perturb_the_gram_matrix_by_their_declared_relative_size():
     """A foil 'orthogonal basis with ||e_i|| = 1 + size' must run with that scale: on Q = I the wedges
     q_I then have Gram (1 + size)^(2t) I, so the comparison's error is (1 + size)^(2t) - 1."""
-    import theory.claims.app_b  # noqa: F401  (registers)
-    import theory.claims.app_b2  # noqa: F401
-
     found = 0
     for cid, c in REGISTRY.items():
         for form in (c, getattr(c, "corrected", None)):
@@ -220,9 +220,6 @@ def test_scaled_basis_foils_perturb_the_gram_matrix_by_their_declared_relative_s
 # ---------------------------------------------------------------------------------------------------
 
 def test_c5_cells_cover_every_i_up_to_r_with_consecutive_differences(monkeypatch):
-    from theory import lyapunov
-    from theory.claims import app_c
-
     def fake_lam(i, n, p, sigma, r):
         return mp.mpf(i) ** 2 * (1 + p) + n * sigma + r / 7
 
@@ -237,3 +234,175 @@ def test_c5_cells_cover_every_i_up_to_r_with_consecutive_differences(monkeypatch
         prev = fake_lam(i - 1, n, p, s, r) if i > 1 else mp.mpf(0)
         assert diff == fake_lam(i, n, p, s, r) - prev, (n, p, s, r, i)
         assert lib == 1000.0 * n + r + (i - 1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# ring-generic references of theory.tensor / theory.exterior against each other and numpy/sympy (exact)
+# ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n,t", [(1, 2), (2, 1), (2, 3), (3, 2), (3, 3), (4, 2)])
+def test_tensor_references_agree_with_kron_exactly(n, t):
+    from functools import reduce
+
+    rng = np.random.default_rng(10 * n + t)
+    vs = [rng.integers(-4, 5, n) for _ in range(t)]
+    kron = reduce(np.kron, vs)
+    assert ten.tensor_by_expansion([v.tolist() for v in vs]) == kron.tolist()
+    assert np.array_equal(ten.elementary_tensor(*vs), kron)
+    m = rng.integers(-3, 4, (n, n))
+    want = reduce(np.kron, [m] * t)
+    assert np.array_equal(ten.tensor_power(m, t), want)
+    assert ten.tensor_power_by_expansion(m.tolist(), t) == want.tolist()
+    assert ten.tensor_power_by_formula(m.tolist(), t) == want.tolist()
+    # the index-by-index unfolding: entry (i_k, rest) is the coordinate of e_I
+    x = rng.integers(-9, 10, n**t).tolist()
+    idx = ten.multi_indices(n, t)
+    assert idx == sorted(idx) and len(idx) == n**t
+    rest = ten.multi_indices(n, t - 1) if t > 1 else [()]
+    for k in range(t):
+        unf = ten.unfolding_by_indices(x, n, t, k)
+        for val, I in zip(x, idx):
+            assert unf[I[k]][rest.index(I[:k] + I[k + 1:])] == val
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5])
+def test_wedge_references_agree_with_sympy_minors(n):
+    import sympy as sp
+
+    rng = np.random.default_rng(20 + n)
+    for t in range(1, n + 2):
+        vs = [rng.integers(-3, 4, n).tolist() for _ in range(t)]
+        V = sp.Matrix(n, t, lambda i, k: vs[k][i])
+        want = [V.extract(list(I), list(range(t))).det() for I in ext.index_sets(n, t)] if t <= n else []
+        assert ext.plucker_generic(vs) == want
+        assert ext.wedge_by_expansion(vs) == want
+        if t <= n:
+            assert np.array_equal(np.rint(ext.wedge(*[np.array(v, float) for v in vs])),
+                                  np.array(want, dtype=float))
+    m = rng.integers(-3, 4, (n, n))
+    for t in range(1, n + 1):
+        want = ext.minors_generic(m.tolist(), t)
+        assert ext.exterior_power_by_expansion(m.tolist(), t) == want
+        assert np.array_equal(np.rint(ext.exterior_power(m.astype(float), t)), np.array(want, dtype=float))
+
+
+def test_subspace_cosine_and_projector_distance_from_principal_angles():
+    rng = np.random.default_rng(5)
+    for n, t in [(3, 1), (4, 2), (5, 2), (6, 3)]:
+        for _ in range(4):
+            V, W = rng.standard_normal((n, t)), rng.standard_normal((n, t))
+            th = ext.principal_angles(V, W)
+            QV, QW = np.linalg.qr(V)[0], np.linalg.qr(W)[0]
+            cos = np.linalg.svd(QV.T @ QW, compute_uv=False)
+            assert within(np.max(np.abs(np.sort(np.cos(th))[::-1] - cos)), tol(n, kernels=6))
+            assert within(abs(ext.subspace_cosine(V, W) - np.prod(cos)), tol(n, kernels=4 * t))
+            PD = np.linalg.norm(QV @ QV.T - QW @ QW.T, 2)
+            assert within(abs(ext.projector_distance(V, W) - PD), tol(n, kernels=8))
+            assert within(abs(ext.projector_distance(V, W) - np.sin(np.max(th))), tol(n, kernels=8))
+            # the induced dot product of the normalised wedges (Appendix B.2.3)
+            wv, ww = ext.plucker(V), ext.plucker(W)
+            want = abs(wv @ ww) / (np.linalg.norm(wv) * np.linalg.norm(ww))
+            assert within(abs(ext.subspace_cosine(V, W) - want), tol(math.comb(n, t), kernels=4 * t))
+            assert within(abs(ext.wedge_inner(V, W) - wv @ ww), tol(math.comb(n, t), scale=np.linalg.norm(wv) * np.linalg.norm(ww), kernels=2 * t))
+
+
+# ---------------------------------------------------------------------------------------------------
+# theory.alignment: the LDL^T family, the predicted limits and the ladder's closed forms, by definition
+# ---------------------------------------------------------------------------------------------------
+
+def _spd(rng, n, cond=1e3):
+    Q = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    return (Q * np.geomspace(1.0, 1.0 / cond, n)) @ Q.T
+
+
+def test_ldl_family_reconstructs_and_its_pivots_are_leading_minor_ratios():
+    rng = np.random.default_rng(17)
+    for n in range(1, 6):
+        C = _spd(rng, n) + np.diag(rng.uniform(0, 0.1, n))
+        for r in range(1, n + 1):
+            Cr = C[:r, :r]
+            dets = [1.0] + [np.linalg.det(C[:i, :i]) for i in range(1, r + 1)]
+            ratios = np.array([dets[i] / dets[i - 1] for i in range(1, r + 1)])
+            kap = np.linalg.cond(Cr)
+            e = tol(r, kappa=kap, scale=1.0, kernels=2 * r + 2)
+            assert within(np.max(np.abs(al.leading_minor_ratios(C, r) - ratios) / np.abs(ratios)), e)
+            for T, d in (al.ldl_unit(Cr), al.ldl_unit_mp(Cr)[:2], al.ldl_unit_batch(Cr[None])):
+                T, d = np.asarray(T).reshape(r, r), np.asarray(d).reshape(r)
+                assert np.array_equal(np.diag(T), np.ones(r)) and np.array_equal(np.triu(T, 1), np.zeros((r, r)))
+                assert within(np.max(np.abs(T @ np.diag(d) @ T.T - Cr)), tol(r, scale=1.0, kernels=2 * r + 2))
+                assert within(np.max(np.abs(d - ratios) / ratios), e)
+            T, d, Ti = al.ldl_unit_mp(Cr)
+            assert within(np.max(np.abs(Ti @ T - np.eye(r))), tol(r, kappa=np.linalg.cond(T), kernels=r + 2))
+            pred = al.predict(C, r)
+            assert np.array_equal(pred.T, T) and np.array_equal(pred.Sigma, d) and np.array_equal(pred.Tinv, Ti)
+            # Theorem D.1(c) as printed and corrected, entry by entry
+            for i in range(r):
+                for j in range(r):
+                    if i == j:
+                        continue
+                    for corr in (False, True):
+                        K, ratio = al.entry_prediction(pred, j, i, corrected=corr)
+                        assert K == (pred.Tinv[i, j] if j < i else pred.T[j, i])
+                        assert ratio == ("si/sj" if (j < i) == corr else "sj/si")
+            # Remark D.3's tail constants: C[r:, :r] = K diag(d) T^T
+            if r < n:
+                Kt = al.k_tail(C, r)
+                assert within(np.max(np.abs(Kt @ np.diag(d) @ T.T - C[r:, :r])), tol(n, kappa=kap, kernels=2 * r + 4))
+            assert al.k_eff(C, r) == pytest.approx(max(1.0, np.linalg.norm(C, 2) / np.min(np.abs(ratios))),
+                                                     rel=tol(r, kappa=kap, kernels=2 * r + 2))
+    # not positive definite: the batch marks nan, the scalar routines raise
+    bad = np.array([[1.0, 2.0], [2.0, 1.0]])
+    T, d = al.ldl_unit_batch(np.stack([bad, np.eye(2)]))
+    assert np.isnan(d[0]).all() and np.array_equal(d[1], np.ones(2))
+    with pytest.raises(ValueError):
+        al.ldl_unit(bad)
+    with pytest.raises(ValueError):
+        al.ldl_unit_mp(bad)
+
+
+def test_ladder_closed_forms_hit_their_targets():
+    a = np.array([0.0, 0.5, 1.7, 2.0, np.inf])
+    assert al.min_gap(a, 1) == 0.5 and al.min_gap(a, 2) == 0.5
+    assert within(abs(al.min_gap(a[2:], 2) - 0.3), tol(2, scale=2.0))
+    with np.errstate(invalid="ignore"):  # inf - inf in the gaps: treated as no constraint
+        assert al.min_gap(np.array([0.0, np.inf, np.inf]), 2) == np.inf
+    assert np.array_equal(al.log_s_sequence(a[:4], 3.0, "exp"), -3.0 * a[:4])
+    assert np.array_equal(al.log_s_sequence(a[:4], 3.0, "poly"), -a[:4] * math.log(3.0))
+    for kind in ("exp", "poly"):
+        for r in (1, 2, 3):
+            for eps in (1e-2, 1e-4):
+                K = 7.0
+                L = al.depth_for(eps, a, r, K, kind)
+                ls = al.log_s_sequence(a, L, kind)
+                rho = al.rho_of(ls, r)
+                ratios = [math.exp(ls[i + 1] - ls[i]) for i in range(r)]
+                assert rho == pytest.approx(max(ratios), rel=tol(r, kernels=4))
+                assert within(abs(K * rho / eps - 1), tol(1, scale=abs(math.log(K / eps)) + 1, kernels=8)), (kind, r, eps)
+    assert al.depth_for(1e-3, np.array([0.0, np.inf]), 1, 5.0, "exp") == 1.0
+
+
+def test_rho_batch_sign_align_and_suffix_products_by_definition():
+    import torch
+
+    from theory import diagcorr
+
+    rng = np.random.default_rng(23)
+    W = rng.standard_normal((6, 4, 4))
+    got = al.rho_batch(W)
+    for k in range(6):
+        assert within(abs(got[k] - diagcorr.rho(np.abs(W[k]))), tol(16, kernels=8))
+    U = np.linalg.qr(rng.standard_normal((5, 5)))[0]
+    V = U * np.array([1, -1, 1, -1, -1.0])
+    A = al.sign_align(U, V)
+    assert np.array_equal(A, U)
+    At = al.sign_align(torch.tensor(U), torch.tensor(V)).numpy()
+    assert np.array_equal(At, U)
+    M = torch.tensor(rng.standard_normal((2, 4, 3, 3)))
+    out = al.suffix_products(M).numpy()
+    Mn = M.numpy()
+    for l in range(4):
+        P = np.eye(3)
+        for k in range(3, l - 1, -1):  # M_L ... M_{l+1} = M[:, L-1] ... M[:, l]
+            P = P @ Mn[:, k] if P.ndim == 3 else np.einsum("ij,bjk->bik", P, Mn[:, k])
+        want = P / np.linalg.norm(P.reshape(2, -1), axis=1)[:, None, None]
+        assert within(np.max(np.abs(out[:, l] - want)), tol(9, kernels=2 * (4 - l) + 2)), l
