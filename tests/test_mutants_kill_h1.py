@@ -406,3 +406,83 @@ def test_rho_batch_sign_align_and_suffix_products_by_definition():
             P = P @ Mn[:, k] if P.ndim == 3 else np.einsum("ij,bjk->bik", P, Mn[:, k])
         want = P / np.linalg.norm(P.reshape(2, -1), axis=1)[:, None, None]
         assert within(np.max(np.abs(out[:, l] - want)), tol(9, kernels=2 * (4 - l) + 2)), l
+
+
+# ---------------------------------------------------------------------------------------------------
+# theory.claims.app_b: exact rank, bases, Gram matrices, product values and the defect references
+# ---------------------------------------------------------------------------------------------------
+
+def test_app_b_exact_helpers_by_definition():
+    import sympy as sp
+    from fractions import Fraction
+
+    rng = np.random.default_rng(29)
+    assert app_b._rank_q([]) == 0 and app_b._rank_q([[]]) == 0
+    for shape, k in [((3, 5), 2), ((4, 4), 3), ((5, 3), 1), ((2, 6), 2), ((1, 4), 1)]:
+        a = rng.integers(-3, 4, (shape[0], k)) @ rng.integers(-3, 4, (k, shape[1]))
+        want = sp.Matrix(a.tolist()).rank()
+        assert app_b._rank_q(a.tolist()) == want
+        fr = [[Fraction(int(x), int(d)) for x, d in zip(row, rng.integers(1, 5, shape[1]))] for row in a.tolist()]
+        assert app_b._rank_q(fr) == sp.Matrix([[sp.Rational(f.numerator, f.denominator) for f in r] for r in fr]).rank()
+    # ranks that reciprocals would change: [[1, 2], [2, 4]] has rank 1, [[1, 1/2], [2, 1/4]] rank 2
+    assert app_b._rank_q([[Fraction(1), Fraction(1, 2)], [Fraction(2), Fraction(1, 4)]]) == 2
+    assert app_b._rank_q([[Fraction(1, 3), Fraction(2, 3)], [Fraction(1, 2), Fraction(1)]]) == 1
+    assert app_b._dependent([1, 2, 3], [-2, -4, -6]) and not app_b._dependent([1, 2, 3], [1, 2, 4])
+    # exact Plücker coordinates: sympy minors of the columns
+    M = rng.integers(-4, 5, (5, 3))
+    want = [int(sp.Matrix(M[list(I), :].tolist()).det()) for I in ext.index_sets(5, 3)]
+    assert app_b._exact_plucker(M) == want
+    # s_I products and sums
+    s = [3.0, 2.0, 0.5]
+    assert app_b._sI_product(s, (0, 2, 2)) == 3.0 * 0.5 * 0.5 and app_b._sI_sum(s, (0, 2, 2)) == 4.0
+    # the printed coefficient formula is the Kronecker power
+    m = rng.integers(-3, 4, (3, 3)).tolist()
+    from functools import reduce
+    for t in (1, 2, 3):
+        assert app_b._formula_matrix(m, t, app_b._entry_printed) == reduce(np.kron, [np.array(m)] * t).tolist()
+        G1 = rng.integers(-2, 3, (3, 3))
+        assert np.array_equal(np.array(app_b._induced_gram_tensor(G1, t, app_b._prod)), reduce(np.kron, [G1] * t))
+    # skewed bases: scale * Q (I + skew * strict upper ones), numpy and sympy alike
+    Q = np.linalg.qr(rng.standard_normal((4, 4)))[0]
+    U = np.eye(4) + 0.7 * np.triu(np.ones((4, 4)), 1)
+    assert within(np.max(np.abs(app_b._skewed(Q, 0.7, 1.5) - 1.5 * Q @ U)), tol(4, scale=3.0, kernels=2))
+    Qs = sp.Matrix(3, 3, lambda i, j: i + 2 * j + 1)
+    assert app_b._skewed(Qs, 2, 3) == 3 * Qs * sp.Matrix([[1, 2, 2], [0, 1, 2], [0, 0, 1]])
+    # basis sums
+    e = np.eye(3)
+    assert np.array_equal(app_b._basis_tensor(3, ((1, 2), (3, 3))), np.kron(e[0], e[1]) + np.kron(e[2], e[2]))
+    assert np.array_equal(app_b._basis_wedge(3, ((1, 3),)), ext.wedge(e[0], e[2]))
+
+
+def test_app_b_defect_references_agree_with_the_library_defects_and_mp_svals_with_numpy():
+    rng = np.random.default_rng(31)
+    for n, t in [(2, 2), (2, 3), (3, 3), (2, 4)]:
+        for _ in range(2):
+            x = rng.standard_normal(n**t)
+            assert within(abs(app_b._elementary_defect_reference(x, n, t) - ten.elementary_defect(x, n, t)),
+                          tol(n**t, kernels=2 * t + 2))
+    for n, t in [(3, 1), (4, 2), (5, 2), (5, 3)]:
+        for _ in range(2):
+            x = rng.standard_normal(math.comb(n, t))
+            assert within(abs(app_b._decomposability_defect_reference(x, n, t) - ext.decomposability_defect(x, n, t)),
+                          tol(n + math.comb(n, t), kernels=2 * t + 2))
+        assert app_b._decomposability_defect_reference(np.ones(1), n, n) == 0.0
+    a = rng.standard_normal((4, 3))
+    assert within(np.max(np.abs(np.array(app_b._mp_svals(a.tolist())) - np.linalg.svd(a, compute_uv=False))),
+                  tol(4, scale=float(np.linalg.norm(a, 2)), kernels=4))
+    assert app_b._mp_svals([]) == [] and app_b._nrm([]) == 0.0
+    assert within(abs(app_b._nrm(a) - np.linalg.svd(a, compute_uv=False)[0]), tol(4, scale=float(np.linalg.norm(a, 2)), kernels=4))
+
+
+def test_ortho_compare_functions_zero_on_orthonormal_bases_and_exact_off_them():
+    rng = np.random.default_rng(37)
+    for n in (1, 2, 3):
+        Q = np.linalg.qr(rng.standard_normal((n, n)))[0]
+        for t in range(1, 4):
+            c = app_b._ortho_tensor_cmp(Q, t)
+            assert within(c.err, c.tol)
+            c = app_b._ortho_tensor_cmp(np.eye(n), t, scale=1.25)
+            assert within(abs(c.err - (1.25 ** (2 * t) - 1)), tol(n**t, scale=4.0, kernels=t + 2))
+            if t <= n:
+                c = app_b2._ortho_wedge_cmp(Q, t)
+                assert within(c.err, c.tol)
