@@ -486,3 +486,62 @@ def test_ortho_compare_functions_zero_on_orthonormal_bases_and_exact_off_them():
             if t <= n:
                 c = app_b2._ortho_wedge_cmp(Q, t)
                 assert within(c.err, c.tol)
+
+
+# ---------------------------------------------------------------------------------------------------
+# theory.claims.app_b2: quotient dimensions, permutation tables, pairings, exact subspace predicates
+# ---------------------------------------------------------------------------------------------------
+
+def test_quotient_dimension_gives_the_tensor_symmetric_and_exterior_dimensions():
+    for n in range(1, 5):
+        for t in range(1, 4):
+            assert app_b2.quotient_dimension(n, t, []) == n**t
+            assert app_b2.quotient_dimension(n, t, app_b2._perms_corrected(t)) == math.comb(n, t)
+            assert app_b2.quotient_dimension(n, t, app_b2._perms_unsigned(n, t)) == math.comb(n + t - 1, t)
+            assert app_b2.quotient_dimension(n, t, [(tuple(range(t)), -1)]) == 0  # e_I = -e_I kills all
+            assert app_b2._perms_printed_where_formed(n, t) == (
+                app_b2._perms_literal(n, t) if t <= n else app_b2._perms_corrected(t))
+            if t <= n:
+                # literal S_n: the sigma mapping {0..t-1} onto itself, restricted, with their S_n signature
+                want = sorted((p[:t], ext.perm_sign(p)) for p in itertools.permutations(range(n))
+                              if set(p[:t]) == set(range(t)))
+                assert sorted(app_b2._perms_literal(n, t)) == want
+    for row in app_b2._def_b3_table([(3, 2), (2, 3), (4, 2)]):
+        n, t = row["n"], row["t"]
+        assert row["C(n,t)"] == math.comb(n, t) and row["dim_corrected_St"] == math.comb(n, t)
+        assert row["dim_literal_Sn"] == (None if t > n else app_b2.quotient_dimension(n, t, app_b2._perms_literal(n, t)))
+
+
+def test_app_b2_pairings_compound_and_exact_subspace_predicates():
+    import sympy as sp
+
+    rng = np.random.default_rng(41)
+    G = rng.standard_normal((3, 3))
+    assert within(abs(app_b2._det(G) - np.linalg.det(G)), tol(3, kernels=2))
+    assert app_b2._det(sp.Matrix([[1, 2], [3, 4]])) == -2
+    assert app_b2._det_over_factorial(sp.Matrix([[1, 2], [3, 4]])) == -1
+    assert within(abs(app_b2._det_over_factorial(G) - np.linalg.det(G) / 6), tol(3, kernels=2))
+    assert app_b2._diag_prod(sp.Matrix([[2, 9], [9, 5]])) == 10
+    m = rng.integers(-3, 4, (4, 4)).tolist()
+    for t in range(1, 5):
+        assert app_b2._compound(m, t, app_b2._minor_entry) == ext.minors_generic(m, t)
+    assert app_b2._cols(np.array([[1, 2], [3, 4]])) == [[1, 3], [2, 4]]
+    for _ in range(8):
+        n, t = 5, int(rng.integers(1, 4))
+        V = rng.integers(-2, 3, (n, t))
+        W = rng.integers(-2, 3, (n, t))
+        Vs, Ws = sp.Matrix(V.tolist()), sp.Matrix(W.tolist())
+        null = app_b2._int_nullspace(app_b2._cols(W))
+        assert len(null) == n - Ws.rank() and all(isinstance(x, int) for v in null for x in v)
+        assert all(not np.any(W.T @ np.array(v)) for v in null)
+        if Vs.rank() == t and Ws.rank() == t:
+            assert app_b2._dim_meet(V, W) == 2 * t - Vs.row_join(Ws).rank()
+            # a nonzero vector of E orthogonal to F exists iff V^T W is singular
+            assert app_b2._some_right_angle(V, W) == ((Vs.T * Ws).det() == 0)
+        assert app_b2._fully_orthogonal(V, W) == (not np.any(V.T @ W))
+    assert app_b2._int_nullspace([]) == []
+    e = np.eye(4, dtype=np.int64)
+    assert app_b2._some_right_angle(e[:, :2], e[:, 1:3]) and not app_b2._some_right_angle(e[:, :2], e[:, :2])
+    assert app_b2._proportional([2, 4, 0], [1, 2, 0]) and not app_b2._proportional([2, 4, 1], [1, 2, 0])
+    assert app_b2._equal_up_to_sign([1, -2], [-1, 2]) and not app_b2._equal_up_to_sign([1, 2], [2, 1])
+    assert app_b2._cos_product([0.5, 0.25]) == 0.125
