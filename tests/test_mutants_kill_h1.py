@@ -545,3 +545,38 @@ def test_app_b2_pairings_compound_and_exact_subspace_predicates():
     assert app_b2._proportional([2, 4, 0], [1, 2, 0]) and not app_b2._proportional([2, 4, 1], [1, 2, 0])
     assert app_b2._equal_up_to_sign([1, -2], [-1, 2]) and not app_b2._equal_up_to_sign([1, 2], [2, 1])
     assert app_b2._cos_product([0.5, 0.25]) == 0.125
+
+
+# ---------------------------------------------------------------------------------------------------
+# theory.claims.app_c / app_c2: exact rank helpers, dimension formulas, exact limits
+# ---------------------------------------------------------------------------------------------------
+
+def test_app_c_exact_rank_helpers_and_dimension_formulas():
+    import sympy as sp
+
+    from theory.claims import app_c2
+
+    rng = np.random.default_rng(43)
+    for _ in range(6):
+        n = int(rng.integers(1, 6))
+        gate = rng.integers(0, 2, n)
+        lay = app_c._int_layer(rng, n, gate, scale=50)
+        assert lay.shape == (n, n) and all(not any(lay[i]) for i in range(n) if gate[i] == 0)
+        assert int(np.max(np.abs(lay.astype(np.int64)))) <= 50
+        J = rng.integers(-2, 3, (n, 2)) @ rng.integers(-2, 3, (2, n))
+        W = rng.integers(-9, 10, (n, n))
+        got = app_c._ranks(gate, J, W)
+        DWJ = np.diag(gate) @ W @ J
+        assert got == (sp.Matrix(DWJ.tolist()).rank(), int(gate.sum()), sp.Matrix(J.tolist()).rank(), n)
+        c = app_c._rank_min(gate, J, W)
+        assert c.err == abs(got[0] - min(got[1], got[2]))
+    for n in range(0, 6):
+        for d1 in range(0, n + 1):
+            for d2 in range(0, n + 1):
+                assert app_c._dim_printed(n, d1, d2) == max(0, n - d1 - d2)
+                assert app_c._dim_generic(n, d1, d2) == max(0, d1 + d2 - n)
+    from fractions import Fraction
+    assert app_c2._q(Fraction(-3, 4)) == sp.Rational(-3, 4)
+    L = app_c2._L
+    assert app_c2._lim(3 + 1 / L) == 3 and app_c2._lim(sp.log(L)) == sp.oo
+    assert app_c2._lim((-1) ** L) is sp.nan or app_c2._lim((-1) ** L) == sp.nan
