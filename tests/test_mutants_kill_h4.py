@@ -76,3 +76,19 @@ def test_profile_phases_are_nonnegative_and_fit_in_the_wall_time(monkeypatch, p)
     assert all(v >= 0.0 for v in prof.values()), prof
     # differences of one monotone clock inside the call: the sum cannot exceed the call's wall time
     assert sum(prof.values()) <= wall, (prof, wall)
+
+
+def test_log_svals_of_guard_in_one_sample_leaves_the_others_alone():
+    """Samples of a batch are independent products: a sample whose state the overflow guard cuts must not
+    change another sample's result (same log singular values as that sample run alone, same -inf pattern)."""
+    m1, m2, m3 = _guarded_chain()
+    clean = np.random.default_rng(8).standard_normal((3, 4, 4))
+    batch = np.stack([np.stack([m1, m2, m3]), clean])
+    with np.errstate(invalid="ignore"):
+        both = products.log_svals_of(batch, depths=[1, 2, 3]).numpy()
+        alone = [products.log_svals_of(batch[i:i + 1], depths=[1, 2, 3])[:, 0].numpy() for i in range(2)]
+    for i in range(2):
+        assert np.array_equal(np.isfinite(both[:, i]), np.isfinite(alone[i])), (i, both[:, i], alone[i])
+    assert np.isfinite(both[:, 1]).all()  # the clean sample has full rank at every depth
+    cond = max(np.linalg.cond(x) for x in clean)  # each clean layer enters with relative error ~ eps kappa
+    assert within(np.abs(both[:, 1] - alone[1]), tol(4, kappa=cond, kernels=3 * 4), "clean sample")
