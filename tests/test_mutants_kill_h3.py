@@ -171,3 +171,26 @@ def test_def52_acceptance_bounds_are_their_formulas():
                     got, ref = float(fn(n, r, p)), want[name](n, r, p)
                     # 1 - bound to relative accuracy ~ eps / (1 - bound) in the float formula: compare 1 - bound
                     assert abs((1 - got) - float(1 - ref)) <= 8 * eps * max(1.0, float(abs(1 - ref))), (name, n, r, p)
+
+
+def test_knob_nearest_slip_is_the_nearest_foils_size():
+    """Each sec4..sec7 knob scans its quantity from the nearest slip down: that slip is the size (in the same unit) of
+    the form's nearest foil, which the runner also must reject; for def-5.2/acceptance the knob's variant at that
+    slip is the nearest foil's bound itself (constant 1/2 -> 3/4)."""
+    mods = ("theory.claims.sec4", "theory.claims.sec5", "theory.claims.sec6", "theory.claims.sec7")
+    n_forms = 0
+    for cid, c in REGISTRY.items():
+        forms = [(c.knob, c.foils)] + ([(c.corrected.knob, c.corrected.foils)] if c.corrected else [])
+        for knob, foils in forms:
+            if knob is None or getattr(knob.variant, "__module__", "") not in mods:
+                continue
+            sizes = [f.size for f in foils if f.nearest and f.unit == knob.unit]
+            assert knob.nearest_slip in sizes, (cid, knob.nearest_slip, sizes)
+            n_forms += 1
+    assert n_forms >= 6
+    c = REGISTRY["def-5.2/acceptance"]
+    at_slip = c.knob.variant(c.knob.nearest_slip).keywords["bound"]
+    nearest = next(f for f in c.foils if f.nearest).check.keywords["bound"]
+    for n, p in ((8, 0.5), (128, 0.25), (1000, 0.05)):
+        for r in range(1, int(n * p) + 1, max(1, int(n * p) // 7)):
+            assert math.isclose(at_slip(n, r, p), nearest(n, r, p), rel_tol=4 * np.finfo(float).eps), (n, p, r)
