@@ -92,3 +92,70 @@ def test_log_svals_of_guard_in_one_sample_leaves_the_others_alone():
     assert np.isfinite(both[:, 1]).all()  # the clean sample has full rank at every depth
     cond = max(np.linalg.cond(x) for x in clean)  # each clean layer enters with relative error ~ eps kappa
     assert within(np.abs(both[:, 1] - alone[1]), tol(4, kappa=cond, kernels=3 * 4), "clean sample")
+
+
+# ----------------------------------------------------------------------------------------------
+# products.py's small helpers against their definitions
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("axis", [0, 1])
+def test_welford_matches_numpy_over_finite_entries(axis):
+    """Welford's streamed mean / unbiased variance / standard error / counts equal numpy's on the finite entries
+    of the concatenated batches (non-finite entries counted apart), for unequal batches, a coordinate with no
+    finite entry in one batch, and one with fewer than 2 finite entries overall (var NaN)."""
+    rng = np.random.default_rng(11)
+    batches = [rng.standard_normal((k, 5)) * 3.0 + 2.0 for k in (1, 4, 7, 2)]
+    batches[1][:, 2] = np.inf  # coordinate 2: no finite entry in batch 1
+    batches[2][3, 0] = np.nan
+    batches[2][5, 1] = -np.inf
+    for b in batches:
+        b[:, 4] = np.nan
+    batches[3][0, 4] = 1.5  # coordinate 4: exactly one finite entry
+    w = products.Welford(axis=axis)
+    for b in batches:
+        w.update(b if axis == 0 else torch.from_numpy(b.T.copy()))
+    allx = np.concatenate(batches, 0)
+    fin = np.isfinite(allx)
+    cnt = fin.sum(0)
+    assert np.array_equal(w.count, cnt) and np.array_equal(w.n_nonfinite, (~fin).sum(0))
+    for j in range(allx.shape[1]):
+        x = allx[fin[:, j], j]
+        t = tol(x.size, scale=float(np.max(np.abs(x))), kernels=4)
+        assert within(abs(w.mean[j] - x.mean()), t, "Welford mean")
+        if x.size > 1:
+            v = x.var(ddof=1)
+            assert within(abs(w.var[j] - v), tol(x.size, scale=float(np.max(x ** 2)), kernels=8), "Welford var")
+            assert within(abs(w.se[j] - math.sqrt(v / x.size)), tol(x.size, scale=math.sqrt(v), kernels=8), "se")
+        else:
+            assert np.isnan(w.var[j]) and np.isnan(w.se[j])
+
+
+@pytest.mark.parametrize("a,b,c", [(70, 70, 70), (40, 90, 100), (90, 75, 66), (5, 8, 9)])
+def test_trimul_is_the_dense_product_of_upper_trapezoidal_factors(a, b, c):
+    rng = np.random.default_rng(a + b + c)
+    s = torch.from_numpy(np.triu(rng.standard_normal((2, a, b))))
+    nm = torch.from_numpy(np.triu(rng.standard_normal((2, b, c))))
+    got = products._trimul(s, nm).numpy()
+    want = np.matmul(s.numpy(), nm.numpy())
+    scale = np.matmul(np.abs(s.numpy()), np.abs(nm.numpy()))
+    assert got.shape == want.shape
+    assert within(np.abs(got - want), tol(b, kernels=2) * scale + np.finfo(float).tiny, "trimul")
+
+
+def test_mask_and_bmm_helpers_match_their_definitions():
+    rng = np.random.default_rng(4)
+    x = torch.from_numpy(rng.standard_normal((3, 5, 6)))
+    cnt = torch.tensor([0, 3, 6])
+    r, c = products._mask_rows(x, cnt).numpy(), products._mask_cols(x, cnt).numpy()
+    for bi, k in enumerate(cnt.tolist()):
+        want_r = x[bi].numpy().copy()
+        want_r[k:, :] = 0.0
+        want_c = x[bi].numpy().copy()
+        want_c[:, k:] = 0.0
+        assert np.array_equal(r[bi], want_r) and np.array_equal(c[bi], want_c)
+    y = torch.from_numpy(rng.standard_normal((3, 6, 4)))
+    want = np.einsum("bij,bjk->bik", x.numpy(), y.numpy())
+    scale = np.einsum("bij,bjk->bik", np.abs(x.numpy()), np.abs(y.numpy()))
+    for cm in (False, True):
+        got = products._bmm(x, y, colmajor=cm)
+        assert tuple(got.shape) == (3, 5, 4)
+        assert within(np.abs(got.numpy() - want), tol(6, kernels=2) * scale, f"bmm colmajor={cm}")
