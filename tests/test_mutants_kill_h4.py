@@ -159,3 +159,32 @@ def test_mask_and_bmm_helpers_match_their_definitions():
         got = products._bmm(x, y, colmajor=cm)
         assert tuple(got.shape) == (3, 5, 4)
         assert within(np.abs(got.numpy() - want), tol(6, kernels=2) * scale, f"bmm colmajor={cm}")
+
+
+def test_spread_per_layer_is_the_bartlett_expectation_and_block_len_its_threshold():
+    """E[log|R_11| - log|R_mm|] of an m x m Ginibre layer: R_ii^2 ~ chi^2_{m-i+1}, E log chi^2_k = psi(k/2) + log 2,
+    so (1/2)[psi(m/2) - psi(1/2)] (mpmath), = lyapunov.d(1, m); 0 for m = 1. _block_len switches to 1 exactly
+    above 1.25 d + 0.5."""
+    import mpmath as mp
+
+    from theory import lyapunov
+
+    assert products._spread_per_layer(1) == 0.0
+    for m in (2, 3, 7, 16, 129):
+        want = float((mp.digamma(mp.mpf(m) / 2) - mp.digamma(mp.mpf(1) / 2)) / 2)
+        got = products._spread_per_layer(m)
+        assert within(abs(got - want), tol(4, scale=want), "spread per layer")
+        assert within(abs(got - lyapunov.d(1, m)), tol(4, scale=want, kernels=2), "= d(1, m)")
+        thr = 1.25 * want + 0.5
+        assert products._block_len(m, thr * (1 + 1e-9)) == 1
+        assert products._block_len(m, thr * (1 - 1e-9)) == products.DEFAULT_BLOCK
+        assert products._block_len(m) == products.DEFAULT_BLOCK
+
+
+def test_check_depths_accepts_exactly_strictly_increasing_positive_integers():
+    assert products._check_depths([1]) == [1]
+    assert products._check_depths((1, 2, 5)) == [1, 2, 5]
+    assert products._check_depths(np.array([3, 4])) == [3, 4]
+    for bad in ([], [0], [-1, 2], [2, 2], [3, 2], [1.5], [1, 2.5], 5, None):
+        with pytest.raises(ValueError):
+            products._check_depths(bad)
