@@ -179,11 +179,11 @@ class _FCtx:
 
 def test_fig4_rows_and_resolution_are_computed_from_the_curves(monkeypatch):
     """_fig4 on synthetic log s_k(B_l) = l gamma_k + c_k(l) + noise (exactly mean-zero noise, remainders stubbed to
-    0) with c_k(100) = d_k - d_(k-1) and c_1(l), c_2(l) shifted by -/+ delta(l) (delta(100) = 0), which keeps every
-    band, the exact identity at l = 100 and every top-K sum: the claim passes; each row's 'offset at l = 10, 100' is
-    the mean of log s_k - l gamma_k at l = 10 and at l = 100, its 'slope (affine fit)' the least-squares slope of
-    the mean curve; the resolution's per-k range is
-    (crit + z_0.9) SE_k / (100 |gamma_(k-1) - gamma_k|) (k = 1: the gap gamma_1 - gamma_2), from the studentised
+    R_k = 0.02 k) with c_k(100) = d_k - d_(k-1) - 0.02 and c_1(l), c_2(l) shifted by -/+ delta(l) (delta(100) = 0),
+    which keeps every band, the exact identity at l = 100 and every top-K sum: the claim passes (and fails where a
+    remainder term is dropped or mis-signed); each row's 'offset at l = 10, 100' is the mean of log s_k - l gamma_k
+    at l = 10 and at l = 100, its 'slope (affine fit)' the least-squares slope of the mean curve; each top-K sum's
+    estimate the mean of sum_k (log s_k - l gamma_k) + R_K; the resolution's per-k range is (crit + z_0.9) SE_k / (100 |gamma_(k-1) - gamma_k|) (k = 1: the gap gamma_1 - gamma_2), from the studentised
     exact test of k at l = 100 (k = 1 has the largest SE here, so it is the range's upper end)."""
     from scipy.stats import norm
 
@@ -201,7 +201,7 @@ def test_fig4_rows_and_resolution_are_computed_from_the_curves(monkeypatch):
     for l in ells:
         z = rng.standard_normal((m, K))
         z = (z - z.mean(0)) / z.std(0, ddof=1)
-        c = dk.copy()
+        c = dk - 0.02  # R_k - R_(k-1) = 0.02 (the remainder stub below)
         delta = -0.3 * lyapunov.d(1, N) * (100 - l) / 90
         c[0], c[1] = c[0] + delta, c[1] - delta
         data[l] = (l * g + c + noise_scale * z, None)
@@ -211,7 +211,7 @@ def test_fig4_rows_and_resolution_are_computed_from_the_curves(monkeypatch):
 
     def fake_remainders(cx, d, e, KK, keep):
         assert cx is ctx and d is data and e == ells and KK == K and keep.dtype == bool and keep.shape == (m,)
-        return {l: {k: np.zeros(int(keep.sum())) for k in range(KK + 1)} for l in e}
+        return {l: {k: np.full(int(keep.sum()), 0.02 * k) for k in range(KK + 1)} for l in e}
 
     monkeypatch.setattr(fig_depth, "_data", fake_data)
     monkeypatch.setattr(fig_depth, "_remainders", fake_remainders)
@@ -237,10 +237,11 @@ def test_fig4_rows_and_resolution_are_computed_from_the_curves(monkeypatch):
                       256 * EPS * abs(y).max() / np.ptp(y), "affine residual")
         assert r["band"] == [-lyapunov.d(k - 1, N), lyapunov.d(k, N)] and r["predicted slope"] == g[k - 1]
     for l, t in zip(ells, out.evidence["top-K sums"]):  # mean of sum_k (log s_k - l gamma_k) = d_K, exactly here
-        tot = data[l][0][:, :K].sum(1) - l * g.sum()
+        tot = data[l][0][:, :K].sum(1) - l * g.sum() + 0.02 * K
         assert within(abs(t["estimate"] - tot.mean()), 64 * EPS * (abs(tot).max() + l * abs(g).sum()), "top-K")
         assert within(abs(t["prediction"] - lyapunov.d(K, N)), 0.0 * K + EPS * lyapunov.d(K, N), "d_K")
-    assert rows[0]["offset E log s_k - l slope at l = 10, 100"][0] < rows[0]["offset E log s_k - l slope at l = 10, 100"][1]
+    off1 = rows[0]["offset E log s_k - l slope at l = 10, 100"]
+    assert off1[0] < off1[1]
     zp = float(norm.ppf(0.9))
     gaps = [abs(g[0] - g[1])] + [abs(g[k - 2] - g[k - 1]) for k in range(2, K + 1)]
     per_k = [(ctx.crit + zp) * (np.std(data[100][0][:, k], ddof=1) / math.sqrt(m)) / (100 * gaps[k]) for k in range(K)]
