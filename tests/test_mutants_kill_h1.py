@@ -199,6 +199,8 @@ def test_scaled_basis_foils_perturb_the_gram_matrix_by_their_declared_relative_s
     q_I then have Gram (1 + size)^(2t) I, so the comparison's error is (1 + size)^(2t) - 1."""
     found = 0
     for cid, c in REGISTRY.items():
+        if not cid.startswith("app-b."):
+            continue
         for form in (c, getattr(c, "corrected", None)):
             for f in getattr(form, "foils", ()) or ():
                 cmp = _compare_of(f.check)
