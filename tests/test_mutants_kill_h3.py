@@ -194,3 +194,72 @@ def test_knob_nearest_slip_is_the_nearest_foils_size():
     for n, p in ((8, 0.5), (128, 0.25), (1000, 0.05)):
         for r in range(1, int(n * p) + 1, max(1, int(n * p) // 7)):
             assert math.isclose(at_slip(n, r, p), nearest(n, r, p), rel_tol=4 * np.finfo(float).eps), (n, p, r)
+
+
+# -- Section 6's input generators produce what their docstrings promise ------------------------------------
+
+def _hyp_run(strategy, body, n=40):
+    from hypothesis import HealthCheck, given, settings
+    settings(max_examples=n, derandomize=True, deadline=None, database=None,
+             suppress_health_check=list(HealthCheck))(given(strategy)(body))()
+
+
+def test_s6_case_draws_the_hypotheses_of_theorem_61():
+    """s6_case: UA orthogonal, 1 <= r <= n - 1, a_1 = 0 nondecreasing and separated for i <= r (gaps >= 0.3 for
+    'exp', >= 1 for 'poly', integer for 'poly'), B of full rank n ('generic'/'ill') or of rank r with its first r rows
+    independent ('rows-only'), and s6_cases keeps only C^{r,r} PD."""
+    from theory.claims import sec6
+    eps = np.finfo(float).eps
+    seen = set()
+
+    def body(c):
+        UA, B, r, a = c["UA"], c["B"], c["r"], c["a"]
+        n = B.shape[0]
+        assert UA.shape == B.shape == (n, n) and 2 <= n <= 5 and 1 <= r <= n - 1
+        assert np.max(np.abs(UA.T @ UA - np.eye(n))) <= 16 * n * eps
+        assert a[0] == 0.0 and a.shape == (n,) and np.all(np.diff(a) >= 0)
+        gaps = np.diff(a)
+        sep = 0.3 - 4 * n * eps * max(1.0, float(a[-1]))  # a = cumsum(gaps): differences carry its rounding
+        if c["kind"] == "exp":
+            assert np.all(gaps[:r] >= sep) and np.all((gaps[r:] == 0) | (gaps[r:] >= sep)), (r, gaps)
+        else:
+            assert np.all(gaps == np.round(gaps)) and np.all(gaps[:r] >= 1) and np.all(gaps <= 2), (r, gaps)
+        s = np.linalg.svd(B, compute_uv=False)
+        rank = int(np.sum(s > s[0] * n * 1e3 * eps))
+        assert rank == (r if c["family"] == "rows-only" else n), (c["family"], r, s)
+        sr = np.linalg.svd(B[:r], compute_uv=False)
+        assert sr[-1] > sr[0] * n * 1e3 * eps
+        if c["family"] != "rows-only":
+            cond = s[0] / s[-1]
+            lo, hi = (1.5, 1e3) if c["family"] == "generic" else (1e4, 1e6)
+            rel = 16 * n * cond * eps  # the smallest singular value is known to ~ eps s_1, i.e. cond relative
+            assert lo * (1 - rel) <= cond <= hi * (1 + rel), (c["family"], cond)
+        seen.add((c["family"], c["kind"]))
+
+    _hyp_run(sec6.s6_cases(), body, n=60)
+    assert {f for f, _ in seen} == {"generic", "ill", "rows-only"} and {k for _, k in seen} == {"exp", "poly"}
+
+
+def test_cluster_case_draws_separated_clusters_with_ties_inside():
+    """cluster_case: >= 2 clusters of total size r <= 4 (one of size >= 2), n in {r+1, r+2}; within a cluster the
+    exponents a are equal (not separated) and the offsets b are all 0 (tie) or 0.3 k; across clusters a rises by a
+    gap in [0.4, 1]; UA orthogonal and B well conditioned (cond in [1.5, 100])."""
+    from theory.claims import sec6
+    eps = np.finfo(float).eps
+
+    def body(c):
+        sizes, a, b, B, UA = c["sizes"], c["a"], c["b"], c["B"], c["UA"]
+        r, n = int(sizes.sum()), B.shape[0]
+        assert len(sizes) >= 2 and r <= 4 and sizes.max() > 1 and n in (r + 1, r + 2) and a.shape == b.shape == (n,)
+        assert np.max(np.abs(UA.T @ UA - np.eye(n))) <= 16 * n * eps
+        s = np.linalg.svd(B, compute_uv=False)
+        assert 1.5 * (1 - 1e3 * eps) <= s[0] / s[-1] <= 100 * (1 + 1e3 * n * eps)
+        bounds = np.cumsum([0] + list(sizes) + [n - r])
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            assert np.all(a[lo:hi] == a[lo])
+            assert np.all(b[lo:hi] == 0.0) or np.allclose(b[lo:hi], 0.3 * np.arange(hi - lo), rtol=0, atol=0)
+        steps = a[bounds[1:-1]] - a[bounds[:-2]]
+        slack = 4 * n * eps * max(1.0, float(a[-1]))  # a accumulates the steps: differences carry its rounding
+        assert np.all(steps >= 0.4 - slack) and np.all(steps <= 1.0 + slack), steps
+
+    _hyp_run(sec6.cluster_case(), body, n=40)
