@@ -188,3 +188,46 @@ def test_check_depths_accepts_exactly_strictly_increasing_positive_integers():
     for bad in ([], [0], [-1, 2], [2, 2], [3, 2], [1.5], [1, 2.5], 5, None):
         with pytest.raises(ValueError):
             products._check_depths(bad)
+
+
+# ----------------------------------------------------------------------------------------------
+# lyapunov.py: the Monte Carlo validator and the rank law, from their definitions
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("i,n,samples,chunk", [(1, 4, 50, 16), (2, 5, 33, 33), (3, 3, 20, 7)])
+def test_d_mc_is_mean_and_standard_error_of_minus_log_det_of_haar_minors(i, n, samples, chunk):
+    """d_mc replayed from its definition: the same Haar draws (haar_orthogonal from the same seed, chunk by
+    chunk), -log|det Omega^{i,i}| by numpy, then mean and std(ddof=1)/sqrt(N)."""
+    from theory import lyapunov
+
+    got = lyapunov.d_mc(i, n, samples, torch.Generator().manual_seed(9), chunk=chunk)
+    g = torch.Generator().manual_seed(9)
+    vals = []
+    for start in range(0, samples, chunk):
+        om = lyapunov.haar_orthogonal(min(chunk, samples - start), n, g).numpy()
+        vals += [-math.log(abs(np.linalg.det(o[:i, :i]))) for o in om]
+    v = np.array(vals)
+    assert v.size == samples
+    t = tol(i, kappa=float(np.max(np.exp(v))), kernels=4, scale=1.0)
+    assert within(abs(got[0] - v.mean()), t, "d_mc mean")
+    assert within(abs(got[1] - v.std(ddof=1) / math.sqrt(samples)), t, "d_mc se")
+    assert lyapunov.d_mc(0, n, samples, torch.Generator().manual_seed(9)) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize("n,p,r", [(6, 0.3, 2), (9, 0.7, 5), (4, 0.5, 1), (5, 1.0, 3)])
+def test_rank_weights_are_the_conditional_binomial_law_exactly(n, p, r):
+    from fractions import Fraction
+
+    from theory import lyapunov
+
+    pf = Fraction(p)
+    pmf = {m: math.comb(n, m) * pf ** m * (1 - pf) ** (n - m) for m in range(n + 1)}
+    tail = sum(pmf[m] for m in range(r, n + 1))
+    for approx in (False, True):
+        t, w = lyapunov.rank_weights(n, p, r, approx=approx)
+        assert t.tolist() == list(range(r, n + 1))
+        want = np.array([float(pmf[m] if approx else pmf[m] / tail) for m in t])
+        if p == 1.0:
+            want = (t == n).astype(float)
+        pos = want > 0
+        assert np.array_equal(w[~pos], want[~pos])
+        assert within(np.abs(w - want)[pos], tol(n, kernels=4) * want[pos], f"approx={approx}")
