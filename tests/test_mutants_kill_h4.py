@@ -211,6 +211,10 @@ def test_d_mc_is_mean_and_standard_error_of_minus_log_det_of_haar_minors(i, n, s
     assert within(abs(got[0] - v.mean()), t, "d_mc mean")
     assert within(abs(got[1] - v.std(ddof=1) / math.sqrt(samples)), t, "d_mc se")
     assert lyapunov.d_mc(0, n, samples, torch.Generator().manual_seed(9)) == (0.0, 0.0)
+    # two samples are the fewest with a standard error; one is rejected
+    assert all(np.isfinite(lyapunov.d_mc(i, n, 2, torch.Generator().manual_seed(9))))
+    with pytest.raises(ValueError):
+        lyapunov.d_mc(i, n, 1, torch.Generator().manual_seed(9))
 
 
 @pytest.mark.parametrize("n,p,r", [(6, 0.3, 2), (9, 0.7, 5), (4, 0.5, 1), (5, 1.0, 3)])
