@@ -183,7 +183,8 @@ def test_fig4_rows_and_resolution_are_computed_from_the_curves(monkeypatch):
     which keeps every band, the exact identity at l = 100 and every top-K sum: the claim passes (and fails where a
     remainder term is dropped or mis-signed); each row's 'offset at l = 10, 100' is the mean of log s_k - l gamma_k
     at l = 10 and at l = 100, its 'slope (affine fit)' the least-squares slope of the mean curve; each top-K sum's
-    estimate the mean of sum_k (log s_k - l gamma_k) + R_K; the resolution's per-k range is (crit + z_0.9) SE_k / (100 |gamma_(k-1) - gamma_k|) (k = 1: the gap gamma_1 - gamma_2), from the studentised
+    estimate the mean of sum_k (log s_k - l gamma_k) + R_K; the resolution's per-k range is
+    (crit + z_0.9) SE_k / (100 |gamma_(k-1) - gamma_k|) (k = 1: the gap gamma_1 - gamma_2), from the studentised
     exact test of k at l = 100 (k = 1 has the largest SE here, so it is the range's upper end)."""
     from scipy.stats import norm
 
