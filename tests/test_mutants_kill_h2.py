@@ -22,7 +22,8 @@ EPS = np.finfo(float).eps
 
 _C4 = np.array([[2.0, 0.7, 0.3, 0.2], [0.7, 1.5, -0.4, 0.1], [0.3, -0.4, 1.0, -0.3], [0.2, 0.1, -0.3, 0.8]])
 _CASES = [(_C4, 2, [0.0, 0.5, 1.2, 2.0], "exp"), (_C4, 3, [0.0, 0.5, 1.2, 2.0], "exp"),
-          (_C4, 2, [0.0, 1.0, 2.0, 3.0], "poly"), (_C4, 3, [0.0, 0.1, 0.2, 2.0], "exp")]
+          (_C4, 2, [0.0, 1.0, 2.0, 3.0], "poly"), (_C4, 3, [0.0, 0.1, 0.2, 2.0], "exp"),
+          (_C4, 2, [0.2, 0.5, 1.2, 2.0], "exp"), (_C4, 2, [-0.3, 0.5, 1.2, 2.0], "exp")]  # log s_1 != 0
 
 
 # -- Lemma D.7: the printed bound's violation, brute force over (k, i, j) ------------------------------------
@@ -82,6 +83,16 @@ def test_cmp_entries_err_is_remainder_or_slope_deviation_over_the_last_rung(C, r
                       for rg in rungs[-2:]]
                 dev = max(dev, abs((math.log(abs(u2)) - math.log(abs(u1))) / (lr[1] - lr[0]) - 1))
     assert within(abs(d["max_slope_deviation"] - dev), 16 * EPS * max(dev, 1.0), "slope deviation")
+    # remainder per rung: max over pairs of |e_j^T u_i / ratio^exponent - K| / (1 + |K|)
+    rem = [0.0] * len(rungs)
+    for i in range(r):
+        for j in range(r):
+            if i != j:
+                K, which = app_d._entry_constant(pred, j, i, True, "paper")
+                for q, rg in enumerate(rungs):
+                    lr = exponent * ((rg.log_s[i] - rg.log_s[j]) if which == "si/sj" else (rg.log_s[j] - rg.log_s[i]))
+                    rem[q] = max(rem[q], abs(rg.eig.U[j, i] / math.exp(lr) - K) / (1 + abs(K)))
+    assert within(np.abs(np.array(d["remainder"]) - rem), 16 * EPS * (1 + np.array(rem)), "remainder per rung")
     floor = d["rounding_floor"]
     assert floor > 0 and d["eps_L"][-1] == rungs[-1].eps
     want = max(max(x / (e + floor) for x, e in zip(d["remainder"][-2:], d["eps_L"][-2:])),
@@ -91,6 +102,14 @@ def test_cmp_entries_err_is_remainder_or_slope_deviation_over_the_last_rung(C, r
         assert dev < 1e-3 and cmp.ok
     else:
         assert within(abs(dev - abs(1 / exponent - 1)), 1e-3, "foil slope") and not cmp.ok
+
+
+def test_cmp_entries_with_no_pair_passes_with_zero_error():
+    """r = 1: Theorem D.1(c) has no pair j != i <= r; the comparison passes with err 0 against REMAINDER_CONST."""
+    from theory import alignment as al
+
+    cmp = app_d.cmp_entries(_C4, 1, np.array([0.0, 0.5, 1.2, 2.0]), "exp")
+    assert cmp.err == 0.0 and cmp.tol == al.REMAINDER_CONST and cmp.ok
 
 
 # -- Appendix E: repeated singular values, the LAPACK basis's gap ------------------------------------------
