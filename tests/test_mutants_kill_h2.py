@@ -93,6 +93,12 @@ def test_cmp_entries_err_is_remainder_or_slope_deviation_over_the_last_rung(C, r
                     lr = exponent * ((rg.log_s[i] - rg.log_s[j]) if which == "si/sj" else (rg.log_s[j] - rg.log_s[i]))
                     rem[q] = max(rem[q], abs(rg.eig.U[j, i] / math.exp(lr) - K) / (1 + abs(K)))
     assert within(np.abs(np.array(d["remainder"]) - rem), 16 * EPS * (1 + np.array(rem)), "remainder per rung")
+    # the rows shown: 1-based (j, i) in loop order, each with its constant and its last-rung remainder
+    pairs = [(j, i) for i in range(r) for j in range(r) if j != i]
+    assert [(f["j"], f["i"]) for f in d["fits"]] == [(j + 1, i + 1) for j, i in pairs][:6]
+    for f, (j, i) in zip(d["fits"], pairs):
+        K, which = app_d._entry_constant(pred, j, i, True, "paper")
+        assert f["K_pred"] == K and f["ratio"] == which.replace("si", "s_i").replace("sj", "s_j")
     floor = d["rounding_floor"]
     assert floor > 0 and d["eps_L"][-1] == rungs[-1].eps
     want = max(max(x / (e + floor) for x, e in zip(d["remainder"][-2:], d["eps_L"][-2:])),
