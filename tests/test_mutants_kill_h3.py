@@ -263,3 +263,18 @@ def test_cluster_case_draws_separated_clusters_with_ties_inside():
         assert np.all(steps >= 0.4 - slack) and np.all(steps <= 1.0 + slack), steps
 
     _hyp_run(sec6.cluster_case(), body, n=40)
+
+
+def test_s6_ok_is_positive_definiteness_of_the_leading_block():
+    """_ok(case) keeps a case iff C^{r,r} = (B B^T)^{r,r} is PD, i.e. iff the first r rows of B are independent:
+    true on every drawn case (they are independent by construction), false when the first row is zero (pivot exactly
+    0; a merely dependent row leaves a pivot at rounding level of either sign)."""
+    from theory.claims import sec6
+
+    def body(c):
+        assert sec6._ok(c)
+        B = c["B"].copy()
+        B[0] = 0.0
+        assert not sec6._ok({**c, "B": B})
+
+    _hyp_run(sec6.s6_case(), body, n=25)
