@@ -184,6 +184,8 @@ def _variants(node, parent, grand, ctx: frozenset = frozenset()) -> list[tuple[s
     if "text" in ctx or "input" in ctx:
         return out
     if "tolroot" in ctx or (isinstance(node, ast.Call) and _TOL.search(ast.unparse(node.func).split(".")[-1])):
+        if isinstance(node, ast.Constant) and node.value == 0:
+            return out  # a zero tolerance (an exact comparison) times 10 is the same zero
         return [("tolerance", ast.BinOp(copy.deepcopy(node), ast.Mult(), ast.Constant(10)))]
     if "tol" in ctx or "annotation" in ctx:
         return out

@@ -117,6 +117,7 @@ def test_the_tolerance_of_a_comparison_gets_only_the_tolerance_operator():
     assert ("tolerance", "1e-12 * s", "1e-12 * s * 10") in ops and ("tolerance", "2.0 * n", "2.0 * n * 10") in ops
     assert ("sign", "a - b", "a + b") in ops and ("sign", "e - f", "e + f") in ops  # the error is mutated
     assert not any(op != "tolerance" and b in ("1e-12", "2.0", "1e-12 * s", "2.0 * n") for op, b, _ in ops)
+    assert not any(op == "tolerance" for op, _, _ in _ops_at("c = Comparison(abs(a), 0.0, {})\n"))  # 0 x 10 = 0
 
 
 def test_an_equivalence_names_one_site_and_excuses_no_other(monkeypatch, tmp_path):
