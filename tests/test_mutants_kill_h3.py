@@ -278,3 +278,33 @@ def test_s6_ok_is_positive_definiteness_of_the_leading_block():
         assert not sec6._ok({**c, "B": B})
 
     _hyp_run(sec6.s6_case(), body, n=25)
+
+
+# -- def-4.3's comparison: the torch reference and the linearity probe agree with the library on true inputs -----
+
+def test_cmp_def43_passes_true_multimode_networks_and_catches_a_wrong_gate():
+    """_cmp_def43 on drawn multi-mode FGLNs (and the same with one mode, where sigma is constant so the linearity
+    probe x, y, x + 2y always runs): err <= tol; with the library's answer replaced by one mode's gates set to a
+    wrong value (the reference must then disagree), err > tol."""
+    from theory import fgln
+    from theory.claims import sec4
+
+    def body(d):
+        Ws, modes, H, X = d["Ws"], d["modes"], d["H"], d["X"]
+        for ms in (modes, {0: modes[0]}):
+            c = sec4._cmp_def43(Ws, ms, H, X)
+            assert c.err <= c.tol, (c.err, c.tol, c.detail)
+        # a wrong library result: every gate of mode 0 shifted by 1 (the gates are in {0, 1, 2, -0.5})
+        real = fgln.multimode_apply
+        try:
+            fgln.multimode_apply = lambda Ws_, m_, s_, X_: real(Ws_, {k: [g + 1.0 for g in v] for k, v in m_.items()},
+                                                              s_, X_)
+            c = sec4._cmp_def43(Ws, {0: modes[0]}, H, X)
+        finally:
+            fgln.multimode_apply = real
+        ref = real(Ws, {0: modes[0]}, lambda x: 0, X)
+        wrong = real(Ws, {0: [g + 1.0 for g in modes[0]]}, lambda x: 0, X)
+        if np.max(np.abs(ref - wrong)) > 1e3 * c.tol:
+            assert c.err > c.tol
+
+    _hyp_run(sec4._multimode(), body, n=25)
