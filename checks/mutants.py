@@ -638,6 +638,10 @@ def write_report(results: list[dict], meta: dict, out_md: Path, out_json: Path) 
             f"that result." if meta.get("rerun_of") else "")
          + (" The re-run used the unit tests only (`--tests-only`): theory/ and the runner were unchanged, so "
             "the claims' verdicts on those mutants are the first run's." if meta.get("tests_only") else ""), "",
+         *([f"**As first measured, a fresh sample: {fs['killed']} of {fs['mutants'] - fs['equivalent']} "
+            f"({100 * fs['score']:.1f} %)**, {fs['equivalent']} argued equivalent; that is the measure of the suite's "
+            f"blind spots. The score below is after this sample's survivors were closed.", ""]
+           if (fs := meta.get("first_summary")) else []),
          f"**Score: {killed} of {nonequiv} non-equivalent mutants killed ({100 * score:.1f} %)** "
          f"({by_claim} by claim verdicts, {killed - by_claim} by unit tests); {equiv} argued equivalent; "
          f"{nonequiv - killed} survived. Sample: {len(math_rows)} mutants, seed {meta['seed']}, stratified by "
@@ -823,6 +827,7 @@ def main(argv=None) -> int:
         meta.update(tests_only=bool(args.tests_only), rerun_of=first.get("rerun_of", first["commit"]),
                     seed=first["seed"], n_sites=first["n_sites"], n_modules=first["n_modules"],
                     first_wall_min=first.get("first_wall_min", first["wall_min"]),
+                    first_summary=first.get("first_summary", earlier.get("summary")),
                     command=first["command"] + f"; survivors re-run with --rerun at {commit}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
