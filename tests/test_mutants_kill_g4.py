@@ -898,6 +898,17 @@ def test_mnist_outcome_combines_the_training_settings(monkeypatch, verdicts):
         assert out.status is Status(verdicts[0]) and out.power == 0.5
 
 
+def _fake_fgln_products(monkeypatch, S, n, L, s, Q, ts):
+    """Replace fgln_products by S copies of J = diag(s) and A_l = Q_l diag(t_l) (known spectra)."""
+    def fake(g, S_, n_, p, L_, sigma, rd):
+        assert (S_, n_, L_) == (S, n, L)
+        J = np.broadcast_to(np.diag(s), (S, n, n)).copy()
+        A = np.broadcast_to(np.stack([Ql * t for Ql, t in zip(Q, ts)]), (S, L - 1, n, n)).copy()
+        return torch.from_numpy(J), torch.from_numpy(A)
+
+    monkeypatch.setattr(fa.al, "fgln_products", fake)
+
+
 # -- Figure 5 (initialisation): the range block and its diagnostics on products of known SVD --------
 
 def test_fig5_data_range_block_and_rank_diagnostics(monkeypatch):
@@ -915,13 +926,7 @@ def test_fig5_data_range_block_and_rank_diagnostics(monkeypatch):
     s = np.where(np.arange(n) < k_l[0], np.linspace(3.0, 1.0, n), 0.0)
     ts = [np.where(np.arange(n) < k, np.linspace(2.0, 0.5, n), 0.0) for k in k_l]
 
-    def fake(g, S_, n_, p, L_, sigma, rd):
-        assert (S_, n_, L_) == (S, n, L)
-        J = np.broadcast_to(np.diag(s), (S, n, n)).copy()
-        A = np.broadcast_to(np.stack([Ql * t for Ql, t in zip(Q, ts)]), (S, L - 1, n, n)).copy()
-        return torch.from_numpy(J), torch.from_numpy(A)
-
-    monkeypatch.setattr(fa.al, "fgln_products", fake)
+    _fake_fgln_products(monkeypatch, S, n, L, s, Q, ts)
     d = fa._fig5_data.__wrapped__(0, S, "fgln")
     k = k_l[0]
     sA1 = ts[0][0]
@@ -1231,13 +1236,7 @@ def test_panel_margin_rank_and_statistics_on_products_of_known_svd(monkeypatch):
     s = np.linspace(3.0, 1.0, n)
     ts = [np.geomspace(2.0, 0.5 / (l + 1), n) for l in range(L - 1)]
 
-    def fake(g, S_, n_, p, L_, sigma, rd):
-        assert (S_, n_, L_) == (S, n, L)
-        J = np.broadcast_to(np.diag(s), (S, n, n)).copy()
-        A = np.broadcast_to(np.stack([Ql * t for Ql, t in zip(Q, ts)]), (S, L - 1, n, n)).copy()
-        return torch.from_numpy(J), torch.from_numpy(A)
-
-    monkeypatch.setattr(fa.al, "fgln_products", fake)
+    _fake_fgln_products(monkeypatch, S, n, L, s, Q, ts)
     prof = fa._panel.__wrapped__(0, 0.5, n, L, S, "fgln")
     K = fa.K
     kv = max(max(t[0] / np.diff(-t[:K + 1]).min() for t in ts), s[0] / np.diff(-s).min())
