@@ -308,3 +308,45 @@ def test_cmp_def43_passes_true_multimode_networks_and_catches_a_wrong_gate():
             assert c.err > c.tol
 
     _hyp_run(sec4._multimode(), body, n=25)
+
+
+# -- Section 7's depth test: Mann-Whitney of c_k = err / (eps + rho_k) at the deepest vs the shallowest L --------
+
+def test_depth_tests_is_the_one_sided_mann_whitney_of_its_definition():
+    """_depth_tests on synthetic rows (3 depths given out of order, 2 modes, c_k growing in mode 1 only): per mode,
+    the Mann-Whitney U of c at L_max over c at L_min counted pair by pair, its normal score (U - n1 n2/2) /
+    sqrt(n1 n2 (n1 + n2 + 1)/12), 'grows' = score > z, the medians, and the power Phi(score - z) + Phi(-score - z)."""
+    from scipy.stats import norm
+
+    from theory.claims import sec7
+    rng = np.random.default_rng(7)
+    deep = {}
+    for L, m in ((8, 9), (2, 11), (4, 5)):
+        rows = []
+        for _ in range(m):
+            eps = float(10 ** rng.uniform(-8, -4))
+            rho = 10 ** rng.uniform(-9, -5, 2)
+            err = np.array([L * (eps + rho[0]) * rng.uniform(0.5, 2.0), (eps + rho[1]) * rng.uniform(0.5, 2.0)])
+            rows.append({"eps": eps, "fit_resid": rho, "err": err})
+        deep[L] = rows
+    z = 1.7
+    tests, per_L = sec7._depth_tests(deep, lambda d: d["err"], [0, 1], z)
+    assert [t["mode"] for t in tests] == [1, 2] and set(per_L) == {2, 4, 8}
+    for k, t in enumerate(tests):
+        c = {L: np.array([d["err"][k] / (d["eps"] + d["fit_resid"][k]) for d in deep[L]]) for L in (2, 8)}
+        hi, lo = c[8], c[2]
+        U = sum(float(x > y) + 0.5 * float(x == y) for x in hi for y in lo)
+        n1, n2 = len(hi), len(lo)
+        score = (U - n1 * n2 / 2) / math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12)
+        assert (t["L_min"], t["L_max"]) == (2, 8)
+        # U is an exact half-integer count in both; the score's rounding is a few eps of its terms (~ n1 n2)
+        assert abs(t["mann_whitney_z"] - score) <= 16 * np.finfo(float).eps * n1 * n2, (t["mann_whitney_z"], score)
+        assert t["median_c_at_L_min"] == float(np.median(lo)) and t["median_c_at_L_max"] == float(np.median(hi))
+        assert t["grows"] == (score > z) and t["z_crit"] == z
+        if score > 0:
+            # stats.power counts both tails: Phi(score - z) + Phi(-score - z)
+            want = norm.cdf(score - z) + norm.cdf(-score - z)
+            assert math.isclose(t["power_if_it_grows_as_measured"], want, rel_tol=64 * np.finfo(float).eps * n1 * n2)
+        else:
+            assert t["power_if_it_grows_as_measured"] == 0.0
+    assert tests[0]["grows"] and not tests[1]["grows"]
