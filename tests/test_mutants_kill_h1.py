@@ -582,3 +582,11 @@ def test_app_c_exact_rank_helpers_and_dimension_formulas():
     L = app_c2._L
     assert app_c2._lim(3 + 1 / L) == 3 and app_c2._lim(sp.log(L)) == sp.oo
     assert app_c2._lim((-1) ** L) is sp.nan or app_c2._lim((-1) ** L) == sp.nan
+
+
+def test_leading_minor_ratios_at_singular_leading_minors():
+    """ell_i = det C^{i,i} / det C^{i-1,i-1}: 0 where the i-th minor vanishes, nan only where the previous
+    one does (the ratio is then undefined)."""
+    assert np.array_equal(al.leading_minor_ratios(np.diag([2.0, 0.0, 3.0]), 2), np.array([2.0, 0.0]))
+    got = al.leading_minor_ratios(np.array([[0.0, 1.0], [1.0, 0.0]]), 2)
+    assert got[0] == 0.0 and np.isnan(got[1])
