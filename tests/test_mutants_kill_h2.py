@@ -275,3 +275,17 @@ def test_fig4_rows_and_resolution_are_computed_from_the_curves(monkeypatch):
     assert int(np.argmax(per_k)) == 0 and max(per_k) > 0.1
     text = out.resolution.how if hasattr(out.resolution, "how") else repr(out.resolution)
     assert f"alone resolve {min(per_k):.2f}..{max(per_k):.2f} of an index" in repr(out.resolution), text
+    # the resolution: (crit + z_0.9) SE of the top-K sum at l = 100 over its shift
+    # 100 sum_(k=2..K) (gamma_(k-1) - gamma_k) = 100 (gamma_1 - gamma_K)
+    tot = data[100][0][:, :K].sum(1)
+    want = (ctx.crit + zp) * (np.std(tot, ddof=1) / math.sqrt(m)) / (100 * (g[0] - g[K - 1]))
+    assert within(abs(out.resolution.value - want), 64 * K * EPS * want, "resolution")
+    # the plotted bands: mean +- crit SE of log s_k at each l (k = 1 the first band)
+    ax = out.figures["fig4-init"].axes[0]
+    verts = ax.collections[0].get_paths()[0].vertices
+    y1 = {l: float(np.mean(data[l][0][:, 0])) for l in ells}
+    se1 = {l: float(np.std(data[l][0][:, 0], ddof=1) / math.sqrt(m)) for l in ells}
+    for xv, yv in verts:
+        lv = int(round(xv))
+        lo, hi = y1[lv] - ctx.crit * se1[lv], y1[lv] + ctx.crit * se1[lv]
+        assert min(abs(yv - lo), abs(yv - hi)) <= 64 * EPS * (abs(y1[lv]) + 1), (xv, yv, lo, hi)
