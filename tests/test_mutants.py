@@ -136,6 +136,9 @@ def test_an_equivalence_names_one_site_and_excuses_no_other(monkeypatch, tmp_pat
 
 
 def test_every_equivalence_argument_names_exactly_one_current_site():
+    heads = [ln.rsplit(" | ", 1)[0] for ln in mutants.EQUIVALENT.read_text().splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    assert len(heads) == len(set(heads)), "an argument given twice for one site"
     by_module: dict[str, list] = {}
     for (key, where), why in mutants._equivalents().items():
         module = key.split("::", 1)[0]
