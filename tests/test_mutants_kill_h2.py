@@ -275,6 +275,20 @@ def test_fig4_rows_and_resolution_are_computed_from_the_curves(monkeypatch):
     assert int(np.argmax(per_k)) == 0 and max(per_k) > 0.1
     text = out.resolution.how if hasattr(out.resolution, "how") else repr(out.resolution)
     assert f"alone resolve {min(per_k):.2f}..{max(per_k):.2f} of an index" in repr(out.resolution), text
+    # the power: the largest of the band tests' one-sided powers (true offsets mean - l gamma_k against the band)
+    # and of the exact tests' powers at their (here zero) shifts
+    from checks import stats
+    from theory.claims import _ladder as lad
+
+    pw = []
+    for k in range(1, K + 1):
+        lo, hi = -lyapunov.d(k - 1, N), lyapunov.d(k, N)
+        for l in ells:
+            y, se = data[l][0][:, k - 1], np.std(data[l][0][:, k - 1], ddof=1) / math.sqrt(m)
+            o = float(np.mean(y)) - l * g[k - 1]
+            pw.append(max(lad.one_sided_power(lo - o, se, ctx.crit), lad.one_sided_power(o - hi, se, ctx.crit)))
+    pw.append(stats.power(0.0, 1.0, ctx.crit))
+    assert within(abs(out.power - max(pw)), 64 * EPS * max(pw), "power")
     # the resolution: (crit + z_0.9) SE of the top-K sum at l = 100 over its shift
     # 100 sum_(k=2..K) (gamma_(k-1) - gamma_k) = 100 (gamma_1 - gamma_K)
     tot = data[100][0][:, :K].sum(1)
