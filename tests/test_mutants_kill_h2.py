@@ -234,7 +234,8 @@ def test_fig4_rows_and_resolution_are_computed_from_the_curves(monkeypatch):
         half = 0.5 * ctx.crit * noise_scale[0] / math.sqrt(m)
         delta = {10: half, 20: -lyapunov.d(1, N) - half}.get(l, -0.3 * lyapunov.d(1, N) * (100 - l) / 90)
         c[0], c[K - 1] = c[0] + delta, c[K - 1] - delta
-        data[l] = (l * g + c + noise_scale * z, None)
+        extra = l * np.array([fig_depth._gamma(k, p) for k in (K + 1, K + 2)]) - 1.0  # modes past K: never read
+        data[l] = (np.column_stack([l * g + c + noise_scale * z, np.tile(extra, (m, 1))]), None)
     def fake_data(cx, pp):
         assert cx is ctx and pp == p
         return data
