@@ -11,7 +11,7 @@ import scipy.stats as sps
 
 from checks import Status
 from checks.model import REGISTRY, Context
-from theory.claims import sec5, sec6, sec7  # noqa: F401  (registers the claims)
+from theory.claims import sec4, sec5, sec6, sec7  # noqa: F401  (registers the claims)
 
 
 def _foils(claim_id):
