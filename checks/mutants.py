@@ -157,9 +157,10 @@ def _context(node, parents) -> set[str]:
 def _literal(n) -> bool:
     if isinstance(n, ast.Constant):
         return True
-    if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id[:1].isupper() and n.args and all(
-            _literal(a) for a in n.args) and all(_literal(k.value) for k in n.keywords):
-        return True  # a value built from literals by a constructor: Fraction(3, 10), Config(4, 0.5, 1.0, 2)
+    name = n.func.id if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) else (
+        n.func.attr if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) else "")
+    if name[:1].isupper() and n.args and all(_literal(a) for a in n.args) and all(_literal(k.value) for k in n.keywords):
+        return True  # a value a constructor builds from literals: Fraction(3, 10), _ladder.Config(4, 0.5, 1.0, 2)
     if isinstance(n, ast.UnaryOp):
         return _literal(n.operand)
     if isinstance(n, ast.BinOp):
