@@ -641,7 +641,10 @@ def write_report(results: list[dict], meta: dict, out_md: Path, out_json: Path) 
             "the claims' verdicts on those mutants are the first run's." if meta.get("tests_only") else ""), "",
          *([f"**As first measured, a fresh sample: {fs['killed']} of {fs['mutants'] - fs['equivalent']} "
             f"({100 * fs['score']:.1f} %)**, {fs['equivalent']} argued equivalent; that is the measure of the suite's "
-            f"blind spots. The score below is after this sample's survivors were closed.", ""]
+            f"blind spots. Counting the survivors since argued equivalent or no longer planted as what they are, "
+            f"the first run killed {fs['killed']} of {nonequiv} non-equivalent mutants "
+            f"({100 * fs['killed'] / max(nonequiv, 1):.1f} %). The score below is after this sample's survivors were "
+            f"closed.", ""]
            if (fs := meta.get("first_summary")) else []),
          f"**Score: {killed} of {nonequiv} non-equivalent mutants killed ({100 * score:.1f} %)** "
          f"({by_claim} by claim verdicts, {killed - by_claim} by unit tests); {equiv} argued equivalent; "
