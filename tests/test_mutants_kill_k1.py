@@ -1,0 +1,129 @@
+"""Mutation-testing kills, round k1 (issue 17, part 6): helpers of theory.alignment, theory.exterior,
+theory.dynamics and theory.claims.app_a checked against their definitions (edge cases included)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from checks.tolerance import tol
+from tests.conftest import within
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.alignment.section6: rank-deficient J has log s_J = -inf (not +inf) on its zero singular values
+# ----------------------------------------------------------------------------------------------
+
+
+def test_section6_zero_singular_values_have_log_minus_inf():
+    from theory import alignment as al
+
+    n, r = 3, 2
+    ls = np.array([2.0, 0.0, -1.0])
+    s6 = al.section6(ls, np.eye(n), np.zeros((n, n)), r)  # J = 0: every s_J is exactly 0
+    assert np.all(s6.sJ_over_sA == 0.0)
+    assert np.all(np.isneginf(s6.log_sJ)), s6.log_sJ
+    # a rank-2 J (zero last row of B): exactly one -inf, the finite logs agree with log(ratio * s_A)
+    B = np.tril(np.ones((n, n)))
+    B[2, :] = 0.0
+    s6 = al.section6(ls, np.eye(n), B, r)
+    assert np.isneginf(s6.log_sJ[2]) and s6.sJ_over_sA[2] == 0.0
+    fin = np.log(s6.sJ_over_sA[:2]) + ls[:2]
+    assert within(np.abs(s6.log_sJ[:2] - fin), tol(n, scale=np.max(np.abs(ls)) + 1.0, kernels=3), "log s_J")
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.exterior.exterior_power on rectangular matrices, both orientations, against brute-force minors
+# ----------------------------------------------------------------------------------------------
+
+
+def _brute_compound(m: np.ndarray, t: int) -> np.ndarray:
+    rows = list(itertools.combinations(range(m.shape[0]), t))
+    cols = list(itertools.combinations(range(m.shape[1]), t))
+    return np.array([[np.linalg.det(m[np.ix_(I, J)]) for J in cols] for I in rows]).reshape(len(rows), len(cols))
+
+
+@pytest.mark.parametrize("shape", [(2, 4), (4, 2), (3, 5), (5, 3)])
+def test_exterior_power_rectangular_is_the_compound(shape):
+    from theory import exterior as ext
+
+    rng = np.random.default_rng(3)
+    m = rng.standard_normal(shape)
+    for t in range(1, max(shape) + 1):
+        got = ext.exterior_power(m, t)
+        want = _brute_compound(m, t) if t <= min(shape) else np.zeros((
+            math.comb(shape[0], t) if t <= shape[0] else 0, math.comb(shape[1], t) if t <= shape[1] else 0))
+        assert got.shape == want.shape, (shape, t, got.shape, want.shape)
+        if got.size:
+            scale = math.factorial(t) * max(1.0, float(np.max(np.abs(m)))) ** t
+            assert within(np.abs(got - want), tol(t, scale=scale, kernels=2), f"compound {shape} t={t}")
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.dynamics._check_mnist_array: labels outside 0..9 are refused
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [10, 11, 18, 255])
+def test_check_mnist_array_refuses_labels_above_nine(bad):
+    from theory import dynamics
+
+    name = "t10k-labels-idx1-ubyte"
+    magic, shape = dynamics.MNIST_FILES[name]
+    labels = np.zeros(shape, dtype=np.uint8)
+    labels[:10] = np.arange(10)
+    dynamics._check_mnist_array(name, "x", labels, magic)  # 0..9 accepted
+    labels[5] = bad
+    with pytest.raises(ValueError, match="outside 0..9"):
+        dynamics._check_mnist_array(name, "x", labels, magic)
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.dynamics.train_mnist_fgln: losses every max(1, steps // 20) steps plus the last step once
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("steps", [3, 41, 42, 45])
+def test_train_mnist_fgln_loss_schedule(steps):
+    import torch
+
+    from theory import dynamics
+
+    rng = np.random.default_rng(5)
+    M, n, L, batch = 8, 2, 2, 4
+    imgs = rng.integers(0, 256, (M, 2, 2), dtype=np.uint8)
+    X = imgs.astype(np.float32) / np.float32(255.0)
+    y = rng.integers(0, 10, M)
+    gen = torch.Generator()
+    gen.manual_seed(1)
+    run = dynamics.train_mnist_fgln(X, y, n=n, L=L, p=0.5, steps=steps, batch=batch, gen=gen, lr=0.01,
+                                    dtype="float64")
+    every = max(1, steps // 20)
+    want = sorted(set(range(0, steps, every)) | {steps - 1})
+    assert len(run.loss) == len(want), (steps, len(run.loss), len(want))
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.claims.app_a._cmp_grad: the reported worst layer (1-based) is the layer with the largest error
+# ----------------------------------------------------------------------------------------------
+
+
+def test_app_a_cmp_grad_reports_the_worst_layer_one_based():
+    from theory.claims import app_a
+    from theory.claims._networks import torch_fgln_grads
+
+    rng = np.random.default_rng(2)
+    Ws = [rng.standard_normal((3, 2)), rng.standard_normal((3, 3)), rng.standard_normal((2, 3))]
+    ds = [np.array([1.0, 0.0, 1.0]), np.array([0.0, 1.0, 1.0])]
+    G = rng.standard_normal((2, 2))
+    for bad in range(len(Ws)):
+        def formula(Ws, ds, G, bad=bad):
+            got = [g.copy() for g in torch_fgln_grads(Ws, ds, G)]
+            got[bad] = got[bad] + 1.0
+            return got
+        cmp = app_a._cmp_grad(formula)(Ws, ds, G)
+        assert cmp.detail["worst_layer"] == bad + 1, (bad, cmp.detail)
+        assert not cmp.ok
