@@ -59,3 +59,51 @@ def test_int_families_fallback_is_n_by_t(fam):
     assert 1 <= t <= n
     np.testing.assert_array_equal(V, np.eye(n, dtype=np.int64)[:, :t])
     assert W.shape == V.shape
+
+
+# -- Appendix C: the data builders of Lemma C.3 and Theorem C.1, at a tiny budget ----------------------
+
+from checks.model import Context  # noqa: E402
+from theory.claims import app_c  # noqa: E402
+
+
+class _TinyCtx(Context):
+    """The quick profile's code path at a small budget: every int budget capped at 40 (lists kept whole:
+    the ladder fits need their depths)."""
+
+    def pick(self, **per_profile):
+        v = super().pick(**per_profile)
+        return min(v, 40) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+def test_c3_data_quadrature_covers_every_t_with_the_log_chi2_mean():
+    """``_c3_data``'s quadrature reference: one entry per t = 1..n (n = 6, the cells' size), each
+    (1/2) E log chi^2_t = (psi(t/2) + ln 2) / 2. (An empty table would make the quadrature check vacuous.)"""
+    from scipy.special import digamma
+
+    data = app_c._c3_data(_TinyCtx("lem-c.3/case-split"))
+    n = data["n"]
+    assert n == app_c._c3_cells()[0]
+    assert sorted(data["quad"]) == list(range(1, n + 1))
+    for t, q in data["quad"].items():
+        want = (digamma(t / 2) + math.log(2)) / 2
+        assert within(abs(q - want), tol(4, scale=abs(want) + 1, kernels=4), f"t={t}")
+    assert len(data["est"]) == len(app_c._c3_cells()[1])
+
+
+def test_wedge_data_fits_use_the_drawn_depths():
+    """``_wedge_data``: every law's ladder fit is over the depths its products were drawn at (the shared
+    ``depths`` for the layer laws and the diagonal law, the A O law's own ladder), and each row's fit is
+    the weighted fit of the law's mean curve; i runs over 1..r per law."""
+    ctx = _TinyCtx("thm-c.1/wedge-formula")
+    data = app_c._wedge_data(ctx)
+    ao_depths = ctx.pick(quick=[16, 24, 32, 48, 64, 96], full=[16, 24, 32, 48, 64, 96, 128])
+    by_law = {}
+    for row in data["rows"]:
+        by_law.setdefault(row["law"], []).append(row)
+        want = ao_depths if "Haar" in row["law"] else data["depths"]
+        np.testing.assert_array_equal(np.sort(np.asarray(row["fit"].depths, dtype=float)),
+                                      np.sort(np.asarray(want, dtype=float)))
+    assert len(by_law) == 4
+    for rows in by_law.values():
+        assert [r["i"] for r in rows] == list(range(1, len(rows) + 1))
