@@ -107,3 +107,24 @@ def test_wedge_data_fits_use_the_drawn_depths():
     assert len(by_law) == 4
     for rows in by_law.values():
         assert [r["i"] for r in rows] == list(range(1, len(rows) + 1))
+
+
+def test_c6_fixed_inputs_satisfy_the_hypotheses():
+    """Lemma C.6's fixed inputs (``_C6_DOM.cases``) lie inside the lemma's hypotheses: Omega a rotation
+    (orthogonal, det 1), spectra positive and non-increasing, 1 <= t <= n; and on the strongly separated one
+    the lower bound log|det Omega^{I0,I0}| is attained (the case that tells a constant-factor foil apart)."""
+    from theory.claims import app_c2
+
+    for k, case in enumerate(app_c2._C6_DOM.cases):
+        om, a, b, t = np.asarray(case["omega"]), case["a"], case["b"], case["t"]
+        n = om.shape[0]
+        assert om.shape == (n, n) and len(a) == len(b) == n and 1 <= t <= n
+        assert within(np.max(np.abs(om.T @ om - np.eye(n))), tol(n), f"orthogonal {k}")
+        assert within(abs(np.linalg.det(om) - 1), tol(n), f"det {k}")
+        assert np.all(a > 0) and np.all(np.diff(a) <= 0) and np.all(b > 0) and np.all(np.diff(b) <= 0)
+        assert within(app_c2._c6_domination(a, b, om, t).err, 1.0, f"domination {k}")
+    a, b, om = (app_c2._C6_DOM.cases[1][x] for x in ("a", "b", "omega"))
+    c = app_c2._c6_domination(a, b, om, 1)
+    # s_1(S_A Omega S_B) = |Omega_11| up to O(1e-8): the log ratio sits on the minor bound
+    assert abs(c.detail["log ratio"] - c.detail["log|det Omega^{I0,I0}|"]) <= 10 * (a[1] / a[0] + b[1] / b[0])
+    assert not within(app_c2._c6_domination(a, b, om, 1, lower="minor*2/3").err, 1.0, "foil 2/3")
