@@ -91,6 +91,13 @@ def test_tie_study_lapack_formula_sums_to_the_rellich_trace():
         scale = float(np.max(np.abs(rel))) + float(np.max(np.abs(lap)))
         assert within(abs(lap.sum() - rel.sum()), tol(row["n"], scale=scale, kernels=6), "trace")
         assert rel[0] >= rel[1] - tol(row["n"], scale=scale, kernels=6)
+        # one-sided derivatives of the ordered pair: right = the Rellich branches in order, left = swapped
+        right, left = np.array(row["one_sided_right"]), np.array(row["one_sided_left"])
+        assert right.shape == (2,) and left.shape == (2,)
+        assert within(np.abs(right - rel), app_e.TOL_KINK, "right")
+        assert within(np.abs(left - rel[::-1]), app_e.TOL_KINK, "left")
+    assert len(d["differentiable_tie_err"]) == 3
+    assert within(max(d["differentiable_tie_err"]), app_e.TOL_KINK, "differentiable")
 
 
 def test_app_e_exponent_foils_use_the_exponents_their_labels_state():
