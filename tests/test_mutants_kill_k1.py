@@ -11,6 +11,7 @@ import pytest
 
 from checks.tolerance import tol
 from tests.conftest import within
+from theory.claims._networks import chain_tol
 
 
 # ----------------------------------------------------------------------------------------------
@@ -126,4 +127,33 @@ def test_app_a_cmp_grad_reports_the_worst_layer_one_based():
             return got
         cmp = app_a._cmp_grad(formula)(Ws, ds, G)
         assert cmp.detail["worst_layer"] == bad + 1, (bad, cmp.detail)
-        assert not cmp.ok
+        assert not cmp.ok and cmp.err == 1.0 and cmp.tol == chain_tol(Ws, ds, G)
+    # the reference passes with the chain tolerance itself; a wrong-shaped formula fails with err = inf
+    cmp = app_a._cmp_grad(torch_fgln_grads)(Ws, ds, G)
+    assert cmp.ok and cmp.err == 0.0 and cmp.tol == chain_tol(Ws, ds, G)
+    cmp = app_a._cmp_grad(lambda Ws, ds, G: [g.T for g in torch_fgln_grads(Ws, ds, G)])(Ws, ds, G)
+    assert not cmp.ok and cmp.err == math.inf and cmp.tol == chain_tol(Ws, ds, G) and cmp.detail["shape_mismatch"]
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.lyapunov.remainder_bound_1: sqrt(pi) int_0^{a/sqrt2} erfcx, a = beta_{1/2} / s_1, against mpmath
+# ----------------------------------------------------------------------------------------------
+
+
+def test_remainder_bound_1_is_its_integral():
+    import mpmath as mp
+
+    from theory import lyapunov as ly
+
+    log_s1 = np.array([0.0, 1.0, -2.0, 3.0, 0.5, 0.0])
+    log_bh = np.array([-30.0, 0.5, -2.0, 3.5, -math.inf, 0.0 + 0.5 * math.log(7.0)])
+    got = ly.remainder_bound_1(log_s1, log_bh)
+    with mp.workdps(30):
+        want = [0.0 if not np.isfinite(b) else float(mp.sqrt(mp.pi) * mp.quad(
+            lambda u: mp.exp(u * u) * mp.erfc(u), [0, mp.exp(mp.mpf(b) - mp.mpf(s)) / mp.sqrt(2)]))
+            for s, b in zip(log_s1, log_bh)]
+    want = np.array(want)
+    assert got.shape == want.shape and got[4] == 0.0
+    assert within(np.abs(got - want), tol(8, scale=float(np.max(want)), kernels=2), "remainder_bound_1")
+    # the small-a end (rho ~ a sqrt(pi/2)), relatively
+    assert within(abs(got[0] / want[0] - 1.0), tol(8, kernels=2), "rho(a->0)")
