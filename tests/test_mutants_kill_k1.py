@@ -157,3 +157,36 @@ def test_remainder_bound_1_is_its_integral():
     assert within(np.abs(got - want), tol(8, scale=float(np.max(want)), kernels=2), "remainder_bound_1")
     # the small-a end (rho ~ a sqrt(pi/2)), relatively
     assert within(abs(got[0] / want[0] - 1.0), tol(8, kernels=2), "rho(a->0)")
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.alignment.section6 on a well-separated J: every field against numpy's SVD of J from its definition
+# ----------------------------------------------------------------------------------------------
+
+
+def test_section6_matches_float64_svd_when_well_separated():
+    from theory import alignment as al
+
+    rng = np.random.default_rng(4)
+    n, r = 4, 3
+    ls = np.array([3.0, 1.5, 0.0, -1.5])
+    UA = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    B = np.eye(n) + 0.2 * rng.standard_normal((n, n))
+    s6 = al.section6(ls, UA, B, r)
+    sA = np.exp(ls)
+    J = UA @ np.diag(sA) @ B
+    UJ, SJ, _ = np.linalg.svd(J)
+    R = UA.T @ UJ
+    R = R * np.where(np.diag(R) < 0, -1.0, 1.0)[None, :]  # e_i^T R e_i >= 0 for every column
+    gap = min(np.min(np.abs(np.diff(SJ))) / SJ[0], 1.0)
+    t = tol(n, kappa=1.0 / gap, kernels=4)
+    assert np.all(np.diag(s6.R) >= 0)
+    assert within(np.max(np.abs(s6.R - R)), t, "R")
+    assert within(np.max(np.abs(s6.sJ_over_sA * sA - SJ)) / SJ[0], tol(n, kernels=3), "s_J")
+    assert within(np.max(np.abs(s6.log_sJ - np.log(SJ))), tol(n, kappa=SJ[0] / SJ[-1], kernels=3), "log s_J")
+    lower = R[:r, :r] * sA[None, :r] / sA[:r, None]
+    upper = R[:r, :r] * sA[:r, None] / sA[None, :r]
+    big = float(np.max(sA[:r]) / np.min(sA[:r]))
+    assert s6.lower.shape == (r, r) and s6.upper.shape == (r, r)
+    assert within(np.max(np.abs(s6.lower - lower)), t * big, "lower")
+    assert within(np.max(np.abs(s6.upper - upper)), t * big, "upper")
