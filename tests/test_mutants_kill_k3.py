@@ -130,3 +130,36 @@ def test_app_e_exponent_foils_use_the_exponents_their_labels_state():
                 assert app_e.sp.simplify(kw["delta_power"] - want) == 0, (c.id, f.statement, kw)
                 n_checked += 1
     assert n_checked >= 5
+
+
+def test_sign_i1_statistics_are_recomputed_from_the_same_layers():
+    """sec5._sign_i1: from the same generator stream ('sign-i1'), recompute with numpy the explicit products
+    J_L = M_L ... M_1 of each draw, log||J_L e_1|| (the first column) and log s_1(J_L) (2-norm), and compare the
+    reported means E log||J_L e_1|| - L gamma_1, E log s_1 - L gamma_1, E[log s_1 - log||J e_1||] and the pathwise
+    minimum (>= 0 up to rounding: s_1 >= ||J e_1||)."""
+    from checks.model import Context
+
+    d = sec5._sign_i1(Context("thm-5.3/ordering"))
+    cfg, L = sec5.Config(4, 0.5, 1.0, 2), 16
+    assert d["L"] == L and d["config"] == cfg.label()
+    batch = 2000
+    g = Context("thm-5.3/ordering").torch_generator("sign-i1")
+    mats = sec5.samplers.layer(batch * L, cfg.n, cfg.r, cfg.p, cfg.sigma, g).reshape(batch, L, cfg.n, cfg.n).numpy()
+    J = np.broadcast_to(np.eye(cfg.n), (batch, cfg.n, cfg.n)).copy()
+    for ell in range(L):
+        J = mats[:, ell] @ J
+    le1 = np.log(np.linalg.norm(J[:, :, 0], axis=1))
+    ls1 = np.log(np.linalg.norm(J, 2, axis=(1, 2)))
+    gam1 = float(sec5.lyapunov.gamma(cfg.n, cfg.p, cfg.sigma, cfg.r)[0])
+    scale = float(np.max(np.abs(ls1))) + float(np.max(np.abs(le1))) + L * abs(gam1)
+    t = tol(cfg.n * L, scale=scale, kernels=4)
+    assert within(abs(d["E log||J_L e_1|| - L gamma_1"] - (le1.mean() - L * gam1)), t, "e1 mean")
+    assert within(abs(d["E log s_1 - L gamma_1"] - (ls1.mean() - L * gam1)), t, "s1 mean")
+    assert within(abs(d["E[log s_1 - log||J_L e_1||]"] - (ls1 - le1).mean()), t, "gap mean")
+    assert within(abs(d["min pathwise log s_1 - log||J_L e_1||"] - (ls1 - le1).min()), t, "gap min")
+    assert d["min pathwise log s_1 - log||J_L e_1||"] >= -t
+    from checks import stats
+
+    assert within(abs(d["se"] - stats.mean_se(le1)[1]), t, "se")
+    assert within(abs(d["se_gap"] - stats.mean_se(ls1 - le1)[1]), t, "se gap")
+    assert d["printed_prediction (d_0 - d_1)"] == -sec5.lyapunov.d(1, cfg.n)
