@@ -190,3 +190,36 @@ def test_section6_matches_float64_svd_when_well_separated():
     assert s6.lower.shape == (r, r) and s6.upper.shape == (r, r)
     assert within(np.max(np.abs(s6.lower - lower)), t * big, "lower")
     assert within(np.max(np.abs(s6.upper - upper)), t * big, "upper")
+
+
+# ----------------------------------------------------------------------------------------------
+# theory.alignment.ldl_unit_mp: C = T diag(d) T^T with T unit lower triangular, against numpy's Cholesky
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("r", [1, 2, 4, 5])
+def test_ldl_unit_mp_is_the_cholesky_factorisation(r):
+    from theory import alignment as al
+
+    rng = np.random.default_rng(10 + r)
+    X = rng.standard_normal((r, r))
+    C = X @ X.T + 0.5 * np.eye(r)
+    T, d, Ti = al.ldl_unit_mp(C)
+    Lc = np.linalg.cholesky(C)
+    kappa = float(np.linalg.cond(C))
+    assert T.shape == (r, r) and d.shape == (r,) and Ti.shape == (r, r)
+    assert np.array_equal(np.diag(T), np.ones(r)) and np.array_equal(np.triu(T, 1), np.zeros((r, r)))
+    assert within(np.max(np.abs(d - np.diag(Lc) ** 2)) / np.max(d), tol(r, kappa=kappa, kernels=2), "d")
+    assert within(np.max(np.abs(T - Lc / np.diag(Lc)[None, :])), tol(r, kappa=kappa, kernels=2), "T")
+    assert within(np.max(np.abs(Ti @ T - np.eye(r))), tol(r, kappa=float(np.linalg.cond(T)), kernels=2), "T^-1")
+    assert within(np.max(np.abs(T @ np.diag(d) @ T.T - C)) / np.max(np.abs(C)), tol(r, kernels=3), "T d T^T")
+
+
+def test_ldl_unit_mp_refuses_an_indefinite_matrix_at_its_pivot():
+    from theory import alignment as al
+
+    C = np.diag([1.0, 2.0, -1.0])
+    with pytest.raises(ValueError, match="pivot 3"):
+        al.ldl_unit_mp(C)
+    with pytest.raises(ValueError, match="pivot 2"):
+        al.ldl_unit_mp(np.array([[1.0, 2.0], [2.0, 1.0]]))
