@@ -199,3 +199,21 @@ def test_rem72_corrected_depth_errors_are_prediction_minus_actual(monkeypatch):
     assert n_checked >= 6
     rel = np.array([errors(d) for rows in deep.values() for d in rows])
     assert modes and np.all(np.median(rel[:, modes], axis=0) < 0.5)
+    n = len(sec7.DEEP_GAMMAS)
+    assert all(k < n - 1 for k in seen[0][2]) and set(seen[1][2]) <= {n - 1}
+    assert seen[1][0] is deep and seen[1][1] is errors
+
+
+def test_rem72_predict_is_its_formula():
+    """sec7._rem72_predict(d, power) = e^{(1+1/L) delta} s^{power} * factored_sum, power defaulting to 1 - 1/L,
+    on random positive s, signed delta and factored sums, L in 2..7."""
+    from theory.claims import sec7
+
+    rng = np.random.default_rng(7)
+    for L in range(2, 8):
+        d = {"L": L, "delta": rng.normal(size=3), "s": np.exp(rng.normal(size=3)), "factored_sum": rng.normal(size=3)}
+        for power in (None, 0.3, 1 - 1 / L + 0.1):
+            p = 1 - 1 / L if power is None else power
+            ref = np.exp((1 + 1 / L) * d["delta"]) * d["s"] ** p * d["factored_sum"]
+            got = sec7._rem72_predict(d, power)
+            assert within(np.abs(got - ref), tol(3, scale=float(np.max(np.abs(ref))), kernels=4), "predict")
