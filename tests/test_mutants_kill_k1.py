@@ -170,9 +170,14 @@ def test_section6_matches_float64_svd_when_well_separated():
     rng = np.random.default_rng(4)
     n, r = 4, 3
     ls = np.array([3.0, 1.5, 0.0, -1.5])
-    UA = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    UA0 = np.linalg.qr(rng.standard_normal((n, n)))[0]
     B = np.eye(n) + 0.2 * rng.standard_normal((n, n))
-    s6 = al.section6(ls, UA, B, r)
+    for UA in (UA0, -UA0):  # each column's sign convention must be enforced in one of the two
+        _check_section6(al.section6(ls, UA, B, r), ls, UA, B, r)
+
+
+def _check_section6(s6, ls, UA, B, r):
+    n = B.shape[0]
     sA = np.exp(ls)
     J = UA @ np.diag(sA) @ B
     UJ, SJ, _ = np.linalg.svd(J)
