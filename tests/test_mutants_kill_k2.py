@@ -128,3 +128,21 @@ def test_c6_fixed_inputs_satisfy_the_hypotheses():
     # s_1(S_A Omega S_B) = |Omega_11| up to O(1e-8): the log ratio sits on the minor bound
     assert abs(c.detail["log ratio"] - c.detail["log|det Omega^{I0,I0}|"]) <= 10 * (a[1] / a[0] + b[1] / b[0])
     assert not within(app_c2._c6_domination(a, b, om, 1, lower="minor*2/3").err, 1.0, "foil 2/3")
+
+
+@pytest.mark.parametrize("delta", [0.1, 0.3])
+def test_cmp_d4_details_are_the_eigen_data_of_e1e1_plus_E(delta):
+    """cmp_d4's detail against numpy on M = e1 e1^T + E built here (E not sign-symmetric, so M - E differs),
+    and the quadratic-rate foil for sigma refuted where |sigma - 1| = delta exactly (diagonal E)."""
+    E = delta * np.array([[0.5, 1.0, 0.0], [1.0, 0.0, 0.3], [0.0, 0.3, -0.2]])
+    M = np.diag([1.0, 0.0, 0.0]) + E
+    w, V = np.linalg.eigh(M)
+    k = int(np.argmax(np.abs(w)))
+    t = tol(3, kernels=2)
+    c = app_d.cmp_d4(E)
+    assert within(c.err, c.tol, "d4 bounds")
+    assert within(abs(c.detail["|sigma-1|"] - abs(w[k] - 1)), t, "sigma")
+    assert within(abs(c.detail["sin"] - math.sqrt(max(0.0, 1 - V[0, k] ** 2))), math.sqrt(t), "sin")
+    assert within(abs(c.detail["delta"] - np.linalg.norm(E, 2)), t, "delta")
+    D = np.diag([delta, 0.5 * delta, -0.5 * delta])
+    assert not within(app_d.cmp_d4(D, exp_sigma=2.0).err, app_d.cmp_d4(D).tol, "quadratic sigma")
