@@ -146,3 +146,16 @@ def test_cmp_d4_details_are_the_eigen_data_of_e1e1_plus_E(delta):
     assert within(abs(c.detail["delta"] - np.linalg.norm(E, 2)), t, "delta")
     D = np.diag([delta, 0.5 * delta, -0.5 * delta])
     assert not within(app_d.cmp_d4(D, exp_sigma=2.0).err, app_d.cmp_d4(D).tol, "quadratic sigma")
+
+
+@pytest.mark.parametrize("log_delta", [-12, -10, -8])
+def test_cmp_d4_accepts_tiny_perturbations(log_delta):
+    """At ||E|| far below sqrt(eps) the computed sin = sqrt(1 - u_1^2) is rounding noise of size
+    ~sqrt(eps) > delta/(1 - delta): the printed bound must still be accepted (the sqrt(tol) slack)."""
+    rng = np.random.default_rng(17)
+    for n in (2, 4, 6):
+        E = rng.standard_normal((n, n))
+        E = (E + E.T) / 2
+        E *= 10.0**log_delta / np.linalg.norm(E, 2)
+        c = app_d.cmp_d4(E)
+        assert within(c.err, c.tol, f"n={n}")
