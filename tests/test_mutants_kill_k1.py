@@ -228,3 +228,19 @@ def test_ldl_unit_mp_refuses_an_indefinite_matrix_at_its_pivot():
         al.ldl_unit_mp(C)
     with pytest.raises(ValueError, match="pivot 2"):
         al.ldl_unit_mp(np.array([[1.0, 2.0], [2.0, 1.0]]))
+
+
+def test_ldl_unit_mp_strictly_upper_part_is_exactly_zero():
+    """T is unit lower triangular: no rounding residual may be written above the diagonal (graded Gram
+    matrices where the residual of the L21 update is nonzero at working precision)."""
+    from theory import alignment as al
+
+    rng = np.random.default_rng(0)
+    for trial in range(13):
+        r = int(rng.integers(1, 7))
+        X = rng.standard_normal((r, r)) * np.exp(rng.uniform(-5, 5, r))
+        C = X @ X.T + np.diag(np.exp(rng.uniform(-8, 0, r)))
+        if trial in (8, 12):
+            T, d, Ti = al.ldl_unit_mp(C, 40 + 10 * (trial % 3))
+            assert np.array_equal(np.triu(T, 1), np.zeros((r, r))), trial
+            assert np.array_equal(np.diag(T), np.ones(r)) and np.all(d > 0)
