@@ -32,7 +32,7 @@ def test_cluster_ladder_rungs_are_their_formulas():
     r = sum(sizes)
     UA = np.linalg.qr(rng.standard_normal((n, n)))[0]
     B = rng.standard_normal((n, n))
-    a = np.array([0.0, 0.7, 0.7, 1.5])
+    a = np.array([0.2, 0.9, 0.9, 1.8])  # cluster gaps 0.7 and 0.9: g = 0.7
     b = rng.standard_normal(n)
     K, bounds, rungs = sec6._cluster_ladder(sec6._key(UA), sec6._key(B), sizes, sec6._key(a), sec6._key(b))
     C = B @ B.T
@@ -47,6 +47,9 @@ def test_cluster_ladder_rungs_are_their_formulas():
         np.testing.assert_array_equal(rg.log_s, -rg.L * a - b)
         ref = sec6.al.section6(-rg.L * a - b, UA, B, r)
         np.testing.assert_allclose(np.asarray(rg.s6.R, dtype=float), np.asarray(ref.R, dtype=float), rtol=0, atol=0)
+    # B = I: ||C|| / lambda_min(C_rr) = 1, so K = max(1, 1) = 1 exactly
+    K1, _, _ = sec6._cluster_ladder(sec6._key(UA), sec6._key(np.eye(n)), sizes, sec6._key(a), sec6._key(b))
+    assert K1 == 1.0
 
 
 def test_balanced_case_repeated_ties_the_two_largest_target_singular_values():
