@@ -107,6 +107,18 @@ def pytest_sessionfinish(session):
         session.config.get_terminal_writer().line(f"--claims-report not written: {exc}", red=True)
 
 
+def fig7_iterate(s0: float, g, C: float, a: float):
+    """s(t+1) = s(t) + C s(t)^a g(t) from s(0) = s0: the process of Figure 7, written out step by step (the
+    tests' reference for fig_training's fits)."""
+    import numpy as np
+
+    s = np.empty(len(g) + 1)
+    s[0] = s0
+    for t, gt in enumerate(g):
+        s[t + 1] = s[t] + C * s[t] ** a * gt
+    return s
+
+
 def sec6_constant_ladder(seed: int, S: int, K_of):
     """Synthetic thm-6.1/products draws with R_ij = K_ij ratio_ij (1 + c rho_m) at every depth m of
     sec6.CONST_DEPTHS, K_ij = K_of(T, T^{-1}, i, j) for unit lower-triangular T: the (data, consts) that

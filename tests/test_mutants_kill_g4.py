@@ -23,7 +23,7 @@ from scipy.stats import t as student_t
 
 from checks.model import PROFILES, Context, Status
 from checks.tolerance import tol
-from tests.conftest import within
+from tests.conftest import fig7_iterate, within
 from theory.claims import fig_alignment as fa
 from theory.claims import fig_training as ft
 
@@ -451,14 +451,6 @@ def test_gap_statistics_use_the_window_k_le_K_minus_3(seed):
 
 # -- Figure 7: the fitted iterate, its plot, its threshold, the step-size probe ---------------------
 
-def _iterate(s0, g, C, a):
-    s = np.empty(len(g) + 1)
-    s[0] = s0
-    for t, gt in enumerate(g):
-        s[t + 1] = s[t] + C * s[t] ** a * gt
-    return s
-
-
 def test_c_grid_is_its_definition():
     """|C| / (lr L) on a log grid of 500 points over [0.01, 100]; 'free' both signs, '+' positive only."""
     lr, L = 0.02, 10
@@ -479,7 +471,7 @@ def _fig7_runs(R=4, T=40, lr=0.02, L=10, a=None):
     for i in range(R):
         g = -np.exp(-np.arange(T) / 12.0) * (1 + 0.2 * rng.standard_normal(T))
         C = float(grid[np.argmin(np.abs(grid + (0.003 + 0.001 * i)))])
-        s1 = _iterate(0.3 + 0.05 * i, g, C, a)
+        s1 = fig7_iterate(0.3 + 0.05 * i, g, C, a)
         s2 = 0.5 * s1[::-1]
         runs.append((None, SimpleNamespace(svals=np.stack([s1, s2], 1), g1=g, steps=np.arange(T + 1) * 3)))
         Cs.append(C)
@@ -585,13 +577,13 @@ def test_misfit_grid_is_the_brute_force_fit(a):
     rng = np.random.default_rng(9)
     T = 30
     g = -np.exp(-np.arange(T) / 10.0) * (1 + 0.3 * rng.standard_normal(T))
-    s = _iterate(0.4, g, -0.01, 1.3) * (1 + 0.01 * rng.standard_normal(T + 1))
+    s = fig7_iterate(0.4, g, -0.01, 1.3) * (1 + 0.01 * rng.standard_normal(T + 1))
     grid = ft._c_grid(0.02, 10, "free")[::20]
     m, C, tr = ft._misfit_grid(s, g, a, grid)
     mb, Cb = _misfit_brute(s, g, a, grid)
     assert C == Cb
     assert within(abs(m - mb), tol(4 * T, kappa=float(np.max(s) ** 2 * T / np.exp(mb))), "misfit")
-    assert np.array_equal(tr[:1], s[:1]) and within(np.abs(tr - _iterate(s[0], g, C, a)), tol(T, scale=1e6), "tr")
+    assert np.array_equal(tr[:1], s[:1]) and within(np.abs(tr - fig7_iterate(s[0], g, C, a)), tol(T, scale=1e6), "tr")
     huge = np.array([1e6, 1e7])  # every iterate leaves (0, 1e6]
     assert ft._misfit_grid(s, -np.abs(g), a, huge)[0] == math.inf
 

@@ -22,7 +22,7 @@ from scipy.stats import t as student_t
 
 from checks.model import REGISTRY, Context, Status
 from checks.tolerance import tol
-from tests.conftest import within
+from tests.conftest import fig7_iterate, within
 from theory.claims import fig_training as ft
 from theory.claims import sec5  # noqa: F401  (registers the Section 5 claims)
 
@@ -75,14 +75,6 @@ def _ctx(claim_id: str) -> Context:
     return Context(claim_id=claim_id)
 
 
-def _iterate(s0: float, g: np.ndarray, C: float, a: float) -> np.ndarray:
-    s = np.empty(len(g) + 1)
-    s[0] = s0
-    for t, gt in enumerate(g):
-        s[t + 1] = s[t] + C * s[t] ** a * gt
-    return s
-
-
 def test_fig7_t_tests_use_df_runs_minus_one(monkeypatch):
     """Figure 7's two t-tests over R runs use the Student quantile with R - 1 degrees of freedom at the
     claim's level split over 2 tests (STATS_NOTE: 'df = runs - 1')."""
@@ -91,7 +83,7 @@ def test_fig7_t_tests_use_df_runs_minus_one(monkeypatch):
     runs = []
     for i in range(R):
         g = -np.exp(-np.arange(T) / 12.0) * (1 + 0.2 * rng.standard_normal(T))
-        s = _iterate(0.3 + 0.05 * i, g, -0.004, 1.2 + 0.05 * i)
+        s = fig7_iterate(0.3 + 0.05 * i, g, -0.004, 1.2 + 0.05 * i)
         runs.append((None, SimpleNamespace(svals=s[:, None], g1=g, steps=np.arange(T + 1))))
     monkeypatch.setattr(ft, "g1_runs", lambda ctx, kind="main": runs)
     ctx = _ctx("fig-7")

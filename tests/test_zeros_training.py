@@ -11,22 +11,13 @@ import math
 
 import numpy as np
 import pytest
-from conftest import within
+from conftest import fig7_iterate, within
 
 from checks.tolerance import tol
 from theory.claims import _appendix_c, app_c
 from theory.claims import fig_training as ft
 
 EPS = float(np.finfo(np.float64).eps)
-
-
-def _iterate(s0: float, g: np.ndarray, C: float, a: float) -> np.ndarray:
-    """s(t+1) = s(t) + C s(t)^a g(t): the process of Figure 7."""
-    s = np.empty(len(g) + 1)
-    s[0] = s0
-    for t, gt in enumerate(g):
-        s[t + 1] = s[t] + C * s[t] ** a * gt
-    return s
 
 
 def _gradient_like(steps: int, seed: int = 0) -> np.ndarray:
@@ -39,7 +30,7 @@ def _gradient_like(steps: int, seed: int = 0) -> np.ndarray:
 @pytest.mark.parametrize("a", [1.2, 1.8, 1.9, 2.0])
 def test_increment_exponent_is_exact_on_the_iterate(a):
     g = _gradient_like(300)
-    s = _iterate(0.2, g, -0.003, a)
+    s = fig7_iterate(0.2, g, -0.003, a)
     ds = np.diff(s)
     # rounding: ds = s(t+1) - s(t) carries a relative error ~ eps s / |ds|, the slope that error times the
     # number of steps over the spread of log s
@@ -47,7 +38,7 @@ def test_increment_exponent_is_exact_on_the_iterate(a):
     est = ft.increment_exponent(s, g)
     assert abs(est - a) <= tol, (est, a, tol)
     # the neighbouring exponent (2 - 1/L vs 2 - 2/L at L = 10) is far outside that tolerance
-    assert abs(ft.increment_exponent(_iterate(0.2, g, -0.003, a + 0.1), g) - a) > 1e3 * tol
+    assert abs(ft.increment_exponent(fig7_iterate(0.2, g, -0.003, a + 0.1), g) - a) > 1e3 * tol
 
 
 def test_increment_exponent_needs_usable_steps():
@@ -70,7 +61,7 @@ def test_open_loop_misfit_is_zero_on_the_iterate_and_not_for_another_exponent(a)
     g = _gradient_like(200, seed=1)
     grid = ft._c_grid(lr, L, "free")
     C = float(grid[np.argmin(np.abs(grid + 0.003))])  # a C on the grid: the iterate is reproduced exactly
-    s = _iterate(0.25, g, C, a)
+    s = fig7_iterate(0.25, g, C, a)
     m, c_fit, tr = ft._misfit_grid(s, g, a, grid)
     assert c_fit == C
     assert np.array_equal(tr, s)
