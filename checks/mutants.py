@@ -29,7 +29,8 @@ execution covers the mutated line (recorded by a line tracer during the baseline
 verdict signature — the printed verdict, the corrected verdict, any foil's verdict, or the sharpness of
 a resolution — or crashes, or runs past its time limit; or when a unit test that imports the mutated
 module fails. A line run at import (a module-level constant, a claim's definition, a decorator) is
-covered by every claim that executed code of its module, since the tracer starts after the imports. Claims run in order of their baseline time and stop at the first kill.
+covered by every claim that executed code of its module, since the tracer starts after the imports.
+Claims run in order of their baseline time and stop at the first kill.
 
 **Sampling.** Every mutation site is enumerated from the AST; a seeded sample is drawn stratified by
 module (each module gets a share proportional to the square root of its number of sites, at least 3),
@@ -231,12 +232,14 @@ def _variants(node, parent, grand, ctx: frozenset = frozenset()) -> list[tuple[s
     return out
 
 
-def _nodes(tree):
+def _parents(tree) -> dict:
+    """Each node's parent."""
+    return {ch: p for p in ast.walk(tree) for ch in ast.iter_child_nodes(p)}
+
+
+def _nodes(tree, parents=None):
     """ast.walk order with (node, parent, grandparent, context)."""
-    parents = {}
-    for p in ast.walk(tree):
-        for ch in ast.iter_child_nodes(p):
-            parents[ch] = p
+    parents = _parents(tree) if parents is None else parents
     for node in ast.walk(tree):
         par = parents.get(node)
         yield node, par, parents.get(par), frozenset(_context(node, parents))
@@ -271,9 +274,9 @@ def sites(module: str) -> list[Site]:
     if memo in _SITES:
         return list(_SITES[memo])
     tree = ast.parse(src)
-    parents = {ch: p for p in ast.walk(tree) for ch in ast.iter_child_nodes(p)}
+    parents = _parents(tree)
     raw = []
-    for idx, (node, par, grand, ctx) in enumerate(_nodes(tree)):
+    for idx, (node, par, grand, ctx) in enumerate(_nodes(tree, parents)):
         if not hasattr(node, "lineno"):
             continue
         for v, (op, new) in enumerate(_variants(node, par, grand, ctx)):
@@ -505,11 +508,8 @@ def import_time(site: Site) -> bool:
     definition, a decorator), not inside a function body: the baseline tracer starts after the imports, so
     such lines are covered by no claim's record."""
     tree = ast.parse(source(site.module))
-    parents = {}
-    for p in ast.walk(tree):
-        for ch in ast.iter_child_nodes(p):
-            parents[ch] = p
-    node = next(n for k, (n, *_rest) in enumerate(_nodes(tree)) if k == site.index)
+    parents = _parents(tree)
+    node = next(n for k, n in enumerate(ast.walk(tree)) if k == site.index)  # site.index: ast.walk order
     while node in parents:
         par = parents[node]
         if isinstance(par, ast.Lambda) and node is par.body:
