@@ -209,14 +209,21 @@ def connect(scheduler: str):
 
 
 def dask_setup(worker=None) -> None:
-    """Dask preload hook, run in each worker process of a ``local:N`` cluster as it starts: ignore Ctrl-C.
+    """Dask preload hook, run in each worker process of a ``local:N`` cluster as it starts: ignore Ctrl-C, and
+    keep shutdown logging of the worker's own clients off the terminal.
     A terminal sends SIGINT to the whole process group, workers included; each then printed its own
     tracebacks (78-93 lines, issue 18) while the client, which got it too, stops the cluster anyway."""
+    import logging
     import signal
     import threading
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # When the client stops the cluster, a claim task's in-worker client (worker_client) loses its scheduler
+    # and logs the closed comm (distributed.batched INFO, tornado.application ERROR with a traceback) into the
+    # terminal after the one 'interrupted' line. Task failures reach the client as exceptions, not logs.
+    for name in ("distributed", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _dask_mapper(fn, items):
