@@ -1,0 +1,121 @@
+"""Mutation blind spots of theory/claims/sec4.py, sec6.py, sec7.py (issue 17, part 6, helper p5): each helper
+is compared as a whole with an independent computation from its definition (synthetic data built to obey one
+named law, closed forms, mpmath), so that any slip in the helper, not only one planted change, is noticed."""
+
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+from checks.model import REGISTRY, Context, Status
+from checks.tolerance import EPS64 as EPS
+from tests.conftest import within
+from theory.claims import sec4, sec6, sec7
+
+
+# ----- sec4: prop-4.5/sv-ode, the statement and each foil on data that obeys exactly one law ---------------
+
+# The laws ds_k/dt = -coef(L) s_k^power(L) <grad, u_k v_k^T>, named as the statement and its foils name them.
+SV_LAWS = {
+    "statement": (lambda L: L, lambda L: 2 - 2 / L),
+    "exponent 2 - 1/L": (lambda L: L, lambda L: 2 - 1 / L),
+    "factor L dropped": (lambda L: 1, lambda L: 2 - 2 / L),
+    "factor L - 1": (lambda L: L - 1, lambda L: 2 - 2 / L),
+}
+
+
+def _sv_ode_study(law, seed=0):
+    """Rows shaped as sec4._sv_ode_study's: s_k spread over two decades (so every exponent slip shows), g of
+    both signs, and the 'measured' derivatives (exact and central differences) given by ``law`` in mpmath."""
+    coef, power = SV_LAWS[law]
+    rng = np.random.default_rng(seed)
+    rows = []
+    for L in (2, 3, 4):
+        for t in (0.0, 0.5, 1.0):
+            r = 3
+            s = np.sort(10 ** rng.uniform(-1, 1, r))[::-1]
+            g = rng.uniform(0.5, 2.0, r) * rng.choice([-1.0, 1.0], r)
+            exact = np.array([float(-mp.mpf(coef(L)) * mp.mpf(float(sk)) ** mp.mpf(power(L)) * mp.mpf(float(gk)))
+                              for sk, gk in zip(s, g)])
+            rows.append({"case": f"L{L}", "L": L, "t": t, "r": r, "s": s, "g": g, "exact": exact, "fd": exact.copy()})
+    return {"rows": rows}
+
+
+def _sv_ode_checks():
+    c = REGISTRY["prop-4.5/sv-ode"]
+    out = {"statement": c.check}
+    for f in c.foils:
+        law = next(k for k in SV_LAWS if k != "statement" and f.statement.startswith(k))
+        out[law] = f.check
+    assert set(out) == set(SV_LAWS)
+    return out
+
+
+@pytest.mark.parametrize("law", list(SV_LAWS))
+def test_sv_ode_statement_and_foils_each_verify_exactly_their_own_law(law):
+    """On derivatives that follow one law exactly, the check encoding that law is VERIFIED and every other one
+    (a different coefficient or exponent, O(1) apart on these s_k) REFUTED: the statement's and each foil's
+    predicted rate is its printed formula."""
+    for name, check in _sv_ode_checks().items():
+        ctx = Context("prop-4.5/sv-ode")
+        ctx.cache[(ctx.claim_id, "svode")] = _sv_ode_study(law)
+        want = Status.VERIFIED if name == law else Status.REFUTED
+        assert check(ctx).status is want, (law, name)
+
+
+# ----- sec4: prop-4.5/missing-simple's replay -------------------------------------------------------------
+
+def test_crossing_replay_formula_is_minus_L_c1_for_every_depth_and_gradient():
+    """At t* J = I (s_1 = 1, u_1 = v_1 = e_1): the formula -L s_1^{2-2/L} <-C, e_1 e_1^T> is L c_1 for every L and
+    c; the one-sided derivatives are those of max(e^{1-2t}, e^{2t-1}) at t* = 1/2."""
+    for L in (2, 3, 5):
+        for c in ([-1.0, 1.0], [0.5, -2.0]):
+            d = sec4._crossing_replay({**sec4.CROSS, "L": L, "c": c}).detail
+            assert within(abs(d["formula"] - L * c[0]), 4 * EPS * L * abs(c[0]), "formula")
+            assert within(abs(d["right_derivative"] - 2.0), 4 * EPS, "right") and \
+                within(abs(d["left_derivative"] + 2.0), 4 * EPS, "left")
+
+
+# ----- sec6: check_products' figure ----------------------------------------------------------------------
+
+def test_products_figure_curves_are_the_mean_logs_and_the_shifted_ratio_meets_the_last_dot(monkeypatch):
+    """The figure plots, per pair (i, j), E log|R_ij| over m (dots) and E log ratio shifted to meet the last dot
+    (dotted): both recomputed here from synthetic product data."""
+    rng = np.random.default_rng(5)
+    S, n = 40, sec6.PROD_N
+    ms = sorted({2, *sec6.RATE_DEPTHS, *sec6.CONST_DEPTHS})
+    data = {}
+    for m in ms:
+        R = rng.standard_normal((S, n, n)) * np.exp(-0.1 * m)
+        s = np.sort(np.exp(rng.standard_normal((S, n)) * m / 4), axis=1)[:, ::-1]
+        data[m] = (R, s)
+    ctx = Context("rem-6.3/products")
+    ctx.cache[(ctx.claim_id, "products")] = (S, data, None, None)
+    monkeypatch.setattr(sec6, "_const_stats", lambda *a, **k: [(i, j, 0.0, 1.0, 1.0, S) for (i, j) in sec6.PAIRS])
+    fig = sec6.check_products(ctx).figures["products_entry_decay"]
+    lines = fig.axes[0].lines
+    assert len(lines) == 2 * len(sec6.PAIRS)
+    for k, (i, j) in enumerate(sec6.PAIRS):
+        ly = np.array([np.mean(np.log(np.abs(data[m][0][:, i, j]))) for m in ms])
+        ratio = [data[m][1][:, i] / data[m][1][:, j] if j < i else data[m][1][:, j] / data[m][1][:, i] for m in ms]
+        lr = np.array([np.mean(np.log(x)) for x in ratio])
+        dots, dotted = lines[2 * k], lines[2 * k + 1]
+        scale = 1 + np.max(np.abs(ly)) + np.max(np.abs(lr))
+        assert np.array_equal(dots.get_xdata(), ms) and np.array_equal(dotted.get_xdata(), ms)
+        assert within(np.abs(dots.get_ydata() - ly), 16 * S * EPS * scale, "dots")
+        assert within(np.abs(dotted.get_ydata() - (lr - lr[-1] + ly[-1])), 16 * S * EPS * scale, "dotted")
+        assert within(abs(dotted.get_ydata()[-1] - dots.get_ydata()[-1]), 16 * S * EPS * scale, "meet")
+
+
+# ----- sec7: prop-7.1/missing-relation's replay ------------------------------------------------------------
+
+@pytest.mark.parametrize("L,d", [(3, "2"), (2, "3"), (4, "1/2"), (5, "3/2")])
+def test_missing_relation_replay_prints_d_power_law_and_the_ratio_follows_it(L, d):
+    """On the diagonal no-relation case the printed/actual ratio is exactly d^{-(2-2/L)} (test_zeros_sec7's
+    sympy law); the replay's printed value of that power is the mpmath one, and its ratios match it."""
+    det = sec7._missing_relation_replay({**sec7.MINIMAL_NO_RELATION, "L": L, "d": d}).detail
+    p, q = (int(x) for x in (d.split("/") + ["1"])[:2])
+    want = float(mp.power(mp.mpf(p) / q, -(2 - mp.mpf(2) / L)))
+    assert within(abs(det["d^-(2-2/L)"] - want), 4 * EPS * want, "d power")
+    assert within(np.abs(np.array(det["printed/actual"]) - want), 64 * (2 * L + 4) * EPS * want, "ratio")
