@@ -1,0 +1,180 @@
+"""Checks of Appendix C/D/E helpers against independent computations from their definitions
+(mutation blind spots, issue 17 part 6, helper p3)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+
+import numpy as np
+from scipy.stats import norm
+
+from checks.model import Context
+from checks.tolerance import tol
+from tests.conftest import within
+from theory.claims import app_c, app_d
+
+EPS = np.finfo(np.float64).eps
+
+
+class _CappedCtx(Context):
+    """The quick profile's code path with every int budget capped (lists kept whole)."""
+
+    cap = 40
+
+    def pick(self, **per_profile):
+        v = super().pick(**per_profile)
+        return min(v, self.cap) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
+class _ZCtx(_CappedCtx):
+    """Records the comparison counts passed to ctx.z."""
+
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        self.z_calls = []
+
+    def z(self, comparisons: int = 1) -> float:
+        self.z_calls.append(comparisons)
+        return super().z(comparisons)
+
+
+def _rp_marginal_brute(n, r, p):
+    """P(D_11 = 1) for an (r, p)-gate by enumerating the 2^n p-gates and conditioning on rank >= r."""
+    num = den = 0.0
+    for g in itertools.product((0, 1), repeat=n):
+        k = sum(g)
+        if k < r:
+            continue
+        w = p ** k * (1 - p) ** (n - k)
+        den += w
+        num += w * g[0]
+    return num / den
+
+
+# -- Lemma C.2: the invariance z-test and its power against 'left' -------------------------------------
+
+def test_c2_invariance_test_and_left_power_from_their_definitions():
+    """lem-c.2: P((Y U)_11 = 0) = 1 - q with q = P(D_11 = 1) (brute force over gates), SE sqrt(q (1-q)/B),
+    estimate the zero frequency of (Y U)_11 (resp. (U Y)_11 for 'left'); the power of the foil 'left' is the
+    two-sided z-test power at a true offset of 1 - q (the true frequency of (U Y)_11 = 0 is 0). At a small batch
+    (B = 16) the power is not saturated, so its formula is seen."""
+    ctx = _CappedCtx("lem-c.2/assumptions")
+    ctx.cap = 16
+    data = app_c._c2_draws(ctx)
+    n, r, p, _ = data["cfg"]
+    B = data["batch"]
+    assert B == ctx.cap
+    q = _rp_marginal_brute(n, r, p)
+    se = math.sqrt(q * (1 - q) / B)
+    z = ctx.z(2)
+    for side in ("right", "left"):
+        out = app_c._c2_assumptions(ctx, side=side)
+        ev = out.evidence
+        assert within(abs(ev["q = P(D_11 = 1)"] - q), tol(n, kernels=2 ** n, scale=1.0), "q")
+        inv = ev["invariance_test"]
+        m = data["y"] @ data["U"] if side == "right" else data["U"] @ data["y"]
+        assert inv["estimate"] == float(np.mean(m[:, 0, 0] == 0))
+        assert within(abs(inv["prediction"] - (1 - q)), tol(n, kernels=2 ** n, scale=1.0), "1 - q")
+        assert within(abs(inv["se"] - se), tol(n, kernels=2 ** n, scale=se), "se")
+        if side == "left":
+            d = (1 - q) / se
+            want = norm.sf(z - d) + norm.cdf(-z - d)
+            assert 0.01 < want < 0.999  # unsaturated: the offset's value matters
+            assert within(abs(out.power - want), tol(n, kernels=2 ** n, scale=1.0) * (1 + d), "power"), (out.power, want)
+        else:
+            assert out.power is None
+
+
+# -- Lemma C.4: one Bonferroni level over the tests made -------------------------------------------------
+
+def test_c4_level_is_split_over_every_lambda_test():
+    """lem-c.4 makes one z-test per (config, i <= r): its critical value is ctx.z(number of tests), i.e. the
+    count sum over configs of r; each row's confidence is 1 - alpha / #tests."""
+    ctx = _ZCtx("lem-c.4")
+    ctx.cap = 400
+    out = app_c._lem_c4(ctx)
+    rows = out.evidence["tests"]
+    assert len(rows) == sum(cfg[3] for cfg in app_c._C4_CFGS)
+    assert ctx.z_calls == [len(rows)]
+    for row in rows:
+        assert within(abs(row["confidence"] - (1 - ctx.alpha / len(rows))), 8 * EPS, "confidence")
+
+
+# -- Lemma C.7 conclusion: the foils' constants are those their labels print ----------------------------
+
+def test_c7_conclusion_foils_carry_their_printed_constants():
+    """Each foil of lem-c.7's conclusion runs the check with the constant its label states: sign flipped -> -1,
+    no first-order term -> 0, halved -> 1/2, 3/2, 2/3."""
+    from checks.model import REGISTRY
+    from theory.claims import app_c2  # noqa: F401  (registers the claim)
+
+    want = {"sign flipped": -1, "no first-order term": 0, "halved constant": Fraction(1, 2),
+            "constant 3/2": Fraction(3, 2), "constant 2/3": Fraction(2, 3)}
+    foils = REGISTRY["lem-c.7/conclusion"].foils
+    seen = set()
+    for f in foils:
+        label = next(k for k in want if f.statement.startswith(k))
+        seen.add(label)
+        assert f.check.func is app_c2._c7_conclusion
+        assert Fraction(f.check.keywords["coef"]) == want[label], (f.statement, f.check.keywords)
+    assert seen == set(want)
+
+
+# -- Theorem D.1 / Lemma D.6: the remainders the comparisons report ---------------------------------------
+
+_C3 = np.array([[2.0, 1.0, 0.5], [1.0, 3.0, 0.25], [0.5, 0.25, 4.0]])
+
+
+def _unit_lower(C, r):
+    """T_C: the unit lower-triangular factor of C^{r,r} = T diag(d) T^T, from numpy's Cholesky."""
+    Lc = np.linalg.cholesky(np.asarray(C, float)[:r, :r])
+    return Lc / np.diag(Lc)[None, :]
+
+
+def test_remark_d2_lower_and_upper_remainders_are_relative_to_one_plus_the_limit():
+    """cmp_lower / cmp_upper: the remainder at each rung is max|block_L - limit| / (1 + max|limit|), the limit
+    being T_C (resp. T_C^{-T}) computed here from a Cholesky factor; checked at rungs where the remainder is
+    far above rounding (there the normalisation 1 + max|limit| >= 2 is visible)."""
+    C, r, a = _C3, 2, np.array([0.0, 1.0, 2.0])
+    T = _unit_lower(C, r)
+    _, _, rungs = app_d._ladder(C, r, a, "exp")
+    tl = tol(r, kernels=4, kappa=np.linalg.cond(C))
+    for fn, lim, block in ((app_d.cmp_lower, T, "lower"), (app_d.cmp_upper, np.linalg.inv(T).T, "upper")):
+        got = fn(C, r, a, "exp").detail["remainder"]
+        assert len(got) == len(rungs)
+        for rg, g in zip(rungs, got):
+            want = np.max(np.abs(getattr(rg.eig, block) - lim)) / (1 + np.max(np.abs(lim)))
+            assert within(abs(g - want), tl, f"{fn.__name__} eps={rg.eps:g}"), (g, want)
+        assert got[0] > 1e3 * tl  # the first rung's remainder is far from rounding: the scale is seen
+
+
+def test_lemma_d6_block_remainders_read_the_right_blocks():
+    """cmp_epsilon reports max|P_L[:r, r:]| (the block eps_L) and, for the foil 'lower-left', max|P_L[r:, :r]|;
+    cmp_rpart the strictly upper (foil: lower) triangle of P_L^{r,r}; _diag_defect max|diag P_L^{r,r} - 1|;
+    each read off the same ladder's P_L (shift moves the cut to r + shift)."""
+    C, r, a = _C3, 1, np.array([0.0, 1.0, 2.0])
+    _, lad = app_d._p_parts_ladder(C, r, a, "exp")
+    Ps = [P for _, _, P, _, _ in lad]
+
+    def blk(P, rows, cols):
+        b = P[rows, cols]
+        return float(np.max(np.abs(b))) if b.size else 0.0
+
+    for shift in (0, 1):
+        rr = r + shift
+        cases = [
+            (app_d.cmp_epsilon(C, r, a, "exp", shift=shift), [blk(P, slice(None, rr), slice(rr, None)) for P in Ps]),
+            (app_d.cmp_epsilon(C, r, a, "exp", block="lower-left", shift=shift),
+             [blk(P, slice(rr, None), slice(None, rr)) for P in Ps]),
+            (app_d.cmp_rpart(C, r, a, "exp", shift=shift), [float(np.max(np.abs(np.triu(P[:rr, :rr], 1)))) for P in Ps]),
+            (app_d.cmp_rpart(C, r, a, "exp", part="lower", shift=shift),
+             [float(np.max(np.abs(np.tril(P[:rr, :rr], -1)))) for P in Ps]),
+            (app_d._diag_defect(C, r, a, "exp", shift=shift),
+             [float(np.max(np.abs(np.diag(P)[:rr] - 1))) for P in Ps]),
+        ]
+        for k, (cmp, want) in enumerate(cases):
+            assert cmp.detail["remainder"] == want, (shift, k, cmp.detail["remainder"], want)
+    # the blocks differ: the lower-left block of P does not vanish (P -> [[1, 0], [T-ish, *]])
+    assert blk(Ps[-1], slice(r, None), slice(None, r)) > 1e3 * blk(Ps[-1], slice(None, r), slice(r, None))
