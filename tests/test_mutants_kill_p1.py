@@ -175,3 +175,69 @@ def test_load_mnist_returns_the_split_it_names(fake_mnist, split, pre):
     assert np.array_equal(labels, content[f"{pre}-labels-idx1-ubyte"].astype(np.int64))
     info = dynamics.validate_mnist(root)
     assert info["train"] == 60000 and info["test"] == 10000 and not info["release"]
+
+
+# ----------------------------------------------------------------------------------------------
+# samplers: every sampler replayed from its definition on the same generator stream
+# ----------------------------------------------------------------------------------------------
+def _gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("batch,n,m,sigma", [(3, 4, None, 0.7), (2, 3, 5, 2.5), (1, 1, 1, 1.0)])
+def test_ginibre_is_sigma_times_standard_normals(batch, n, m, sigma):
+    g1, g2 = _gen(11), _gen(11)
+    W = samplers.ginibre(batch, n, sigma, g1, m=m)
+    ref = sigma * torch.randn(batch, n, n if m is None else m, generator=g2, dtype=torch.float64)
+    assert W.dtype == torch.float64 and torch.equal(W, ref)
+
+
+@pytest.mark.parametrize("p", [0.05, 0.3, 0.5, 1.0])
+def test_p_gate_is_uniforms_below_p(p):
+    g1, g2 = _gen(5), _gen(5)
+    d = samplers.p_gate(6, 7, p, g1)
+    ref = (torch.rand(6, 7, generator=g2, dtype=torch.float64) < p).to(torch.float64)
+    assert torch.equal(d, ref)
+
+
+def _rp_reference(batch, n, r, p, gen):
+    out = [None] * batch
+    todo = list(range(batch))
+    while todo:
+        d = (torch.rand(len(todo), n, generator=gen, dtype=torch.float64) < p).to(torch.float64)
+        rest = []
+        for i, b in enumerate(todo):
+            if int(d[i].sum()) >= r:
+                out[b] = d[i]
+            else:
+                rest.append(b)
+        todo = rest
+    return torch.stack(out)
+
+
+@pytest.mark.parametrize("batch,n,r,p", [(8, 5, 3, 0.5), (5, 4, 4, 0.7), (6, 3, 1, 0.2)])
+def test_rp_gate_is_the_first_p_gate_of_rank_at_least_r(batch, n, r, p):
+    g1, g2 = _gen(21 + r), _gen(21 + r)
+    d = samplers.rp_gate(batch, n, r, p, g1)
+    assert torch.equal(d, _rp_reference(batch, n, r, p, g2))
+    assert bool((d.sum(1) >= r).all())
+
+
+def test_rp_gate_gives_up_after_max_rounds():
+    with pytest.raises(RuntimeError):
+        samplers.rp_gate(4, 6, 6, 0.01, _gen(0), max_rounds=3)
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0])
+def test_layer_and_masked_layer_are_gate_times_ginibre(p):
+    n, r, sigma, batch = 4, 2, 1.3, 5
+    g1, g2 = _gen(8), _gen(8)
+    M = samplers.layer(batch, n, r, p, sigma, g1)
+    d = _rp_reference(batch, n, r, p, g2) if p < 1 else torch.ones(batch, n, dtype=torch.float64)
+    W = sigma * torch.randn(batch, n, n, generator=g2, dtype=torch.float64)
+    assert torch.equal(M, d[:, :, None] * W)
+    g1, g2 = _gen(9), _gen(9)
+    M = samplers.masked_layer(batch, n, p, sigma, g1)
+    d = (torch.rand(batch, n, generator=g2, dtype=torch.float64) < p).to(torch.float64)
+    W = sigma * torch.randn(batch, n, n, generator=g2, dtype=torch.float64)
+    assert torch.equal(M, d[:, :, None] * W)
