@@ -119,3 +119,20 @@ def test_missing_relation_replay_prints_d_power_law_and_the_ratio_follows_it(L, 
     want = float(mp.power(mp.mpf(p) / q, -(2 - mp.mpf(2) / L)))
     assert within(abs(det["d^-(2-2/L)"] - want), 4 * EPS * want, "d power")
     assert within(np.abs(np.array(det["printed/actual"]) - want), 64 * (2 * L + 4) * EPS * want, "ratio")
+
+
+# ----- sec6: Remark 6.3's claims share one setting -----------------------------------------------------------
+
+def test_rem63_claims_list_one_setting_with_C_rr_pd_in_place_of_column_independence():
+    """Remark 6.3's limits (sigma, lower, upper, unraveling) are one remark in one setting: Theorem 6.1's
+    standing hypotheses (the SVD form, the sign convention, separation (i)) with 'C^{r,r} PD' (C = BB^T, the
+    Cholesky factorisation's condition, on the first r rows of B) in place of (ii) (the first r columns of B):
+    the same list for each, each hypothesis once."""
+    ids = [k for k in REGISTRY if k.startswith("rem-6.3/")]
+    assert {"rem-6.3/sigma", "rem-6.3/lower", "rem-6.3/upper", "rem-6.3/unraveling"} <= set(ids)
+    thm = REGISTRY["thm-6.1"].hypotheses
+    standing = tuple(h for h in thm if not h.startswith("(ii)"))
+    for k in ids:
+        h = REGISTRY[k].hypotheses
+        assert len(set(h)) == len(h), k
+        assert h == standing + ("C^{r,r} PD",), k
