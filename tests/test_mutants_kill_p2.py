@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 
+import mpmath
 import numpy as np
 import pytest
 
@@ -91,4 +92,24 @@ def test_power_svd_comparisons_are_homogeneous_in_the_scale_of_M(which):
             assert good.ok, (which, n, t, e, good.detail)
             delta = 30 * tol(len(idx) + n, scale=top, kernels=2 * t) / top
             bad = cmp(M, t, value=lambda s_, I: app_b._sI_product(s_, I) * (1 + delta))
+            assert not bad.ok, (which, n, t, e, bad.detail)
+
+
+@pytest.mark.parametrize("which", ["tensor", "wedge"])
+def test_top_comparisons_are_homogeneous_in_the_scale_of_M(which):
+    """``_top_cmp`` (app-b.1.2/top, app-b.2.2/top): at c = 2^±20 the true top singular value of the power
+    (independent: s_1^t, resp. s_1...s_t from numpy singular values) is accepted, and a value off by 30
+    rounding tolerances at that scale is rejected, so the budget scales as c^t like power(cM) = c^t power(M)."""
+    pc, size = {"tensor": (app_b._pc_top_tensor, lambda n, t: n**t),
+                "wedge": (app_b2._pc_top_wedge, lambda n, t: len(app_b2.ext.index_sets(n, t)))}[which]
+    for n, t in [(2, 2), (3, 2), (3, 3)]:
+        M0 = _well_conditioned(n, 7 * n + t)
+        for e in (-20, 20):
+            M = np.ldexp(M0, e)
+            s = np.linalg.svd(M, compute_uv=False)
+            top = float(s[0] ** t) if which == "tensor" else float(np.prod(s[:t]))
+            assert pc.compare(M, t).ok, (which, n, t, e)
+            delta = 30 * tol(size(n, t) + n, scale=top, kernels=2 * t + 2) / top
+            true = (lambda smp, t_: smp[0] ** t_) if which == "tensor" else (lambda smp, t_: mpmath.fprod(smp[:t_]))
+            bad = pc.compare(M, t, value=lambda smp, t_: true(smp, t_) * (1 + delta))
             assert not bad.ok, (which, n, t, e, bad.detail)
