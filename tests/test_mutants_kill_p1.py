@@ -241,3 +241,30 @@ def test_layer_and_masked_layer_are_gate_times_ginibre(p):
     d = (torch.rand(batch, n, generator=g2, dtype=torch.float64) < p).to(torch.float64)
     W = sigma * torch.randn(batch, n, n, generator=g2, dtype=torch.float64)
     assert torch.equal(M, d[:, :, None] * W)
+
+
+# ----------------------------------------------------------------------------------------------
+# claims._networks.product_scale: prod max(||W_l||_2, 1) prod max(max|d_l|, 1) (times ||G||_2), from its
+# definition with singular values from numpy's SVD, norms on both sides of 1
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("scale_w,scale_d", [(0.3, 0.5), (2.0, 3.0), (0.9, 1.7)])
+def test_product_scale_matches_its_definition(scale_w, scale_d):
+    from theory.claims._networks import product_scale
+
+    rng = np.random.default_rng(int(100 * scale_w + 10 * scale_d))
+    Ws = [scale_w * rng.standard_normal((3, 4)) / 3, scale_w * rng.standard_normal((4, 3)) / 3,
+          rng.standard_normal((2, 4)) * 2.0]
+    ds = [scale_d * rng.uniform(-1, 1, 4), np.array([])]
+    want = 1.0
+    for w in Ws:
+        want *= max(np.linalg.svd(w, compute_uv=False)[0], 1.0)
+    for d in ds:
+        want *= max(np.abs(d).max(), 1.0) if d.size else 1.0
+    eps = np.finfo(np.float64).eps
+    got = product_scale(Ws, ds)
+    assert abs(got - want) <= 16 * eps * want, (got, want)
+    G = rng.standard_normal((2, 3)) * 0.25
+    g = np.linalg.svd(G, compute_uv=False)[0]
+    got = product_scale(Ws, ds, G)
+    assert abs(got - want * g) <= 16 * eps * want * g, (got, want * g)
+    assert 0 < product_scale(Ws, ds, np.zeros((2, 3))) < eps * want  # G = 0: a positive floor, not 0
