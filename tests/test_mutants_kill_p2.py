@@ -113,3 +113,46 @@ def test_top_comparisons_are_homogeneous_in_the_scale_of_M(which):
             true = (lambda smp, t_: smp[0] ** t_) if which == "tensor" else (lambda smp, t_: mpmath.fprod(smp[:t_]))
             bad = pc.compare(M, t, value=lambda smp, t_: true(smp, t_) * (1 + delta))
             assert not bad.ok, (which, n, t, e, bad.detail)
+
+
+# -- 'exactly': singular subspaces of a power, grouped by equal products -------------------------------------
+
+def _with_spectrum(s, seed):
+    rng = np.random.default_rng(seed)
+    n = len(s)
+    q1, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    q2, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    return (q1 * np.asarray(s, float)) @ q2.T
+
+
+@pytest.mark.parametrize("which", ["tensor", "wedge"])
+@pytest.mark.parametrize("s", [(4.0, 2.0, 1.0), (6.0, 3.0, 2.0, 1.0), (5.0, 3.0, 2.0, 1.5), (2.0, 2.0, 1.0)])
+def test_subspace_comparison_groups_equal_products_and_rejects_its_foils(which, s):
+    """``_subspace_cmp`` on M = Q1 diag(s) Q2^T (non-symmetric, exact ties s_I = s_J built in, e.g. 4·1 = 2·2):
+    the number of groups is the number of distinct products s_I (brute force over the index sets, exact in
+    floats: small integers / halves); the truth is accepted; the sums s_{i_1} + ... (where they give another
+    multiset), u_I on the right, and the literal 'every singular vector elementary' (where some group has two
+    members, whose mean (u_I + u_J)/√2 is not elementary) are rejected."""
+    cmp, index_list = {"tensor": (app_b._cmp_svd_tensor_sub, app_b.ten.multi_indices),
+                       "wedge": (app_b2._pc_svd_wedge_sub.compare, app_b2.ext.index_sets)}[which]
+    n = len(s)
+    for t in (2, 3):
+        idx = index_list(n, t)
+        if not idx:
+            continue
+        M = _with_spectrum(s, 100 * n + t)
+        prods = sorted({float(np.prod([s[i] for i in I])) for I in idx}, reverse=True)
+        sums = sorted(float(sum(s[i] for i in I)) for I in idx)
+        true = cmp(M, t)
+        assert true.ok and true.detail["groups"] == len(prods), (which, s, t, true.detail, prods)
+        if sums != sorted(float(np.prod([s[i] for i in I])) for I in idx):
+            assert not cmp(M, t, value=app_b._sI_sum).ok, (which, s, t)
+        # u_I on the right: wrong wherever a group is a proper subspace (one group = the whole space: vacuous)
+        assert cmp(M, t, right_u=True).ok == (len(prods) == 1), (which, s, t)
+        sizes = [sum(1 for I in idx if float(np.prod([s[i] for i in I])) == p) for p in prods]
+        lit = cmp(M, t, literal=True)
+        if which == "wedge" and len(s) == 3:
+            # ∧^2 R^3 ≅ R^3 (every wedge of ∧^2 R^3, ∧^3 R^3 is elementary): the literal reading holds
+            assert lit.ok, (which, s, t, lit.detail)
+        else:
+            assert lit.ok == (max(sizes) == 1), (which, s, t, sizes, lit.detail)
