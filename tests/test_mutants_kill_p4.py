@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from checks.model import Context
+from checks.tolerance import tol
 from theory.claims import app_f as af
 from theory.claims import fig_alignment as fa
 from theory.claims import fig_training as ft
@@ -195,3 +196,143 @@ def test_fig8_rows_and_summary_are_their_definitions(monkeypatch):
         txt = f"{gm:.3g}"
         assert f"{gm * (1 + 64 * EPS):.3g}" == txt == f"{gm * (1 - 64 * EPS):.3g}"
         assert f"is {txt}x the largest other change" in out.summary, out.summary
+
+
+# -- Appendix F: exact statuses and the support-based predictions (corrected form and its foils) -----------
+
+def _status_ref(a) -> str:
+    """'undefined' / '+1' / '-1' / 'interior' from the centred moments in Fractions: rho^2 = Cov^2 / (VarX VarY)."""
+    cov, vx, vy = _moments(np.asarray(a).tolist())
+    if vx == 0 or vy == 0:
+        return "undefined"
+    if cov * cov == vx * vy:
+        return "+1" if cov > 0 else "-1"
+    return "interior"
+
+
+def _line_ref(a) -> str:
+    """From the support's cells alone: undefined (< 2 rows or < 2 columns hit), else collinear (the centred cell
+    coordinates have rank 1) with the sign of their unweighted covariance, else interior."""
+    pts = np.argwhere(np.asarray(a) != 0)
+    if len(set(pts[:, 0])) < 2 or len(set(pts[:, 1])) < 2:
+        return "undefined"
+    c = pts * len(pts) - pts.sum(0)  # integer-centred (times the count): exact
+    if np.linalg.matrix_rank(c.astype(float)) > 1:
+        return "interior"
+    return "+1" if int((c[:, 0] * c[:, 1]).sum()) > 0 else "-1"
+
+
+def _all_01(n):
+    for bits in range(1, 2 ** (n * n)):
+        yield np.array([(bits >> k) & 1 for k in range(n * n)], dtype=np.int64).reshape(n, n)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_exact_statuses_and_support_predictions_on_every_support(n):
+    """Every 0/1 support: _status_exact, the vectorised _exhaustive_statuses (same enumeration order) and the
+    corrected prediction _line_sign equal the definition (for 0/1 weights rho = +-1 exactly on lines)."""
+    masks, status = af._exhaustive_statuses(n)
+    ref = list(_all_01(n))
+    assert len(masks) == len(ref) == 2 ** (n * n) - 1
+    for a, mk, s in zip(ref, masks, status):
+        want = _status_ref(a)
+        assert np.array_equal(mk, a) and str(s) == want, a.tolist()
+        assert af._status_exact(a) == want and af._line_sign(a) == _line_ref(a) == want, a.tolist()
+
+
+def test_support_predictions_and_foils_on_weighted_matrices():
+    """Random integer weights on random / line / (anti)diagonal supports, n = 2..7: _line_sign from the support
+    (weights do not matter); _status_exact from the Fraction moments; the foils _diagonal_sign (printed prediction
+    made well defined) and _unit_slope_sign (+-1 only on lines of slope +-1)."""
+    rng = np.random.default_rng(44)
+    for t in range(300):
+        n = int(rng.integers(2, 8))
+        kind = t % 4
+        if kind == 0:
+            mask = rng.random((n, n)) < rng.uniform(0.1, 0.6)
+        elif kind == 1:
+            mask = af._line_support(n, rng)
+        elif kind == 2:
+            mask = np.diag(rng.random(n) < 0.7)
+        else:
+            mask = np.fliplr(np.diag(rng.random(n) < 0.7))
+        if not mask.any():
+            continue
+        a = np.where(mask, rng.integers(1, 1000, (n, n)), 0)
+        line = _line_ref(a)
+        assert af._line_sign(a) == line, a.tolist()
+        assert af._status_exact(a) == _status_ref(a), a.tolist()
+        printed = _printed_extreme(a)
+        assert af._diagonal_sign(a) == ("undefined" if line == "undefined" else
+                                        "interior" if printed == "not ±1" else printed), a.tolist()
+        pts = np.argwhere(a != 0)
+        unit = all(abs(int(p[0] - pts[0][0])) == abs(int(p[1] - pts[0][1])) for p in pts)
+        assert af._unit_slope_sign(a) == (line if line not in ("+1", "-1") or unit else "interior"), a.tolist()
+
+
+def test_well_definedness_helpers_are_their_definitions():
+    """_two_rows_and_cols: the support meets >= 2 rows and >= 2 columns; _wd_cmp: err 1 iff 'both variances > 0'
+    (Fraction moments) differs from the predicate given; _wd_replay: err 1 iff a variance vanishes."""
+    rng = np.random.default_rng(45)
+    for t in range(200):
+        n = int(rng.integers(1, 6))
+        a = np.where(rng.random((n, n)) < rng.uniform(0.05, 0.5), rng.integers(-9, 10, (n, n)), 0)
+        if not a.any():
+            continue
+        pts = np.argwhere(a != 0)
+        two = len(set(pts[:, 0])) >= 2 and len(set(pts[:, 1])) >= 2
+        assert af._two_rows_and_cols(a) == two, a.tolist()
+        _, vx, vy = _moments(np.abs(a).tolist())
+        defined = vx > 0 and vy > 0
+        assert af._wd_cmp(a).err == float(defined != two)
+        assert af._wd_cmp(a, defined_iff=lambda A: True).err == float(not defined)
+        assert af._wd_replay({"A": np.abs(a).tolist()}).err == float(not defined)
+
+
+def test_in_range_exact_is_the_interval_test():
+    """lo <= c / sqrt(vx vy) <= 1 (lo in {-1, 0}), endpoints excluded with ``strict``, decided by sympy exactly on
+    integer triples around and at the endpoints (c^2 = vx vy)."""
+    import sympy as sp
+
+    triples = [(c, vx, vy) for vx in (1, 2, 4, 9) for vy in (1, 3, 4, 9) for c in range(-7, 8)]
+    triples += [(6, 4, 9), (-6, 4, 9), (0, 5, 7)]
+    for c, vx, vy in triples:
+        rho = sp.Integer(c) / sp.sqrt(sp.Integer(vx * vy))
+        for lo in (-1, 0):
+            for strict in (False, True):
+                want = bool(rho > lo and rho < 1) if strict else bool(rho >= lo and rho <= 1)
+                assert af._in_range_exact(c, vx, vy, lo, strict) == want, (c, vx, vy, lo, strict)
+
+
+def test_closed_form_eval_with_each_parts_is_its_formula():
+    """_closed_form_eval(A, parts) = num / sqrt(denx deny) of the parts' exact (Fraction) value on |A| / max|A| (the
+    printed form is of degree 0; the 'no mass' foil is not, so the normalisation is part of its definition), nan
+    where rho is undefined; tolerance: each part's cancellation (sum of |terms| / |value|) times n^2 eps."""
+    rng = np.random.default_rng(46)
+    for parts in (af._printed_parts, af._parts_rows_twice, af._parts_no_mass):
+        for t in range(40):
+            n = int(rng.integers(1, 6))
+            a = np.where(rng.random((n, n)) < 0.6, rng.integers(-50, 51, (n, n)), 0)
+            if not a.any():
+                continue
+            e = int(rng.integers(-30, 30))
+            got = af._closed_form_eval(a * 2.0 ** e, parts)  # a power of 2: |A| / max|A| is the same in floats
+            top = int(np.abs(a).max())
+            w = [[Fraction(abs(int(x)), top) for x in r] for r in a]
+            _, vx, vy = _moments(np.abs(a).tolist())
+            if vx == 0 or vy == 0:
+                assert math.isnan(got)
+                continue
+            q, m = _q_and_m(w)
+            num, dx, dy = parts(q, m)
+            if dx * dy <= 0:
+                assert math.isnan(got)
+                continue
+            ref = float(num) / math.sqrt(float(dx * dy))
+            terms = [m * q("r1", "r1") + q("r1", "1") * q("1", "r1") + q("r1", "r1"),
+                     m * q("r2", "1") + q("r1", "1") ** 2, m * q("1", "r2") + q("1", "r1") ** 2]
+            cond = float(terms[0] / abs(num)) if num else 0.0
+            cond += float(terms[1] / dx + terms[2] / dy)
+            err = abs(got) if num == 0 else abs(got - ref)
+            scale = abs(ref) * cond if num else float(terms[0]) / math.sqrt(float(dx * dy))
+            assert err <= tol(n * n, scale=scale, kernels=4), (parts.__name__, a.tolist())
