@@ -136,3 +136,26 @@ def test_rem63_claims_list_one_setting_with_C_rr_pd_in_place_of_column_independe
         h = REGISTRY[k].hypotheses
         assert len(set(h)) == len(h), k
         assert h == standing + ("C^{r,r} PD",), k
+
+
+# ----- sec6: Theorem 6.1's hypothesis probes (evidence only: no verdict sees them) --------------------------
+
+def test_thm61_probes_errors_are_their_closed_forms():
+    """A = diag(e^{-L a}) with U_A = I, so R = U_J (columns signed to a positive diagonal): (1) B = [[0,0],[1,1]]:
+    u_{J,1} = e_2, R_11 = 0, err 1; (2) B = [[1,1,0],[2,2,0],[0,1,1]], r = 2: range(J) = span{(1, c, 0), e_3} with
+    c = 2 e^{-L}, so |R_22| = |<e_2, u_{J,2}>| <= c and err = 1 - |R_22| is within c of 1; (3) B = [[0,1],[0,0]]:
+    J = [[0,1],[0,0]], u_{J,1} = e_1, err 0; (4) a = 0: J = B symmetric with top eigenvector (1,1)/sqrt 2, err
+    1 - 1/sqrt 2. The flag 'conclusion fails' is err > 1e-3 at both depths, and matches the expected outcome."""
+    rows = sec6.thm61_probes()
+    assert len(rows) == 4
+    e1, e2, e3, e4 = (r["max|R^{rr}-I| at L=20,40"] for r in rows)
+    t = 64 * EPS
+    assert within(np.abs(np.array(e1) - 1.0), t, "probe 1")
+    assert within(np.abs(np.array(e2) - 1.0), 2 * np.exp(-20.0) + t, "probe 2")
+    assert within(np.abs(np.array(e3)), t, "probe 3")
+    assert within(np.abs(np.array(e4) - (1 - 1 / np.sqrt(2))), t, "probe 4")
+    for r in rows:
+        assert r["conclusion fails"] == (min(r["max|R^{rr}-I| at L=20,40"]) > 1e-3)
+        assert r["conclusion fails"] == r["expected"].startswith("fails")
+    assert [r["r"] for r in rows] == [1, 2, 1, 1]
+    assert rows[0]["B"] == [[0.0, 0.0], [1.0, 1.0]] and rows[3]["a"] == [0.0, 0.0]
