@@ -126,10 +126,13 @@ def _with_spectrum(s, seed):
 
 
 @pytest.mark.parametrize("which", ["tensor", "wedge"])
-@pytest.mark.parametrize("s", [(4.0, 2.0, 1.0), (6.0, 3.0, 2.0, 1.0), (5.0, 3.0, 2.0, 1.5), (2.0, 2.0, 1.0)])
+@pytest.mark.parametrize("s", [(4.0, 2.0, 1.0), (6.0, 3.0, 2.0, 1.0), (5.0, 3.0, 2.0, 1.5), (2.0, 2.0, 1.0),
+                               (2.0, 1.0 + 2.0**-20, 1.0), (3.0, 1.0 + 2.0**-18, 1.0, 0.5)])
 def test_subspace_comparison_groups_equal_products_and_rejects_its_foils(which, s):
     """``_subspace_cmp`` on M = Q1 diag(s) Q2^T (non-symmetric, exact ties s_I = s_J built in, e.g. 4·1 = 2·2):
-    the number of groups is the number of distinct products s_I (brute force over the index sets, exact in
+    the number of groups is the number of distinct products s_I (near ties 2^-20 apart, far above the
+    grouping threshold sqrt(eps)·scale, stay apart; their subspaces are computed only to eps·scale/gap, which
+    the Wedin budget with the gap to BOTH neighbouring groups must allow) (brute force over the index sets, exact in
     floats: small integers / halves); the truth is accepted; the sums s_{i_1} + ... (where they give another
     multiset), u_I on the right, and the literal 'every singular vector elementary' (where some group has two
     members, whose mean (u_I + u_J)/√2 is not elementary) are rejected."""
