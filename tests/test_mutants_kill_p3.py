@@ -13,7 +13,7 @@ from scipy.stats import norm
 from checks.model import Context
 from checks.tolerance import tol
 from tests.conftest import within
-from theory.claims import app_c, app_d
+from theory.claims import app_c, app_d, app_e
 
 EPS = np.finfo(np.float64).eps
 
@@ -178,3 +178,110 @@ def test_lemma_d6_block_remainders_read_the_right_blocks():
             assert cmp.detail["remainder"] == want, (shift, k, cmp.detail["remainder"], want)
     # the blocks differ: the lower-left block of P does not vanish (P -> [[1, 0], [T-ish, *]])
     assert blk(Ps[-1], slice(r, None), slice(None, r)) > 1e3 * blk(Ps[-1], slice(None, r), slice(r, None))
+
+
+# -- _ladder: the refit with a 1/L^2 term, the one-sided power --------------------------------------------
+
+def _wls(L, y, se, order):
+    """Weighted least squares of y on 1, 1/L, ..., 1/L^order by the normal equations (independent of lstsq)."""
+    X = np.stack([L ** (-k) for k in range(order + 1)], axis=1)
+    W = np.diag(1 / se ** 2)
+    return np.linalg.solve(X.T @ W @ X, X.T @ W @ y)
+
+
+def test_ladder_fit_refits_with_a_quadratic_term_when_chi_square_rejects():
+    """_ladder.fit: on a curve c0 + c1/L + c2/L^2 with small SEs the order-1 fit is rejected (p < alpha) and
+    the result is the order-2 weighted fit (of y on 1/L, not of L on 1/y); on a straight c0 + c1/L curve the
+    order-1 fit is kept."""
+    from theory.claims import _ladder
+
+    L = np.array([4.0, 6.0, 8.0, 12.0, 16.0, 24.0])
+    se = np.full(L.size, 1e-3)
+    for y, order in ((0.5 - 2.0 / L + 30.0 / L ** 2, 2), (0.5 - 2.0 / L, 1)):
+        f = _ladder.fit(L, y, se, alpha=1e-6)
+        want = _wls(L, y, se, order)
+        assert len(f.coef) == order + 1
+        kappa = np.linalg.cond(np.stack([L ** (-k) for k in range(order + 1)], axis=1)) ** 2
+        assert within(float(np.max(np.abs(np.asarray(f.coef) - want))),
+                      tol(L.size, kernels=4, kappa=kappa, scale=float(np.max(np.abs(want)))), f"order {order}")
+
+
+def test_one_sided_power_is_the_normal_tail_and_exact_at_zero_se():
+    """one_sided_power(margin, se, crit) = P(N(margin/se, 1) > crit) = erfc((crit - margin/se)/sqrt 2)/2; with
+    se = 0 the estimate is exact: rejected for certain iff margin > 0."""
+    from theory.claims._ladder import one_sided_power
+
+    assert one_sided_power(0.1, 0.0, 3.0) == 1.0
+    assert one_sided_power(0.0, 0.0, 3.0) == 0.0
+    assert one_sided_power(-0.1, 0.0, 3.0) == 0.0
+    for margin, se, crit in ((0.3, 0.1, 3.0), (0.05, 0.1, 2.0), (-0.2, 0.1, 1.0), (1.0, 0.2, 4.5)):
+        want = 0.5 * math.erfc((crit - margin / se) / math.sqrt(2))
+        assert within(abs(one_sided_power(margin, se, crit) - want), 16 * EPS * (1 + abs(margin / se)), "power")
+
+
+# -- lem-c.2/intersection-dimension: the float part's mismatch record -----------------------------------
+
+def test_intersection_float_records_the_worst_float_case(monkeypatch):
+    """_intersection_float's Haar part, reached with the exact part passing: for a wrong formula (generic + n)
+    the worst mismatch and the first case attaining it (n, d1, d2, dim, predicted, which F) are those of the drawn
+    cases, with dim(E ∩ F) = d1 + d2 - rank[Q1 Q2] computed here (independently of principal angles)."""
+    from checks import Outcome, Status
+    from checks.strategies import haar_orthogonal_np
+
+    monkeypatch.setattr(app_c, "_FixedThen", lambda *a, **k: (lambda ctx: Outcome(Status.VERIFIED, "stub")))
+    wrong = lambda n, d1, d2: max(0, d1 + d2 - n) + n  # noqa: E731
+    ctx = _CappedCtx("lem-c.2/intersection-dimension")
+    out = app_c._intersection_float(ctx, formula=wrong)
+    # replay the draws (the inputs) and compute every dimension by a rank
+    rng = ctx.rng("haar")
+    worst, first = 0, None
+    m = ctx.pick(quick=300, full=3000)
+    for k in range(m):
+        n = int(rng.integers(1, 9))
+        d1, d2 = int(rng.integers(0, n + 1)), int(rng.integers(0, n + 1))
+        q1 = haar_orthogonal_np(n, rng)[:, :d1]
+        q2 = haar_orthogonal_np(n, rng)[:, :d2] if k % 2 == 0 else np.eye(n)[:, rng.permutation(n)[:d2]]
+        dim = d1 + d2 - (np.linalg.matrix_rank(np.hstack([q1, q2])) if d1 + d2 else 0)
+        assert dim == max(0, d1 + d2 - n)  # generic position
+        miss = abs(dim - wrong(n, d1, d2))
+        if miss > worst:
+            worst, first = miss, {"n": n, "d1": d1, "d2": d2, "dim": dim, "predicted": wrong(n, d1, d2),
+                                  "F": "Haar" if k % 2 == 0 else "coordinate", "k": k}
+    assert out.status is Status.REFUTED
+    assert out.evidence["haar_float_cases"] == m
+    assert out.evidence["haar_float_max_mismatch"] == worst
+    k = first.pop("k")
+    assert out.counterexample["float_case"] == first, (k, out.counterexample, first)
+    # the two kinds of F both occur among the drawn cases
+    assert m >= 2
+
+
+# -- Appendix E: a foil that is not well-typed fails its comparison ------------------------------------
+
+def test_e_comparisons_fail_an_ill_typed_variant(monkeypatch):
+    """_cmp_jdot with a formula of the wrong shape, and _cmp_analytic's swapped foil v_k^T Jdot u_k on a
+    rectangular J, are failed comparisons (err > tol), not passes; on a square J the swapped foil is v_k^T Jdot u_k
+    (checked against a direct evaluation)."""
+    rng = np.random.default_rng(20261207)
+    Ws = [rng.standard_normal((3, 2)), rng.standard_normal((2, 3))]
+    G = rng.standard_normal((2, 2))
+    # the reference only fixes the shape here (torch's jvp costs seconds on its first call): J is 2 x 2
+    monkeypatch.setattr(app_e, "torch_jdot_flow", lambda Ws, ds, G: np.zeros((Ws[-1].shape[0], Ws[0].shape[1])))
+    bad = app_e._cmp_jdot(lambda Ws, ds, G: np.zeros((3, 3)))(Ws, [np.array([1.0, 0.0, 1.0])], G)
+    assert not bad.ok and bad.detail.get("shape_mismatch")
+
+    from checks.strategies import haar_orthogonal_np
+    X0, Y0 = haar_orthogonal_np(3, rng), haar_orthogonal_np(2, rng)
+    Kx, Ky = app_e._skew(3, rng), app_e._skew(2, rng)
+    s0, c = np.array([2.0, 1.0]), rng.standard_normal(2)
+    assert app_e._cmp_analytic()(X0, Y0, Kx, Ky, s0, c, False).ok
+    sw = app_e._cmp_analytic(swap=True)(X0, Y0, Kx, Ky, s0, c, False)
+    assert not sw.ok and sw.detail.get("shape_mismatch")
+    Y0, Ky = haar_orthogonal_np(3, rng), app_e._skew(3, rng)
+    s0, c = np.array([3.0, 2.0, 0.5]), rng.standard_normal(3)
+    Jd = app_e._mp_path_jdot(X0, Y0, Kx, Ky, s0, c)
+    sw = app_e._cmp_analytic(swap=True)(X0, Y0, Kx, Ky, s0, c, False)
+    want = np.diag(Y0.T @ Jd @ X0)
+    scale = np.linalg.norm(Jd, 2)
+    assert within(float(np.max(np.abs(np.array(sw.detail["formula"]) - want))), tol(3, kernels=3, scale=scale), "swap")
+    assert within(abs(sw.err - float(np.max(np.abs(want - c)))), tol(3, kernels=4, scale=scale + np.max(np.abs(c))), "err")
