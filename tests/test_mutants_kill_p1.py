@@ -268,3 +268,252 @@ def test_product_scale_matches_its_definition(scale_w, scale_d):
     got = product_scale(Ws, ds, G)
     assert abs(got - want * g) <= 16 * eps * want * g, (got, want * g)
     assert 0 < product_scale(Ws, ds, np.zeros((2, 3))) < eps * want  # G = 0: a positive floor, not 0
+
+
+# ----------------------------------------------------------------------------------------------
+# fgln: products, gradients and J-dot from their definitions (explicit diag matrices, torch autograd)
+# ----------------------------------------------------------------------------------------------
+EPS = np.finfo(np.float64).eps
+
+
+def _net(seed, ns=(3, 4, 2, 5, 3), masked=False):
+    rng = np.random.default_rng(seed)
+    Ws = [rng.standard_normal((ns[l + 1], ns[l])) for l in range(len(ns) - 1)]
+    if masked:
+        ds = [(rng.random(n) < 0.6).astype(float) for n in ns[1:-1]]
+        for d in ds:
+            d[0] = 1.0
+    else:
+        ds = [rng.uniform(-2.0, 2.0, n) for n in ns[1:-1]]
+    return Ws, ds, rng
+
+
+def _close(a, b, scale, kernels=8):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    bound = kernels * 8 * EPS * scale
+    assert np.max(np.abs(a - b), initial=0.0) <= bound, (np.max(np.abs(a - b)), bound)
+
+
+def _brute(Ws, ds):
+    """D_0..D_L as matrices and the two layer conventions, from Definition 4.1."""
+    D = [np.eye(Ws[0].shape[1])] + [np.diag(d) for d in ds] + [np.eye(Ws[-1].shape[0])]
+    L = len(Ws)
+    two = [D[l] @ Ws[l - 1] @ D[l - 1] for l in range(1, L + 1)]
+    left = [D[l] @ Ws[l - 1] for l in range(1, L + 1)]
+    return D, two, left
+
+
+def _chain(Ms, a, b, dim):
+    P = np.eye(dim)
+    for l in range(a, b + 1):
+        P = Ms[l - 1] @ P
+    return P
+
+
+def _scale(Ws, ds):
+    s = 1.0
+    for w in Ws:
+        s *= max(np.linalg.norm(w, 2), 1.0)
+    for d in ds:
+        s *= max(np.abs(d).max(), 1.0)
+    return s
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_fgln_products_match_explicit_diagonal_matrices(masked):
+    Ws, ds, _ = _net(31 + masked, masked=masked)
+    L = len(Ws)
+    D, two, left = _brute(Ws, ds)
+    sc = _scale(Ws, ds) ** 2
+    J = _chain([D[l] @ Ws[l - 1] for l in range(1, L)] + [Ws[-1]], 1, L, Ws[0].shape[1])
+    _close(fgln.jacobian(Ws, ds), J, sc)
+    for got, want in zip(fgln.layers_two_sided(Ws, ds), two):
+        _close(got, want, sc)
+    for got, want in zip(fgln.layers_left(Ws, ds), left):
+        _close(got, want, sc)
+    gates = fgln.full_gates(Ws, ds)
+    assert len(gates) == L + 1 and all(np.array_equal(g, np.diag(Dm)) for g, Dm in zip(gates, D))
+    assert fgln.widths(Ws) == [3, 4, 2, 5, 3]
+    dims_in = [m.shape[1] for m in two]
+    for a in range(1, L + 2):
+        for b in range(0, L + 1):
+            if a > b:
+                dim = dims_in[a - 1] if a <= L else two[-1].shape[0]
+                assert np.array_equal(fgln.pprod(two, a, b), np.eye(dim)), (a, b)
+                assert np.array_equal(fgln.pprod(two, a, b, dim=7), np.eye(7))
+            elif a >= 1:
+                _close(fgln.pprod(two, a, b), _chain(two, a, b, dims_in[a - 1]), sc)
+    A, B = fgln.prefix_suffix(Ws, ds)
+    for l in range(1, L + 1):
+        Aw = np.eye(Ws[-1].shape[0])
+        for k in range(L, l, -1):
+            Aw = Aw @ Ws[k - 1] @ D[k - 1]  # W_L D_{L-1} ... W_{l+1} D_l
+        if l == L:
+            Aw = D[L]
+        Bw = np.eye(Ws[0].shape[1])
+        for k in range(1, l):
+            Bw = D[k] @ Ws[k - 1] @ Bw
+        _close(A[l - 1], Aw, sc)
+        _close(B[l - 1], Bw, sc)
+        _close(fgln.A_sec7(Ws, ds, l), Aw, sc)
+        _close(fgln.B_sec7(Ws, ds, l), Bw, sc)
+        _close(Aw @ Ws[l - 1] @ Bw, J, sc)
+
+
+def _torch_J(Wt, ds):
+    J = Wt[0]
+    for l in range(1, len(Wt)):
+        J = Wt[l] @ (torch.as_tensor(ds[l - 1])[:, None] * J)
+    return J
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_fgln_gradients_and_jdot_match_autograd(masked):
+    Ws, ds, rng = _net(41 + masked, masked=masked)
+    L = len(Ws)
+    G = rng.standard_normal((Ws[-1].shape[0], Ws[0].shape[1]))
+    Wdots = [rng.standard_normal(w.shape) for w in Ws]
+    Wt = [torch.tensor(w, requires_grad=True) for w in Ws]
+    (_torch_J(Wt, ds) * torch.as_tensor(G)).sum().backward()
+    auto = [w.grad.numpy() for w in Wt]
+    sc = _scale(Ws, ds) ** 2 * np.linalg.norm(G, 2)
+    for got, want in zip(fgln.grad_weights(Ws, ds, G), auto):
+        _close(got, want, sc)
+    _, jv = torch.func.jvp(lambda *w: _torch_J(list(w), ds), tuple(torch.as_tensor(w) for w in Ws),
+                           tuple(torch.as_tensor(w) for w in Wdots))
+    sv = _scale(Ws, ds) * max(np.linalg.norm(w, 2) for w in Wdots) * L
+    _close(fgln.jdot_from_weight_velocity(Ws, ds, Wdots), jv.numpy(), sv)
+    _, jf = torch.func.jvp(lambda *w: _torch_J(list(w), ds), tuple(torch.as_tensor(w) for w in Ws),
+                           tuple(-torch.as_tensor(a) for a in auto))
+    sf = sc * _scale(Ws, ds) ** 2 * L
+    _close(fgln.jdot_flow(Ws, ds, G), jf.numpy(), sf)
+    _close(fgln.jdot_lemma_e1_corrected(Ws, ds, G), jf.numpy(), sf)  # D_l^2: valid for every gate
+    # the printed forms from their displays, with explicit matrices
+    D, two, left = _brute(Ws, ds)
+    n0, nL = Ws[0].shape[1], Ws[-1].shape[0]
+    for l, got in enumerate(fgln.grad_lemma_a1(Ws, ds, G), start=1):
+        suf = _chain(two, l + 1, L, two[l - 1].shape[0])
+        pre = _chain(two, 1, l - 1, n0)
+        _close(got, D[l] @ suf.T @ G @ pre.T, sf)
+        if masked:
+            _close(got, auto[l - 1], sf)
+    for k, s in [(1, 0), (2, 0), (1, 1), (3, 1)]:
+        want = np.zeros((nL, n0))
+        for l in range(1, L + 1):
+            suf = _chain(left, l + 1, L, left[l - 1].shape[0])
+            pre = _chain(left, 1, min(l - 1 + s, L), n0)
+            want -= suf @ np.linalg.matrix_power(D[l], k) @ suf.T @ G @ pre.T @ pre
+        _close(fgln.jdot_e1_sum(Ws, ds, G, gate_power=k, prefix_shift=s), want, sf * _scale(Ws, ds) ** 2)
+    _close(fgln.jdot_lemma_e1(Ws, ds, G), fgln.jdot_e1_sum(Ws, ds, G, gate_power=1), 0.0)
+    if masked:
+        _close(fgln.jdot_lemma_e1(Ws, ds, G), jf.numpy(), sf)
+    else:
+        assert np.max(np.abs(fgln.jdot_lemma_e1(Ws, ds, G) - jf.numpy())) > 1e3 * 64 * EPS * sf
+
+
+def test_fgln_balance_defect_and_check_network():
+    Ws, ds, rng = _net(51, ns=(3, 4, 5, 3), masked=True)
+    D, two, _ = _brute(Ws, ds)
+    sc = _scale(Ws, ds) ** 2
+    for l, got in enumerate(fgln.balance_defect(Ws, ds), start=1):
+        _close(got, two[l].T @ two[l] - two[l - 1] @ two[l - 1].T, sc)
+    Wb = fgln.balanced_masked_init([3, 4, 5, 3], ds, [2.0, 0.5], rng)
+    for dl in fgln.balance_defect(Wb, ds):
+        _close(dl, np.zeros_like(dl), 4.0)
+    with pytest.raises(ValueError):
+        fgln.check_network([], [])
+    with pytest.raises(ValueError):
+        fgln.check_network(Ws, ds[:-1])
+    with pytest.raises(ValueError):
+        fgln.check_network([Ws[0], Ws[1].T, Ws[2]], ds)
+    with pytest.raises(ValueError):
+        fgln.check_network(Ws, [ds[0], ds[1][:-1]])
+    fgln.check_network([np.ones((2, 3)), np.ones((4, 2))], [np.ones(2)])
+    with pytest.raises(ValueError):
+        fgln.check_network([np.ones((2, 3)), np.ones((4, 2))], [np.ones(3)])
+
+
+def test_fgln_relu_helpers_match_torch():
+    rng = np.random.default_rng(61)
+    ns = (4, 6, 5, 3)
+    Ws = [rng.standard_normal((ns[l + 1], ns[l])) for l in range(3)]
+    for _ in range(5):
+        x = rng.standard_normal(4)
+        h = torch.as_tensor(x)
+        zs = []
+        for W in Ws[:-1]:
+            z = torch.as_tensor(W) @ h
+            zs.append(z.numpy())
+            h = torch.relu(z)
+        y = (torch.as_tensor(Ws[-1]) @ h).numpy()
+        sc = _scale(Ws, []) * np.linalg.norm(x)
+        _close(fgln.relu_mlp(Ws, x), y, sc)
+        pat = fgln.activation_pattern(Ws, x)
+        assert len(pat) == 2 and all(np.array_equal(p, (z > 0).astype(float)) for p, z in zip(pat, zs))
+        _close(fgln.jacobian(Ws, list(pat)) @ x, y, sc)
+        assert fgln.pattern_key(pat) == tuple(tuple(int(v > 0) for v in z) for z in zs)
+        m = fgln.preactivation_margin(Ws, x)
+        _close(m, min(np.abs(z).min() for z in zs), sc)
+        X = rng.standard_normal((4, 3))
+        sig = lambda v: fgln.pattern_key(fgln.activation_pattern(Ws, v))  # noqa: E731
+        modes = {sig(X[:, j]): list(fgln.activation_pattern(Ws, X[:, j])) for j in range(3)}
+        _close(fgln.multimode_apply(Ws, modes, sig, X),
+               np.stack([fgln.relu_mlp(Ws, X[:, j]) for j in range(3)], 1), sc * 3)
+
+
+def test_fgln_spectral_helpers_from_definitions():
+    rng = np.random.default_rng(71)
+    U, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    V, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    s = np.array([5.0, 2.0, 0.5, 0.1])
+    M = (U * s) @ V.T
+    tolr = 64 * EPS * s[0] / s[-1]
+    got = fgln.separation_ratios(M, 4)
+    want = np.array([0.4, 0.25, 0.2, 0.0])
+    assert np.all(np.abs(got - want) <= tolr), (got, want)
+    assert np.all(np.abs(fgln.separation_ratios(M, 2) - want[:2]) <= tolr)
+    ls = fgln.log_svals(M)
+    assert np.all(np.abs(ls - np.log(s)) <= tolr)
+    assert np.all(np.abs(fgln.log_svals(M, 2) - np.log(s[:2])) <= tolr)
+    assert np.array_equal(fgln.log_svals(np.zeros((2, 2))), np.log([1e-300, 1e-300]))
+    u, sv, vt = fgln.svd_sorted(M)
+    assert np.all(np.diff(sv) <= 0) and np.all(np.abs(sv - s) <= tolr * s[-1])
+    # Chebyshev fit: equioscillating residuals +e, -e, +e about a line are optimal (alternation theorem)
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    e, g, d = 0.3, -0.7, 1.9
+    y = g * x + d + e * np.array([1.0, -1.0, 1.0, -1.0]) * np.array([1.0, 1.0, 1.0, 0.5])
+    eps_, g_, d_ = fgln.depth_scaling_eps(y, x)
+    # the LP optimum is a vertex, exact up to HiGHS' documented primal/dual feasibility tolerance (1e-7),
+    # relative to the data's size
+    lp = 1e-7 * (1.0 + np.abs(y).max()) * x.max()
+    assert abs(eps_ - e) <= lp and abs(g_ - g) <= lp and abs(d_ - d) <= lp, (eps_, g_, d_, lp)
+    # small_rotation: exp(eta (K - K^T)/2), K ~ U(-1, 1), replayed with torch's matrix exponential
+    for eta in (0.0, 0.1, 1.3):
+        r1, r2 = np.random.default_rng(5), np.random.default_rng(5)
+        R = fgln.small_rotation(5, eta, r1)
+        K = r2.uniform(-1.0, 1.0, (5, 5))
+        ref = torch.linalg.matrix_exp(torch.as_tensor(eta * (K - K.T) / 2)).numpy()
+        _close(R, ref, np.exp(eta * 5), kernels=16)
+        _close(R @ R.T, np.eye(5), 1.0, kernels=16)
+
+
+@pytest.mark.parametrize("offsets", [(0, 0), (1, 1), (0, 1)])
+def test_fit_depth_scaling_is_the_least_squares_fit_of_assumption_i(offsets):
+    rng = np.random.default_rng(81 + offsets[0] + 2 * offsets[1])
+    L, k = 5, 3
+    a, b = offsets
+    gam, dl = rng.normal(0, 1, k), rng.normal(0, 1, k)
+    logA = np.array([[(L - l + 1 - a) * gam[j] + dl[j] for j in range(k)] for l in range(1, L + 1)])
+    logB = np.array([[(l - b) * gam[j] + dl[j] for j in range(k)] for l in range(1, L + 1)])
+    g, d, res = fgln.fit_depth_scaling(logA, logB, offsets)
+    sc = 64 * EPS * L * (np.abs(gam).max() * L + np.abs(dl).max())
+    assert np.all(np.abs(g - gam) <= sc) and np.all(np.abs(d - dl) <= sc) and np.all(res <= sc * L)
+    noise = rng.normal(0, 0.1, (2 * L, k))
+    g, d, res = fgln.fit_depth_scaling(logA + noise[:L], logB + noise[L:], offsets)
+    X = np.array([[L - l + 1 - a, 1.0] for l in range(1, L + 1)] + [[l - b, 1.0] for l in range(1, L + 1)])
+    Y = np.concatenate([logA + noise[:L], logB + noise[L:]])
+    c = np.linalg.solve(X.T @ X, X.T @ Y)  # normal equations: independent of lstsq
+    sc = 1e3 * EPS * np.abs(Y).max() * np.linalg.cond(X) ** 2
+    assert np.all(np.abs(g - c[0]) <= sc) and np.all(np.abs(d - c[1]) <= sc)
+    assert np.all(np.abs(res - np.abs(X @ c - Y).max(0)) <= sc * L)
