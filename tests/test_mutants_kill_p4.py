@@ -336,3 +336,13 @@ def test_closed_form_eval_with_each_parts_is_its_formula():
             err = abs(got) if num == 0 else abs(got - ref)
             scale = abs(ref) * cond if num else float(terms[0]) / math.sqrt(float(dx * dy))
             assert err <= tol(n * n, scale=scale, kernels=4), (parts.__name__, a.tolist())
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_all_supports_enumerates_every_nonzero_01_matrix_once(n):
+    """_all_supports(n) (the exhaustive well-definedness check's inputs): each of the 2^(n^2) - 1 nonzero 0/1
+    n x n matrices exactly once."""
+    got = [tuple(a.ravel().tolist()) for a in af._all_supports(n)]
+    assert all(a.shape == (n, n) for a in af._all_supports(n))
+    want = {t for t in itertools.product((0, 1), repeat=n * n) if any(t)}
+    assert len(got) == len(set(got)) == len(want) and set(got) == want
