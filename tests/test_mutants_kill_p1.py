@@ -517,3 +517,213 @@ def test_fit_depth_scaling_is_the_least_squares_fit_of_assumption_i(offsets):
     sc = 1e3 * EPS * np.abs(Y).max() * np.linalg.cond(X) ** 2
     assert np.all(np.abs(g - c[0]) <= sc) and np.all(np.abs(d - c[1]) <= sc)
     assert np.all(np.abs(res - np.abs(X @ c - Y).max(0)) <= sc * L)
+
+
+# ----------------------------------------------------------------------------------------------
+# alignment: helpers from their definitions (numpy eigh/svd/cholesky on well-conditioned inputs)
+# ----------------------------------------------------------------------------------------------
+from theory import alignment as al  # noqa: E402
+
+
+def _spd(n, seed):
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    return (Q * rng.uniform(0.5, 2.0, n)) @ Q.T
+
+
+def _ldl_ref(Cr):
+    Lc = np.linalg.cholesky(Cr)
+    dg = np.diag(Lc)
+    return Lc / dg[None, :], dg ** 2
+
+
+def test_ldl_variants_and_predictions_match_cholesky():
+    C = _spd(5, 3)
+    cond = np.linalg.cond(C)
+    tl = 64 * 5 * EPS * cond
+    for r in (1, 3, 5):
+        T, d = _ldl_ref(C[:r, :r])
+        T1, d1 = al.ldl_unit(C[:r, :r])
+        T2, d2, Ti2 = al.ldl_unit_mp(C[:r, :r])
+        Tb, db = al.ldl_unit_batch(np.stack([C[:r, :r], 2 * C[:r, :r]]))
+        for TT, dd in [(T1, d1), (T2, d2), (Tb[0], db[0])]:
+            assert np.max(np.abs(TT - T)) <= tl and np.max(np.abs(dd - d)) <= tl * d.max()
+        assert np.max(np.abs(Tb[1] - T)) <= tl and np.max(np.abs(db[1] - 2 * d)) <= 2 * tl * d.max()
+        assert np.max(np.abs(Ti2 - np.linalg.inv(T))) <= tl * np.linalg.cond(T)
+        ell = al.leading_minor_ratios(C, r)
+        dets = [1.0] + [np.linalg.det(C[:i, :i]) for i in range(1, r + 1)]
+        assert np.max(np.abs(ell - np.array(dets[1:]) / np.array(dets[:-1]))) <= tl * d.max()
+        pred = al.predict(C, r)
+        for i in range(r):
+            for j in range(r):
+                if i == j:
+                    continue
+                for corrected in (False, True):
+                    K, ratio = al.entry_prediction(pred, j, i, corrected=corrected)
+                    if j < i:
+                        assert K == pred.Tinv[i, j] and ratio == ("si/sj" if corrected else "sj/si")
+                    else:
+                        assert K == pred.T[j, i] and ratio == ("sj/si" if corrected else "si/sj")
+        if r < 5:
+            K = al.k_tail(C, r)
+            want = C[r:, :r] @ np.linalg.inv(T).T / d[None, :]  # C21 = K Sigma T^T
+            assert np.max(np.abs(K - want)) <= tl * np.abs(want).max() * cond
+        assert al.k_eff(C, r) == max(1.0, np.linalg.norm(C, 2) / np.min(np.abs(ell))) or \
+            abs(al.k_eff(C, r) - max(1.0, np.linalg.norm(C, 2) / np.min(ell))) <= tl * cond
+    bad = C.copy()
+    bad[1, 1] = -1.0
+    with pytest.raises(ValueError):
+        al.ldl_unit(bad[:3, :3])
+    with pytest.raises(ValueError):
+        al.ldl_unit_mp(bad[:3, :3])
+    Tb, db = al.ldl_unit_batch(np.stack([bad[:3, :3], C[:3, :3]]))
+    assert np.isnan(Tb[0]).all() and np.isnan(db[0]).all() and np.isfinite(Tb[1]).all()
+    for args in [(C[:3], 2), (C, 0), (C, 6), (C[0], 1)]:
+        with pytest.raises(ValueError):
+            al.predict(*args)
+        with pytest.raises(ValueError):
+            al.leading_minor_ratios(*args)
+    with pytest.raises(ValueError):
+        al.ldl_unit_batch(np.ones((2, 3)))
+
+
+def test_graded_eig_and_eig_float64_match_numpy_on_mild_grading():
+    n, r = 4, 3
+    C = _spd(n, 7)
+    log_s = np.array([0.0, -0.4, -0.9, -1.5])
+    s = np.exp(log_s)
+    X = np.diag(s) @ C @ np.diag(s)
+    w, V = np.linalg.eigh(X)
+    o = np.argsort(-np.abs(w))
+    w, V = w[o], V[:, o]
+    V = V * np.sign(np.diag(V))[None, :]
+    gaps = np.min(np.abs(w[:, None] - w[None, :]) + np.diag(np.full(n, np.inf)), axis=1)
+    tv = 64 * n * EPS * np.abs(w).max() / gaps.min()
+    g = al.graded_eig(log_s, C, r)
+    assert np.max(np.abs(g.U - V)) <= tv
+    assert np.max(np.abs(g.sigma_scaled - w / s ** 2)) <= tv * np.abs(w / s ** 2).max()
+    assert np.max(np.abs(g.log_abs_sigma - np.log(np.abs(w)))) <= tv
+    assert np.max(np.abs(g.lower - V[:r, :r] * s[None, :r] / s[:r, None])) <= tv * np.exp(2)
+    assert np.max(np.abs(g.upper - V[:r, :r] * s[:r, None] / s[None, :r])) <= tv * np.exp(2)
+    assert abs(g.ratio_next - abs(w[r]) / w[r - 1]) <= tv
+    w64, V64 = al.eig_float64(log_s, C)
+    assert np.max(np.abs(w64 - w)) <= tv * np.abs(w).max() and np.max(np.abs(V64 - V)) <= tv
+    res = al.float64_resolution(w, n)
+    assert np.allclose(res, 8 * n * EPS * np.abs(w).max() / gaps, rtol=16 * EPS, atol=0)
+    assert al.float64_resolution(np.array([2.0]), 1)[0] == 0.0
+    # s_n = 0: a zero eigenvalue, NaN scaled sigma, -inf log
+    g0 = al.graded_eig(np.array([0.0, -0.4, -0.9, -np.inf]), C, r)
+    assert np.isnan(g0.sigma_scaled[-1]) and g0.log_abs_sigma[-1] == -np.inf and np.all(np.isfinite(g0.U))
+    with pytest.raises(ValueError):
+        al.graded_eig(log_s[:3], C, r)
+
+
+def test_section6_matches_numpy_svd_on_mild_grading():
+    n, r = 4, 3
+    rng = np.random.default_rng(17)
+    UA, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    B, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    B = B + 0.2 * rng.standard_normal((n, n))
+    log_sA = np.array([0.0, -0.5, -1.1, -1.8])
+    sA = np.exp(log_sA)
+    J = UA @ np.diag(sA) @ B
+    UJ, sJ, _ = np.linalg.svd(J)
+    R = UA.T @ UJ
+    R = R * np.sign(np.diag(R))[None, :]
+    gaps = np.min(np.abs(sJ[:, None] - sJ[None, :]) + np.diag(np.full(n, np.inf)), axis=1)
+    tv = 64 * n * EPS * np.linalg.cond(J) * sJ[0] / gaps.min()
+    out = al.section6(log_sA, UA, B, r)
+    assert np.max(np.abs(out.R - R)) <= tv
+    assert np.max(np.abs(out.sJ_over_sA - sJ / sA)) <= tv
+    assert np.max(np.abs(out.lower - R[:r, :r] * sA[None, :r] / sA[:r, None])) <= tv * np.exp(4)
+    assert np.max(np.abs(out.upper - R[:r, :r] * sA[:r, None] / sA[None, :r])) <= tv * np.exp(4)
+    assert np.max(np.abs(out.log_sJ - np.log(sJ))) <= tv
+
+
+def test_ladder_helpers_closed_forms():
+    a = np.array([0.0, 0.5, 1.5, np.inf])
+    assert np.array_equal(al.log_s_sequence(a, 3.0, "exp"), -3.0 * a)
+    ls = al.log_s_sequence(np.array([0.0, 1.0, 2.0]), 10.0, "poly")
+    assert np.max(np.abs(np.exp(ls) - np.array([1.0, 0.1, 0.01]))) <= 8 * EPS
+    for args in [(np.array([1.0, 0.5]), 2.0, "exp"), (a, 2.0, "cubic")]:
+        with pytest.raises(ValueError):
+            al.log_s_sequence(*args)
+    assert al.min_gap(a, 1) == 0.5 and al.min_gap(a, 2) == 0.5 and al.min_gap(np.array([0.0, 2.0, 2.5]), 1) == 2.0
+    assert al.min_gap(a[[0, 3]], 1) == np.inf
+    assert al.depth_for(1.0, a, 1, 1.0, "exp") == 0.0
+    L = al.depth_for(1e-3, a, 2, 4.0, "exp")
+    assert abs(4.0 * np.exp(-L * 0.5) - 1e-3) <= 64 * EPS * 1e-3 * L
+    L = al.depth_for(1e-3, np.array([0.0, 2.0, 5.0]), 2, 4.0, "poly")
+    assert abs(4.0 * L ** -2.0 - 1e-3) <= 64 * EPS * 1e-3 * np.log(L)
+    assert al.depth_for(1e-3, a[[0, 3]], 1, 4.0, "exp") == 1.0
+    ls = np.array([0.0, -1.0, -1.5, -np.inf])
+    assert abs(al.rho_of(ls, 2) - np.exp(-0.5)) <= 4 * EPS
+    assert abs(al.rho_of(ls, 1) - np.exp(-1.0)) <= 4 * EPS and al.rho_of(ls[[0, 3]], 1) == 0.0
+    # run_ladder: each rung sits where K_eff * rho_L hits the target
+    C = _spd(3, 23)
+    pred, K, rungs = al.run_ladder(np.array([0.0, 1.0, 3.0]), C, 2, "exp", [1e-1, 1e-2])
+    assert abs(K - al.k_eff(C, 2)) == 0.0 and np.array_equal(pred.ell, al.predict(C, 2).ell)
+    for e, rung in zip([1e-1, 1e-2], rungs):
+        assert abs(rung.eps - e) <= 64 * EPS * e * rung.L and abs(rung.rho * K - rung.eps) <= 4 * EPS * e
+        assert np.array_equal(rung.log_s, -rung.L * np.array([0.0, 1.0, 3.0]))
+
+
+def test_suffix_products_and_sign_align():
+    rng = np.random.default_rng(29)
+    M = torch.as_tensor(rng.standard_normal((2, 4, 3, 3)))
+    A = al.suffix_products(M)
+    for b in range(2):
+        for l in range(4):
+            P = np.eye(3)
+            for k in range(3, l - 1, -1):
+                P = P @ M[b, k].numpy()
+            P = P / np.linalg.norm(P)
+            assert np.max(np.abs(A[b, l].numpy() - P)) <= 64 * 4 * EPS
+    U = rng.standard_normal((2, 3, 3))
+    Ur = rng.standard_normal((2, 3, 3))
+    out = al.sign_align(Ur, U)
+    d = np.einsum("bij,bij->bj", Ur, U)
+    assert np.array_equal(out, U * np.where(d < 0, -1.0, 1.0)[:, None, :])
+    assert np.all(np.einsum("bij,bij->bj", Ur, out) >= 0)
+    outt = al.sign_align(torch.as_tensor(Ur), torch.as_tensor(U))
+    assert np.array_equal(outt.numpy(), out)
+
+
+@pytest.mark.parametrize("reading", ["fgln", "masked", "masked+1"])
+def test_fgln_products_replayed_from_the_generator(reading):
+    S, n, p, L, sigma = 2, 3, 0.7, 4, 1.3
+    J, A = al.fgln_products(torch.Generator().manual_seed(3), S, n, p, L, sigma, reading)
+    g = torch.Generator().manual_seed(3)
+    W = samplers.ginibre(S * L, n, sigma, g).reshape(S, L, n, n).numpy()
+    D = samplers.p_gate(S * L, n, p, g).reshape(S, L, n).numpy()
+
+    def nrm(X):
+        return X / np.linalg.norm(X)
+
+    for s in range(S):
+        if reading == "fgln":
+            Jw = W[s, 0]
+            for l in range(1, L):
+                Jw = W[s, l] @ np.diag(D[s, l - 1]) @ Jw
+            As = []
+            for l in range(1, L):
+                P = W[s, L - 1]
+                for k in range(L - 1, l, -1):
+                    P = P @ np.diag(D[s, k - 1]) @ W[s, k - 1]
+                As.append(P @ np.diag(D[s, l - 1]))
+        else:
+            Ms = [np.diag(D[s, k]) @ W[s, k] for k in range(L)]
+            def suf(l):  # noqa: E306
+                P = np.eye(n)
+                for k in range(L - 1, l - 1, -1):
+                    P = P @ Ms[k]
+                return P
+            Jw = suf(0)
+            As = [suf(l) if reading == "masked" else suf(l - 1) for l in range(1, L)]
+        sc = 64 * L * n * EPS * 10
+        assert np.max(np.abs(J[s].numpy() - nrm(Jw))) <= sc
+        for l in range(L - 1):
+            assert np.max(np.abs(A[s, l].numpy() - nrm(As[l]))) <= sc * np.linalg.cond(As[l] + 0 * np.eye(n)) \
+                if np.linalg.norm(As[l]) > 0 else np.all(A[s, l].numpy() == 0)
+    with pytest.raises(ValueError):
+        al.fgln_products(torch.Generator().manual_seed(3), S, n, p, L, sigma, "other")
