@@ -727,3 +727,71 @@ def test_fgln_products_replayed_from_the_generator(reading):
                 if np.linalg.norm(As[l]) > 0 else np.all(A[s, l].numpy() == 0)
     with pytest.raises(ValueError):
         al.fgln_products(torch.Generator().manual_seed(3), S, n, p, L, sigma, "other")
+
+
+# ----------------------------------------------------------------------------------------------
+# dynamics: losses (autograd), gradient flow (closed form at L = 1, the balance invariant at L = 2),
+# the G.1 task and the masked init replayed from their generators
+# ----------------------------------------------------------------------------------------------
+def test_losses_gradients_match_autograd():
+    rng = np.random.default_rng(91)
+    J, T = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    X, Y = rng.standard_normal((4, 7)), rng.standard_normal((3, 7))
+    Jt = torch.tensor(J, requires_grad=True)
+    (0.5 * ((Jt - torch.as_tensor(T)) ** 2).sum()).backward()
+    sc = 16 * EPS * (np.abs(J).max() + np.abs(T).max())
+    assert np.max(np.abs(dynamics.quadratic_target(T)(J) - Jt.grad.numpy())) <= sc
+    Jt = torch.tensor(J, requires_grad=True)
+    (((Jt @ torch.as_tensor(X) - torch.as_tensor(Y)) ** 2).sum() / (2 * 7)).backward()
+    sc = 64 * 7 * EPS * (np.abs(J).max() * np.abs(X).max() + np.abs(Y).max()) * np.abs(X).max() * 4
+    assert np.max(np.abs(dynamics.mse_data(X, Y)(J) - Jt.grad.numpy())) <= sc
+
+
+def test_pack_unpack_roundtrip():
+    rng = np.random.default_rng(92)
+    Ws = [rng.standard_normal(s) for s in [(2, 3), (4, 2), (1, 4)]]
+    th = dynamics._pack(Ws)
+    assert th.shape == (6 + 8 + 4,) and np.array_equal(th, np.concatenate([w.reshape(-1) for w in Ws]))
+    back = dynamics._unpack(th, [w.shape for w in Ws])
+    assert all(np.array_equal(a, b) for a, b in zip(back, Ws))
+
+
+def test_gradient_flow_closed_form_and_balance_invariant():
+    rng = np.random.default_rng(93)
+    W0, T = rng.standard_normal((3, 3)), rng.standard_normal((3, 3))
+    ts = np.array([0.0, 0.5, 1.0, 2.0])
+    rtol = 1e-12
+    fl = dynamics.gradient_flow([W0], [], dynamics.quadratic_target(T), ts, rtol=rtol, atol=rtol)
+    assert np.array_equal(fl.t, ts) and fl.nfev > 0 and fl.settings["rtol"] == rtol
+    for t, Ws in zip(ts, fl.weights):
+        exact = T + (W0 - T) * np.exp(-t)  # dW/dt = -(W - T)
+        assert np.max(np.abs(Ws[0] - exact)) <= 1e3 * rtol * (np.abs(W0).max() + np.abs(T).max())
+    # two layers, identity gate: W_2^T W_2 - W_1 W_1^T is conserved by the flow
+    W1, W2 = 0.5 * rng.standard_normal((3, 3)), 0.5 * rng.standard_normal((3, 3))
+    fl = dynamics.gradient_flow([W1, W2], [np.ones(3)], dynamics.quadratic_target(0.3 * T), ts, rtol=rtol,
+                                atol=rtol)
+    d0 = W2.T @ W2 - W1 @ W1.T
+    moved = 0.0
+    for Ws in fl.weights:
+        assert np.max(np.abs(Ws[1].T @ Ws[1] - Ws[0] @ Ws[0].T - d0)) <= 1e4 * rtol
+        moved = max(moved, np.max(np.abs(Ws[0] - W1)))
+    assert moved > 1e6 * rtol  # the weights did move
+    J = fgln.jacobian(fl.weights[-1], [np.ones(3)])
+    J0 = W2 @ W1
+    assert np.linalg.norm(J - 0.3 * T) < np.linalg.norm(J0 - 0.3 * T)  # the loss decreased
+
+
+def test_synthetic_task_and_init_masked_replayed():
+    t = dynamics.synthetic_task(4, 9, 2, np.random.default_rng(94))
+    rng = np.random.default_rng(94)
+    X = rng.standard_normal((4, 9))
+    T = rng.standard_normal((4, 2)) @ rng.standard_normal((2, 4)) / 4
+    assert np.array_equal(t.X, X) and np.array_equal(t.T, T) and np.array_equal(t.Y, T @ X)
+    for L in (1, 3):
+        Ws, ds = dynamics.init_masked(4, L, 0.6, 1.7, torch.Generator().manual_seed(95))
+        g = torch.Generator().manual_seed(95)
+        W = (1.7 * torch.randn(L, 4, 4, generator=g, dtype=torch.float64)).numpy()
+        D = (torch.rand(max(L - 1, 1), 4, generator=g, dtype=torch.float64) < 0.6).to(torch.float64).numpy()
+        assert len(Ws) == L and len(ds) == L - 1
+        assert all(np.array_equal(a, b) for a, b in zip(Ws, W))
+        assert all(np.array_equal(a, b) for a, b in zip(ds, D[:L - 1]))
