@@ -222,20 +222,19 @@ def test_one_sided_power_is_the_normal_tail_and_exact_at_zero_se():
 # -- lem-c.2/intersection-dimension: the float part's mismatch record -----------------------------------
 
 def test_intersection_float_records_the_worst_float_case(monkeypatch):
-    """_intersection_float's Haar part, reached with the exact part passing: for a wrong formula (generic + n)
-    the worst mismatch and the first case attaining it (n, d1, d2, dim, predicted, which F) are those of the drawn
-    cases, with dim(E ∩ F) = d1 + d2 - rank[Q1 Q2] computed here (independently of principal angles)."""
+    """_intersection_float's Haar part, reached with the exact part passing: for a wrong formula (off by 1, and by
+    100 on one drawn (n, d1, d2)) the worst mismatch and the first case attaining it (n, d1, d2, dim, predicted,
+    which F) are those of the drawn cases, with dim(E ∩ F) = d1 + d2 - rank[Q1 Q2] computed here (independently of
+    principal angles)."""
     from checks import Outcome, Status
     from checks.strategies import haar_orthogonal_np
 
     monkeypatch.setattr(app_c, "_FixedThen", lambda *a, **k: (lambda ctx: Outcome(Status.VERIFIED, "stub")))
-    wrong = lambda n, d1, d2: max(0, d1 + d2 - n) + n  # noqa: E731
     ctx = _CappedCtx("lem-c.2/intersection-dimension")
-    out = app_c._intersection_float(ctx, formula=wrong)
     # replay the draws (the inputs) and compute every dimension by a rank
     rng = ctx.rng("haar")
-    worst, first = 0, None
     m = ctx.pick(quick=300, full=3000)
+    cases = []
     for k in range(m):
         n = int(rng.integers(1, 9))
         d1, d2 = int(rng.integers(0, n + 1)), int(rng.integers(0, n + 1))
@@ -243,17 +242,30 @@ def test_intersection_float_records_the_worst_float_case(monkeypatch):
         q2 = haar_orthogonal_np(n, rng)[:, :d2] if k % 2 == 0 else np.eye(n)[:, rng.permutation(n)[:d2]]
         dim = d1 + d2 - (np.linalg.matrix_rank(np.hstack([q1, q2])) if d1 + d2 else 0)
         assert dim == max(0, d1 + d2 - n)  # generic position
+        cases.append((k, n, d1, d2, dim))
+    # the target: a Haar-F case at k = 2 mod 4 whose (n, d1, d2) was not drawn before and is not symmetric
+    seen, target = set(), None
+    for k, n, d1, d2, _ in cases:
+        if target is None and k % 4 == 2 and (n, d1, d2) not in seen and max(0, d1 + d2 - n) != max(0, n + d2 - d1):
+            target = (n, d1, d2)
+        seen.add((n, d1, d2))
+    assert target is not None
+
+    def wrong(n, d1, d2):
+        return max(0, d1 + d2 - n) + (100 if (n, d1, d2) == target else 1)
+
+    out = app_c._intersection_float(ctx, formula=wrong)
+    worst, first = 0, None
+    for k, n, d1, d2, dim in cases:
         miss = abs(dim - wrong(n, d1, d2))
         if miss > worst:
             worst, first = miss, {"n": n, "d1": d1, "d2": d2, "dim": dim, "predicted": wrong(n, d1, d2),
-                                  "F": "Haar" if k % 2 == 0 else "coordinate", "k": k}
+                                  "F": "Haar" if k % 2 == 0 else "coordinate"}
+    assert worst == 100 and first["F"] == "Haar"
     assert out.status is Status.REFUTED
     assert out.evidence["haar_float_cases"] == m
     assert out.evidence["haar_float_max_mismatch"] == worst
-    k = first.pop("k")
-    assert out.counterexample["float_case"] == first, (k, out.counterexample, first)
-    # the two kinds of F both occur among the drawn cases
-    assert m >= 2
+    assert out.counterexample["float_case"] == first, (out.counterexample, first)
 
 
 # -- Appendix E: a foil that is not well-typed fails its comparison ------------------------------------
