@@ -795,3 +795,42 @@ def test_synthetic_task_and_init_masked_replayed():
         assert len(Ws) == L and len(ds) == L - 1
         assert all(np.array_equal(a, b) for a, b in zip(Ws, W))
         assert all(np.array_equal(a, b) for a, b in zip(ds, D[:L - 1]))
+
+
+# ----------------------------------------------------------------------------------------------
+# products: _block_svals against mpmath on graded triangular matrices with natural cuts, unsorted scales;
+# _check_common's domains
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("logt", [[0.0, -3.0, -40.0, -45.0, -100.0], [-45.0, 0.0, -100.0, -3.0, -40.0],
+                                  [2.0, 1.0, -0.5, -1.0, -2.5], [7.0]])
+def test_block_svals_matches_mpmath(logt):
+    import mpmath as mp
+
+    logt = np.array(logt)
+    m = logt.size
+    rng = np.random.default_rng(int(abs(logt.sum())) + m)
+    rn = np.triu(0.3 * rng.standard_normal((m, m)), 1) + np.diag(rng.choice([-1.0, 1.0], m) * rng.uniform(0.5, 2, m))
+    got = products._block_svals(logt.copy(), rn.copy())
+    with mp.workdps(120):
+        X = mp.matrix(m, m)
+        for a in range(m):
+            for b in range(m):
+                X[a, b] = mp.mpf(float(rn[a, b])) * mp.exp(mp.mpf(float(logt[b])))
+        sv = sorted((float(mp.log(x)) for x in mp.svd_r(X, compute_uv=False)), reverse=True)
+    # graded SVD: relative accuracy ~ m eps cond(R_N) per singular value, plus the rounding of each log
+    bound = 64 * m * EPS * (np.linalg.cond(rn) + np.abs(np.array(sv)).max())
+    assert got.shape == (m,) and np.all(np.diff(got) <= 0)
+    assert np.max(np.abs(got - np.array(sv))) <= bound, (got, sv, bound)
+    assert products._block_svals(np.empty(0), np.empty((0, 0))).shape == (0,)
+
+
+def test_check_common_domains():
+    ok = dict(n=4, batch=2, p=0.5, sigma=1.0, r=None, conditioned=False, chunk=None)
+    products._check_common(**ok)
+    products._check_common(**{**ok, "p": 1.0, "sigma": 1, "r": 4, "chunk": 3})
+    products._check_common(**{**ok, "conditioned": True, "r": 1})
+    for bad in [{"p": 0.0}, {"p": np.nextafter(1.0, 2.0)}, {"p": 1.3}, {"p": "0.5"}, {"sigma": 0.0},
+                {"sigma": -1.0}, {"sigma": None}, {"conditioned": True}, {"conditioned": True, "r": 5},
+                {"r": 0}, {"chunk": 0}, {"chunk": 2.0}, {"n": 0}, {"batch": 0}]:
+        with pytest.raises(ValueError):
+            products._check_common(**{**ok, **bad})
