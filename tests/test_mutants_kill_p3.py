@@ -297,3 +297,41 @@ def test_e_comparisons_fail_an_ill_typed_variant(monkeypatch):
     scale = np.linalg.norm(Jd, 2)
     assert within(float(np.max(np.abs(np.array(sw.detail["formula"]) - want))), tol(3, kernels=3, scale=scale), "swap")
     assert within(abs(sw.err - float(np.max(np.abs(want - c)))), tol(3, kernels=4, scale=scale + np.max(np.abs(c))), "err")
+
+
+# -- Lemma C.7: each row's limits are u_L = aL + d + c f(L)'s, from the remainder's limits --------------------
+
+def test_c7_rows_scale_the_remainder_limits_by_c(monkeypatch):
+    """For u_L = aL + d + c f(L): lim u_L/L = a + c lim f/L, lim (u_L - uL) = d + c lim (f - L lim f/L), and the defect
+    d(x, y) -> d + c (the remainder's defect limit) along each path (c = 0: u_L = aL + d exactly). Checked with
+    nonzero stand-in limits of f (the paper's remainders all have lim f/L = 0, which hides a dropped or sign-slipped
+    term); d(p,q) converges iff both path limits are finite and equal."""
+    import sympy as sp
+
+    from theory import subadditive
+    from theory.claims import app_c2
+
+    fake = {k: (sp.Rational(7, 3) + i, sp.Rational(-5, 2) - i, (sp.Rational(11, 7) * (i + 1),) * 2)
+            for i, k in enumerate(subadditive.MEETS)}
+    fake.update({"log": (sp.Rational(1, 3), sp.Rational(2, 9), (sp.Rational(1, 2), sp.Rational(3, 4))),
+                 "sqrt": (sp.Integer(2), sp.oo, (sp.oo, sp.oo)), "parity": (sp.Integer(-1), sp.nan, (sp.nan, sp.Integer(1)))})
+    monkeypatch.setattr(app_c2, "_c7_family_limits", lambda kind: fake[kind])
+    ctx = _CappedCtx("lem-c.7/conclusion")
+    ctx.cap = 4
+    rows = app_c2._c7_rows(ctx)
+    assert len(rows) == len(fake) * len(app_c2.C7_PARAMS)
+    Q = lambda x: sp.Rational(x.numerator, x.denominator)  # noqa: E731
+    for r in rows:
+        ell, rem, paths = fake[r["family"]]
+        a, d, c = Q(r["a"]), Q(r["d"]), Q(r["c"])
+        if c == 0:
+            u, c1, dp = a, d, [d, d]
+        else:
+            u, c1, dp = a + c * ell, d + c * rem, [d + c * v for v in paths]
+        assert sp.simplify(r["u = lim u_L/L"] - u) == 0 if u.is_finite else r["u = lim u_L/L"] == u, (r, u)
+        assert (sp.simplify(r["c1"] - c1) == 0) if c1.is_finite else (str(r["c1"]) == str(c1)), (r, c1)
+        assert r["d(x,y) limits (y = x, x+1)"] == [str(v) for v in dp], (r, dp)
+        conv = all(v.is_finite for v in dp) and dp[0] == dp[1]
+        assert r["d(p,q) converges"] == conv
+        assert r["d_lim"] == (dp[0] if conv else None)
+    assert any(r["c"] != 0 and r["family"] in subadditive.MEETS for r in rows)
