@@ -834,3 +834,100 @@ def test_check_common_domains():
                 {"r": 0}, {"chunk": 0}, {"chunk": 2.0}, {"n": 0}, {"batch": 0}]:
         with pytest.raises(ValueError):
             products._check_common(**{**ok, **bad})
+
+
+# ----------------------------------------------------------------------------------------------
+# gate_law by brute enumeration in Fractions; lyapunov's closed forms against mpmath and identities
+# ----------------------------------------------------------------------------------------------
+from fractions import Fraction  # noqa: E402
+import itertools  # noqa: E402
+
+from theory import gate_law, lyapunov  # noqa: E402
+
+
+@pytest.mark.parametrize("n,r,p", [(1, 0, Fraction(1, 3)), (1, 1, Fraction(1, 3)), (4, 2, Fraction(2, 5)),
+                                   (5, 5, Fraction(3, 4)), (5, 0, Fraction(1, 2)), (3, 1, Fraction(1))])
+def test_gate_law_by_enumeration(n, r, p):
+    pats = list(itertools.product((0, 1), repeat=n))
+    w = {pt: p ** sum(pt) * (1 - p) ** (n - sum(pt)) for pt in pats}
+    acc = sum(v for pt, v in w.items() if sum(pt) >= r)
+    assert gate_law.acceptance(n, r, p) == acc
+    law = gate_law.rank_law(n, r, p)
+    assert set(law) == set(range(r, n + 1))
+    for t in range(r, n + 1):
+        assert law[t] == sum(v for pt, v in w.items() if sum(pt) == t) / acc
+    pl = gate_law.pattern_law(n, r, p)
+    for pt in pats:
+        assert pl[pt] == (w[pt] / acc if sum(pt) >= r else 0)
+    assert gate_law.marginal(n, r, p) == sum(v for pt, v in w.items() if sum(pt) >= r and pt[0] == 1) / acc
+    for bad in [(n, n + 1, p), (0, 0, p), (n, -1, p), (n, r, 0), (n, r, Fraction(3, 2))]:
+        with pytest.raises(ValueError):
+            gate_law.acceptance(*bad)
+
+
+def test_gate_law_chernoff_and_ranks():
+    from scipy.stats import binom
+
+    for n, r, p in [(10, 3, 0.5), (20, 2, 0.3), (8, 8, 0.9), (5, 4, 0.5)]:
+        mu = n * p
+        want = 0.0 if r > mu else 1.0 - math.exp(-(mu - r) ** 2 / (2 * mu))
+        got = gate_law.chernoff_lower(n, r, p)
+        assert abs(got - want) <= 8 * EPS and got <= binom.sf(r - 1, n, p) + 8 * EPS
+    import sympy
+
+    rng = np.random.default_rng(97)
+    for shape, rk in [((4, 5), 2), ((5, 3), 3), ((3, 3), 0), ((6, 6), 4)]:
+        m = rng.integers(-3, 4, (shape[0], rk)) @ rng.integers(-3, 4, (rk, shape[1])) if rk else np.zeros(shape, int)
+        want = sympy.Matrix(m.tolist()).rank()
+        assert gate_law.exact_rank(m) == want
+        assert gate_law.numerical_rank(m.astype(float), 1e3 * EPS * max(shape)) == want
+    assert gate_law.exact_rank(np.zeros((0, 0))) == 0
+    assert gate_law.numerical_rank(np.diag([1.0, 1e-3, 1e-9]), 1e-6) == 2
+    b1 = np.array([[1, 0], [0, 1], [0, 0]])
+    b2 = np.array([[1, 1], [1, 0], [0, 1]])
+    assert gate_law.intersection_dim_exact(b1, b2) == 1
+    assert gate_law.intersection_dim_exact(b1, b1) == 2
+
+
+@pytest.mark.parametrize("n,p,sigma,r", [(4, 0.5, 1.0, 2), (5, 0.8, 0.7, 5), (3, 1.0, 2.0, 2), (6, 0.3, 1.3, 1)])
+def test_lyapunov_exponents_against_mpmath(n, p, sigma, r):
+    import mpmath as mp
+
+    with mp.workdps(40):
+        pp = mp.mpf(p)
+        ts = list(range(r, n + 1)) if p < 1 else [n]
+        raw = {t: mp.binomial(n, t) * pp ** t * (1 - pp) ** (n - t) for t in ts}
+        z = sum(raw.values())
+        g = [mp.log(mp.sqrt(2) * sigma) + sum(raw[t] / z * mp.digamma(mp.mpf(t - i + 1) / 2) for t in ts) / 2
+             for i in range(1, r + 1)]
+        ga = [mp.log(mp.sqrt(2) * sigma) + sum(raw[t] * mp.digamma(mp.mpf(t - i + 1) / 2) for t in ts) / 2
+              for i in range(1, r + 1)]
+    tl = 64 * n * EPS * (1 + abs(math.log(sigma)))
+    got = lyapunov.gamma(n, p, sigma, r)
+    assert np.max(np.abs(got - np.array([float(x) for x in g]))) <= tl
+    if p < 1:
+        assert np.max(np.abs(lyapunov.gamma(n, p, sigma, r, approx=True) - np.array([float(x) for x in ga]))) <= tl
+    t, w = lyapunov.rank_weights(n, p, r)
+    assert np.array_equal(t, np.arange(r, n + 1))
+    assert np.max(np.abs(w - np.array([float(raw.get(tt, 0) / z) for tt in t]))) <= tl
+    lm = lyapunov.lam(n, p, sigma, r)
+    top = n if p == 1 else r
+    gfull = lyapunov.gamma(n, p, sigma, top)
+    assert np.max(np.abs(lm[:top] - np.cumsum(gfull))) <= tl * n  # lambda_i = gamma_1 + ... + gamma_i
+    assert np.all(lm[top:] == -np.inf)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 8])
+def test_haar_minor_constants_d(n):
+    import mpmath as mp
+
+    for i in range(0, n + 1):
+        got = lyapunov.d(i, n)
+        assert abs(got - float(lyapunov.d_mp(i, n))) <= 64 * n * EPS * (1 + abs(got))
+        assert abs(got - lyapunov.d(n - i, n)) <= 64 * n * EPS * (1 + abs(got))  # complementary minors
+    assert lyapunov.d(0, n) == 0.0 and abs(lyapunov.d(n, n)) <= 64 * n * EPS
+    want = float((mp.digamma(mp.mpf(n) / 2) - mp.digamma(mp.mpf(1) / 2)) / 2)
+    assert abs(lyapunov.d(1, n) - want) <= 64 * n * EPS * (1 + abs(want))
+    for bad in [(-1, n), (n + 1, n), (0, 0), (1.0, n)]:
+        with pytest.raises(ValueError):
+            lyapunov.d(*bad)
