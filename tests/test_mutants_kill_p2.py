@@ -16,9 +16,11 @@ import pytest
 
 from checks.model import Context, Status
 from checks.tolerance import tol
+from tests.conftest import within
 from theory.claims import app_b, app_b2
 
 _PAIRS = app_b2._WEDGE_PAIRS
+EPS = np.finfo(float).eps
 
 
 class _TinyCtx(Context):
@@ -159,3 +161,79 @@ def test_subspace_comparison_groups_equal_products_and_rejects_its_foils(which, 
             assert lit.ok, (which, s, t, lit.detail)
         else:
             assert lit.ok == (max(sizes) == 1), (which, s, t, sizes, lit.detail)
+
+
+@pytest.mark.parametrize("which", ["tensor", "wedge"])
+def test_power_svd_comparison_reports_s1_cond_and_handles_a_subfamily(which):
+    """``_power_svd_cmp``: the reported s1 and cond are s_1 and s_1/s_n of M (mpmath), cond 'inf' (or beyond
+    1/eps) when M is singular; with the ``indices`` knob (a proper sub-family of the u_I, the missing ones
+    predicted 0) the comparison returns a verdict instead of raising: failing unless every missing s_I is 0."""
+    cmp, index_list = {"tensor": (app_b._cmp_svd_tensor, app_b.ten.multi_indices),
+                       "wedge": (app_b2._cmp_svd_wedge, app_b2.ext.index_sets)}[which]
+    for s, t in [((5.0, 2.0, 0.5), 2), ((3.0, 1.0, 0.0), 2), ((4.0, 3.0, 2.0, 0.25), 2)]:
+        M = _with_spectrum(s, 31 + len(s))
+        with mpmath.workdps(30):
+            sv = sorted((float(x) for x in mpmath.svd_r(mpmath.matrix(M.tolist()), compute_uv=False)), reverse=True)
+        out = cmp(M, t)
+        assert out.ok, out.detail
+        assert within(abs(out.detail["s1"] - sv[0]), tol(len(s), scale=sv[0], kernels=2), "s1")
+        if s[-1] == 0:
+            assert out.detail["cond"] == "inf" or out.detail["cond"] > 1 / (len(s) * EPS)
+        else:
+            c = sv[0] / sv[-1]
+            assert within(abs(out.detail["cond"] - c), tol(len(s), scale=c, kappa=c, kernels=4), "cond")
+        full = list(index_list(len(s), t))
+        half = full[:len(full) // 2]
+        sub = cmp(M, t, indices=lambda n_, t_: half)
+        # a missing u_I is harmless exactly when its product s_I is 0 (then it is predicted right)
+        missing_zero = all(np.prod([s[i] for i in I]) == 0 for I in full[len(full) // 2:])
+        assert sub.ok == missing_zero, (s, t, sub.detail)
+
+
+def _rot(theta):
+    c, s = np.cos(theta), np.sin(theta)
+    return np.array([[c, -s], [s, c]])
+
+
+def test_fixed_svd_inputs_are_the_matrices_their_descriptions_print():
+    """The fixed stress inputs of the SVD claims are rebuilt from their printed descriptions (R(θ) the
+    rotation by θ, ⊗ the Kronecker product): the matrix, its singular values (mpmath), non-symmetry and
+    the ties the descriptions name (s_1 s_2 = s_2 s_1 for ⊗; s_1 s_4 = s_2 s_3 for ∧)."""
+    num = r"([-+]?\d+(?:\.\d*)?)"
+    cases = [(app_b._FIXED_TENSOR[0]["M"], app_b._FIXED_WHY_TENSOR),
+             (app_b._FIXED_WEDGE[0]["M"], app_b._FIXED_WHY_WEDGE),
+             (app_b2._FIXED_REM[0]["M"], app_b2._FIXED_WHY_REM)]
+    for M, why in cases:
+        th = [float(x) for x in re.findall(r"R\(" + num + r"\)", why)]
+        d = [float(x) for x in re.search(r"diag\(([^)]*)\)", why).group(1).split(",")]
+        if len(th) == 2:
+            ref = _rot(th[0]) @ np.diag(d) @ _rot(th[1]).T
+        else:
+            ref = np.kron(_rot(th[0]), _rot(th[1])) @ np.diag(d) @ np.kron(_rot(th[2]), _rot(th[3])).T
+        assert M.shape == ref.shape
+        assert within(np.max(np.abs(M - ref)), tol(len(d), scale=max(d), kernels=4), why)
+        with mpmath.workdps(30):
+            sv = sorted((float(x) for x in mpmath.svd_r(mpmath.matrix(M.tolist()), compute_uv=False)), reverse=True)
+        assert within(np.max(np.abs(np.array(sv) - np.array(sorted(d, reverse=True)))),
+                      tol(len(d), scale=max(d), kernels=4), why)
+        assert np.max(np.abs(M - M.T)) > 0.1 * max(d), why
+        if len(d) == 4:
+            assert d[0] * d[3] == d[1] * d[2], why
+
+
+def test_conv_fixed_inputs_are_unit_families_as_printed():
+    """``_CONV_FIXED`` (app-b.2.3/convergence-iff-alignment): V = I_2 and W = (e1, (e1+e2)/√2) (unit, not
+    orthonormal, same plane), resp. W = (e2, e1) (the opposite orientation), as ``_CONV_FIXED_WHY`` prints;
+    every column a unit vector (the printed hypothesis), each family independent."""
+    r = 1 / np.sqrt(2.0)
+    want = [np.array([[1.0, r], [0.0, r]]), np.array([[0.0, 1.0], [1.0, 0.0]])]
+    assert "(e1+e2)/√2" in app_b2._CONV_FIXED_WHY and "(e2, e1)" in app_b2._CONV_FIXED_WHY
+    assert len(app_b2._CONV_FIXED) == 2
+    for case, W in zip(app_b2._CONV_FIXED, want):
+        assert np.array_equal(case["V"], np.eye(2))
+        assert within(np.max(np.abs(case["W"] - W)), tol(2), "W")
+        for F in (case["V"], case["W"]):
+            assert within(np.max(np.abs(np.linalg.norm(F, axis=0) - 1)), tol(2), "unit columns")
+            assert abs(np.linalg.det(F)) > 0.5
+    # opposite orientation: det(V^T W) = -1
+    assert within(abs(np.linalg.det(app_b2._CONV_FIXED[1]["W"]) + 1), tol(2), "orientation")
