@@ -237,3 +237,4 @@ def test_conv_fixed_inputs_are_unit_families_as_printed():
             assert abs(np.linalg.det(F)) > 0.5
     # opposite orientation: det(V^T W) = -1
     assert within(abs(np.linalg.det(app_b2._CONV_FIXED[1]["W"]) + 1), tol(2), "orientation")
+
