@@ -238,3 +238,21 @@ def test_conv_fixed_inputs_are_unit_families_as_printed():
     # opposite orientation: det(V^T W) = -1
     assert within(abs(np.linalg.det(app_b2._CONV_FIXED[1]["W"]) + 1), tol(2), "orientation")
 
+
+
+def test_rem_b5_comparison_is_homogeneous_in_the_scale_of_M():
+    """``_rem_b5_cmp``: ||∧^t (cM)|| = c^t s_1...s_t for every t, so at c = 2^±20 the truth is accepted with
+    every ratio ||∧^t M|| / ||∧^(t-1) M|| recovering s_t to rounding, and a value off by 30 rounding
+    tolerances at the power's own scale s_1...s_t (independent: numpy singular values) is rejected."""
+    for n in (2, 3, 4):
+        M0 = _well_conditioned(n, 5 + n)
+        for e in (-20, 20):
+            M = np.ldexp(M0, e)
+            s = np.linalg.svd(M, compute_uv=False)
+            out = app_b2._rem_b5_cmp(M)
+            assert out.ok, (n, e, out.detail)
+            assert within(out.detail["max_rel_ratio_error"], tol(n * n, kernels=8 * n), "ratios")
+            rel = max(30 * tol(len(app_b2.ext.index_sets(n, t)) + n, scale=1.0, kernels=2 * t + 2)
+                      for t in range(1, n + 1))
+            bad = app_b2._rem_b5_cmp(M, value=lambda smp, t: mpmath.fprod(smp[:t]) * (1 + rel))
+            assert not bad.ok, (n, e, bad.detail, float(np.prod(s)))
