@@ -202,3 +202,60 @@ def test_def46_masked_products_evidence_is_the_minimax_eps_of_the_products_log_s
         want = np.median(np.array(eps), 0)
         scale = 1 + np.max(np.abs(logs))
         assert within(np.abs(np.array(row["median_min_eps_k=1..3"]) - want), 5e-4 + 4e-7 * scale, f"L={L}")
+
+
+# ----- sec5: thm-5.3/correction's per-index evidence (no verdict sees it) -------------------------------------
+
+def test_correction_per_index_evidence_is_the_control_variate_mean_at_the_deepest_depth(monkeypatch):
+    """'per_index_at_deepest_depth': for each config and i <= r, at the deepest depth of its ladder, the sample mean
+    and SE (ddof 1) of log s_i - r_i (the control-variate difference), the form's constant and d_i - d_{i-1} from
+    theory.lyapunov; on synthetic ladders whose two columns differ by an i-dependent random amount."""
+    from theory import lyapunov
+    from theory.claims import _ladder, sec5
+
+    batch = 40
+    rng = np.random.default_rng(55)
+    brs, lads, want = {}, {}, {}
+    for cfg in sec5._configs(Context("thm-5.3/correction")):
+        lads[cfg] = {}
+        for L in (12, 16):
+            d = [lyapunov.d(K, cfg.n) for K in range(1, cfg.r + 1)]
+            brs[(cfg, L)] = [_ladder.Bracket(label=f"{cfg.label()}, L={L}", K=K, v=d[K - 1] - 0.2, v_se=0.01,
+                                             w=d[K - 1] + 0.3, w_se=0.01, m=batch, u=d[K - 1], u_se=0.02, slack=0.3,
+                                             slack_se=0.01, u_skew=0.0) for K in range(1, cfg.r + 1)]
+            lr = rng.standard_normal((batch, cfg.n)) * 3 + L
+            ls = lr + rng.standard_normal((batch, cfg.n)) * 0.1 + np.arange(cfg.n) * 0.5 + L / 8
+            lads[cfg][L] = (ls, lr)
+        ls, lr = lads[cfg][16]
+        for i in range(1, cfg.r + 1):
+            x = ls[:, i - 1] - lr[:, i - 1]
+            want[(cfg.label(), i)] = (np.mean(x), np.std(x, ddof=1) / np.sqrt(batch),
+                                      lyapunov.d(i, cfg.n) - lyapunov.d(i - 1, cfg.n))
+    monkeypatch.setattr(sec5, "_thm53_brackets", lambda ctx: (brs, lads, batch))
+    c = REGISTRY["thm-5.3/correction"]
+    d = lyapunov.d
+    # each form's constant as its statement writes it
+    laws = {"(d_{i-1} - d_i)/L": lambda i, n: d(i - 1, n) - d(i, n),
+            "1.5 (d_i - d_{i-1})/L": lambda i, n: 1.5 * (d(i, n) - d(i - 1, n)),
+            "(d_i - d_{i-1})/(2L)": lambda i, n: (d(i, n) - d(i - 1, n)) / 2,
+            "d_i/L": lambda i, n: d(i, n),
+            "(d_{i+1} - d_i)/L": lambda i, n: d(i + 1, n) - d(i, n)}
+    forms = [(c.check, laws["(d_{i-1} - d_i)/L"]), (c.corrected.check, lambda i, n: d(i, n) - d(i - 1, n))]
+    for f in c.corrected.foils:
+        key = next(k for k in laws if f.statement.startswith("E[(1/L) log s_{i,L}] = gamma_i + " + k))
+        forms.append((f.check, laws[key]))
+    assert len(forms) == 2 + len(laws)
+    for check, constant in forms:
+        rows = check(Context("thm-5.3/correction")).evidence["per_index_at_deepest_depth"]
+        assert sorted((r["config"], r["i"]) for r in rows) == sorted(want)
+        for r in rows:
+            m, se, dd = want[(r["config"], r["i"])]
+            n = next(cfg.n for cfg in lads if cfg.label() == r["config"])
+            assert r["L"] == 16
+            scale = 1 + abs(m)
+            assert within(abs(r["E[log s_i - r_i] (CV estimate of L(y - gamma_i))"] - m), 8 * batch * EPS * (L + scale),
+                          "mean")
+            assert within(abs(r["se"] - se), 8 * batch * EPS * (L + scale), "se")
+            assert within(abs(r["d_i - d_(i-1)"] - dd), 8 * EPS * (1 + abs(dd)), "d_i - d_(i-1)")
+            k = constant(r["i"], n)
+            assert within(abs(r["predicted constant"] - k), 8 * EPS * (1 + abs(k)), "constant")
