@@ -938,3 +938,94 @@ def test_haar_minor_constants_d(n):
     for bad in [(-1, n), (n + 1, n), (0, 0), (1.0, n)]:
         with pytest.raises(ValueError):
             lyapunov.d(*bad)
+
+
+# ----------------------------------------------------------------------------------------------
+# dynamics.train_mnist_fgln: two full-batch steps of SGD (heavy ball) and Adam replayed with torch autograd
+# from the documented update rules; the recorded losses, accuracies, settings and the run's duration
+# ----------------------------------------------------------------------------------------------
+def _mnist_reference(X, y, n, L, p, lr, momentum, optimizer, steps, seed, imgs, labs):
+    g = torch.Generator().manual_seed(seed)
+    M, d_in = X.shape[0], int(np.prod(X.shape[1:]))
+    W_in = torch.randn(n, d_in, generator=g, dtype=torch.float64) / math.sqrt(d_in)
+    Wh = list(samplers.ginibre(L, n, 1.0 / math.sqrt(n), g))
+    W_out = torch.randn(10, n, generator=g, dtype=torch.float64) / math.sqrt(n)
+    D = samplers.p_gate(max(L - 1, 1), n, p, g)[: L - 1]
+    Ws0 = [w.clone() for w in Wh]
+    params = [W_in, *Wh, W_out]
+    xs = (torch.as_tensor(X, dtype=torch.float64).reshape(M, d_in) - 0.1307) / 0.3081
+
+    def fwd(ps, x):  # rows of x are images
+        h = x @ ps[0].T @ ps[1].T
+        for l in range(1, L):
+            h = (h * D[l - 1][None, :]) @ ps[l + 1].T
+        return h @ ps[-1].T
+
+    bufs, m1, m2, losses = [None] * len(params), [0.0] * len(params), [0.0] * len(params), []
+    for step in range(steps):
+        ps = [w.detach().clone().requires_grad_() for w in params]
+        logits = fwd(ps, xs)
+        loss = -(logits.log_softmax(1)[torch.arange(M), torch.as_tensor(y)]).mean()
+        loss.backward()
+        losses.append(float(loss))
+        new = []
+        for i, (w, pw) in enumerate(zip(params, ps)):
+            gr = pw.grad
+            if optimizer == "sgd":
+                bufs[i] = gr if bufs[i] is None else momentum * bufs[i] + gr
+                new.append(w - lr * (bufs[i] if momentum else gr))
+            else:
+                m1[i] = 0.9 * m1[i] + 0.1 * gr
+                m2[i] = 0.999 * m2[i] + 0.001 * gr * gr
+                mh, vh = m1[i] / (1 - 0.9 ** (step + 1)), m2[i] / (1 - 0.999 ** (step + 1))
+                new.append(w - lr * mh / (vh.sqrt() + 1e-8))
+        params = new
+    x = torch.as_tensor(imgs.reshape(len(labs), -1) / 255.0, dtype=torch.float64)
+    pred = fwd(params, (x - 0.1307) / 0.3081).argmax(1).numpy()
+    return Ws0, params[1:-1], D, losses, float(np.mean(pred == labs))
+
+
+@pytest.mark.parametrize("optimizer,momentum", [("sgd", 0.0), ("sgd", 0.5), ("adam", 0.0)])
+def test_train_mnist_fgln_replays_two_full_batch_steps(optimizer, momentum):
+    import time
+
+    rng = np.random.default_rng(99)
+    M, n, L, p, lr, steps = 6, 4, 3, 0.6, 0.05, 2
+    X = rng.random((M, 3, 2))
+    y = rng.integers(0, 10, M)
+    imgs = rng.integers(0, 256, (5, 3, 2)).astype(np.uint8)
+    labs = rng.integers(0, 10, 5)
+    t0 = time.perf_counter()
+    run = dynamics.train_mnist_fgln(X, y, n=n, L=L, p=p, optimizer=optimizer, lr=lr, momentum=momentum,
+                                    steps=steps, batch=M, gen=torch.Generator().manual_seed(7),
+                                    evaluate=(imgs, labs), dtype="float64")
+    elapsed = time.perf_counter() - t0
+    Ws0, Ws, D, losses, acc = _mnist_reference(X, y, n, L, p, lr, momentum, optimizer, steps, 7, imgs, labs)
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(run.Ws0, Ws0))
+    assert all(np.array_equal(a, b.numpy()) for a, b in zip(run.ds, D))
+    bound = 1e3 * EPS * (1 + lr * steps * 1e2)
+    for a, b in zip(run.Ws, Ws):
+        assert np.max(np.abs(a - b.detach().numpy())) <= bound * max(1.0, np.abs(a).max())
+    assert len(run.loss) == steps and np.max(np.abs(np.array(run.loss) - np.array(losses))) <= bound * 10
+    assert run.acc == acc and run.test_acc is None
+    assert run.settings == {"n": n, "L": L, "p": p, "optimizer": optimizer, "lr": lr, "momentum": momentum,
+                            "steps": steps, "batch": M, "pool": M, "dtype": "float64"}
+    assert 0.0 <= run.seconds <= elapsed
+
+
+def test_train_mnist_fgln_and_train_gd_reject_bad_settings_and_time_themselves():
+    import time
+
+    X, y = np.zeros((4, 2, 2)), np.zeros(4, dtype=int)
+    kw = dict(n=2, L=2, lr=0.1, steps=1, gen=torch.Generator().manual_seed(0))
+    for bad in [{"optimizer": "rmsprop"}, {"steps": 0}, {"batch": 0}, {"lr": 0.0}, {"momentum": 1.0},
+                {"momentum": -0.1}, {"dtype": "float16"}]:
+        with pytest.raises(ValueError):
+            dynamics.train_mnist_fgln(X, y, **{**kw, **bad})
+    task = dynamics.synthetic_task(3, 5, 1, np.random.default_rng(0))
+    Ws, ds = dynamics.init_masked(3, 2, 0.5, 0.5, torch.Generator().manual_seed(1))
+    t0 = time.perf_counter()
+    run = dynamics.train_gd(Ws, ds, task, lr=0.1, steps=2)
+    assert 0.0 <= run.seconds <= time.perf_counter() - t0
+    with pytest.raises(ValueError):
+        dynamics.train_gd(Ws, ds, task, lr=0.1, steps=2, dtype="float16")
