@@ -1029,3 +1029,69 @@ def test_train_mnist_fgln_and_train_gd_reject_bad_settings_and_time_themselves()
     assert 0.0 <= run.seconds <= time.perf_counter() - t0
     with pytest.raises(ValueError):
         dynamics.train_gd(Ws, ds, task, lr=0.1, steps=2, dtype="float16")
+
+
+# ----------------------------------------------------------------------------------------------
+# wedge: wedge norms from Gram determinants, the Wishart/Lemma C.3 forms against mpmath, compound matrices
+# from minors, the Lemma C.6 ratio from its definition, the Haar-minor moments against p = 2 and t = 1 forms
+# ----------------------------------------------------------------------------------------------
+from theory import wedge  # noqa: E402
+
+
+def test_wedge_helpers_from_definitions():
+    import mpmath as mp
+    from itertools import combinations
+
+    rng = np.random.default_rng(101)
+    y = rng.standard_normal((3, 4, 4))
+    for i in range(1, 5):
+        want = 0.5 * np.log(np.linalg.det(np.einsum("bki,bkj->bij", y[..., :i], y[..., :i])))
+        assert np.max(np.abs(wedge.log_wedge_columns(y, i) - want)) <= 64 * 16 * EPS * np.linalg.cond(y).max() ** 2
+    assert np.all(wedge.log_wedge_columns(rng.standard_normal((2, 5, 3)), 3) > -np.inf)
+    yd = y.copy()
+    yd[..., 1] = 0.0
+    assert np.all(wedge.log_wedge_columns(yd, 2) == -np.inf)
+    for bad in (0, 5):
+        with pytest.raises(ValueError):
+            wedge.log_wedge_columns(y, bad)
+    for i, t, sigma in [(1, 1, 1.0), (2, 5, 0.7), (3, 3, 2.0)]:
+        with mp.workdps(30):
+            want = float(i * mp.log(2 * mp.mpf(sigma) ** 2) + sum(mp.digamma(mp.mpf(t - k + 1) / 2) for k in range(1, i + 1)))
+        tl = 64 * i * EPS * (1 + abs(want))
+        assert abs(wedge.wishart_logdet_mean(i, t, sigma) - want) <= tl
+        assert abs(wedge.lemma_c3_corrected(i, t, sigma) - want / 2) <= tl
+        assert abs(wedge.lemma_c3_printed(i, t, i, sigma) - want / 2) <= tl
+        assert wedge.lemma_c3_printed(i + 1, t, i, sigma) == -np.inf
+    assert wedge.lemma_c3_corrected(4, 3, 1.0) == -np.inf
+    for bad in [(0, 3, 1.0), (4, 3, 1.0)]:
+        with pytest.raises(ValueError):
+            wedge.wishart_logdet_mean(*bad)
+    m = rng.standard_normal((4, 4))
+    for t in (1, 2, 3):
+        sets = list(combinations(range(4), t))
+        want = np.array([[np.linalg.det(m[np.ix_(I, J)]) for J in sets] for I in sets])
+        assert np.max(np.abs(wedge.compound(m, t) - want)) <= 64 * t * EPS * np.abs(m).max() ** t * 4
+    # Lemma C.6 ratio: log ||C_t(S_A W S_B)|| - log(prod_{k<=t} a_k) - log(prod_{k<=t} b_k)
+    a, b = np.array([3.0, 1.5, 0.4, 0.1]), np.array([2.0, 2.0, 0.5, 0.0])
+    W = np.linalg.qr(rng.standard_normal((4, 4)))[0]
+    for t in (1, 2, 3):
+        X = np.diag(a) @ W @ np.diag(b)
+        want = np.log(np.linalg.norm(wedge.compound(X, t), 2)) - np.log(a[:t]).sum() - np.log(b[:t]).sum()
+        assert abs(wedge.log_ratio_c6(a, W, b, t) - want) <= 64 * 16 * EPS * (a[0] / a[t - 1]) * (b[0] / b[t - 1])
+    with pytest.raises(ValueError):
+        wedge.log_ratio_c6(a, W, b, 4)
+    Om = np.linalg.qr(rng.standard_normal((2, 5, 5)))[0]
+    for t in (1, 3):
+        assert np.max(np.abs(wedge.log_abs_top_minor(Om, t) - np.log(np.abs(np.linalg.det(Om[:, :t, :t]))))) <= 64 * EPS * 10
+    # moments: p = 2 gives 1/C(n, t); t = 1: E|w_11| = Gamma(n/2) / (sqrt(pi) Gamma((n+1)/2)); t = n: 1
+    for n in (2, 4, 7):
+        for t in range(1, n + 1):
+            assert abs(wedge.top_minor_abs_moment(t, n, 2.0) - 1.0 / math.comb(n, t)) <= 64 * n * EPS
+        want = math.exp(math.lgamma(n / 2) - math.lgamma((n + 1) / 2)) / math.sqrt(math.pi)
+        assert abs(wedge.top_minor_abs_mean(1, n) - want) <= 64 * n * EPS
+        assert wedge.top_minor_abs_moment(n, n, 0.5) == 1.0
+        # p = 0 is the total mass 1
+        assert abs(wedge.top_minor_abs_moment(max(1, n - 1), n, 0.0) - 1.0) <= 64 * n * EPS
+    for bad in [(0, 3, 1.0), (4, 3, 1.0), (1, 3, -1.0)]:
+        with pytest.raises(ValueError):
+            wedge.top_minor_abs_moment(*bad)
