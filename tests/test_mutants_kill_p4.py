@@ -346,3 +346,46 @@ def test_all_supports_enumerates_every_nonzero_01_matrix_once(n):
     assert all(a.shape == (n, n) for a in af._all_supports(n))
     want = {t for t in itertools.product((0, 1), repeat=n * n) if any(t)}
     assert len(got) == len(set(got)) == len(want) and set(got) == want
+
+
+def test_mp_rho_is_the_exact_correlation():
+    """_mp_rho(A) = (rho, sigma_X, sigma_Y) of (X, Y) ~ |A_ij| / sum |A| from Fraction moments (to float64
+    rounding: 50-digit mpmath then one conversion), None where a variance vanishes."""
+    rng = np.random.default_rng(47)
+    for t in range(60):
+        n = int(rng.integers(1, 6))
+        a = np.where(rng.random((n, n)) < 0.6, rng.integers(-30, 31, (n, n)), 0)
+        if not a.any():
+            continue
+        got = af._mp_rho(a.astype(float))
+        cov, vx, vy = _moments(np.abs(a).tolist())
+        if vx == 0 or vy == 0:
+            assert got is None
+            continue
+        m2 = Fraction(int(np.abs(a).sum())) ** 2
+        want = (float(cov) / math.sqrt(float(vx * vy)), math.sqrt(float(vx / m2)), math.sqrt(float(vy / m2)))
+        for g, w in zip(got, want):
+            assert abs(g - w) <= 4 * EPS * abs(w) + EPS * EPS, (a.tolist(), got, want)
+
+
+def test_definition_moments_and_symbolic_closed_form_differences():
+    """_definition_moments(n): m^2 Cov, m^2 Var X, m^2 Var Y as polynomials in the symbols a_ij, equal to the
+    Fraction moments at random integer points; _closed_form_symbolic: zero for the printed parts, and for a foil
+    the polynomial whose value is (definition - foil part) at those points."""
+    import sympy as sp
+
+    rng = np.random.default_rng(48)
+    for n in (2,):  # n = 3 costs ~2 s of sympy cancellation; every index / sign slip already shows at n = 2
+        a, moments = af._definition_moments(n)
+        assert a.shape == (n, n) and [str(s) for s in a] == [f"a{i + 1}{j + 1}" for i in range(n) for j in range(n)]
+        diffs = {p: af._closed_form_symbolic(n, p, (a, moments))
+                 for p in (af._printed_parts, af._parts_rows_twice, af._parts_no_mass)}
+        assert diffs[af._printed_parts] == [0, 0, 0]
+        for _ in range(4):
+            vals = rng.integers(1, 20, (n, n))
+            sub = {a[i, j]: int(vals[i, j]) for i in range(n) for j in range(n)}
+            assert [sp.Rational(e.subs(sub)) for e in moments] == _moments(vals.tolist())
+            q, m = _q_and_m(vals.tolist())
+            for p, d in diffs.items():
+                want = [x - y for x, y in zip(_moments(vals.tolist()), p(q, m))]
+                assert [sp.Rational(e.subs(sub)) for e in d] == want, p.__name__
