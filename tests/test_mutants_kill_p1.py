@@ -1095,3 +1095,50 @@ def test_wedge_helpers_from_definitions():
     for bad in [(0, 3, 1.0), (4, 3, 1.0), (1, 3, -1.0)]:
         with pytest.raises(ValueError):
             wedge.top_minor_abs_moment(*bad)
+
+
+# ----------------------------------------------------------------------------------------------
+# tensor: Kronecker kernels and the ring-generic references against einsum in exact integers
+# ----------------------------------------------------------------------------------------------
+from theory import tensor as tn  # noqa: E402
+
+
+def test_tensor_helpers_against_einsum():
+    rng = np.random.default_rng(111)
+    n = 3
+    vs = [rng.integers(-4, 5, n) for _ in range(3)]
+    want = np.einsum("i,j,k->ijk", *vs).ravel()
+    assert np.array_equal(tn.elementary_tensor(*vs), want)
+    assert tn.tensor_by_expansion([list(map(int, v)) for v in vs]) == [int(x) for x in want]
+    assert tn.multi_indices(n, 2) == [(i, j) for i in range(n) for j in range(n)]
+    m = rng.integers(-3, 4, (n, n))
+    T2 = np.einsum("ac,bd->abcd", m, m).reshape(n * n, n * n)
+    T3 = np.einsum("ad,be,cf->abcdef", m, m, m).reshape(n ** 3, n ** 3)
+    assert np.array_equal(tn.tensor_power(m, 2), T2) and np.array_equal(tn.tensor_power(m, 3), T3)
+    assert np.array_equal(tn.tensor_power(m, 1), m)
+    mi = [[int(x) for x in r] for r in m]
+    assert tn.tensor_power_by_expansion(mi, 2) == T2.tolist() and tn.tensor_power_by_formula(mi, 2) == T2.tolist()
+    assert tn.tensor_power_by_formula(mi, 3) == T3.tolist()
+    ws = [rng.standard_normal(n) for _ in range(3)]
+    fv = [v.astype(float) for v in vs]
+    got = tn.tensor_inner(fv, ws)
+    ref = float(np.dot(tn.elementary_tensor(*fv), tn.elementary_tensor(*ws)))
+    assert abs(got - ref) <= 64 * n ** 3 * EPS * np.prod([np.linalg.norm(a) * np.linalg.norm(b) for a, b in zip(fv, ws)])
+    x = rng.integers(-5, 6, n ** 3)
+    cube = x.reshape(n, n, n)
+    for k in range(3):
+        want = np.moveaxis(cube, k, 0).reshape(n, -1)
+        assert tn.unfolding_by_indices(list(map(int, x)), n, 3, k) == want.tolist()
+    e = tn.elementary_tensor(*fv)
+    assert tn.elementary_defect(e, n, 3) <= 64 * n ** 3 * EPS
+    y = e + tn.elementary_tensor(*ws)
+    s2 = max(np.linalg.svd(np.moveaxis(y.reshape(n, n, n), k, 0).reshape(n, -1), compute_uv=False)[1] for k in range(3))
+    assert abs(tn.elementary_defect(y, n, 3) - s2 / np.linalg.norm(y)) <= 64 * n ** 3 * EPS
+    assert tn.elementary_defect(np.zeros(n ** 2), n, 2) == 0.0
+    for bad in [lambda: tn.multi_indices(0, 2), lambda: tn.multi_indices(2, 0), lambda: tn.elementary_tensor(),
+                lambda: tn.elementary_tensor([1, 2], [1, 2, 3]), lambda: tn.tensor_power(np.ones(3), 2),
+                lambda: tn.tensor_inner([[1]], []), lambda: tn.elementary_defect(np.ones(5), 2, 2),
+                lambda: tn.unfolding_by_indices([1] * 4, 2, 2, 2), lambda: tn.unfolding_by_indices([1] * 5, 2, 2, 0),
+                lambda: tn.tensor_power(np.eye(2), 1.0)]:
+        with pytest.raises(ValueError):
+            bad()
