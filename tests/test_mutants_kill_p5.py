@@ -259,3 +259,33 @@ def test_correction_per_index_evidence_is_the_control_variate_mean_at_the_deepes
             assert within(abs(r["d_i - d_(i-1)"] - dd), 8 * EPS * (1 + abs(dd)), "d_i - d_(i-1)")
             k = constant(r["i"], n)
             assert within(abs(r["predicted constant"] - k), 8 * EPS * (1 + abs(k)), "constant")
+
+
+# ----- sec4: rem-4.2's comparison is relative to max(s_1^2, 1) in the rescaled units -------------------------
+
+@pytest.mark.parametrize("W,rel", [(np.ones((5, 5)), 1.0), (np.diag([1.0, 0.5]), 0.25)])
+def test_rem42_flags_a_singular_value_square_off_by_its_tolerance_relative_to_s1_squared(monkeypatch, W, rel):
+    """_cmp_rem42 rescales P by 2^-e2 (peak entry in [1/2, 1)) and compares the squared singular values with the
+    Gram eigenvalues relative to max(s_1^2, 1) there, against 4 kernels of rounding. An SVD whose s_1 is off by
+    a relative delta changes s_1^2 by 2 delta s_1^2, i.e. by 2 delta * rel (rel = s_1^2 / max(s_1^2, 1): 1 for
+    the all-ones 5x5 (s_1 = 5/2 rescaled), 1/4 for diag(1, 1/2) (s_1 = 1/2)): flagged at 1.2 tolerances, not at
+    0.8."""
+    from theory.claims._networks import TINY, rounding_tol
+
+    n = max(W.shape)
+    e2 = int(np.frexp(np.max(np.abs(W)))[1])
+    t = rounding_tol(n, scale=1.0, kernels=4, unit=float(np.ldexp(TINY, -e2)))
+    svd = np.linalg.svd
+    for factor, flagged in ((1.2, True), (0.8, False)):
+        delta = factor * t / (2 * rel)
+
+        def fake(P, *a, **k):
+            s = svd(P, *a, **k)
+            s = np.array(s, dtype=float)
+            s[0] *= 1 + delta
+            return s
+
+        monkeypatch.setattr(np.linalg, "svd", fake)
+        cmp = sec4._cmp_rem42([W], [])
+        monkeypatch.setattr(np.linalg, "svd", svd)
+        assert cmp.ok is (not flagged), (factor, cmp.err, cmp.tol, cmp.detail)
