@@ -1142,3 +1142,69 @@ def test_tensor_helpers_against_einsum():
                 lambda: tn.tensor_power(np.eye(2), 1.0)]:
         with pytest.raises(ValueError):
             bad()
+
+
+# ----------------------------------------------------------------------------------------------
+# exterior: float kernels and ring-generic references against sympy minors on integer matrices
+# ----------------------------------------------------------------------------------------------
+from theory import exterior as ex  # noqa: E402
+
+
+def test_exterior_helpers_against_sympy_minors():
+    import sympy
+    from itertools import combinations
+
+    rng = np.random.default_rng(121)
+    n = 4
+    for t in (1, 2, 3):
+        V = rng.integers(-3, 4, (n, t))
+        Vs = sympy.Matrix(V.tolist())
+        want = [int(Vs.extract(list(I), list(range(t))).det()) for I in combinations(range(n), t)]
+        assert np.array_equal(np.round(ex.plucker(V)), want) and ex.plucker_generic([list(map(int, V[:, k])) for k in range(t)]) == want
+        assert np.array_equal(np.round(ex.wedge(*[V[:, k] for k in range(t)])), want)
+        assert ex.wedge_by_expansion([list(map(int, V[:, k])) for k in range(t)]) == want
+        M = rng.integers(-2, 3, (n, n))
+        Ms = sympy.Matrix(M.tolist())
+        sets = list(combinations(range(n), t))
+        C = [[int(Ms.extract(list(I), list(J)).det()) for J in sets] for I in sets]
+        assert np.array_equal(np.round(ex.exterior_power(M, t)), C)
+        mi = [[int(x) for x in r] for r in M]
+        assert ex.minors_generic(mi, t) == C and ex.exterior_power_by_expansion(mi, t) == C
+        W = rng.integers(-3, 4, (n, t))
+        cb = float(np.dot(ex.plucker(V), ex.plucker(W)))  # Cauchy-Binet
+        assert abs(ex.wedge_inner(V, W) - cb) <= 64 * EPS * max(1.0, abs(cb)) * 10
+        if t < n:
+            x = [int(v) for v in want]
+            v = rng.integers(-3, 4, n)
+            lhs = ex.wedge_map(np.array(x, dtype=float), n, t) @ v  # v ∧ (v_1 ∧ ... ∧ v_t)
+            rhs = ex.plucker(np.column_stack([v, V]))
+            assert np.array_equal(np.round(lhs), np.round(rhs))
+            assert ex.wedge_map_by_expansion(x, n, t) == np.round(ex.wedge_map(np.array(x, float), n, t)).astype(int).tolist()
+            assert ex.decomposability_defect(np.array(want, float), n, t) <= 64 * n * EPS * np.linalg.cond(V.astype(float))
+    # e1∧e2 + e3∧e4 is not decomposable: v ∧ x = 0 only for v = 0, smallest two singular values 1, 1
+    x = np.zeros(6)
+    x[0], x[5] = 1.0, 1.0
+    assert abs(ex.decomposability_defect(x, 4, 2) - 1 / np.sqrt(2)) <= 64 * EPS
+    assert ex.decomposability_defect(np.zeros(6), 4, 2) == 0.0
+    rs = [[2, 0, 1], [1, 0, 2], [0, 1, 2], [0, 2, 1], [3, 1, 0, 2], [3, 2, 1, 0]]
+    for p in rs:
+        assert ex.perm_sign(p) == round(np.linalg.det(np.eye(len(p))[list(p)]))  # det of the permutation matrix
+    A = rng.integers(-3, 4, (4, 4))
+    assert ex.leibniz_det([[int(x) for x in r] for r in A]) == int(sympy.Matrix(A.tolist()).det())
+    assert ex.leibniz_det([]) == 1
+    assert ex.index_sets(4, 5) == [] and ex.index_sets(3, 2) == [(0, 1), (0, 2), (1, 2)]
+    # subspaces: cosine = prod cos(principal angles); projector distance = sin of the largest angle
+    E, F = rng.standard_normal((5, 2)), rng.standard_normal((5, 2))
+    th = ex.principal_angles(E, F)
+    assert np.all(np.diff(th) >= 0)
+    qe, qf = np.linalg.qr(E)[0], np.linalg.qr(F)[0]
+    cosines = np.linalg.svd(qe.T @ qf, compute_uv=False)
+    assert np.max(np.abs(np.sort(np.cos(th))[::-1] - cosines)) <= 1e3 * EPS
+    assert abs(ex.subspace_cosine(E, F) - np.prod(cosines)) <= 1e3 * EPS
+    P = qe @ qe.T - qf @ qf.T
+    assert abs(ex.projector_distance(E, F) - np.linalg.norm(P, 2)) <= 1e3 * EPS
+    for bad in [lambda: ex.index_sets(0, 1), lambda: ex.index_sets(3, 0), lambda: ex.plucker(np.ones(3)),
+                lambda: ex.wedge(), lambda: ex.wedge([1, 2], [1, 2, 3]), lambda: ex.exterior_power(np.ones(3), 1),
+                lambda: ex.wedge_inner(np.ones((3, 2)), np.ones((3, 1))), lambda: ex.wedge_map(np.ones(4), 4, 2)]:
+        with pytest.raises(ValueError):
+            bad()
