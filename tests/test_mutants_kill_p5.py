@@ -289,3 +289,35 @@ def test_rem42_flags_a_singular_value_square_off_by_its_tolerance_relative_to_s1
         cmp = sec4._cmp_rem42([W], [])
         monkeypatch.setattr(np.linalg, "svd", svd)
         assert cmp.ok is (not flagged), (factor, cmp.err, cmp.tol, cmp.detail)
+
+
+# ----- sec5: def-5.2/marginal's replay and evidence table --------------------------------------------------
+
+def _marginal_ref(n, r, p):
+    """P(D_11 = 1) under the rank-conditioned law: p P(Bin(n-1, p) >= r-1) / P(Bin(n, p) >= r), exact."""
+    from fractions import Fraction
+    from math import comb
+
+    tail = lambda m, k: sum(Fraction(comb(m, j)) * p ** j * (1 - p) ** (m - j) for j in range(max(k, 0), m + 1))
+    return p * tail(n - 1, r - 1) / tail(n, r)
+
+
+def test_def52_marginal_replay_and_table_are_the_closed_form():
+    from fractions import Fraction
+
+    from theory.claims import sec5
+
+    cex = sec5._marginal_cex()
+    cmp = sec5._marginal_replay(cex)
+    q = _marginal_ref(4, 2, Fraction(1, 2))
+    assert q == Fraction(7, 11) and Fraction(cmp.detail["P(D_11=1) exact"]) == q
+    assert cmp.err == float(abs(q - Fraction(1, 2))) and not cmp.ok
+    out = sec5._def52_marginal(Context("def-5.2/marginal"))
+    assert out.status is Status.REFUTED
+    for row in out.evidence["table"]:
+        p = Fraction(row["p"])
+        q = _marginal_ref(row["n"], row["r"], p)
+        assert row["P(D_11=1)"] == float(q) and within(abs(row["excess over p"] - float(q - p)), 2 * EPS, "excess")
+    # the sampler's mean of D_11 estimates the same q = 7/11 (seeded: 20000 draws, SE ~ 0.0034)
+    f, se = out.evidence["sampler_mean"], out.evidence["sampler_se"]
+    assert abs(f - 7 / 11) <= 5 * se and within(abs(se / np.sqrt(f * (1 - f) / 19999) - 1), 8 * 20000 * EPS, "se")
