@@ -1208,3 +1208,71 @@ def test_exterior_helpers_against_sympy_minors():
                 lambda: ex.wedge_inner(np.ones((3, 2)), np.ones((3, 1))), lambda: ex.wedge_map(np.ones(4), 4, 2)]:
         with pytest.raises(ValueError):
             bad()
+
+
+# ----------------------------------------------------------------------------------------------
+# subadditive: the proof's induction identity holds for EVERY sequence (it telescopes), exactly in
+# Fractions; the families against their formulas and their sympy forms; defect, shift and remainder
+# ----------------------------------------------------------------------------------------------
+from theory import subadditive as sa  # noqa: E402
+
+
+def test_induction_identity_and_families():
+    import random
+
+    import mpmath as mp
+    import sympy
+
+    rnd = random.Random(131)
+    vals = {}
+
+    def u(L):
+        if L not in vals:
+            vals[L] = Fraction(rnd.randint(-50, 50), rnd.randint(1, 9))
+        return vals[L]
+
+    for L, m in [(2, 1), (2, 3), (3, 2), (4, 3)]:
+        assert sa.induction_lhs(u, L, m) == u(L) / L
+        if m >= 2:
+            assert sa.induction_lhs(u, L, m, k_start=1) != u(L) / L
+            assert sa.induction_lhs(u, L, m, power_shift=1) != u(L) / L
+    um = sa.family("invsqrt", 1, 2, 3)
+    with mp.workdps(30):
+        assert abs(sa.induction_lhs(um, 3, 3) - um(3) / 3) <= 1e6 * mp.eps * abs(um(27))
+    for bad in [(u, 1, 2), (u, 2, 0)]:
+        with pytest.raises(ValueError):
+            sa.induction_lhs(*bad)
+    with pytest.raises(ValueError):
+        sa.induction_lhs(u, 2, 2, k_start=0)
+    assert sa.defect(u, 2, 3) == u(2) + u(3) - u(5)
+    with pytest.raises(ValueError):
+        sa.defect(u, 0, 1)
+    v = sa.shifted(u, Fraction(1, 3))
+    assert all(v(L) == u(L) + (L - 1) * Fraction(1, 3) for L in range(1, 6))
+    a, d, c = Fraction(1, 2), Fraction(3), Fraction(2, 7)
+    formulas = {"inv": lambda L: c / L, "inv-neg": lambda L: -c / L, "geom": lambda L: c / 2 ** L,
+                "parity": lambda L: c * (L % 2)}
+    Ls = sympy.Symbol("L", positive=True, integer=True)
+    for kind, f in formulas.items():
+        u2 = sa.family(kind, a, d, c)
+        expr = sa.symbolic(kind, a, d, c, Ls)
+        for L in (1, 2, 5, 8):
+            assert u2(L) == a * L + d + f(L)
+            assert sympy.Rational(expr.subs(Ls, L)) == sympy.Rational(u2(L).numerator, u2(L).denominator)
+            assert sa.remainder(u2, a, d, L) == f(L)
+    mpf = {"invsqrt": lambda L: 2 / mp.sqrt(L), "log": lambda L: 2 * mp.log(L), "loglin": lambda L: 2 * mp.log(L) / L,
+           "sqrt": lambda L: 2 * mp.sqrt(L), "inv": lambda L: 2 / mp.mpf(L), "geom": lambda L: 2 / mp.mpf(2) ** L,
+           "inv-neg": lambda L: -2 / mp.mpf(L), "parity": lambda L: 2 * (L % 2)}
+    with mp.workdps(30):
+        for kind, f in mpf.items():
+            u3 = sa.family(kind, 1.5, 0.25, 2.0)
+            expr = sa.symbolic(kind, 1.5, 0.25, 2.0, Ls)
+            for L in (1, 3, 7):
+                want = mp.mpf(1.5) * L + mp.mpf(0.25) + f(L)
+                assert abs(u3(L) - want) <= 1e6 * mp.eps * (1 + abs(want))
+                assert abs(mp.mpf(str(sympy.N(expr.subs(Ls, L), 30))) - want) <= 1e6 * mp.eps * (1 + abs(want))
+                assert abs(sa.remainder(u3, 1.5, 0.25, L) - f(L)) <= 1e6 * mp.eps * (1 + abs(want))
+    for bad in [lambda: sa.family("cubic", 1, 1, 1), lambda: sa.symbolic("cubic", 1, 1, 1, Ls)]:
+        with pytest.raises(ValueError):
+            bad()
+    assert set(sa.MEETS) | set(sa.VIOLATES) == set(mpf)
