@@ -1276,3 +1276,32 @@ def test_induction_identity_and_families():
         with pytest.raises(ValueError):
             bad()
     assert set(sa.MEETS) | set(sa.VIOLATES) == set(mpf)
+
+
+# ----------------------------------------------------------------------------------------------
+# reference: both product-spectrum references on chains with closed-form singular values
+# ----------------------------------------------------------------------------------------------
+def test_reference_log_svals_on_shared_basis_chains():
+    from theory import reference as ref
+
+    rng = np.random.default_rng(141)
+    n, L = 4, 3
+    Qs = [np.linalg.qr(rng.standard_normal((n, n)))[0] for _ in range(L + 1)]
+    svals = [np.array([2.0, 1.0, 0.5, 0.25]), np.array([3.0, 0.7, 0.6, 0.1]), np.array([1.5, 1.2, 0.2, 0.9])]
+    mats = np.stack([(Qs[l + 1] * svals[l]) @ Qs[l].T for l in range(L)])
+    want = np.sort(np.log(np.prod(svals, axis=0)))[::-1]
+    tl = 64 * n * L * EPS * np.prod(svals, axis=0).max() / np.prod(svals, axis=0).min()
+    assert np.max(np.abs(ref.naive_log_svals(mats) - want)) <= tl
+    got = ref.mp_log_svals(list(mats), 40)
+    assert np.max(np.abs(got - want)) <= tl
+    # mats[0] acts first: a rectangular chain (2 x 4 after 4 x 3) has 2 singular values, padded with -inf
+    A, B = rng.standard_normal((4, 3)), rng.standard_normal((2, 4))
+    sv = np.log(np.linalg.svd(B @ A, compute_uv=False))
+    got = ref.mp_log_svals([A, B], 40, pad_to=3)
+    assert got.shape == (3,) and got[-1] == -np.inf
+    assert np.max(np.abs(got[:2] - sv)) <= 64 * 4 * EPS * np.linalg.cond(B @ A)
+    # a rank-deficient product: the exact zero shows up as -inf
+    Z = np.diag([1.0, 1.0, 0.0])
+    got = ref.mp_log_svals([Z, rng.standard_normal((3, 3))], 40)
+    assert got[-1] == -np.inf and np.all(np.isfinite(got[:2]))
+    assert ref.naive_log_svals(np.stack([Z, np.eye(3)]))[-1] == -np.inf
