@@ -967,7 +967,7 @@ def _mnist_reference(X, y, n, L, p, lr, momentum, optimizer, steps, seed, imgs, 
         logits = fwd(ps, xs)
         loss = -(logits.log_softmax(1)[torch.arange(M), torch.as_tensor(y)]).mean()
         loss.backward()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         new = []
         for i, (w, pw) in enumerate(zip(params, ps)):
             gr = pw.grad
