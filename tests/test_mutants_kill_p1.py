@@ -1305,3 +1305,107 @@ def test_reference_log_svals_on_shared_basis_chains():
     got = ref.mp_log_svals([Z, rng.standard_normal((3, 3))], 40)
     assert got[-1] == -np.inf and np.all(np.isfinite(got[:2]))
     assert ref.naive_log_svals(np.stack([Z, np.eye(3)]))[-1] == -np.inf
+
+
+# ----------------------------------------------------------------------------------------------
+# lyapunov: Haar sampler by its QR characterisation, d_mc replayed, the K = 1 remainder against mpmath
+# quadrature, log det(I + X) directly, offset_bracket and remainder_mc replayed from their definitions
+# ----------------------------------------------------------------------------------------------
+def test_haar_orthogonal_and_d_mc_replayed():
+    g = torch.Generator().manual_seed(151)
+    q = lyapunov.haar_orthogonal(3, 4, g).numpy()
+    G = torch.randn(3, 4, 4, generator=torch.Generator().manual_seed(151), dtype=torch.float64).numpy()
+    for b in range(3):
+        assert np.max(np.abs(q[b].T @ q[b] - np.eye(4))) <= 64 * 4 * EPS
+        R = q[b].T @ G[b]  # G = Q R with R upper triangular, positive diagonal
+        assert np.max(np.abs(np.tril(R, -1))) <= 64 * 4 * EPS * np.abs(G[b]).max()
+        assert np.all(np.diag(R) > 0)
+    mean, se = lyapunov.d_mc(2, 4, 7, torch.Generator().manual_seed(152), chunk=3)
+    g2 = torch.Generator().manual_seed(152)
+    v = []
+    for b in (3, 3, 1):
+        om = lyapunov.haar_orthogonal(b, 4, g2).numpy()
+        v.extend(-np.log(np.abs(np.linalg.det(om[:, :2, :2]))))
+    v = np.array(v)
+    assert abs(mean - v.mean()) <= 64 * EPS * np.abs(v).max() * 7
+    assert abs(se - v.std(ddof=1) / np.sqrt(7)) <= 64 * EPS * np.abs(v).max() * 7
+    assert lyapunov.d_mc(0, 4, 5, g2) == (0.0, 0.0)
+    for bad in [(1, 4, 1), (1, 4, 2.0), (5, 4, 10)]:
+        with pytest.raises(ValueError):
+            lyapunov.d_mc(*bad, g2)
+
+
+def test_remainder_bound_1_against_mpmath_quadrature():
+    import mpmath as mp
+
+    ls1 = np.array([0.0, 1.0, 2.0, 0.5])
+    lbh = np.array([-1.0, 1.5, -np.inf, -4.0])
+    got = lyapunov.remainder_bound_1(ls1, lbh)
+    for k in range(4):
+        if not np.isfinite(lbh[k]):
+            assert got[k] == 0.0
+            continue
+        a = mp.exp(mp.mpf(lbh[k] - ls1[k]))
+        with mp.workdps(30):
+            want = float(mp.sqrt(mp.pi) * mp.quad(lambda u: mp.erfc(u) * mp.exp(u ** 2), [0, a / mp.sqrt(2)]))
+        assert abs(got[k] - want) <= 1e-9 * want  # quad's documented epsrel = 1e-11, times a margin
+    assert lyapunov._erfcx_integral(-1.0) == 0.0
+
+
+def test_logdet_i_plus_offset_bracket_and_remainder_mc_replayed():
+    rng = np.random.default_rng(153)
+    K = 3
+    B = rng.standard_normal((2, K, K))
+    w = torch.as_tensor(B @ np.swapaxes(B, 1, 2) + 0.1 * np.eye(K))
+    lx = torch.as_tensor(rng.normal(0, 1.0, (2, K)))
+    X = w.numpy() * np.exp(lx.numpy()[:, :, None] + lx.numpy()[:, None, :])
+    want = np.linalg.slogdet(np.eye(K) + X)[1]
+    got = lyapunov._logdet_i_plus(lx, w).numpy()
+    assert np.max(np.abs(got - want)) <= 64 * K * EPS * np.linalg.cond(np.eye(K) + X).max()
+    # offset_bracket
+    bsz, n = 3, 5
+    log_s = np.sort(rng.normal(0, 2, (bsz, n)), axis=1)[:, ::-1].copy()
+    log_r = log_s + rng.normal(0, 0.1, (bsz, n))
+    for Kb in (1, 2):
+        v, rho = lyapunov.offset_bracket(log_s, log_r, Kb, torch.Generator().manual_seed(154), draws=3)
+        assert np.max(np.abs(v - (log_s[:, :Kb].sum(1) - log_r[:, :Kb].sum(1)))) <= 64 * n * EPS * np.abs(log_s).max()
+        lbh = 0.5 * np.log(np.exp(2 * log_s[:, Kb:]).sum(1))
+        if Kb == 1:
+            assert np.max(np.abs(rho - lyapunov.remainder_bound_1(log_s[:, 0], lbh))) <= 64 * EPS * np.abs(rho).max()
+        else:
+            g = torch.randn(bsz, 3, Kb, Kb, generator=torch.Generator().manual_seed(154), dtype=torch.float64).numpy()
+            want = np.zeros(bsz)
+            for b in range(bsz):
+                for j in range(3):
+                    # (1/2) log det(I + beta (S G^T)^{-1} (S G^T)^{-T}): G^T has the law of G (the code's
+                    # comment writes G, its QR route forms (G^T G)^{-1}; equal in law, this replays the draw)
+                    SG = np.diag(np.exp(log_s[b, :Kb])) @ g[b, j].T
+                    Mi = np.linalg.inv(SG)
+                    want[b] += 0.5 * np.linalg.slogdet(np.eye(Kb) + np.exp(2 * lbh[b]) * Mi @ Mi.T)[1] / 3
+            assert np.max(np.abs(rho - want)) <= 1e3 * EPS * np.exp(2 * np.abs(log_s).max()) * 10
+    for bad in [dict(K=0), dict(K=6), dict(draws=0)]:
+        with pytest.raises(ValueError):
+            lyapunov.offset_bracket(log_s, log_r, **{"K": 1, "gen": torch.Generator(), **bad})
+    with pytest.raises(ValueError):
+        lyapunov.offset_bracket(log_s, log_r[:, :4], 1, torch.Generator())
+    ls_bad = log_s.copy()
+    ls_bad[0, 1] = -np.inf
+    with pytest.raises(ValueError):
+        lyapunov.offset_bracket(ls_bad, log_r, 2, torch.Generator())
+    # remainder_mc: (1/2) E log det(I + Y^T Y), Y = S_c G_c (S_K G_K)^{-1}
+    for Kb in (1, 2):
+        got = lyapunov.remainder_mc(log_s, Kb, torch.Generator().manual_seed(155), draws=3)
+        g = torch.randn(bsz, 3, n, Kb, generator=torch.Generator().manual_seed(155), dtype=torch.float64).numpy()
+        want = np.zeros(bsz)
+        for b in range(bsz):
+            s = np.exp(log_s[b])
+            for j in range(3):
+                Y = np.diag(s[Kb:]) @ g[b, j, Kb:] @ np.linalg.inv(np.diag(s[:Kb]) @ g[b, j, :Kb])
+                want[b] += 0.5 * np.linalg.slogdet(np.eye(Kb) + Y.T @ Y)[1] / 3
+        assert np.max(np.abs(got - want)) <= 1e3 * EPS * np.exp(2 * np.abs(log_s).max()) * 10
+    assert np.array_equal(lyapunov.remainder_mc(log_s, n, torch.Generator()), np.zeros(bsz))
+    for bad in [dict(K=0), dict(K=6), dict(draws=0)]:
+        with pytest.raises(ValueError):
+            lyapunov.remainder_mc(log_s, **{"K": 1, "gen": torch.Generator(), **bad})
+    with pytest.raises(ValueError):
+        lyapunov.remainder_mc(ls_bad, 2, torch.Generator())
