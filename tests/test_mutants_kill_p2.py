@@ -256,3 +256,21 @@ def test_rem_b5_comparison_is_homogeneous_in_the_scale_of_M():
                       for t in range(1, n + 1))
             bad = app_b2._rem_b5_cmp(M, value=lambda smp, t: mpmath.fprod(smp[:t]) * (1 + rel))
             assert not bad.ok, (n, e, bad.detail, float(np.prod(s)))
+            # wrong at the last t = n only: every t = 1..n is compared
+            last = app_b2._rem_b5_cmp(M, value=lambda smp, t: mpmath.fprod(smp[:t]) * (1 + rel * (t == n)))
+            assert not last.ok and last.detail["t"] == n, (n, e, last.detail)
+
+
+def test_rem_b5_comparison_budget_follows_s1_on_a_spread_spectrum():
+    """``_rem_b5_cmp`` on spectra spread over 8 decades (s_1 = 1, the others down to 1e-8): the truth is
+    accepted, the ratios recover s_t relative to s_1, and the budget at t is rounding at s_1^t, the size of the
+    entries of ∧^t M — so a value off by 30 such tolerances at some t is rejected."""
+    for n, spec in ((3, (1.0, 1e-4, 1e-8)), (4, (1.0, 1e-2, 1e-5, 1e-8))):
+        M = _with_spectrum(spec, 40 + n)
+        out = app_b2._rem_b5_cmp(M)
+        assert out.ok, out.detail
+        assert within(out.detail["max_rel_ratio_error"], tol(n * n, kappa=1e8, kernels=8 * n), "ratios")
+        for t in range(1, n + 1):
+            big = 30 * tol(len(app_b2.ext.index_sets(n, t)) + n, scale=1.0, kernels=2 * t + 2)
+            bad = app_b2._rem_b5_cmp(M, value=lambda smp, t_: mpmath.fprod(smp[:t_]) + big * (t_ == t))
+            assert not bad.ok and bad.detail["t"] == t, (n, t, bad.detail)
