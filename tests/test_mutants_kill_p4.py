@@ -389,3 +389,112 @@ def test_definition_moments_and_symbolic_closed_form_differences():
             for p, d in diffs.items():
                 want = [x - y for x, y in zip(_moments(vals.tolist()), p(q, m))]
                 assert [sp.Rational(e.subs(sub)) for e in d] == want, p.__name__
+
+
+# -- Appendix F's input strategy: what weight_matrices promises -------------------------------------------
+
+def _drawn(strategy, count=150):
+    from hypothesis import HealthCheck, given, settings
+
+    seen = []
+
+    @settings(max_examples=count, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(strategy)
+    def run(a):
+        seen.append(np.asarray(a))
+
+    run()
+    return seen
+
+
+def test_weight_matrices_integer_mode_draws_weights_up_to_a_million():
+    """integer=True: square nonzero int64 matrices, entries in {0} u [1, 10^6], not all 0/1 ('Integer weights
+    (1..10^6) for exact checks')."""
+    seen = _drawn(af.weight_matrices(integer=True))
+    for a in seen:
+        assert a.dtype == np.int64 and a.ndim == 2 and a.shape[0] == a.shape[1] and 1 <= a.shape[0] <= 7
+        assert a.any() and a.min() >= 0 and a.max() <= 10**6
+    assert max(int(a.max()) for a in seen) > 1000
+
+
+def test_weight_matrices_float_mode_is_values_times_ten_to_e():
+    """Floats: entries in [1e-12, 1 + 1e-3] (dynamic: 10^U(-12, 0); else U[0, 1) + 1e-3) times 10^E with E drawn
+    from exp_range (here fixed, E = 7: 10.0**7 is exact), random signs with ``signed``; the largest entries reach
+    the top of the range."""
+    e = 7
+    for signed in (False, True):
+        seen = _drawn(af.weight_matrices(signed=signed, exp_range=(e, e)), 100)
+        tops = []
+        for a in seen:
+            w = np.abs(a[a != 0]) / 10.0**e
+            assert a.shape[0] == a.shape[1] and w.size
+            assert w.min() >= 1e-12 * (1 - 4 * EPS) and w.max() <= (1 + 1e-3) * (1 + 4 * EPS), (signed, a)
+            tops.append(w.max())
+        assert max(tops) > 0.5
+        assert any((a < 0).any() for a in seen) == signed
+
+
+def _wm(k, mode, seed, *, integer=False, signed=False, e=7, p=0.3, ones=False):
+    """weight_matrices' body with its draws scripted: size k, support mode, rng seed, sparse density p, integer
+    weights 1..10^6 (else all ones), the scale exponent E = e."""
+    s = af.weight_matrices(k, integer=integer, signed=signed, exp_range=(e, e)).wrapped_strategy
+
+    def draw(strategy):
+        r = repr(strategy)
+        if r.startswith("just("):
+            return k
+        if r.startswith("sampled_from("):
+            return mode
+        if r.startswith("floats("):
+            return p
+        if r.startswith("booleans("):
+            return not ones
+        if r.startswith("integers(") and r == f"integers({e}, {e})" or r == f"integers(min_value={e}, max_value={e})":
+            return e
+        return seed  # the rng seed (S.seeds())
+
+    return s.definition(draw, *s.args, **s.kwargs)
+
+
+def test_weight_matrices_supports_and_values_by_mode():
+    """Per mode, on many seeds: dense / dynamic fill every cell, with values U[0, 1) + 1e-3 (dense) or in
+    [1e-12, 1] (dynamic), times 10^E; diagonal / antidiagonal / one-row / line supports have that shape (line:
+    >= 2 collinear cells); integer weights lie in [1, 10^6] (or are all 1) on the same support as the float draw
+    of the same seed; ``signed`` only flips signs of the same draw. (An empty support falls back to one random
+    cell.)"""
+    e = 7
+    for mode in af.MODES:
+        vals = []
+        for seed in range(40):
+            k = 2 + seed % 6
+            a = _wm(k, mode, seed, e=e)
+            w = a / 10.0**e
+            sup = a != 0
+            assert a.shape == (k, k) and sup.any() and (a >= 0).all(), (mode, seed)
+            nz = w[sup]
+            if mode == "dynamic":
+                assert sup.all() and nz.min() >= 1e-12 * (1 - 4 * EPS) and nz.max() <= 1 + 4 * EPS
+            else:
+                assert nz.min() >= 1e-3 * (1 - 4 * EPS) and nz.max() < (1 + 1e-3) * (1 + 4 * EPS), (mode, seed)
+            if mode == "dense":
+                assert sup.all()
+            one = sup.sum() == 1  # an empty mask falls back to one random cell, anywhere
+            if mode == "diagonal" and not one:
+                assert not (sup & ~np.eye(k, dtype=bool)).any()
+            if mode == "antidiagonal" and not one:
+                assert not (sup & ~np.fliplr(np.eye(k, dtype=bool))).any()
+            if mode == "one-row":
+                assert np.count_nonzero(sup.any(1)) == 1
+            if mode == "line":
+                pts = np.argwhere(sup)
+                assert len(pts) >= 2 and np.linalg.matrix_rank((pts - pts[0]).astype(float)) == 1
+            vals.extend(nz.tolist())
+            s = _wm(k, mode, seed, e=e, signed=True)
+            assert np.array_equal(np.abs(s), a)
+            for ones in (False, True):
+                b = _wm(k, mode, seed, integer=True, ones=ones)
+                assert b.dtype == np.int64 and np.array_equal(b != 0, sup), (mode, seed)
+                assert (b[sup] == 1).all() if ones else (b[sup] >= 1).all() and b.max() <= 10**6
+        if mode in ("dense", "sparse"):
+            assert len(set(vals)) == len(vals) and min(vals) < 0.05 and max(vals) > 0.95, mode
