@@ -1409,3 +1409,66 @@ def test_logdet_i_plus_offset_bracket_and_remainder_mc_replayed():
             lyapunov.remainder_mc(log_s, **{"K": 1, "gen": torch.Generator(), **bad})
     with pytest.raises(ValueError):
         lyapunov.remainder_mc(ls_bad, 2, torch.Generator())
+
+
+# ----------------------------------------------------------------------------------------------
+# claims._networks: the autograd references against explicit products / the complex step, and the
+# strategies' promises (chained shapes, non-idempotent general gates, gate ranks, log-gaps, spectra)
+# ----------------------------------------------------------------------------------------------
+from hypothesis import HealthCheck, given  # noqa: E402
+from hypothesis import settings as hsettings  # noqa: E402
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_networks_torch_references(masked):
+    from theory.claims import _networks as nw
+
+    Ws, ds, rng = _net(161 + masked, masked=masked)
+    G = rng.standard_normal((Ws[-1].shape[0], Ws[0].shape[1]))
+    D, _, _ = _brute(Ws, ds)
+    L = len(Ws)
+    sc = _scale(Ws, ds) ** 2 * np.linalg.norm(G, 2)
+    grads = nw.torch_fgln_grads(Ws, ds, G)
+    for l in range(1, L + 1):
+        A = np.eye(Ws[-1].shape[0])
+        for k in range(L, l, -1):
+            A = A @ Ws[k - 1] @ D[k - 1]
+        B = np.eye(Ws[0].shape[1])
+        for k in range(1, l):
+            B = D[k] @ Ws[k - 1] @ B
+        _close(grads[l - 1], A.T @ G @ B.T, sc)
+    jf = _complex_step(Ws, ds, [-g for g in grads])
+    _close(nw.torch_jdot_flow(Ws, ds, G), jf, sc * _scale(Ws, ds) ** 2 * L)
+
+
+_HS = hsettings(derandomize=True, max_examples=25, database=None, deadline=None,
+                suppress_health_check=list(HealthCheck))
+
+
+@_HS
+@given(data=__import__("hypothesis").strategies.data())
+def test_networks_strategies_keep_their_promises(data):
+    from theory.claims import _networks as nw
+
+    net = data.draw(nw.networks(L=(1, 4), n=(1, 4), min_gate_rank=1))
+    Ws, ds = net["Ws"], net["ds"]
+    assert len(ds) == len(Ws) - 1
+    for l in range(1, len(Ws)):
+        assert Ws[l].shape[1] == Ws[l - 1].shape[0] and ds[l - 1].shape == (Ws[l - 1].shape[0],)
+        assert np.count_nonzero(ds[l - 1]) >= 1
+    sq = data.draw(nw.networks(L=(2, 3), n=(2, 3), square=True))
+    assert len({w.shape for w in sq["Ws"]}) == 1 and sq["Ws"][0].shape[0] == sq["Ws"][0].shape[1]
+    n = data.draw(__import__("hypothesis").strategies.integers(1, 5))
+    g = data.draw(nw.gate_vector(n, "general"))
+    assert g.shape == (n,) and not np.all((g == 0) | (g == 1))  # a general gate is never idempotent
+    m = data.draw(nw.gate_vector(n, "masked"))
+    assert np.all((m == 0) | (m == 1))
+    ng = data.draw(nw.net_and_grad("masked", L=(1, 3), n=(1, 3)))
+    assert ng["G"].shape == (ng["Ws"][-1].shape[0], ng["Ws"][0].shape[1])
+    s = data.draw(nw.distinct_svals(4, min_log_gap=0.1))
+    assert np.all(s > 0) and np.all(np.diff(np.log(s)) <= -0.1 * (1 - 64 * EPS))
+    z = data.draw(nw.distinct_svals(3, zero_last=True))
+    assert z[-1] == 0.0 and np.all(z[:-1] > 0)
+    M = data.draw(nw.matrix_with_svals(5, 4, s[:3]))
+    sv = np.linalg.svd(M, compute_uv=False)
+    assert np.max(np.abs(sv[:3] - s[:3])) <= 64 * 5 * EPS * s[0] and sv[3] <= 64 * 5 * EPS * s[0]
