@@ -335,3 +335,37 @@ def test_c7_rows_scale_the_remainder_limits_by_c(monkeypatch):
         assert r["d(p,q) converges"] == conv
         assert r["d_lim"] == (dp[0] if conv else None)
     assert any(r["c"] != 0 and r["family"] in subadditive.MEETS for r in rows)
+
+
+# -- lem-e.2: the analytic paths the property check draws ------------------------------------------------
+
+def test_analytic_path_draws_differentiable_svds_with_real_crossings():
+    """_analytic_path: X0 (rows x rows), Y0 (cols x cols) orthogonal, Kx, Ky skew, len(s0) = len(c) = min(rows, cols);
+    s0 distinct when tie is False, and s_1 = s_2 exactly (two branches crossing at t = 0) when tie is True."""
+    from hypothesis import HealthCheck, given, settings
+
+    seen = set()
+
+    @settings(max_examples=40, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(app_e._analytic_path())
+    def check(d):
+        rows, cols = d["X0"].shape[0], d["Y0"].shape[0]
+        k = min(rows, cols)
+        assert d["X0"].shape == (rows, rows) and d["Y0"].shape == (cols, cols)
+        for Q in (d["X0"], d["Y0"]):
+            assert within(float(np.max(np.abs(Q.T @ Q - np.eye(Q.shape[0])))), tol(Q.shape[0], kernels=2), "orth")
+        for K in (d["Kx"], d["Ky"]):
+            assert np.array_equal(K, -K.T)
+        s0 = np.asarray(d["s0"])
+        assert s0.shape == (k,) and np.asarray(d["c"]).shape == (k,)
+        if d["tie"]:
+            assert k >= 2 and s0[0] == s0[1], s0
+            rest = np.concatenate([s0[:1], s0[2:]])
+        else:
+            rest = s0
+        assert len(set(rest.tolist())) == len(rest), s0
+        seen.add((d["tie"], k))
+
+    check()
+    assert (True, 2) in seen and (False, 1) in seen
