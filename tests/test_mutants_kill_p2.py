@@ -274,3 +274,14 @@ def test_rem_b5_comparison_budget_follows_s1_on_a_spread_spectrum():
             big = 30 * tol(len(app_b2.ext.index_sets(n, t)) + n, scale=1.0, kernels=2 * t + 2)
             bad = app_b2._rem_b5_cmp(M, value=lambda smp, t_: mpmath.fprod(smp[:t_]) + big * (t_ == t))
             assert not bad.ok and bad.detail["t"] == t, (n, t, bad.detail)
+
+
+def test_ratio_row_is_the_absolute_error_against_the_tolerance():
+    """``_ratio_row`` (every detector-panel row): err = |got - want| on both sides of the truth, ok iff
+    err <= tol (equality included), the inputs reported unchanged."""
+    for got, want, tl in [(0.25, 0.5, 0.125), (0.5, 0.25, 0.25), (0.75, 0.75, 0.0), (-1.0, 1.0, 2.0),
+                          (1.0, -1.0, 1.5), (0.0, 0.7071067811865476, 1e-15)]:
+        row = app_b._ratio_row("x", got, want, tl)
+        assert row["err"] == abs(got - want)
+        assert row["ok"] is (abs(got - want) <= tl)
+        assert (row["input"], row["defect"], row["truth"], row["tol"]) == ("x", got, want, tl)
