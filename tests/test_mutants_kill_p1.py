@@ -1472,3 +1472,118 @@ def test_networks_strategies_keep_their_promises(data):
     M = data.draw(nw.matrix_with_svals(5, 4, s[:3]))
     sv = np.linalg.svd(M, compute_uv=False)
     assert np.max(np.abs(sv[:3] - s[:3])) <= 64 * 5 * EPS * s[0] and sv[3] <= 64 * 5 * EPS * s[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# dynamics: the idx reader and the MNIST file checks on small generated inputs (test_mnist.py is
+# machinery for the mutation driver, so these are the checks that count there), the stream seeds and
+# the un-augmented pool
+# ----------------------------------------------------------------------------------------------
+def test_parse_idx_reads_and_rejects_exactly_by_the_format(tmp_path):
+    arr = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
+    data = struct.pack(">HBB", 0, 8, 3) + struct.pack(">III", 2, 3, 4) + arr.tobytes()
+    assert np.array_equal(dynamics.parse_idx(data), arr)
+    lab = struct.pack(">HBB", 0, 8, 1) + struct.pack(">I", 5) + bytes([1, 2, 3, 4, 5])
+    assert np.array_equal(dynamics.parse_idx(lab), [1, 2, 3, 4, 5])
+    four = struct.pack(">HBB", 0, 8, 4) + struct.pack(">IIII", 1, 2, 1, 2) + bytes(4)
+    assert dynamics.parse_idx(four).shape == (1, 2, 1, 2)
+    bad = [data[:3], struct.pack(">HBB", 1, 8, 3) + data[4:], struct.pack(">HBB", 0, 9, 3) + data[4:],
+           struct.pack(">HBB", 0, 8, 0) + data[4:], struct.pack(">HBB", 0, 8, 5) + data[4:], data[:10],
+           data[:-1], data + b"\0"]
+    for b in bad:
+        with pytest.raises(ValueError, match="x.idx"):
+            dynamics.parse_idx(b, "x.idx")
+    (tmp_path / "a.idx").write_bytes(data)
+    with gzip.open(tmp_path / "a.idx.gz", "wb") as f:
+        f.write(data)
+    assert np.array_equal(dynamics.read_idx(tmp_path / "a.idx"), arr)
+    assert np.array_equal(dynamics.read_idx(tmp_path / "a.idx.gz"), arr)
+    (tmp_path / "b.gz").write_bytes(b"not gzip at all")
+    with pytest.raises(ValueError, match="gzip"):
+        dynamics.read_idx(tmp_path / "b.gz")
+    with pytest.raises(ValueError, match="idx file"):
+        dynamics.read_idx(tmp_path / "missing.idx")
+
+
+def test_mnist_files_and_array_checks(tmp_path):
+    names = list(dynamics.MNIST_FILES)
+    with pytest.raises(ValueError, match="no MNIST"):
+        dynamics.mnist_files(tmp_path)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for k, name in enumerate(names[:3]):
+        (raw / (name + (".gz" if k % 2 else ""))).write_bytes(b"")
+    with pytest.raises(ValueError, match=names[3]) as exc:
+        dynamics.mnist_files(tmp_path)
+    assert "incomplete" in str(exc.value) and names[0] not in str(exc.value)
+    (raw / names[3]).write_bytes(b"")
+    found = dynamics.mnist_files(tmp_path)
+    assert found == {n: raw / (n + (".gz" if k % 2 and k < 3 else "")) for k, n in enumerate(names)}
+    # the preferred folder MNIST/raw wins once complete
+    mr = tmp_path / "MNIST" / "raw"
+    mr.mkdir(parents=True)
+    for n in names:
+        (mr / (n + ".gz")).write_bytes(b"")
+    assert dynamics.mnist_files(tmp_path) == {n: mr / (n + ".gz") for n in names}
+    # array checks: magic, shape, label range
+    for name, (magic, dims) in dynamics.MNIST_FILES.items():
+        ok = np.zeros(dims, dtype=np.uint8)
+        dynamics._check_mnist_array(name, "p", ok, magic)
+        other = 2049 if magic == 2051 else 2051
+        with pytest.raises(ValueError, match="magic"):
+            dynamics._check_mnist_array(name, "p", ok, other)
+        with pytest.raises(ValueError, match="shape"):
+            dynamics._check_mnist_array(name, "p", ok[:-1], magic)
+        if magic == 2049:
+            lab = ok.copy()
+            lab[-1] = 9
+            dynamics._check_mnist_array(name, "p", lab, magic)
+            lab[-1] = 10
+            with pytest.raises(ValueError, match="label 10"):
+                dynamics._check_mnist_array(name, "p", lab, magic)
+        else:
+            img = ok.copy()
+            img[-1, -1, -1] = 255  # pixel values are not labels
+            dynamics._check_mnist_array(name, "p", img, magic)
+
+
+def test_derive_stream_and_unaugmented_pool():
+    import hashlib
+
+    for seed, k in [(0, 0), (1, 3), (12345, 7), (-2, 1)]:
+        h = hashlib.sha256(f"{seed}:{k}".encode()).digest()
+        want = int.from_bytes(h[:8], "little") >> 2
+        got = dynamics.derive_stream(seed, k)
+        assert got == want and 0 <= got < 2 ** 62
+    assert len({dynamics.derive_stream(5, k) for k in range(50)}) == 50
+    imgs = np.random.default_rng(171).integers(0, 256, (4, 28, 28)).astype(np.uint8)
+    labs = np.array([3, 1, 4, 1])
+    X, y = dynamics.augmented_pool(imgs, labs, copies=3, seed=0, augment=False)
+    assert X.dtype == torch.float32 and X.shape == (4, 28, 28)
+    assert np.array_equal(X.numpy(), imgs.astype(np.float32) / np.float32(255.0))
+    assert y.dtype == np.int64 and np.array_equal(y, labs)
+    with pytest.raises(ValueError):
+        dynamics.augmented_pool(imgs, labs, copies=0, seed=0)
+
+
+def test_validate_mnist_summary_and_checksums_cached_or_not(fake_mnist):
+    import hashlib
+
+    root, content = fake_mnist
+    dynamics._MNIST_CACHE.clear()
+    with pytest.raises(ValueError, match="md5"):
+        dynamics.validate_mnist(root, checksums=True)  # read from disk
+    info = dynamics.validate_mnist(root)
+    assert info["train"] == 60000 and info["test"] == 10000 and info["release"] is False
+    assert info["train_label_counts"] == np.bincount(content["train-labels-idx1-ubyte"], minlength=10).tolist()
+    assert info["test_label_counts"] == np.bincount(content["t10k-labels-idx1-ubyte"], minlength=10).tolist()
+    for name, arr in content.items():
+        magic, dims = dynamics.MNIST_FILES[name]
+        head = struct.pack(">HBB", 0, 8, len(dims)) + struct.pack(">" + "I" * len(dims), *dims)
+        assert info["md5"][name] == hashlib.md5(head + arr.tobytes()).hexdigest()
+    assert info["folder"] == str(root / "MNIST" / "raw")
+    assert set(info["files"]) == set(dynamics.MNIST_FILES)
+    with pytest.raises(ValueError, match="md5"):
+        dynamics.validate_mnist(root, checksums=True)  # from the cache
+    with pytest.raises(ValueError, match="split"):
+        dynamics.load_mnist(root, "validation")
