@@ -1587,3 +1587,89 @@ def test_validate_mnist_summary_and_checksums_cached_or_not(fake_mnist):
         dynamics.validate_mnist(root, checksums=True)  # from the cache
     with pytest.raises(ValueError, match="split"):
         dynamics.load_mnist(root, "validation")
+
+
+# ----------------------------------------------------------------------------------------------
+# diagcorr: the three rho evaluations against exact Fractions from the definition (weighted Pearson of
+# the cell coordinates); the SVD-freedom helpers by their defining properties
+# ----------------------------------------------------------------------------------------------
+from theory import diagcorr as dc  # noqa: E402
+
+
+def _rho_fraction(A):
+    W = [[abs(Fraction(int(x))) for x in r] for r in A]
+    n = len(W)
+    m = sum(map(sum, W))
+    P = [[w / m for w in r] for r in W]
+    ex = sum((i + 1) * P[i][j] for i in range(n) for j in range(n))
+    ey = sum((j + 1) * P[i][j] for i in range(n) for j in range(n))
+    cov = sum((i + 1 - ex) * (j + 1 - ey) * P[i][j] for i in range(n) for j in range(n))
+    vx = sum((i + 1 - ex) ** 2 * P[i][j] for i in range(n) for j in range(n))
+    vy = sum((j + 1 - ey) ** 2 * P[i][j] for i in range(n) for j in range(n))
+    return cov, vx, vy, m
+
+
+def test_diagcorr_rho_against_exact_fractions():
+    rng = np.random.default_rng(181)
+    for n in (2, 3, 5):
+        for _ in range(3):
+            A = rng.integers(-9, 10, (n, n))
+            A[0, 0], A[-1, -1] = 3, -2  # defined: two rows and two columns
+            cov, vx, vy, m = _rho_fraction(A)
+            want = float(cov) / math.sqrt(float(vx * vy))
+            tl = 64 * n ** 4 * EPS / math.sqrt(float(vx * vy))
+            assert abs(dc.rho_pearson(A) - want) <= tl and abs(dc.rho(A) - want) <= tl
+            assert abs(dc.rho_closed_form(A) - want) <= tl
+            c, x, y = dc.rho_exact_parts(A.tolist())
+            assert (c, x, y) == (m * m * cov, m * m * vx, m * m * vy)
+            assert dc.is_defined(A)
+    one_row = np.zeros((3, 3))
+    one_row[1] = [1, 2, 3]
+    assert not dc.is_defined(one_row) and math.isnan(dc.rho_pearson(one_row)) and math.isnan(dc.rho_closed_form(one_row))
+    assert not dc.is_defined(one_row.T) and math.isnan(dc.rho(one_row.T))
+    assert dc.rho(np.eye(4)) == 1.0 or abs(dc.rho(np.eye(4)) - 1.0) <= 64 * EPS
+    assert abs(dc.rho(np.fliplr(np.eye(4))) + 1.0) <= 64 * EPS
+    for bad in [np.ones((2, 3)), np.zeros((2, 2)), np.array([[1.0, np.nan], [0, 1]])]:
+        with pytest.raises(ValueError):
+            dc.rho(bad)
+    for bad in [[], [[1, 2]], [[0, 0], [0, 0]]]:
+        with pytest.raises(ValueError):
+            dc.rho_exact_parts(bad)
+
+
+def test_diagcorr_svd_freedom_helpers():
+    rng = np.random.default_rng(182)
+    s = np.array([[3.0, 1.0, 1e-9, 0.0], [2.0, 2.0, 2.0, 1e-3]])
+    assert np.array_equal(dc.resolved_rank(s, 1e-6), [2, 4])
+    assert np.array_equal(dc.resolved_rank(s, 0.9), [1, 3])
+    for bad in [(np.array(1.0), 0.1), (np.zeros((2, 0)), 0.1), (s, 0.0)]:
+        with pytest.raises(ValueError):
+            dc.resolved_rank(*bad)
+    U = np.linalg.qr(rng.standard_normal((2, 5, 5)))[0]
+    k = np.array([2, 4])
+    R = dc.rotate_free_columns(U, k, np.random.default_rng(0))
+    for b in range(2):
+        kk = k[b]
+        assert np.array_equal(R[b][:, :kk], U[b][:, :kk])
+        assert np.max(np.abs(R[b].T @ R[b] - np.eye(5))) <= 64 * 5 * EPS
+        P1 = U[b][:, kk:] @ U[b][:, kk:].T  # same free span
+        assert np.max(np.abs(R[b][:, kk:] @ R[b][:, kk:].T - P1)) <= 64 * 5 * EPS
+    assert not np.allclose(R[0][:, 2:], U[0][:, 2:])  # m = 3 >= 2: really rotated
+    V = np.linalg.qr(rng.standard_normal((2, 5, 5)))[0]
+    Al = dc.align_free_columns(U, k, V)
+    for b in range(2):
+        kk = k[b]
+        assert np.array_equal(Al[b][:, :kk], U[b][:, :kk])
+        assert np.max(np.abs(Al[b].T @ Al[b] - np.eye(5))) <= 64 * 5 * EPS
+        # Gram-Schmidt of the projected V columns, in order, positive diagonal: Al_free^T X is upper
+        # triangular with positive diagonal, X = (I - F F^T) V_free
+        F = U[b][:, :kk]
+        X = V[b][:, kk:] - F @ (F.T @ V[b][:, kk:])
+        Rm = Al[b][:, kk:].T @ X
+        assert np.max(np.abs(np.tril(Rm, -1))) <= 64 * 5 * EPS and np.all(np.diag(Rm) > 0)
+    assert np.array_equal(dc.align_free_columns(U, 5, V), U)
+    for bad in [(U[0][:, :4], 1), (U, 6), (U, -1)]:
+        with pytest.raises(ValueError):
+            dc.rotate_free_columns(*bad, np.random.default_rng(0))
+    with pytest.raises(ValueError):
+        dc.align_free_columns(U, k, V[0])
