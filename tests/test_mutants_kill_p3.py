@@ -369,3 +369,68 @@ def test_analytic_path_draws_differentiable_svds_with_real_crossings():
 
     check()
     assert (True, 2) in seen and (False, 1) in seen
+
+
+# -- Theorem D.1's input strategy: every drawn case meets the hypotheses it is built for -------------------
+
+_GRID = np.linspace(-2.0, 2.0, 9)
+
+
+def test_d1_case_draws_meet_theorem_d1_hypotheses():
+    """d1_case (through cases()): n and r in their ranges (r <= n - 1, r <= n - 2 with an 'always' zero tail), C
+    symmetric with C^{r,r} positive definite and its last LDL pivot ell_r = 10^g, g on the grid of 9 points in
+    [-2, 2]; the family's shape (spd / near-violation: C positive definite; psd-singular: C singular PSD); a starts at
+    0, gaps 'exp' in [0.3, 1] or 'poly' in {1, 2} among the top r + 1 (separation), possibly 0 beyond; a zero tail
+    (a = +inf) starts at k > r (k < n for 'always'), never with zero_tail=False."""
+    from hypothesis import HealthCheck, given, settings
+
+    seen = set()
+    for kw in ({}, {"zero_tail": False}, {"zero_tail": "always", "n": (4, 5), "r_min": 2}, {"r_min": 2, "n": (3, 5)}):
+        always = kw.get("zero_tail") == "always"
+        n_lo, n_hi = kw.get("n", (2, 5))
+        r_min = kw.get("r_min", 1)
+
+        @settings(max_examples=25, derandomize=True, database=None, deadline=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(app_d.cases(**kw))
+        def check(c):
+            C, r, a, kind, fam = c["C"], c["r"], np.asarray(c["a"]), c["kind"], c["family"]
+            n = C.shape[0]
+            assert C.shape == (n, n) and a.shape == (n,)
+            assert max(n_lo, r_min + (2 if always else 1)) <= n <= n_hi
+            assert r_min <= r <= n - (2 if always else 1)
+            assert np.array_equal(C, C.T)
+            Lc = np.linalg.cholesky(C[:r, :r])
+            g = math.log10(Lc[r - 1, r - 1] ** 2)
+            kappa = np.linalg.cond(C[:r, :r])
+            assert within(float(np.min(np.abs(_GRID - g))), tol(r, kernels=4, kappa=kappa), "ell_r = 10^g"), g
+            w = np.linalg.eigvalsh(C)
+            wtol = tol(n, kernels=4, scale=float(np.max(np.abs(w))))
+            if fam in ("spd", "near-violation"):
+                assert w[0] > 0
+            elif fam == "psd-singular":
+                assert w[0] >= -wtol and np.sum(w > wtol) <= n - 1
+            else:
+                assert fam == "indefinite"
+            assert kind in ("exp", "poly") and a[0] == 0.0
+            fin = np.isfinite(a)
+            k = int(np.argmin(fin)) if not fin.all() else n
+            assert fin[:k].all() and not fin[k:].any()
+            if always:
+                assert r < k < n
+            elif kw.get("zero_tail") is False:
+                assert k == n
+            else:
+                assert k > r
+            gaps = np.diff(a[:k])
+            t = 4 * EPS * (1 + float(np.max(a[:k])))  # the cumsum's rounding
+            for i, gp in enumerate(gaps):
+                if kind == "exp":
+                    assert (0.3 - t <= gp <= 1.0 + t) or (i >= r and gp == 0.0), (i, r, gaps)
+                else:
+                    assert gp in ((1.0, 2.0) if i < r else (0.0, 1.0, 2.0)), (i, r, gaps)
+            seen.add((fam, kind, k < n))
+
+        check()
+    assert {f for f, _, _ in seen} == set(app_d.FAMILIES)
+    assert {t for _, _, t in seen} == {True, False}
