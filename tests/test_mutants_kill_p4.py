@@ -498,3 +498,26 @@ def test_weight_matrices_supports_and_values_by_mode():
                 assert (b[sup] == 1).all() if ones else (b[sup] >= 1).all() and b.max() <= 10**6
         if mode in ("dense", "sparse"):
             assert len(set(vals)) == len(vals) and min(vals) < 0.05 and max(vals) > 0.95, mode
+
+
+def test_band_figure_is_one_full_axes():
+    """_band_figure draws one axes on a 1 x 1 grid (the whole figure)."""
+    x = np.arange(1.0, 4.0)
+    fig = fa._band_figure("t", [("a", x, x, 0.1 * x)])
+    assert len(fig.axes) == 1
+    spec = fig.axes[0].get_subplotspec()
+    assert spec.get_gridspec().get_geometry() == (1, 1) and (spec.rowspan, spec.colspan) == (range(0, 1), range(0, 1))
+
+
+def test_gap_kappa_is_s1_over_the_smallest_gap_of_the_top_values():
+    """_gap_kappa(s, k) = s_1 / min_{i <= k+1} |s_i - s_{i+1}| over the first min(k + 2, len(s)) values (brute force
+    over the pairs of consecutive values); s_1 / s_1 = 1 for a single value; inf on a tie."""
+    rng = np.random.default_rng(49)
+    for _ in range(50):
+        s = np.sort(rng.uniform(0.1, 10, int(rng.integers(2, 12))))[::-1]
+        for k in range(0, len(s) + 1):
+            top = s[: min(k + 2, len(s))]
+            g = min(abs(top[i] - top[i + 1]) for i in range(len(top) - 1))
+            assert fa._gap_kappa(s, k) == s[0] / g
+    assert fa._gap_kappa(np.array([2.5]), 3) == 1.0
+    assert fa._gap_kappa(np.array([3.0, 2.0, 2.0, 1.0]), 1) == math.inf
