@@ -79,9 +79,9 @@ def test_crossing_replay_formula_is_minus_L_c1_for_every_depth_and_gradient():
 
 # ----- sec6: check_products' figure ----------------------------------------------------------------------
 
-def test_products_figure_curves_are_the_mean_logs_and_the_shifted_ratio_meets_the_last_dot(monkeypatch):
-    """The figure plots, per pair (i, j), E log|R_ij| over m (dots) and E log ratio shifted to meet the last dot
-    (dotted): both recomputed here from synthetic product data."""
+def _synthetic_products(monkeypatch):
+    """Product data shaped as sec6._products_data's (R = U_A^T U_J per sample and depth, the suffix's singular
+    values s), cached in a fresh context; the constant statistic (_const_stats, tested apart) stubbed."""
     rng = np.random.default_rng(5)
     S, n = 40, sec6.PROD_N
     ms = sorted({2, *sec6.RATE_DEPTHS, *sec6.CONST_DEPTHS})
@@ -90,15 +90,30 @@ def test_products_figure_curves_are_the_mean_logs_and_the_shifted_ratio_meets_th
         R = rng.standard_normal((S, n, n)) * np.exp(-0.1 * m)
         s = np.sort(np.exp(rng.standard_normal((S, n)) * m / 4), axis=1)[:, ::-1]
         data[m] = (R, s)
-    ctx = Context("rem-6.3/products")
-    ctx.cache[(ctx.claim_id, "products")] = (S, data, None, None)
     monkeypatch.setattr(sec6, "_const_stats", lambda *a, **k: [(i, j, 0.0, 1.0, 1.0, S) for (i, j) in sec6.PAIRS])
+
+    def ctx():
+        c = Context("thm-6.1/products")
+        c.cache[(c.claim_id, "products")] = (S, data, None, None)
+        return c
+    return ctx, data, S, ms
+
+
+def _pair_ratio(s, i, j):
+    return s[:, i] / s[:, j] if j < i else s[:, j] / s[:, i]
+
+
+def test_products_figure_curves_are_the_mean_logs_and_the_shifted_ratio_meets_the_last_dot(monkeypatch):
+    """The figure plots, per pair (i, j), E log|R_ij| over m (dots) and E log ratio shifted to meet the last dot
+    (dotted): both recomputed here from synthetic product data."""
+    mk, data, S, ms = _synthetic_products(monkeypatch)
+    ctx = mk()
     fig = sec6.check_products(ctx).figures["products_entry_decay"]
     lines = fig.axes[0].lines
     assert len(lines) == 2 * len(sec6.PAIRS)
     for k, (i, j) in enumerate(sec6.PAIRS):
         ly = np.array([np.mean(np.log(np.abs(data[m][0][:, i, j]))) for m in ms])
-        ratio = [data[m][1][:, i] / data[m][1][:, j] if j < i else data[m][1][:, j] / data[m][1][:, i] for m in ms]
+        ratio = [_pair_ratio(data[m][1], i, j) for m in ms]
         lr = np.array([np.mean(np.log(x)) for x in ratio])
         dots, dotted = lines[2 * k], lines[2 * k + 1]
         scale = 1 + np.max(np.abs(ly)) + np.max(np.abs(lr))
@@ -321,3 +336,65 @@ def test_def52_marginal_replay_and_table_are_the_closed_form():
     # the sampler's mean of D_11 estimates the same q = 7/11 (seeded: 20000 draws, SE ~ 0.0034)
     f, se = out.evidence["sampler_mean"], out.evidence["sampler_se"]
     assert abs(f - 7 / 11) <= 5 * se and within(abs(se / np.sqrt(f * (1 - f) / 19999) - 1), 8 * 20000 * EPS, "se")
+
+
+def test_products_rate_rows_and_foil_power_are_their_definitions(monkeypatch):
+    """Per pair (i, j): the rate statistic is the mean (and SE) over samples of the least-squares slope in m of
+    log|R_ij| - e log ratio over RATE_DEPTHS, the no-alignment slope is the mean slope of -log ratio, and under
+    the printed law the statistic of exponent e has mean (e - 1) * alt. A foil's power is the largest
+    P(|N(mu, se^2)| - z se > gross) over pairs (gross = half the smallest alt, z Bonferroni over 2 |PAIRS| + 1)."""
+    from scipy.stats import norm
+
+    mk, data, S, ms = _synthetic_products(monkeypatch)
+    c = REGISTRY["thm-6.1/products"]
+    forms = [(1.0, c.check)] + [(f.check.keywords["exponent"], f.check) for f in c.foils
+                                if set(getattr(f.check, "keywords", {})) == {"exponent"}]
+    assert sorted(e for e, _ in forms) == [-1.0, 1.0, 2.0]
+    x = np.array(sec6.RATE_DEPTHS, float)
+    slope = lambda y: np.array([np.polyfit(x, row, 1)[0] for row in y])
+    for e, check in forms:
+        ctx = mk()
+        out = check(ctx)
+        rows = out.evidence["rate_tests"]
+        assert len(rows) == len(sec6.PAIRS)
+        alts, ref, tmax = [], [], 0.0
+        for rw, (i, j) in zip(rows, sec6.PAIRS):
+            lr = np.stack([np.log(_pair_ratio(data[m][1], i, j)) for m in sec6.RATE_DEPTHS], 1)
+            ly = np.stack([np.log(np.abs(data[m][0][:, i, j])) for m in sec6.RATE_DEPTHS], 1)
+            st = slope(ly - e * lr)
+            est, se = st.mean(), st.std(ddof=1) / np.sqrt(S)
+            alt = slope(-lr).mean()
+            sc = 1 + np.max(np.abs(ly)) + abs(e) * np.max(np.abs(lr))
+            t = 64 * S * EPS * sc
+            assert within(abs(rw["estimate"] - est), t, "est") and within(abs(rw["se"] - se), t, "se")
+            assert within(abs(rw["no-alignment alternative slope"] - alt), t, "alt")
+            assert within(abs(rw["mean_if_printed_true"] - (e - 1) * alt), 4 * t, "mean if printed")
+            alts.append(alt)
+            tmax = max(tmax, t)
+            ref.append(((e - 1) * alt, se))
+        z = float(norm.isf(ctx.alpha / (2 * (2 * len(sec6.PAIRS) + 1))))
+        gross = 0.5 * min(alts)
+        pw = max(float(norm.sf((gross - mu) / se + z) + norm.cdf((-gross - mu) / se - z)) for mu, se in ref)
+        if e == 1.0:
+            assert out.power is None
+        else:
+            # the normal density is <= 1/2 per unit of its argument; the arguments' error is the statistic's
+            # (t) amplified by 1/se and by the arguments' own size
+            se_min = min(se for _, se in ref)
+            darg = tmax * (1 + (gross + max(abs(mu) for mu, _ in ref)) / se_min) / se_min
+            assert within(abs(out.power - pw), darg + 8 * EPS, "power")
+
+
+# ----- sec6: rem-6.3/sigma's replay -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("c", [2.0, 1.0, 0.5, 3.0])
+def test_rem63_sigma_replay_err_is_the_distance_of_c_to_c_squared(c):
+    """B = c I: J = c A exactly, so s_J/s_A = c at every depth, while C = c^2 I has Cholesky pivots Sigma_C = c^2:
+    the replay's error is |c - c^2| (0 only at c = 1, where the printed limit holds), its details c, c^2 and c."""
+    ce = {**sec6.CE63, "B": c * np.eye(2)}
+    cmp = sec6.rem63_sigma_replay(ce)
+    t = 16 * EPS * c * c
+    assert within(abs(cmp.detail["sJ/sA"][0] - c), t, "sJ/sA") and within(abs(cmp.detail["Sigma_C"][0] - c * c), t, "Sigma")
+    assert within(abs(cmp.detail["sqrt_Sigma_C"][0] - c), t, "sqrt")
+    assert within(abs(cmp.err - abs(c - c * c)), t, "err")
+    assert cmp.ok is (c == 1.0)
