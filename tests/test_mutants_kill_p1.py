@@ -621,8 +621,9 @@ def test_graded_eig_and_eig_float64_match_numpy_on_mild_grading():
     # s_n = 0: a zero eigenvalue, NaN scaled sigma, -inf log
     g0 = al.graded_eig(np.array([0.0, -0.4, -0.9, -np.inf]), C, r)
     assert np.isnan(g0.sigma_scaled[-1]) and g0.log_abs_sigma[-1] == -np.inf and np.all(np.isfinite(g0.U))
-    with pytest.raises(ValueError):
-        al.graded_eig(log_s[:3], C, r)
+    for args in [(log_s[:3], C, r), (log_s, C[0], r), (log_s, C[:3], r), (log_s, C, 0), (log_s, C, n + 1)]:
+        with pytest.raises(ValueError):  # validation names the problem (a 1-D C included)
+            al.graded_eig(*args)
 
 
 def test_section6_matches_numpy_svd_on_mild_grading():
