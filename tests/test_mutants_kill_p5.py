@@ -398,3 +398,34 @@ def test_rem63_sigma_replay_err_is_the_distance_of_c_to_c_squared(c):
     assert within(abs(cmp.detail["sqrt_Sigma_C"][0] - c), t, "sqrt")
     assert within(abs(cmp.err - abs(c - c * c)), t, "err")
     assert cmp.ok is (c == 1.0)
+
+
+def test_products_constant_foils_power_adds_the_wrong_constant_rows(monkeypatch):
+    """For a constant foil (other Gram, T_C swapped, constants x 1.5) the rate statistic keeps exponent 1 (mean 0
+    under the printed law) and each constant row adds P(N(est, se^2) > gross_c - z se), gross_c = half the
+    smallest wrong-constant slope; with the constant statistic stubbed to (est 0, se 1, alt 1) that is
+    sf(1/2 + z), so the power is the larger of sf(1/2 + z) and the rate rows' two-sided powers at mean 0."""
+    from scipy.stats import norm
+
+    mk, data, S, ms = _synthetic_products(monkeypatch)
+    c = REGISTRY["thm-6.1/products"]
+    foils = [f for f in c.foils if set(getattr(f.check, "keywords", {})) & {"const", "scale"}]
+    assert len(foils) == 3
+    x = np.array(sec6.RATE_DEPTHS, float)
+    slope = lambda y: np.array([np.polyfit(x, row, 1)[0] for row in y])
+    rate, t = [], 0.0
+    for (i, j) in sec6.PAIRS:
+        lr = np.stack([np.log(_pair_ratio(data[m][1], i, j)) for m in sec6.RATE_DEPTHS], 1)
+        ly = np.stack([np.log(np.abs(data[m][0][:, i, j])) for m in sec6.RATE_DEPTHS], 1)
+        st = slope(ly - lr)
+        rate.append((st.std(ddof=1) / np.sqrt(S), slope(-lr).mean()))
+        t = max(t, 64 * S * EPS * (1 + np.max(np.abs(ly)) + np.max(np.abs(lr))))
+    for f in foils:
+        ctx = mk()
+        out = f.check(ctx)
+        z = float(norm.isf(ctx.alpha / (2 * (2 * len(sec6.PAIRS) + 1))))
+        gross = 0.5 * min(a for _, a in rate)
+        pw = [float(norm.sf(gross / se + z) + norm.cdf(-gross / se - z)) for se, _ in rate]
+        pw.append(float(norm.sf(0.5 + z)))
+        se_min = min(se for se, _ in rate)
+        assert within(abs(out.power - max(pw)), t * (1 + gross / se_min) / se_min + 8 * EPS, "power")
