@@ -1674,3 +1674,28 @@ def test_diagcorr_svd_freedom_helpers():
             dc.rotate_free_columns(*bad, np.random.default_rng(0))
     with pytest.raises(ValueError):
         dc.align_free_columns(U, k, V[0])
+
+
+def test_alignment_profiles_from_numpy_svds():
+    rng = np.random.default_rng(191)
+    S, Lm1, n, k = 2, 3, 5, 3
+    J = rng.standard_normal((S, n, n))
+    A = rng.standard_normal((S, Lm1, n, n))
+    out = al.alignment_profiles(torch.as_tensor(J), torch.as_tensor(A), k=k)
+    for s in range(S):
+        UJ = np.linalg.svd(J[s])[0]
+        for l in range(Lm1):
+            UA, sA, _ = np.linalg.svd(A[s, l])
+            R = UJ.T @ UA
+            G = UJ[:, :k].T @ A[s, l]
+            refs = {"full": dc.rho(R), "top": dc.rho(R[:k, :k]), "gram": dc.rho(G @ G.T),
+                    "aat": dc.rho(A[s, l][:k] @ A[s, l][:k].T), "sep": np.log(sA[0]) - np.log(sA[k - 1])}
+            cond = max(np.linalg.cond(J[s]), np.linalg.cond(A[s, l]))
+            for key, want in refs.items():
+                assert abs(out[key][s, l] - want) <= 1e3 * n * EPS * cond ** 2, (key, out[key][s, l], want)
+    # rho_batch is the Pearson form entrywise
+    W = rng.standard_normal((4, 3, 3))
+    assert np.max(np.abs(al.rho_batch(W) - np.array([dc.rho(w) for w in W]))) <= 64 * 81 * EPS * 10
+    one = np.zeros((3, 3))
+    one[0] = 1.0
+    assert np.isnan(al.rho_batch(one[None]))[0]
