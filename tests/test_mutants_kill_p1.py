@@ -1699,3 +1699,23 @@ def test_alignment_profiles_from_numpy_svds():
     one = np.zeros((3, 3))
     one[0] = 1.0
     assert np.isnan(al.rho_batch(one[None]))[0]
+
+
+def test_bartlett_r_replayed_from_its_stream():
+    bsz, kmax, m, seed = 3, 4, 5, 201
+    k = torch.tensor([4, 2, 0])
+    draws = products._Draws(seed, torch.device("cpu"), bsz)
+    r = products._bartlett_r(draws, k, kmax, m).numpy()
+    rng = np.random.Generator(np.random.SFC64(seed))
+    mn = min(kmax, m)
+    iu = np.triu_indices(mn, 1, m)
+    upper = rng.standard_normal((bsz, len(iu[0])))
+    df = np.maximum(k.numpy()[:, None] - np.arange(mn)[None, :], 0).astype(float)
+    chi2 = rng.chisquare(np.maximum(df, 1.0))
+    want = np.zeros((bsz, mn, m))
+    for b in range(bsz):
+        want[b][iu] = upper[b]
+        want[b][np.arange(mn), np.arange(mn)] = np.sqrt(chi2[b])
+        want[b][int(k[b]):] = 0.0  # rows >= k are zero; R_ii ~ chi_{k - i}
+    assert r.shape == (bsz, mn, m) and np.array_equal(r, want)
+    assert np.all(np.tril(r, -1) == 0)
