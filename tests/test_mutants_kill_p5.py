@@ -90,7 +90,7 @@ def _synthetic_products(monkeypatch):
         R = rng.standard_normal((S, n, n)) * np.exp(-0.1 * m)
         s = np.sort(np.exp(rng.standard_normal((S, n)) * m / 4), axis=1)[:, ::-1]
         data[m] = (R, s)
-    monkeypatch.setattr(sec6, "_const_stats", lambda *a, **k: [(i, j, 0.0, 1.0, 1.0, S) for (i, j) in sec6.PAIRS])
+    monkeypatch.setattr(sec6, "_const_stats", lambda *a, **k: [(i, j, 1.2, 0.5, 2.0, S) for (i, j) in sec6.PAIRS])
 
     def ctx():
         c = Context("thm-6.1/products")
@@ -403,8 +403,8 @@ def test_rem63_sigma_replay_err_is_the_distance_of_c_to_c_squared(c):
 def test_products_constant_foils_power_adds_the_wrong_constant_rows(monkeypatch):
     """For a constant foil (other Gram, T_C swapped, constants x 1.5) the rate statistic keeps exponent 1 (mean 0
     under the printed law) and each constant row adds P(N(est, se^2) > gross_c - z se), gross_c = half the
-    smallest wrong-constant slope; with the constant statistic stubbed to (est 0, se 1, alt 1) that is
-    sf(1/2 + z), so the power is the larger of sf(1/2 + z) and the rate rows' two-sided powers at mean 0."""
+    smallest wrong-constant slope; with the constant statistic stubbed to (est 1.2, se 0.5, alt 2) that is
+    sf(z - 2/5), so the power is the larger of sf(z - 2/5) and the rate rows' two-sided powers at mean 0."""
     from scipy.stats import norm
 
     mk, data, S, ms = _synthetic_products(monkeypatch)
@@ -426,6 +426,7 @@ def test_products_constant_foils_power_adds_the_wrong_constant_rows(monkeypatch)
         z = float(norm.isf(ctx.alpha / (2 * (2 * len(sec6.PAIRS) + 1))))
         gross = 0.5 * min(a for _, a in rate)
         pw = [float(norm.sf(gross / se + z) + norm.cdf(-gross / se - z)) for se, _ in rate]
-        pw.append(float(norm.sf(0.5 + z)))
+        pw.append(float(norm.sf((0.5 * 2.0 - 1.2) / 0.5 + z)))
+        assert pw[-1] > 100 * max(pw[:-1])  # the constant rows decide it here
         se_min = min(se for se, _ in rate)
         assert within(abs(out.power - max(pw)), t * (1 + gross / se_min) / se_min + 8 * EPS, "power")
