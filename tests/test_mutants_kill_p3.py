@@ -434,3 +434,22 @@ def test_d1_case_draws_meet_theorem_d1_hypotheses():
         check()
     assert {f for f, _, _ in seen} == set(app_d.FAMILIES)
     assert {t for _, _, t in seen} == {True, False}
+
+
+# -- Theorem C.1 (wedge formula): the exact gap of the non-invariant law --------------------------------
+
+def test_wedge_data_exact_gap_is_top_i_means_minus_first_i_means():
+    """For Y = diag(exp(g)), g ~ N(mu, I), mu = (0, 1/2, 1): gamma = mu sorted decreasingly, so the exact gap
+    gamma_1 + ... + gamma_i - E log||Y e_1 ∧ ... ∧ Y e_i|| is (1, 1/2, 0)[:i].sum() - (0, 1/2, 1)[:i].sum() =
+    1, 1, 0 for i = 1, 2, 3; 0 for every right-invariant law (where the formula holds)."""
+    ctx = _CappedCtx("thm-c.1/wedge-formula")
+    data = app_c._wedge_data(ctx)
+    want = {1: 1.0, 2: 1.0, 3: 0.0}
+    n_diag = 0
+    for row in data["rows"]:
+        if row["invariant"]:
+            assert row["exact_gap"] == 0.0
+        else:
+            n_diag += 1
+            assert within(abs(row["exact_gap"] - want[row["i"]]), 4 * EPS, f"i={row['i']}")
+    assert n_diag == 3
