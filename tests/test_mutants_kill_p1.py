@@ -1719,3 +1719,46 @@ def test_bartlett_r_replayed_from_its_stream():
         want[b][int(k[b]):] = 0.0  # rows >= k are zero; R_ii ~ chi_{k - i}
     assert r.shape == (bsz, mn, m) and np.array_equal(r, want)
     assert np.all(np.tril(r, -1) == 0)
+
+
+def test_section7_diagnostics_on_exactly_aligned_chains():
+    rng = np.random.default_rng(211)
+    n, L = 3, 4
+    e = [np.array([2.0, 1.0, 0.5]), np.array([1.5, 1.2, 0.3]), np.array([1.1, 0.9, 0.8]), np.array([3.0, 1.0, 0.2])]
+    Qs = [np.linalg.qr(rng.standard_normal((n, n)))[0] for _ in range(L + 1)]
+    Ws = [(Qs[l + 1] * e[l]) @ Qs[l].T for l in range(L)]
+    ds = [np.ones(n)] * (L - 1)
+    G = rng.standard_normal((n, n))
+    d = fgln.section7_diagnostics(Ws, ds, G)
+    s = np.prod(e, axis=0)
+    logA = np.array([np.log(np.prod(e[l:], axis=0)) if l < L else np.zeros(n) for l in range(1, L + 1)])
+    logB = np.array([np.log(np.prod(e[:l - 1], axis=0)) if l > 1 else np.zeros(n) for l in range(1, L + 1)])
+    tl = 1e3 * L * n * EPS * s[0] / s[-1]
+    assert np.max(np.abs(d["s"] - s)) <= tl * s[0]
+    assert np.max(np.abs(d["logA"] - logA)) <= tl and np.max(np.abs(d["logB"] - logB)) <= tl
+    g = np.array([Qs[L][:, k] @ G @ Qs[0][:, k] for k in range(n)])  # u_k = Q_L e_k, v_k = Q_0 e_k (signs: pairs)
+    sgn = np.sign(np.einsum("ik,ik->k", np.linalg.svd(fgln.jacobian(Ws, ds))[0], Qs[L])) * \
+        np.sign(np.einsum("ik,ik->k", np.linalg.svd(fgln.jacobian(Ws, ds))[2].T, Qs[0]))
+    assert np.max(np.abs(d["g"] - sgn * g)) <= tl * np.linalg.norm(G, 2)
+    # exact alignment (eps = 0): ds_k/dt = -sum_l s_k(A_l)^2 s_k(B_l)^2 g_k
+    aligned = -np.exp(2 * (logA + logB)).sum(0) * d["g"]
+    sc = np.exp(2 * (logA + logB)).sum(0).max() * np.linalg.norm(G, 2)
+    assert np.max(np.abs(d["aligned"] - aligned)) <= tl * sc and np.max(np.abs(d["sdot"] - aligned)) <= tl * sc
+    assert d["eps"] <= tl and d["eps_by_l"].shape == (L,) and d["resolved"].all() and d["L"] == L
+    gam, dl, res = fgln.fit_depth_scaling(logA, logB)
+    assert np.max(np.abs(d["gamma"] - gam)) <= tl and np.max(np.abs(d["delta"] - dl)) <= tl
+    # the printed right-hand side of Proposition 7.1 and the exponent sum, from their formulas
+    pr = fgln.prop71_printed(d)
+    assert np.max(np.abs(pr - (-np.exp((2 + 2 / L) * d["delta"]) * L * d["s"] ** (2 - 2 / L) * d["g"]))) <= 64 * EPS * np.abs(pr).max()
+    pr2 = fgln.prop71_printed(d, power=1.5, terms=2)
+    assert np.max(np.abs(pr2 - (-np.exp((2 + 2 / L) * d["delta"]) * 2 * d["s"] ** 1.5 * d["g"]))) <= 64 * EPS * np.abs(pr2).max()
+    ex_ = fgln.prop71_exponent_sum(d)
+    want = -L * np.exp(2 * (L + 1) * d["gamma"] + 4 * d["delta"]) * d["g"]
+    assert np.max(np.abs(ex_ - want)) <= 64 * L * EPS * np.abs(want).max()
+    # Figure 4/5 ladders: log s(B_l), l = 2..L+1 (B_{L+1} = J), and rho = 1 on aligned bases
+    lad = fgln.logsv_B_ladder(Ws, ds, 2)
+    want = np.array([np.log(np.prod(e[:l - 1], axis=0))[:2] for l in range(2, L + 2)])
+    assert lad.shape == (L, 2) and np.max(np.abs(lad - want)) <= tl
+    rl = fgln.alignment_rho_ladder(Ws, ds)
+    assert rl.shape == (L - 1,) and np.max(np.abs(rl - 1.0)) <= tl
+    assert np.max(np.abs(fgln.alignment_rho_ladder(Ws, ds, k=2) - 1.0)) <= tl
