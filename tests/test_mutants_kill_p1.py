@@ -1762,3 +1762,39 @@ def test_section7_diagnostics_on_exactly_aligned_chains():
     rl = fgln.alignment_rho_ladder(Ws, ds)
     assert rl.shape == (L - 1,) and np.max(np.abs(rl - 1.0)) <= tl
     assert np.max(np.abs(fgln.alignment_rho_ladder(Ws, ds, k=2) - 1.0)) <= tl
+
+
+@pytest.mark.parametrize("last_orthogonal", [True, False])
+def test_rem72_chain_and_diagnostics_on_exact_chains(last_orthogonal):
+    rng = np.random.default_rng(221 + last_orthogonal)
+    n, L = 3, 3
+    gam = np.array([0.3, -0.1, -0.6])
+    Ms = fgln.rem72_chain(n, L, gam, rng, last_orthogonal=last_orthogonal)
+    e = np.exp(gam)
+    layer = [e] * (L - 1) + [np.ones(n) if last_orthogonal else e]
+    for l in range(L):
+        assert np.max(np.abs(np.linalg.svd(Ms[l], compute_uv=False) - np.sort(layer[l])[::-1])) <= 64 * n * EPS * 2
+    Md = [rng.standard_normal((n, n)) for _ in range(L)]
+    d = fgln.rem72_diagnostics(Ms, Md)
+    # J-dot of J = M_L ... M_1 in the direction Mdot, by the complex step
+    J = Ms[0] + 1j * 1e-30 * Md[0]
+    for l in range(1, L):
+        J = (Ms[l] + 1j * 1e-30 * Md[l]) @ J
+    Jdot = J.imag / 1e-30
+    U, s, Vt = np.linalg.svd(J.real)
+    sdot = np.einsum("ik,ij,kj->k", U, Jdot, Vt)
+    sc = 1e3 * n * L * EPS * max(np.linalg.norm(m, 2) for m in Md) * np.exp(L * np.abs(gam).max())
+    assert np.max(np.abs(d["s"] - s)) <= sc and np.max(np.abs(d["sdot"] - sdot)) <= sc
+    assert abs(d["jdot_norm"] - np.linalg.norm(Jdot, 2)) <= sc
+    # exactly aligned (eta = 0): eps = 0, T^-/T^+ = I, and the first-order sum is ds/dt itself
+    assert d["eps"] <= sc and d["resolved"].all()
+    assert np.max(np.abs(d["first_order_sum"] - sdot)) <= sc
+    sA = lambda l: np.prod(layer[l - 1:], axis=0) if l <= L else np.ones(n)  # noqa: E731  s(A_l), A_l = M_{l:L}
+    sB = lambda l: np.prod(layer[:l - 1], axis=0) if l >= 2 else np.ones(n)  # noqa: E731  s(B_l), B_l = M_{1:l-1}
+    ts = sum(sA(l + 1) * sB(l) * np.linalg.norm(Md[l - 1], 2) for l in range(1, L + 1))
+    assert np.max(np.abs(d["term_scale"] - ts)) <= sc
+    pr = np.exp((1 + 1 / L) * d["delta"]) * d["s"] ** (1 - 1 / L) * d["factored_sum"]
+    assert np.max(np.abs(d["printed"] - pr)) <= 64 * EPS * np.abs(pr).max()
+    assert d["L"] == L and d["offsets"] == tuple(fgln.PRINTED_EXPONENTS)
+    d0 = fgln.rem72_diagnostics(Ms, Md, first_order=False)
+    assert np.max(np.abs(d0["first_order_sum"] - sdot)) <= sc  # T = I already at eta = 0
