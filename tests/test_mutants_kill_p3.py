@@ -453,3 +453,55 @@ def test_wedge_data_exact_gap_is_top_i_means_minus_first_i_means():
             n_diag += 1
             assert within(abs(row["exact_gap"] - want[row["i"]]), 4 * EPS, f"i={row['i']}")
     assert n_diag == 3
+
+
+# -- Appendix E: the other input builders -----------------------------------------------------------------
+
+def test_e_input_builders_draw_what_their_checks_need():
+    """_tie_cases: J0 = X diag(s) Y^T with X, Y orthogonal n x n (2 <= n <= 4), s non-increasing in [0.2, 2] with an
+    exact tie s_1 = s_2, C n x n; _distinct_path: J0 with distinct singular values (a trailing exact zero with
+    zero_last), J1 of the same shape; _sq_net_distinct: L square n x n weights, L - 1 gates of length n with no zero
+    entry, G n x n."""
+    from hypothesis import HealthCheck, given, settings
+
+    from checks.strategies import haar_orthogonal_np  # noqa: F401  (imported by _tie_cases)
+
+    rng = np.random.default_rng(5)
+    ns = set()
+    for J0, X, Y, s, C in app_e._tie_cases(rng, 12):
+        n = J0.shape[0]
+        ns.add(n)
+        assert 2 <= n <= 4 and J0.shape == X.shape == Y.shape == C.shape == (n, n) and s.shape == (n,)
+        for Q in (X, Y):
+            assert within(float(np.max(np.abs(Q.T @ Q - np.eye(n)))), tol(n, kernels=2), "orth")
+        assert s[0] == s[1] and np.all(np.diff(s) <= 0) and 0.2 <= s.min() and s.max() <= 2.0
+        assert within(float(np.max(np.abs(J0 - X @ np.diag(s) @ Y.T))), tol(n, kernels=3, scale=2.0), "J0")
+    assert len(ns) >= 2
+
+    cfg = settings(max_examples=15, derandomize=True, database=None, deadline=None,
+                   suppress_health_check=list(HealthCheck))
+
+    for zero_last in (False, True):
+        @cfg
+        @given(app_e._distinct_path(zero_last=zero_last))
+        def path(d):
+            J0, J1 = d["J0"], d["J1"]
+            assert J0.shape == J1.shape
+            sv = np.linalg.svd(J0, compute_uv=False)
+            t = tol(max(J0.shape), kernels=4, scale=float(sv[0]))
+            if zero_last:
+                assert within(float(sv[-1]), t, "trailing zero")
+                sv = sv[:-1]
+            assert np.all(np.diff(sv) < -t) and np.all(sv > t), sv
+
+        path()
+
+    @cfg
+    @given(app_e._sq_net_distinct())
+    def net(d):
+        Ws, ds, G = d["Ws"], d["ds"], d["G"]
+        n = G.shape[0]
+        assert G.shape == (n, n) and all(W.shape == (n, n) for W in Ws)
+        assert len(ds) == len(Ws) - 1 and all(dd.shape == (n,) and np.all(dd != 0) for dd in ds)
+
+    net()
