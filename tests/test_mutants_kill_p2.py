@@ -65,6 +65,15 @@ def test_not_elementary_wedge_check_reads_the_pfaffian_of_every_example():
 
 # -- SVD of a tensor / exterior power: the comparison is homogeneous in M ------------------------------------
 
+def _spread(n: int, seed: int) -> np.ndarray:
+    """Q1 diag(1, 1e-3, 1e-6, ...) Q2^T: s_1 far from every other singular value (a budget scaled by s_n or s_2
+    instead of s_1 is too small by 1e3 or more)."""
+    rng = np.random.default_rng(seed)
+    q1, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    q2, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    return (q1 * 10.0 ** (-3.0 * np.arange(n))) @ q2.T
+
+
 def _well_conditioned(n: int, seed: int) -> np.ndarray:
     """Q1 diag(1, 0.9, 0.8, ...) Q2^T: s_1^t and ||power M|| = s_1...s_t (or s_1^t) within a factor 2."""
     rng = np.random.default_rng(seed)
@@ -95,6 +104,10 @@ def test_power_svd_comparisons_are_homogeneous_in_the_scale_of_M(which):
             delta = 30 * tol(len(idx) + n, scale=top, kernels=2 * t) / top
             bad = cmp(M, t, value=lambda s_, I: app_b._sI_product(s_, I) * (1 + delta))
             assert not bad.ok, (which, n, t, e, bad.detail)
+            # the budget is rounding at s_1^t, the size of power(M)'s entries: the truth passes on a spread
+            # spectrum too (a budget at s_n^t or s_2^t would be 1e3 times too small)
+            S = np.ldexp(_spread(n, 3 * n + t), e)
+            assert cmp(S, t).ok, (which, n, t, e, cmp(S, t).detail)
 
 
 @pytest.mark.parametrize("which", ["tensor", "wedge"])
@@ -115,6 +128,8 @@ def test_top_comparisons_are_homogeneous_in_the_scale_of_M(which):
             true = (lambda smp, t_: smp[0] ** t_) if which == "tensor" else (lambda smp, t_: mpmath.fprod(smp[:t_]))
             bad = pc.compare(M, t, value=lambda smp, t_: true(smp, t_) * (1 + delta))
             assert not bad.ok, (which, n, t, e, bad.detail)
+            S = np.ldexp(_spread(n, 3 * n + t), e)
+            assert pc.compare(S, t).ok, (which, n, t, e, pc.compare(S, t).detail)
 
 
 # -- 'exactly': singular subspaces of a power, grouped by equal products -------------------------------------
