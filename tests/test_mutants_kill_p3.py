@@ -505,3 +505,48 @@ def test_e_input_builders_draw_what_their_checks_need():
         assert len(ds) == len(Ws) - 1 and all(dd.shape == (n,) and np.all(dd != 0) for dd in ds)
 
     net()
+
+
+# -- Appendix C/D: small input builders ---------------------------------------------------------------------
+
+def test_c_and_d_input_builders_draw_in_their_stated_ranges():
+    """_subspace_case: 1 <= n <= 7, bases B1 (n x d1), B2 (n x d2), 0 <= d <= n, integer entries in [-1e6, 1e6];
+    _c7_sequences: L in [2, 4], m in [1, 4] (m <= 3 for L > 2), L^m integer values; _d4_case: E symmetric n x n,
+    1 <= n <= 6, ||E||_2 = delta in [1e-12, 10^-1.5] (or E = 0)."""
+    from hypothesis import HealthCheck, given, settings
+
+    from theory.claims import app_c2
+
+    cfg = settings(max_examples=25, derandomize=True, database=None, deadline=None,
+                   suppress_health_check=list(HealthCheck))
+
+    @cfg
+    @given(app_c._subspace_case())
+    def sub(d):
+        n, B1, B2 = d["n"], d["B1"], d["B2"]
+        assert 1 <= n <= 7 and B1.shape[0] == B2.shape[0] == n
+        assert 0 <= B1.shape[1] <= n and 0 <= B2.shape[1] <= n
+        for B in (B1, B2):
+            assert B.dtype == np.int64 and (B.size == 0 or np.max(np.abs(B)) <= 10 ** 6)
+
+    @cfg
+    @given(app_c2._c7_sequences())
+    def seq(d):
+        L, m, v = d["L"], d["m"], d["values"]
+        assert 2 <= L <= 4 and 1 <= m <= (4 if L == 2 else 3)
+        assert v.shape == (L ** m,) and v.dtype == np.int64 and np.max(np.abs(v)) <= 10 ** 6
+
+    @cfg
+    @given(app_d._d4_case())
+    def d4(d):
+        E = d["E"]
+        n = E.shape[0]
+        assert 1 <= n <= 6 and E.shape == (n, n) and np.array_equal(E, E.T)
+        nrm = np.linalg.norm(E, 2)
+        if nrm > 0:
+            t = tol(n, kernels=4, scale=nrm)
+            assert 1e-12 - t <= nrm <= 10 ** -1.5 + t, nrm
+
+    sub()
+    seq()
+    d4()
