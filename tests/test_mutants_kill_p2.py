@@ -300,3 +300,20 @@ def test_ratio_row_is_the_absolute_error_against_the_tolerance():
         assert row["err"] == abs(got - want)
         assert row["ok"] is (abs(got - want) <= tl)
         assert (row["input"], row["defect"], row["truth"], row["tol"]) == ("x", got, want, tl)
+
+
+def test_coef_wedge_comparison_through_an_entry_formula():
+    """``_coef_wedge_cmp(M, t, entry=...)`` (the foils' path of app-b.2.2/coefficients): with the printed
+    entry det M^{I,J} (``_minor_entry``) it accepts, like the mpmath path; with the transposed minor
+    det M^{J,I} it rejects wherever ∧^t M is not symmetric (t < n, M non-symmetric); with the tensor formula
+    prod_k M[i_k, j_k] it rejects for t >= 2 (the compound is not the diagonal product)."""
+    rng = np.random.default_rng(17)
+    for n in (2, 3, 4):
+        M = rng.standard_normal((n, n))
+        for t in range(1, n + 1):
+            assert app_b2._coef_wedge_cmp(M, t).ok
+            assert app_b2._coef_wedge_cmp(M, t, entry=app_b2._minor_entry).ok, (n, t)
+            tr = app_b2._coef_wedge_cmp(M, t, entry=lambda m, I, J: app_b2._minor_entry(m, J, I))
+            assert tr.ok == (t == n), (n, t, tr)
+            if t >= 2:
+                assert not app_b2._coef_wedge_cmp(M, t, entry=app_b._entry_printed).ok, (n, t)
