@@ -550,3 +550,21 @@ def test_c_and_d_input_builders_draw_in_their_stated_ranges():
     sub()
     seq()
     d4()
+
+
+# -- lem-e.2: the factor foils use the factors their labels state -----------------------------------------
+
+def test_e2_factor_foils_scale_the_formula_as_labelled():
+    """lem-e.2's foils 'a factor 1.5' and 'd(s_k^2)/dt read as ds_k/dt' (factor 2 s_k): on the first failing analytic
+    path, where u_k^T Jdot v_k = c_k = ds_k/dt by construction, the foil's formula is 1.5 c_k, resp. 2 s_k c_k."""
+    from checks.model import REGISTRY
+
+    foils = {f.statement.split(":")[0]: f for f in REGISTRY["lem-e.2"].foils}
+    for label, fac in (("a factor 1.5", lambda s: 1.5 + 0 * s), ("d(s_k^2)/dt read as ds_k/dt", lambda s: 2 * s)):
+        out = foils[label].check(Context("lem-e.2"))
+        fail = out.evidence["failing"]
+        s0 = np.asarray(out.counterexample["inputs"]["s0"]["__ndarray__"], float)
+        got, c = np.asarray(fail["formula"]), np.asarray(fail["ds_dt"])
+        want = fac(s0[: len(c)]) * c
+        scale = float(np.max(np.abs(want))) + float(np.max(np.abs(c)))
+        assert within(float(np.max(np.abs(got - want))), tol(max(fail["shape"]), kernels=4, scale=scale), label), (got, want)
