@@ -1798,3 +1798,24 @@ def test_rem72_chain_and_diagnostics_on_exact_chains(last_orthogonal):
     assert d["L"] == L and d["offsets"] == tuple(fgln.PRINTED_EXPONENTS)
     d0 = fgln.rem72_diagnostics(Ms, Md, first_order=False)
     assert np.max(np.abs(d0["first_order_sum"] - sdot)) <= sc  # T = I already at eta = 0
+
+
+def test_balanced_masked_init_layers_have_the_prescribed_spectrum():
+    rng = np.random.default_rng(231)
+    ns = [4, 5, 5, 3]
+    ds = [np.array([1.0, 0, 1, 1, 0]), np.array([0.0, 1, 1, 0, 1])]
+    sv = [2.0, 0.5]
+    Ws = fgln.balanced_masked_init(ns, ds, sv, rng, junk=3.0)
+    Ms = fgln.layers_two_sided(Ws, ds)
+    for M in Ms:
+        s = np.linalg.svd(M, compute_uv=False)
+        assert np.max(np.abs(s[:2] - sv)) <= 64 * 5 * EPS * 2 and np.all(s[2:] <= 64 * 5 * EPS * 2)
+    W0 = fgln.balanced_masked_init(ns, ds, sv, np.random.default_rng(1), junk=0.0)
+    g = [np.ones(4)] + ds + [np.ones(3)]
+    for l, W in enumerate(W0, start=1):
+        hidden = np.outer(g[l] == 0, np.ones(ns[l - 1])) + np.outer(np.ones(ns[l]), g[l - 1] == 0) > 0
+        assert np.all(W[hidden] == 0)  # junk = 0: nothing outside the open block
+    Wj = fgln.balanced_masked_init(ns, ds, sv, np.random.default_rng(1), junk=3.0)
+    assert all(np.any(a != b) for a, b in zip(W0, Wj))  # the hidden entries carry the junk
+    with pytest.raises(ValueError):
+        fgln.balanced_masked_init(ns, ds, [1.0] * 4, rng)  # r = 4 > rank 3 of the gates
