@@ -568,3 +568,18 @@ def test_e2_factor_foils_scale_the_formula_as_labelled():
         want = fac(s0[: len(c)]) * c
         scale = float(np.max(np.abs(want))) + float(np.max(np.abs(c)))
         assert within(float(np.max(np.abs(got - want))), tol(max(fail["shape"]), kernels=4, scale=scale), label), (got, want)
+
+
+def test_e2_simple_corrected_factor_foils_scale_the_formula_as_labelled():
+    """lem-e.2/missing-simple's corrected form: its foils 'a factor 1.5' and 'd(s_k^2)/dt read as ds_k/dt' give, on
+    the first failing path J0 + t J1, formula = 1.5 ds_k/dt, resp. 2 s_k ds_k/dt, with ds_k/dt the 40-digit
+    difference (which the unscaled formula matches within the comparison's rounding tolerance)."""
+    from checks.model import REGISTRY
+
+    foils = {f.statement.split(":")[0]: f for f in REGISTRY["lem-e.2/missing-simple"].corrected.foils}
+    for label, fac in (("a factor 1.5", lambda s: 1.5 + 0 * s), ("d(s_k^2)/dt read as ds_k/dt", lambda s: 2 * s)):
+        out = foils[label].check(Context("lem-e.2/missing-simple"))
+        fail = out.evidence["failing"]
+        s, got, fd = (np.asarray(fail[k], float) for k in ("s", "formula", "mpmath_fd"))
+        f = fac(s)
+        assert within(float(np.max(np.abs(got - f * fd))), 2 * float(np.max(f)) * fail["tol"], label), (got, f * fd)
