@@ -430,3 +430,34 @@ def test_products_constant_foils_power_adds_the_wrong_constant_rows(monkeypatch)
         assert pw[-1] > 100 * max(pw[:-1])  # the constant rows decide it here
         se_min = min(se for se, _ in rate)
         assert within(abs(out.power - max(pw)), t * (1 + gross / se_min) / se_min + 8 * EPS, "power")
+
+
+# ----- sec5: def-5.1's statistics and KS p-value from the generator stream ---------------------------------
+
+def test_def51_statistics_are_recomputed_from_the_same_stream():
+    """Definition 5.1 on the claim's own stream, drawn here with torch directly: m = 3000 sigma-Ginibre 6 x 6
+    matrices (sigma * N(0, 1) entries), then m Bernoulli(p) gate diagonals (uniform < p). The tests are the entry
+    mean and mean square over all entries, the gate frequency, the mean of D_11 D_22, and the KS p-value of the
+    (1, 1) entry of each matrix (one entry per matrix: independent draws) scaled by sigma."""
+    import torch
+    from scipy import stats as sps
+
+    from theory.claims import sec5
+
+    ctx = Context("def-5.1")
+    out = sec5._def51(ctx)
+    m, n, sigma, p = 3000, 6, 0.7, 0.3
+    g = torch.Generator()
+    g.manual_seed(ctx.seed_for("samplers"))
+    w = (sigma * torch.randn(m, n, n, generator=g, dtype=torch.float64)).numpy()
+    d = (torch.rand(m, n, generator=g, dtype=torch.float64) < p).double().numpy()
+    want = [w.mean(), (w ** 2).mean(), d.mean(), (d[:, 0] * d[:, 1]).mean()]
+    preds = [0.0, sigma ** 2, p, p ** 2]
+    tests = out.evidence["tests"]
+    assert len(tests) == 4
+    for t, x, pr in zip(tests, want, preds):
+        assert within(abs(t["estimate"] - x), 8 * m * n * n * EPS * (1 + abs(x)), t["name"])
+        assert within(abs(t["prediction"] - pr), 4 * EPS, t["name"])
+    ks = sps.kstest(w[:, 0, 0] / sigma, "norm").pvalue
+    assert within(abs(out.evidence["ks_pvalue"] - ks), 64 * m * EPS, "KS p")
+    assert out.status is Status.SUPPORTED
