@@ -521,3 +521,33 @@ def test_gap_kappa_is_s1_over_the_smallest_gap_of_the_top_values():
             assert fa._gap_kappa(s, k) == s[0] / g
     assert fa._gap_kappa(np.array([2.5]), 3) == 1.0
     assert fa._gap_kappa(np.array([3.0, 2.0, 2.0, 1.0]), 1) == math.inf
+
+
+def _one_full_axes(fig):
+    assert len(fig.axes) == 1
+    spec = fig.axes[0].get_subplotspec()
+    return spec.get_gridspec().get_geometry() == (1, 1) and (spec.rowspan, spec.colspan) == (range(0, 1), range(0, 1))
+
+
+def test_fig1_figure_is_one_full_axes(monkeypatch):
+    """The Figure 1 analogue draws one axes filling the figure (1 x 1 grid)."""
+    rng = np.random.default_rng(12)
+    runs = []
+    for _ in range(3):  # constructed G.1 runs: spectra rising from s0 towards a rank-10 task's sT
+        sT = np.sort(rng.uniform(1.0, 5.0, 20))[::-1]
+        sT[10:] = 0.0
+        s0 = np.sort(rng.uniform(0.01, 0.2, 20))[::-1]
+        frac = np.clip((np.arange(12)[:, None] + 1) / (1 + rng.permutation(20)[None, :] % 12), 0, 1)
+        svals = -np.sort(-(s0 + frac * np.concatenate([sT[:10], 0.1 * s0[10:]])), axis=1)
+        runs.append((SimpleNamespace(T=np.diag(sT)), SimpleNamespace(svals=svals, steps=np.arange(12) * 10)))
+    monkeypatch.setattr(ft, "g1_runs", lambda ctx, kind="main": runs)
+    out = ft._fig1_check(Context(claim_id="fig-1"), plot=True)
+    assert _one_full_axes(out.figures["fig1_log_singular_values"])
+
+
+def test_fig8_figure_is_one_full_axes(monkeypatch):
+    """The Figure 8 analogue draws one axes filling the figure (1 x 1 grid)."""
+    runs8 = _fake_runs(np.random.default_rng(89))
+    monkeypatch.setattr(ft, "g1_runs", lambda ctx, kind="main": runs8)
+    out = ft._fig8_check(Context(claim_id="fig-8"), plot=True)
+    assert _one_full_axes(out.figures["fig8_spectrum"])
