@@ -461,3 +461,45 @@ def test_def51_statistics_are_recomputed_from_the_same_stream():
     ks = sps.kstest(w[:, 0, 0] / sigma, "norm").pvalue
     assert within(abs(out.evidence["ks_pvalue"] - ks), 64 * m * EPS, "KS p")
     assert out.status is Status.SUPPORTED
+
+
+# ----- sec6: rem-6.3/unraveling's per-pair fit rows -----------------------------------------------------------
+
+def test_unravel_fit_rows_are_one_based_pairs_with_their_constant_fit_and_slope(monkeypatch):
+    """cmp_unravel's evidence 'fits': per pair (i, j), i != j <= r, 1-based labels, the predicted constant K_ij
+    (T_C below, T_C^{-1} transposed above the diagonal), the fitted R_ij / ratio_ij at the deepest rung, and the
+    log-log slope of |R_ij| against the ratio between the last two rungs; on rungs with R_ij = K_ij ratio_ij
+    (1 + c_ij eps_L) all three are closed forms."""
+    import math
+    from types import SimpleNamespace
+
+    r = 3
+    T = np.array([[1.0, 0.0, 0.0], [0.8, 1.0, 0.0], [-1.5, 2.0, 1.0]])
+    Ti = np.linalg.inv(T)
+    c = np.array([[0.0, 0.3, -0.7], [0.4, 0.0, 0.2], [-0.6, 0.5, 0.0]])
+    K = lambda i, j: T[i, j] if j < i else Ti[j, i]
+    lrat = lambda ls, i, j: (ls[i] - ls[j]) if j < i else (ls[j] - ls[i])
+    a = np.array([0.0, 0.5, 1.2, 1.9])
+    rungs = []
+    for L in (10, 20, 30):
+        ls = -L * a
+        eps = 2.0 * float(np.max(np.exp(ls[1:r + 1] - ls[:r])))
+        R = np.eye(r)
+        for i in range(r):
+            for j in range(r):
+                if i != j:
+                    R[i, j] = K(i, j) * math.exp(lrat(ls, i, j)) * (1 + c[i, j] * eps)
+        rungs.append(SimpleNamespace(L=L, rho=eps / 2, eps=eps, log_s=ls, s6=SimpleNamespace(R=R, sJ_over_sA=None)))
+    pred = SimpleNamespace(T=T, Tinv=Ti, Sigma=np.ones(r))
+    monkeypatch.setattr(sec6, "_ladder6", lambda *a_, **k: (pred, 2.0, rungs))
+    fits = sec6.cmp_unravel(None, None, r, None, "exp").detail["fits"]
+    assert sorted((f["i"], f["j"]) for f in fits) == [(i, j) for i in range(1, r + 1) for j in range(1, r + 1) if i != j]
+    e1, e2 = rungs[-2].eps, rungs[-1].eps
+    for f in fits:
+        i, j = f["i"] - 1, f["j"] - 1
+        k = K(i, j)
+        assert within(abs(f["const_pred"] - k), 4 * EPS * (1 + abs(k)), "K")
+        assert within(abs(f["const_fit"] - k * (1 + c[i, j] * e2)), 64 * EPS * (1 + abs(k)), "fit")
+        d = lrat(rungs[-1].log_s, i, j) - lrat(rungs[-2].log_s, i, j)
+        want = 1 + math.log((1 + c[i, j] * e2) / (1 + c[i, j] * e1)) / d
+        assert within(abs(f["slope"] - want), 256 * EPS * (1 + abs(lrat(rungs[-1].log_s, i, j))) / abs(d), "slope")
