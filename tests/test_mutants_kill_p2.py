@@ -317,3 +317,19 @@ def test_coef_wedge_comparison_through_an_entry_formula():
             assert tr.ok == (t == n), (n, t, tr)
             if t >= 2:
                 assert not app_b2._coef_wedge_cmp(M, t, entry=app_b._entry_printed).ok, (n, t)
+
+
+def test_conv_corrected_unit_if_bound_holds_for_orthonormal_families():
+    """``_conv_corrected_cmp(..., unit_if=True)``: the foil's 'if' bound min_±||v∧ ∓ w∧|| <= sqrt(2t) sin θ_max
+    is true for orthonormal families (unit and orthogonal: the wedges are the normalised ones), so on a plane
+    of R^3 / R^4 rotated by θ = 1e-3 .. 1 the comparison accepts; it fails only for unit non-orthonormal
+    families (the fixed input _CONV_FIXED[0])."""
+    for n, t in ((3, 2), (4, 2), (4, 3)):
+        V = np.eye(n)[:, :t]
+        for th in (1e-3, 0.1, 1.0):
+            R = np.eye(n)
+            R[[0, 0, n - 1, n - 1], [0, n - 1, 0, n - 1]] = [np.cos(th), -np.sin(th), np.sin(th), np.cos(th)]
+            W = R @ V
+            out = app_b2._conv_corrected_cmp(V, W, unit_if=True)
+            assert out.ok, (n, t, th, out.detail)
+    assert not app_b2._conv_corrected_cmp(**app_b2._CONV_FIXED[0], unit_if=True).ok
