@@ -583,3 +583,54 @@ def test_e2_simple_corrected_factor_foils_scale_the_formula_as_labelled():
         s, got, fd = (np.asarray(fail[k], float) for k in ("s", "formula", "mpmath_fd"))
         f = fac(s)
         assert within(float(np.max(np.abs(got - f * fd))), 2 * float(np.max(f)) * fail["tol"], label), (got, f * fd)
+
+
+# -- Appendix C: every foil's knob is the formula its label prints ------------------------------------------
+
+def test_appendix_c_foil_knobs_match_their_labels():
+    """The lambda knobs of the Appendix C foils, evaluated on a grid, are the formulas their labels state (relative
+    to the statement's own d_t(n) where the label scales it)."""
+    from fractions import Fraction as Fr
+
+    from checks.model import REGISTRY
+    from theory.claims import app_c2
+
+    def foils(cid):
+        c = REGISTRY[cid]
+        return list(c.foils) + (list(c.corrected.foils) if c.corrected else [])
+
+    def knobs(cid):
+        return {f.statement.split(":")[0].split(" (")[0]: f.check.keywords for f in foils(cid)}
+
+    grid = [(n, a, b) for n in range(1, 6) for a in range(0, n + 1) for b in range(0, n + 1)]
+    k = knobs("lem-c.2/intersection-dimension")
+    for n, d1, d2 in grid:
+        assert k["the printed sign"]["formula"](n, d1, d2) == max(0, n - d1 - d2)
+        assert k["nested position"]["formula"](n, d1, d2) == min(d1, d2)
+        assert k["off by one"]["formula"](n, d1, d2) == max(0, d1 + d2 - n + 1)
+    k = {f.statement[:20]: f.check.keywords for f in foils("lem-c.2/assumptions")}
+    for n, r, _ in grid:
+        assert k["rank J_L >= r + 1 (o"]["min_rank"](n, r) == r + 1
+        assert k["the layers are a.s. "]["min_rank"](n, r) == n
+    d = app_c2._d_closed
+    k = knobs("lem-c.6/limit")
+    k2 = knobs("app-c.2/subadditivity")
+    for n in range(2, 6):
+        for t in range(1, n):
+            dt = float(d(t, n))
+            s = abs(dt) + 1
+            for got, want in ((k["constant 3/2"]["limit"](t, n), -1.5 * dt),
+                              (k["constant 2/3"]["limit"](t, n), -2 * dt / 3),
+                              (k["index shifted"]["limit"](t, n), -float(d(t + 1, n))),
+                              (k["the minor as a product of diagonal entries"]["limit"](t, n), -t * float(d(1, n))),
+                              (k2["halved constant"]["limit"](t, n), dt / 2),
+                              (k2["constant 3/2"]["limit"](t, n), 1.5 * dt),
+                              (k2["constant 2/3"]["limit"](t, n), 2 * dt / 3),
+                              (k2["no correction"]["limit"](t, n), 0.0)):
+                assert within(abs(float(got) - want), 8 * EPS * s, f"t={t}, n={n}"), (got, want)
+            if t >= 2:
+                assert within(abs(float(k2["index shifted"]["limit"](t, n)) - float(d(t - 1, n))), 8 * EPS * s, "i-1")
+    k = knobs("lem-c.7/reduction")
+    assert k["the shifted sequence u'_L itself is subadditive"] == {"offset": Fr(0)}
+    assert k["halved bound"] == {"lower": Fr(1, 2)}
+    assert k["bound 2/3"] == {"offset": Fr(2, 3), "lower": Fr(2, 3)}
