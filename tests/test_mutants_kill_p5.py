@@ -11,7 +11,7 @@ import pytest
 from checks.model import REGISTRY, Context, Status
 from checks.tolerance import EPS64 as EPS
 from tests.conftest import within
-from theory.claims import sec4, sec6, sec7
+from theory.claims import sec4, sec5, sec6, sec7  # sec5 imports torch: its load time is paid at collection
 
 
 # ----- sec4: prop-4.5/sv-ode, the statement and each foil on data that obeys exactly one law ---------------
