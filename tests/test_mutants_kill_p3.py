@@ -634,3 +634,26 @@ def test_appendix_c_foil_knobs_match_their_labels():
     assert k["the shifted sequence u'_L itself is subadditive"] == {"offset": Fr(0)}
     assert k["halved bound"] == {"lower": Fr(1, 2)}
     assert k["bound 2/3"] == {"offset": Fr(2, 3), "lower": Fr(2, 3)}
+
+
+def test_appendix_d_nearest_slip_foils_are_the_stated_factor_and_rate():
+    """Every Appendix D foil 'X off by a factor 1.5' runs its comparison with scale = 1.5 and size 0.5 (relative), and
+    every 'remainder O(eps_L^(3/2))' foil with rate = 3/2 and size 1/2 (absolute)."""
+    from checks.model import REGISTRY
+
+    n_const = n_rate = 0
+    for cid, c in REGISTRY.items():
+        if not getattr(c, "module", "").endswith("app_d") and not cid.startswith(("thm-d", "rem-d", "lem-d")):
+            continue
+        for f in list(c.foils) + (list(c.corrected.foils) if c.corrected else []):
+            fn = f.check
+            if not getattr(fn, "__closure__", None) or "knobs" not in fn.__code__.co_freevars:
+                continue
+            knobs = dict(zip(fn.__code__.co_freevars, (x.cell_contents for x in fn.__closure__)))["knobs"]
+            if f.statement.endswith("off by a factor 1.5"):
+                n_const += 1
+                assert knobs["scale"] == 1.5 and f.size == 0.5 and f.unit == "relative", (cid, knobs)
+            elif "O(eps_L^(3/2))" in f.statement:
+                n_rate += 1
+                assert knobs["rate"] == 1.5 and f.size == 0.5 and f.unit == "absolute", (cid, knobs)
+    assert n_const >= 5 and n_rate >= 2, (n_const, n_rate)
