@@ -503,3 +503,23 @@ def test_unravel_fit_rows_are_one_based_pairs_with_their_constant_fit_and_slope(
         d = lrat(rungs[-1].log_s, i, j) - lrat(rungs[-2].log_s, i, j)
         want = 1 + math.log((1 + c[i, j] * e2) / (1 + c[i, j] * e1)) / d
         assert within(abs(f["slope"] - want), 256 * EPS * (1 + abs(lrat(rungs[-1].log_s, i, j))) / abs(d), "slope")
+
+
+# ----- sec4: prop-4.5/balance-preserved's learning-rate foils are their statements ---------------------------
+
+def test_balance_rate_foils_are_the_rates_their_statements_name():
+    """'eta_l = 1, 2, 1, 2, ...' and 'eta_l = 1, 1.5, 1, 1.5, ...' (layer l = 1..L): alternating from 1, for every
+    depth; the 'masked dropped' foil uses general gates and the statement uniform rates."""
+    c = REGISTRY["prop-4.5/balance-preserved"]
+    named = {"(eta_l = 1, 2, 1, 2, ...)": 2.0, "(eta_l = 1, 1.5, 1, 1.5, ...)": 1.5}
+    seen = set()
+    for f in c.foils:
+        kw = f.check.keywords
+        if "rates" in kw:
+            key = next(k for k in named if f.statement.endswith(k))
+            for L in range(2, 8):
+                assert kw["rates"](L) == [1.0 if l % 2 == 0 else named[key] for l in range(L)], (key, L)
+            seen.add(key)
+        else:
+            assert kw == {"gates": "general"}
+    assert seen == set(named)
