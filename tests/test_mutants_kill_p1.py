@@ -1819,3 +1819,22 @@ def test_balanced_masked_init_layers_have_the_prescribed_spectrum():
     assert all(np.any(a != b) for a, b in zip(W0, Wj))  # the hidden entries carry the junk
     with pytest.raises(ValueError):
         fgln.balanced_masked_init(ns, ds, [1.0] * 4, rng)  # r = 4 > rank 3 of the gates
+
+
+def test_cifar10_autoaugment_replayed_on_unit_scaled_images():
+    kornia_auto = pytest.importorskip("kornia.augmentation.auto")
+    imgs = np.random.default_rng(241).integers(0, 256, (6, 28, 28)).astype(np.uint8)
+    got = dynamics.cifar10_autoaugment(imgs, 17)
+    x = torch.from_numpy(imgs.astype(np.float32) / np.float32(255.0))[:, None]  # pixels in [0, 1]
+    subs = list(kornia_auto.AutoAugment(policy="cifar10").children())
+    want = torch.empty_like(x)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(17)
+        pick = torch.randint(0, len(subs), (6,))
+        for k, sub in enumerate(subs):
+            m = pick == k
+            if bool(m.any()):
+                want[m] = sub(x[m].expand(-1, 3, -1, -1)).mean(1, keepdim=True).clamp_(0.0, 1.0)
+    assert got.dtype == torch.float32 and got.shape == (6, 28, 28)
+    assert float((got - want[:, 0]).abs().max()) <= 64 * float(np.finfo(np.float32).eps)
+    assert float(got.min()) >= 0.0 and float(got.max()) <= 1.0
