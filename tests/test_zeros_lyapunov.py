@@ -209,3 +209,28 @@ def test_offset_bracket_rho_matches_its_definition_for_K_above_1(K):
     se = math.hypot(direct.std(ddof=1) / math.sqrt(m), rho.std(ddof=1) / math.sqrt(rho.size))
     assert abs(rho.mean() - direct.mean()) <= Z * se, (rho.mean(), direct.mean(), se)
     assert 0.1 * direct.mean() > Z * se  # the comparison resolves a 10% error in rho, let alone a factor 2
+
+
+@pytest.mark.parametrize("log_x", [math.log(0.5), math.log(3.0), math.log(999.0), math.log(1001.0), math.log(1e6),
+                                   math.log(1e100), 700.0, 2000.0])
+def test_erfcx_integral_matches_an_independent_representation_at_any_size(log_x):
+    """int_0^x erfcx = pi^{-1/2} int_R exp(-e^{2v}) (1 - exp(-2x e^v)) dv (erfcx(u) = 2 pi^{-1/2} int_0^inf
+    e^{-t^2 - 2ut} dt, t = e^v), by mpmath: on both sides of the quadrature's cut-off at 1e3 and far past the
+    range where a plain quadrature stops subdividing (x ~ 1e100 and beyond float range, log x = 2000)."""
+    mp.mp.dps = 30
+    x = mp.exp(mp.mpf(log_x))
+    lo = -mp.mpf(log_x) - mp.log(2)
+    f = lambda v: mp.exp(-mp.exp(2 * v)) * (-mp.expm1(-2 * x * mp.exp(v)))  # noqa: E731
+    ref = float(mp.quad(f, [lo - 40, *mp.linspace(lo - 5, 5, 30)]) / mp.sqrt(mp.pi))
+    got = lyapunov._erfcx_integral_log(log_x)
+    # the accuracy requested from quad (epsrel 1e-11, epsabs 1e-13), doubled for its estimate's slack, plus the
+    # rounding of the series (a few ulp of ~log x) above the cut
+    bound = 2 * (1e-11 * ref + 1e-13) + 8 * EPS * ref
+    assert abs(got - ref) <= bound, (log_x, got, ref, bound)
+    if log_x < 700:
+        assert lyapunov._erfcx_integral(math.exp(log_x)) == got
+
+
+def test_erfcx_integral_rejects_an_infinite_argument():
+    with pytest.raises(ValueError, match="log_x"):
+        lyapunov._erfcx_integral_log(math.inf)

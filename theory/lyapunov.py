@@ -182,15 +182,30 @@ def d_mc(i: int, n: int, samples: int, gen: torch.Generator, chunk: int = 4096) 
     return float(v.mean()), float(v.std(ddof=1) / math.sqrt(v.size))
 
 
+_ERFCX_CUT = 1.0e3  # quadrature up to here; the asymptotic series beyond (its first omitted term ~ 1e-24)
+
+
 def _erfcx_integral(x: float) -> float:
-    """int_0^x erfcx(u) du (erfcx smooth, ~ 1/(u sqrt(pi)) at infinity)."""
+    """int_0^x erfcx(u) du (erfcx smooth, ~ 1/(u sqrt(pi)) at infinity); :func:`_erfcx_integral_log` for any x."""
+    return _erfcx_integral_log(math.log(x)) if x > 0 else 0.0
+
+
+def _erfcx_integral_log(log_x: float) -> float:
+    """int_0^x erfcx(u) du for x = exp(log_x), any log_x < inf: scipy's quad on [0, min(x, 1e3)], and beyond
+    the cut the term-by-term integral of erfcx(u) = (1 - 1/(2u^2) + 3/(4u^4) - 15/(8u^6) + ...)/(u sqrt(pi)),
+    i.e. F(u) = (ln u + u^-2/4 - 3u^-4/16 + 5u^-6/16)/sqrt(pi), in logs (x may be far beyond float range).
+    A quadrature over [0, x] alone loses the tail's log growth for x >~ 1e100 (it stops subdividing)."""
     from scipy.integrate import quad
     from scipy.special import erfcx
 
-    if x <= 0:
-        return 0.0
+    if not log_x < math.inf:
+        raise ValueError(f"log_x must be finite, got {log_x!r}")
+    x = math.exp(min(log_x, math.log(_ERFCX_CUT)))
     val, _ = quad(erfcx, 0.0, x, limit=200, epsabs=1e-13, epsrel=1e-11)
-    return float(val)
+    if log_x <= math.log(_ERFCX_CUT):
+        return float(val)
+    series = lambda lu: lu + math.exp(-2 * lu) / 4 - 3 * math.exp(-4 * lu) / 16 + 5 * math.exp(-6 * lu) / 16
+    return float(val + (series(log_x) - series(math.log(_ERFCX_CUT))) / math.sqrt(math.pi))
 
 
 def remainder_bound_1(log_s1: np.ndarray, log_beta_half: np.ndarray) -> np.ndarray:
@@ -199,7 +214,7 @@ def remainder_bound_1(log_s1: np.ndarray, log_beta_half: np.ndarray) -> np.ndarr
     ``log_beta_half`` = log sqrt(s_2^2 + ... + s_n^2) (-inf when J has rank 1: then rho = 0).
     """
     la = np.asarray(log_beta_half, dtype=np.float64) - np.asarray(log_s1, dtype=np.float64)
-    return np.array([math.sqrt(math.pi) * _erfcx_integral(math.exp(x) / math.sqrt(2.0)) if np.isfinite(x) else 0.0
+    return np.array([math.sqrt(math.pi) * _erfcx_integral_log(x - math.log(2.0) / 2) if np.isfinite(x) else 0.0
                      for x in la.ravel()]).reshape(la.shape)
 
 
