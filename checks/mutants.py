@@ -173,18 +173,30 @@ def _literal(n) -> bool:
     return False
 
 
+def _case_calls(cont) -> bool:
+    """A list or tuple of two or more calls of one plain function on literals only: ``[_case(3, 2), _case(2, 3)]``,
+    a table of the cases a check runs (which inputs, not what is computed from them). Method calls such as
+    ``P.sum(-1), P.sum(-2)`` compute from an object and are not tables."""
+    if not isinstance(cont, (ast.List, ast.Tuple)) or len(cont.elts) < 2:
+        return False
+    calls = [e for e in cont.elts if isinstance(e, ast.Call) and isinstance(e.func, ast.Name)]  # not P.sum(-1)
+    return (len(calls) == len(cont.elts) and len({c.func.id for c in calls}) == 1
+            and all(_literal(a) for c in calls for a in c.args) and all(_literal(k.value) for c in calls for k in c.keywords))
+
+
 def _literal_table(cont) -> bool:
-    """A container of literals only, with at least one number: a table of input cases."""
-    return _literal(cont) and any(isinstance(n, ast.Constant) and type(n.value) in (int, float)
-                                  for n in ast.walk(cont))
+    """A container of literals only, with at least one number, or a list of one function's calls on literals
+    (:func:`_case_calls`): a table of input cases."""
+    return (_literal(cont) or _case_calls(cont)) and any(isinstance(n, ast.Constant) and type(n.value) in (int, float)
+                                                         for n in ast.walk(cont))
 
 
 def _variants(node, parent, grand, ctx: frozenset = frozenset()) -> list[tuple[str, ast.AST]]:
     """(operator, replacement node) for every mutation of ``node`` in its context (see :func:`_context`):
     nothing inside text or input choices; inside a tolerance's arguments only the tolerance x10 itself."""
     out = []
-    if "text" in ctx or "input" in ctx:
-        return out
+    if "text" in ctx or "input" in ctx or isinstance(node, ast.keyword):
+        return out  # a keyword argument is mutated through its value (Comparison(err, tol=...) once, not twice)
     if "tolroot" in ctx or (isinstance(node, ast.Call) and _TOL.search(ast.unparse(node.func).split(".")[-1])):
         if isinstance(node, ast.Constant) and node.value == 0:
             return out  # a zero tolerance (an exact comparison) times 10 is the same zero
@@ -317,15 +329,23 @@ def mutate(site: Site) -> str:
 
 
 def locate(site: dict) -> Site | None:
-    """The current site of an earlier run's mutant: same module, operator, text and place (``where``, when
-    the earlier run recorded it), nearest line."""
+    """The current site of an earlier run's mutant: same module, operator and text, and then, in this order,
+    the same place (``where``, with its ``#k`` occurrence) and line; the same function and line (a catalogue
+    change renumbers the occurrences); the same place at the nearest line (code above it moved). None when
+    the change is no longer planted there."""
     if site["module"] not in _SNAPSHOT and not (ROOT / site["module"]).exists():
         return None
     same = [s for s in sites(site["module"])
             if (s.op, s.before, s.after) == (site["op"], site["before"], site["after"])]
-    if site.get("where"):  # the same change in the same function (and occurrence): that site or none
-        same = [s for s in same if s.where == site["where"]]
-    return min(same, key=lambda s: abs(s.line - site["line"])) if same else None
+    where = site.get("where")
+    if not where:  # an old record without its place: the nearest line
+        return min(same, key=lambda s: abs(s.line - site["line"])) if same else None
+    for pick in ([s for s in same if s.where == where and s.line == site["line"]],
+                 [s for s in same if s.where.split("#")[0] == where.split("#")[0] and s.line == site["line"]],
+                 sorted((s for s in same if s.where == where), key=lambda s: abs(s.line - site["line"]))):
+        if pick:
+            return pick[0]
+    return None
 
 
 def verdict_code_digest() -> str:
@@ -358,11 +378,13 @@ def modules() -> list[str]:
     return [m for m in mods if m not in EXCLUDE]
 
 
-def sample(n: int, seed: int, n_tol: int) -> list[Site]:
-    """Stratified by module: shares proportional to sqrt(#sites), at least 3 each."""
+def sample(n: int, seed: int, n_tol: int, only: list[str] | None = None) -> list[Site]:
+    """Stratified by module: shares proportional to sqrt(#sites), at least 3 each; ``only`` (path prefixes)
+    restricts the modules before the shares are set, so ``n`` mutants come from them."""
     rng = random.Random(seed)
-    per = {m: [s for s in sites(m) if s.op != "tolerance"] for m in modules()}
-    tol = [s for m in modules() for s in sites(m) if s.op == "tolerance"]
+    mods = [m for m in modules() if not only or any(m.startswith(o) for o in only)]
+    per = {m: [s for s in sites(m) if s.op != "tolerance"] for m in mods}
+    tol = [s for m in mods for s in sites(m) if s.op == "tolerance"]
     per = {m: v for m, v in per.items() if v}
     weights = {m: math.sqrt(len(v)) for m, v in per.items()}
     total = sum(weights.values())
@@ -733,9 +755,14 @@ def main(argv=None) -> int:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             ap.error(f"--rerun {args.rerun}: not a mutation.json ({exc})")
         chosen, order = [], []
+        found = {k: locate(r["site"]) for k, r in enumerate(prev) if r["status"] in ("survived", "equivalent")}
+        # a site two records lead to belongs to the one recorded at its line (the other one's change is gone)
+        exact = {(s.module, s.index, s.after) for k, s in found.items() if s and s.line == prev[k]["site"]["line"]}
         for k, r in enumerate(prev):
-            if r["status"] in ("survived", "equivalent"):
-                site = locate(r["site"])
+            if k in found:
+                site = found[k]
+                if site is not None and site.line != r["site"]["line"] and (site.module, site.index, site.after) in exact:
+                    site = None
                 if site is None:
                     kept[k] = {**r, "status": "gone",
                                "by": "no longer planted: the code was rewritten, or the catalogue no longer mutates it"}
@@ -751,7 +778,7 @@ def main(argv=None) -> int:
             if then != verdict_code_digest():
                 ap.error("--tests-only: theory/ or the runner changed since the earlier run; re-run in full")
     else:
-        chosen = sample(args.sample, args.seed, args.tolerance)
+        chosen = sample(args.sample, args.seed, args.tolerance, args.only)
     if args.only:
         chosen = [s for s in chosen if any(s.module.startswith(o) for o in args.only)]
     n_sites = sum(len(sites(m)) for m in modules())

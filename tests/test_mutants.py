@@ -156,3 +156,46 @@ def test_case_tables_of_constructed_values_are_inputs():
     assert not befores & {"3", "10", "4", "0.5", "1.0", "2", "Fraction(3, 10)", "Config(4, 0.5, 1.0, 2)"}
     assert ("sign", "int(ce.get('i', 1)) - 1", "int(ce.get('i', 1)) + 1") in ops  # a method call: not a literal
     assert ("factor", "2.0", "2.0 * 1.4142135623730951") in ops
+
+
+def test_tables_of_one_functions_calls_on_literals_are_inputs_but_method_calls_are_not():
+    ops = _ops_at("check = _symbolic([_case(2, 3), _case(3, 2)], 'text')\n"
+                  "px, py = P.sum(-1), P.sum(-2)\n"
+                  "mixed = [_k(2, 5), _other(3, 2)]\n")
+    befores = {b for _, b, _ in ops}
+    assert not befores & {"_case(2, 3)", "_case(3, 2)"}  # a case table: which inputs, not what is computed
+    assert ("swap", "_case(2, 3)", "_case(3, 2)") not in ops
+    assert any(b == "-2" or b == "2" for _, b, _ in ops)  # the axis of P.sum(-2) computes: still mutated
+    assert ("swap", "_k(2, 5)", "_k(5, 2)") in ops  # two different functions: not one table
+
+
+def test_a_keyword_tolerance_is_mutated_once_through_its_value():
+    ops = _ops_at("c = Comparison(e - f, tol=tol(n, kernels=2))\nd = Comparison(e, tol=0.0)\n")
+    tol_ops = [(b, a) for op, b, a in ops if op == "tolerance"]
+    assert tol_ops == [("tol(n, kernels=2)", "tol(n, kernels=2) * 10")]  # not also 'tol=tol(...)', never tol=0.0
+
+
+def test_sample_only_draws_its_size_from_the_named_modules():
+    only = ["theory/claims/sec7.py", "theory/wedge.py"]
+    got = mutants.sample(40, 5, 3, only)
+    assert {s.module for s in got} == set(only) and sum(s.op != "tolerance" for s in got) >= 40 - 2
+    assert [s.key for s in got] == [s.key for s in mutants.sample(40, 5, 3, only)]
+
+
+def test_locate_follows_moved_code_and_renumbered_occurrences_but_not_onto_another_site(monkeypatch):
+    old = "def f(x):\n    a = x[0] * 3\n    b = x[1] * 3\n    return a + b\n"
+    monkeypatch.setitem(mutants._SNAPSHOT, "theory/_fake.py", old)
+    second = [s for s in mutants.sites("theory/_fake.py") if s.key.endswith("::3 -> 6")][1]
+    assert second.where == "f#2" and second.line == 3
+    rec = {"module": "theory/_fake.py", "op": "factor", "before": "3", "after": "6", "line": 3, "where": "f#2"}
+    # code moved down two lines: the same place at the nearest line
+    monkeypatch.setitem(mutants._SNAPSHOT, "theory/_fake.py", "import os\n\n" + old)
+    assert mutants.locate(rec).line == 5
+    # the first occurrence is no longer planted (an input now): the record f#2 at line 3 is the site f at line 3
+    monkeypatch.setitem(mutants._SNAPSHOT, "theory/_fake.py",
+                        "def f(x):\n    a = g(n=3)\n    b = x[1] * 3\n    return a + b\n")
+    BUDGET = mutants.BUDGET_KEYWORDS
+    monkeypatch.setattr(mutants, "BUDGET_KEYWORDS", BUDGET | {"n"})
+    assert (mutants.locate(rec).line, mutants.locate(rec).where) == (3, "f")
+    # ... and the record of the first occurrence (f#1, line 2) is gone, not moved onto the second
+    assert mutants.locate({**rec, "line": 2, "where": "f#1"}) is None
