@@ -560,17 +560,7 @@ def test_ldl_variants_and_predictions_match_cholesky():
         ell = al.leading_minor_ratios(C, r)
         dets = [1.0] + [np.linalg.det(C[:i, :i]) for i in range(1, r + 1)]
         assert np.max(np.abs(ell - np.array(dets[1:]) / np.array(dets[:-1]))) <= tl * d.max()
-        pred = al.predict(C, r)
-        for i in range(r):
-            for j in range(r):
-                if i == j:
-                    continue
-                for corrected in (False, True):
-                    K, ratio = al.entry_prediction(pred, j, i, corrected=corrected)
-                    if j < i:
-                        assert K == pred.Tinv[i, j] and ratio == ("si/sj" if corrected else "sj/si")
-                    else:
-                        assert K == pred.T[j, i] and ratio == ("sj/si" if corrected else "si/sj")
+        # al.entry_prediction entry by entry: tests/test_mutants_kill_h1.py
         if r < 5:
             K = al.k_tail(C, r)
             want = C[r:, :r] @ np.linalg.inv(T).T / d[None, :]  # C21 = K Sigma T^T
