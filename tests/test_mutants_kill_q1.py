@@ -1,0 +1,61 @@
+"""Mutation blind spots of products, fgln, lyapunov and tensor (issue 17, part 6, helper q1): each helper is
+compared whole with an independent computation from its definition, at the edges of its domain and away
+from them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from theory import products
+
+EPS = np.finfo(np.float64).eps
+
+
+# ----------------------------------------------------------------------------------------------
+# products._block_svals on scale ranges far beyond MAX_BLOCK_NATS spread over sub-CUT_NATS gaps (the
+# forced-split path): every block must stay within MAX_BLOCK_NATS or its columns underflow.
+# References: for diagonal R_N the log singular values are exactly log|r_ii| + logt_i; for any
+# triangular R_N their sum is log|det| = sum(log|r_ii| + logt_i), and the largest one lies between the
+# largest column norm and sqrt(m) times it.
+# ----------------------------------------------------------------------------------------------
+def _ramps():
+    step = 0.75 * products.CUT_NATS  # below the natural-cut gap, so only forced splits cut
+    span = 2.5 * products.MAX_BLOCK_NATS  # several forced splits, well past exp's underflow
+    m = int(np.ceil(span / step)) + 1
+    ramp = -step * np.arange(m)
+    rng = np.random.default_rng(17)
+    return [ramp, ramp[::-1].copy(), rng.permutation(ramp), ramp + 300.0]
+
+
+@pytest.mark.parametrize("case", range(4))
+def test_block_svals_forced_splits_diagonal_exact(case):
+    logt = _ramps()[case]
+    m = logt.size
+    rng = np.random.default_rng(100 + case)
+    d = rng.choice([-1.0, 1.0], m) * rng.uniform(0.5, 2.0, m)
+    got = products._block_svals(logt.copy(), np.diag(d))
+    want = np.sort(np.log(np.abs(d)) + logt)[::-1]
+    assert got.shape == (m,) and np.all(np.isfinite(got))
+    bound = 8 * EPS * (np.abs(want).max() + 1.0)
+    assert np.max(np.abs(got - want)) <= bound, np.max(np.abs(got - want))
+
+
+@pytest.mark.parametrize("case", [0, 3])  # decreasing scales: the regime of the docstring's error analysis
+def test_block_svals_forced_splits_triangular_det_and_top(case):
+    logt = _ramps()[case]
+    m = logt.size
+    rng = np.random.default_rng(200 + case)
+    rn = np.triu(0.3 * rng.standard_normal((m, m)), 1) + np.diag(rng.choice([-1.0, 1.0], m) * rng.uniform(0.5, 2, m))
+    got = products._block_svals(logt.copy(), rn.copy())
+    assert got.shape == (m,) and np.all(np.isfinite(got)) and np.all(np.diff(got) <= 0)
+    logdet = float(np.sum(np.log(np.abs(np.diag(rn))) + logt))
+    # each block's log svals carry ~ block size * eps * cond(R_N) relative error; sum over m of them
+    kappa = np.linalg.cond(rn)
+    bound = 64 * m * m * EPS * (kappa + np.abs(logt).max() + 1.0)
+    assert abs(float(got.sum()) - logdet) <= bound, (got.sum(), logdet, bound)
+    # largest singular value: max column norm of R_N diag(t) <= s_1 <= sqrt(m) * max column norm
+    top = logt.max()
+    cols = np.log(np.linalg.norm(rn * np.exp(logt - top)[None, :], axis=0).max()) + top
+    slack = 64 * m * EPS * (abs(cols) + 1.0)
+    assert cols - slack <= got[0] <= cols + 0.5 * np.log(m) + slack
