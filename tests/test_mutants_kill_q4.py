@@ -1,0 +1,139 @@
+"""Figure 4 (fig_depth._fig4 and its foils, fig_training._fig4_outcome's panel) helpers that mutation testing
+(fresh sample, seed 5) found unguarded (issue 17, part 6).
+
+Each test recomputes the helper's output from its definition: the foils' predicted slopes from the exponent
+vector of theory.lyapunov, the reported first violation from the synthetic curves, the trained panel from
+the run's log s_k(B_l). Float comparisons use tolerances from float64 eps and the sizes involved.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+
+from checks.model import REGISTRY
+from tests.conftest import within
+from theory import lyapunov
+from theory.claims import fig_depth, fig_training
+
+EPS = np.finfo(float).eps
+
+
+# -- Figure 4 (initialization panel): the printed slope and every foil's slope -------------------------------
+
+def test_fig4_slopes_of_the_claim_and_its_foils_are_their_definitions():
+    """fig-4 at n = 128, sigma = 1/sqrt(n): the claim's slope of log s_k(B_l) in l is gamma_k(p = 0.5); the
+    foils: gamma_(k-1) (gamma_1 kept at k = 1), gamma_(k+1), 2 gamma_k (log of squared singular values) and the
+    ungated gamma_k(p = 1), for every k <= 30, against the k-th entries of lyapunov.gamma(n, p, sigma, k)."""
+    n, K = 128, 30
+    assert fig_depth.N == n and within(abs(fig_depth.SIGMA - 1 / math.sqrt(n)), 2 * EPS / math.sqrt(n), "sigma")
+    # gamma_k as the k-th entry of the top-k exponent vector (the vector's quadrature depends on its length)
+    g5 = np.array([lyapunov.gamma(n, 0.5, 1 / math.sqrt(n), k)[k - 1] for k in range(1, K + 2)], float)
+    g1 = np.array([lyapunov.gamma(n, 1.0, 1 / math.sqrt(n), k)[k - 1] for k in range(1, K + 2)], float)
+    assert g5[0] > g5[1] > g5[K - 1] and np.all(np.abs(g1 - g5[: K + 1]) > 1e-3 * np.abs(g5).max())
+    default = inspect.signature(fig_depth._fig4).parameters["slope"].default
+    c = REGISTRY["fig-4"]
+    assert c.check is fig_depth._fig4
+    foils = {f.statement: f.check.keywords["slope"] for f in c.foils}
+    assert len(foils) == 4
+    want = {"default": lambda k: g5[k - 1],
+            "the slopes are gamma_(k-1) (index shifted down; gamma_1 kept for k = 1)": lambda k: g5[max(k - 1, 1) - 1],
+            "the slopes are gamma_(k+1) (index shifted up)": lambda k: g5[k],
+            "log s_k(B_l) grows like 2 l gamma_k (the log of the squared singular values, eigenvalues of B B^T)":
+                lambda k: 2 * g5[k - 1],
+            "the slopes are the ungated exponents gamma_k(p = 1) (gates ignored)": lambda k: g1[k - 1]}
+    fns = {"default": default, **foils}
+    assert sorted(fns) == sorted(want)
+    for name, f in fns.items():
+        for k in range(1, K + 1):
+            w = want[name](k)
+            assert within(abs(float(f(k)) - w), 16 * EPS * abs(w), f"{name} k={k}")
+    for f in c.foils:
+        assert f.check.func is fig_depth._fig4 and set(f.check.keywords) == {"slope"} and not f.check.args
+
+
+# -- Figure 4 (initialization panel): the summary of a refuted panel ------------------------------------------
+
+class _FCtx:
+    """The context methods _fig4 calls, quick sizes; ctx.t a fixed critical value."""
+
+    def __init__(self, crit=4.0):
+        self.crit, self._memo = crit, {}
+
+    def pick(self, quick=None, **_):
+        return quick
+
+    def t(self, comparisons=1, dof=1):
+        return self.crit
+
+    def memo(self, name, f):
+        if name not in self._memo:
+            self._memo[name] = f()
+        return self._memo[name]
+
+    def seed_for(self, name):
+        return len(name)
+
+
+def _run_fig4(monkeypatch, shift):
+    """_fig4 on synthetic log s_k(B_l) = l gamma_k + d_k - d_(k-1) - 0.02 + small exactly-standardised noise,
+    remainders R_k = 0.02 k (so every band, exact test and top-K sum holds), plus shift[(k, l)] added."""
+    ctx = _FCtx()
+    K, p, m, N = 30, 0.5, fig_depth._batch(ctx), fig_depth.N
+    ells = list(range(10, 101, 10))
+    g = np.array([fig_depth._gamma(k, p) for k in range(1, K + 1)])
+    dk = np.array([lyapunov.d(k, N) - lyapunov.d(k - 1, N) for k in range(1, K + 1)])
+    rng = np.random.default_rng(11)
+    data = {}
+    for l in ells:
+        z = rng.standard_normal((m, K))
+        z = (z - z.mean(0)) / z.std(0, ddof=1)
+        c = dk - 0.02
+        for (k, ll), s in shift.items():
+            if ll == l:
+                c[k - 1] += s
+        extra = l * np.array([fig_depth._gamma(k, p) for k in (K + 1, K + 2)]) - 1.0
+        data[l] = (np.column_stack([l * g + c + 0.003 * z, np.tile(extra, (m, 1))]), None)
+    monkeypatch.setattr(fig_depth, "_data", lambda cx, pp: data)
+    monkeypatch.setattr(fig_depth, "_remainders", lambda cx, d, e, KK, keep: {
+        l: {k: np.full(int(keep.sum()), 0.02 * k) for k in range(KK + 1)} for l in e})
+    return fig_depth._fig4(ctx), data, g, m
+
+
+def test_fig4_refuted_summary_reports_the_first_violation(monkeypatch):
+    """A shift of log s_1(B_10) by +1 (far above its band [-d_0, d_1] = [0, d_1]) and, separately, of
+    log s_1(B_100) by -0.05 (inside the band, but off the exact identity's d_1 - d_0 by ~100 SE): the claim is
+    refuted and the summary names the first violation in (k, l) order with its offset (mean of log s_1 - l gamma_1),
+    SE, and the band's two ends, or the exact identity's prediction d_1 - d_0; the violations' evidence agrees."""
+    from checks.model import Status
+
+    N = fig_depth.N
+    d1 = lyapunov.d(1, N)
+    assert lyapunov.d(0, N) == 0 and d1 > 0.1
+    # a band violation first
+    out, data, g, m = _run_fig4(monkeypatch, {(1, 10): 1.0})
+    assert out.status == Status.REFUTED and out.resolution is None
+    y = data[10][0][:, 0]
+    off, se = float(np.mean(y) - 10 * g[0]), float(np.std(y, ddof=1) / math.sqrt(m))
+    v = out.evidence["violations"][0]
+    assert (v["k"], v["l"], v["test"]) == (1, 10, "band") and v["band"] == [-lyapunov.d(0, N), d1]
+    assert within(abs(v["offset"] - off), 64 * EPS * (abs(off) + 10 * abs(g[0])), "offset")
+    assert within(abs(v["se"] - se), 64 * EPS * se + 64 * EPS * abs(off), "se")
+    n_viol = len(out.evidence["violations"])
+    want = (f"{n_viol} tests reject l * slope + offset, e.g. k = 1, l = 10 (band): offset {off:.2f} ± {se:.2f} vs "
+            f"band [{-lyapunov.d(0, N):.2f}, {d1:.2f}]")
+    assert out.summary == want, out.summary
+    # an exact-identity violation first (inside the band at l = 100)
+    out, data, g, m = _run_fig4(monkeypatch, {(1, 100): -0.05})
+    assert out.status == Status.REFUTED
+    v = out.evidence["violations"][0]
+    assert (v["k"], v["l"], v["test"]) == (1, 100, "exact identity") and "band" not in v
+    y = data[100][0][:, 0] + 0.02  # + R_1 - R_0
+    off = float(np.mean(y) - 100 * g[0])
+    assert within(abs(v["offset"] - off), 64 * EPS * (abs(off) + 100 * abs(g[0])), "exact offset")
+    assert within(abs(v["predicted"] - d1), 4 * EPS * d1, "prediction d_1 - d_0")
+    assert out.summary.startswith(f"{len(out.evidence['violations'])} tests reject l * slope + offset, e.g. k = 1, "
+                                  f"l = 100 (exact identity): offset {off:.2f} ± ")
+    assert out.summary.endswith(f" vs {d1:.2f}"), out.summary
