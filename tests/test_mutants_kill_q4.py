@@ -137,3 +137,39 @@ def test_fig4_refuted_summary_reports_the_first_violation(monkeypatch):
     assert out.summary.startswith(f"{len(out.evidence['violations'])} tests reject l * slope + offset, e.g. k = 1, "
                                   f"l = 100 (exact identity): offset {off:.2f} ± ")
     assert out.summary.endswith(f" vs {d1:.2f}"), out.summary
+
+
+# -- Figure 4 (trained panel): the plotted panel is run 0's curves l -> log s_k(B_l) ---------------------------
+
+def test_fig4_trained_panel_plots_run_zeros_curves_in_one_full_panel():
+    """_fig4_outcome(plot=True): one figure with a single full-size panel (a 1 x 1 grid, so the axes fill the
+    figure's subplot area), one line per k whose points are (l, log s_k(B_l)) of run 0 at l = 2, ..., L+1
+    (row i of logs_B is l = i + 2), for every k <= K; the other runs are not drawn."""
+    from checks.model import Context
+
+    rng = np.random.default_rng(3)
+    L, K = 6, 5
+    stats = []
+    for _ in range(4):
+        logs_B = np.cumsum(rng.standard_normal((L, K)), 0) - np.arange(K)[None, :]
+        logs_J = -np.sort(rng.random(K + 4))[::-1].cumsum()
+        tr = {"misfit": {m: -3.0 + rng.standard_normal() for m in fig_training.MODELS}, "contrast": 1.0 + rng.random(),
+              "top_gap_ratio": 0.5 + rng.random(), "logs_J": logs_J, "logs_B": logs_B, "largest_gap": 1.0,
+              "largest_gap_after_k": 2}
+        stats.append({"K": K, "init": tr, "trained": tr})
+    pop = np.stack([0.5 + 0.1 * rng.standard_normal(20), 0.3 + 0.1 * rng.standard_normal(20)], 1)
+    out = fig_training._fig4_outcome(Context(claim_id="fig-4/trained-synthetic"), stats, pop, "", plot=True)
+    fig = out.figures["fig4_trained_B_spectra"]
+    assert len(fig.axes) == 1
+    ax = fig.axes[0]
+    assert ax.get_subplotspec().get_geometry() == (1, 1, 0, 0)
+    sp = fig.subplotpars  # the panel spans the whole subplot area
+    box = ax.get_position()
+    for got, want in ((box.x0, sp.left), (box.x1, sp.right), (box.y0, sp.bottom), (box.y1, sp.top)):
+        assert within(abs(got - want), 8 * EPS, "panel extent")
+    lines = ax.get_lines()
+    assert len(lines) == K
+    lg = stats[0]["trained"]["logs_B"]
+    for k, ln in enumerate(lines):
+        assert np.array_equal(np.asarray(ln.get_xdata(), float), np.arange(2.0, L + 2.0))
+        assert np.array_equal(np.asarray(ln.get_ydata(), float), lg[:, k])
