@@ -173,3 +173,63 @@ def test_fig4_trained_panel_plots_run_zeros_curves_in_one_full_panel():
     for k, ln in enumerate(lines):
         assert np.array_equal(np.asarray(ln.get_xdata(), float), np.arange(2.0, L + 2.0))
         assert np.array_equal(np.asarray(ln.get_ydata(), float), lg[:, k])
+
+
+# -- Figures 2, 3 and 9: every foil is the claim's own check with only the constant changed -----------------
+
+def _want_constant(statement):
+    """The first-order constant a foil's statement names, as a function of (k, n), from lyapunov.d."""
+    dd = lambda k, n: lyapunov.d(k, n) - lyapunov.d(k - 1, n)  # noqa: E731
+    if "printed" in statement:
+        return lambda k, n: -dd(k, n)
+    if "1.5 (d_" in statement:
+        return lambda k, n: 1.5 * dd(k, n)
+    if "/(2L)" in statement:
+        return lambda k, n: 0.5 * dd(k, n)
+    if "+ 2 (d_" in statement:
+        return lambda k, n: 2 * dd(k, n)
+    if "d_k/L (d_k for" in statement:
+        return lambda k, n: lyapunov.d(k, n)
+    raise AssertionError(statement)
+
+
+def test_fig2_fig3_fig9_foils_change_only_the_constant_and_it_is_their_statement():
+    """For fig-2 (k = 1), fig-3 (top 64) and fig-9 (top 30): the printed check uses d_(k-1) - d_k (fig-9 reads
+    the caption with the derived sign d_k - d_(k-1)), the corrected check d_k - d_(k-1); each foil is the same
+    function with the same k range and name as the check it foils, and its constant is the one its statement
+    names (sign flipped, x 1.5 (size 0.5 relative), x 1/2, x 2, d_k), at every k it reads, n = 128."""
+    import functools
+
+    n = fig_depth.N
+    dd = lambda k: lyapunov.d(k, n) - lyapunov.d(k - 1, n)  # noqa: E731
+    for cid, kmax in (("fig-2", 1), ("fig-3", 64), ("fig-9", 30)):
+        c = REGISTRY[cid]
+        base = c.corrected if c.corrected is not None else c
+        ref = base.check
+        rfunc = ref.func if isinstance(ref, functools.partial) else ref
+        rkw = dict(ref.keywords) if isinstance(ref, functools.partial) else {}
+        if cid != "fig-2":
+            assert rkw.get("kmax") == kmax and str(kmax) in c.statement
+        default = inspect.signature(rfunc).parameters["constant"].default
+        assert "constant" not in rkw
+        for k in range(1, kmax + 1):
+            assert within(abs(default(k, n) - dd(k)), 4 * EPS * abs(dd(k)), f"{cid} corrected k={k}")
+        if c.corrected is not None:  # the printed check: the printed sign
+            pc = c.check
+            pkw = dict(pc.keywords) if isinstance(pc, functools.partial) else {}
+            assert (pc.func if isinstance(pc, functools.partial) else pc) is rfunc
+            assert {kk: v for kk, v in pkw.items() if kk != "constant"} == rkw
+            for k in range(1, kmax + 1):
+                assert within(abs(pkw["constant"](k, n) + dd(k)), 4 * EPS * abs(dd(k)), f"{cid} printed k={k}")
+        assert len(base.foils) >= 4
+        for f in base.foils:
+            assert f.check.func is rfunc and not f.check.args
+            kw = dict(f.check.keywords)
+            fc = kw.pop("constant")
+            assert kw == rkw, (cid, f.statement)
+            want = _want_constant(f.statement)
+            for k in range(1, kmax + 1):
+                w = want(k, n)
+                assert within(abs(fc(k, n) - w), 4 * EPS * abs(w), f"{cid} {f.statement} k={k}")
+            if f.nearest:
+                assert f.unit == "relative" and within(abs(fc(1, n) / dd(1) - 1 - f.size), 4 * EPS, "size")
