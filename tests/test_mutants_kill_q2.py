@@ -92,3 +92,48 @@ def test_wedge_formula_power_and_tests_match_their_definitions():
                 assert within(abs(g["estimate"] - est), t, rhs) and within(abs(g["se"] - se), t, rhs), (rhs, g, est, se)
                 assert within(abs(g["z"] - est / se), t / se, rhs), (rhs, g["z"], est / se)
             assert within(abs(out.power - max(want_p)), 1e3 * t, rhs), (gap, rhs, out.power, want_p)
+
+
+class _StubProp:
+    """A PropertyCheck stand-in for ``app_b._fixed_then``: ``compare(x=...)`` passes iff x <= 1 (err = x, tol
+    = 1); calling it returns a VERIFIED outcome (the Hypothesis search's)."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def compare(self, x):
+        from checks.model import Comparison
+        return Comparison(float(x), 1.0, {"x": float(x)})
+
+    def __call__(self, ctx):
+        from checks.model import Outcome, Status
+        self.calls += 1
+        return Outcome(Status.VERIFIED, "search passed", evidence={}, method="search")
+
+    def replay(self, *a, **k):  # pragma: no cover - only its identity is checked
+        return None
+
+
+def test_fixed_then_refutes_on_the_first_failing_fixed_input_with_power_one():
+    """``app_b._fixed_then(cases, prop)``: the first fixed input whose comparison fails gives REFUTED with that
+    index, its err/tol and encoded inputs, and power exactly 1 (a deterministic rejection; a power is a
+    probability in [0, 1]); with every fixed input passing, the property search runs and its outcome carries
+    the number of fixed cases. The replay is the property's."""
+    from checks.model import Status
+    from theory.claims import app_b
+
+    for xs, first_bad in (([0.5, 3.0, 7.0], 1), ([2.0], 0), ([0.1, 0.9, 1.0, 5.0], 3), ([0.2, 1.0], None)):
+        prop = _StubProp()
+        check = app_b._fixed_then([{"x": x} for x in xs], prop, "why")
+        assert check.replay == prop.replay
+        out = check(Context("app-b.1.1/dimension"))
+        if first_bad is None:
+            assert out.status == Status.VERIFIED and prop.calls == 1
+            assert out.evidence["fixed_cases"] == len(xs)
+            assert out.method.startswith(f"{len(xs)} fixed stress input(s) (why)")
+            continue
+        assert out.status == Status.REFUTED and prop.calls == 0, (xs, out.status)
+        assert out.power == 1.0, out.power
+        assert out.evidence["fixed_case"] == first_bad
+        assert out.evidence["failing"]["err"] == xs[first_bad] and out.evidence["failing"]["tol"] == 1.0
+        assert out.summary.startswith(f"fixed stress input {first_bad}: ")
