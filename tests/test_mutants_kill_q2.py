@@ -137,3 +137,20 @@ def test_fixed_then_refutes_on_the_first_failing_fixed_input_with_power_one():
         assert out.evidence["fixed_case"] == first_bad
         assert out.evidence["failing"]["err"] == xs[first_bad] and out.evidence["failing"]["tol"] == 1.0
         assert out.summary.startswith(f"fixed stress input {first_bad}: ")
+
+
+def test_subspace_cmp_is_vacuously_true_where_the_exterior_power_is_empty():
+    """``app_b._subspace_cmp`` (as built for app-b.2.2/svd-exactly): for t > n, ∧^t R^n = {0} has no index sets,
+    no singular values and no singular vectors, so 'the singular vectors of ∧^t M are exactly the u_I' holds
+    vacuously: the comparison passes with err 0, for every M (also rank-deficient) and every t > n."""
+    from theory.claims import app_b2
+
+    cmp = app_b2._pc_svd_wedge_sub.compare
+    rng = np.random.default_rng(5)
+    for n in (1, 2, 3, 4):
+        for M in (rng.standard_normal((n, n)), np.zeros((n, n)), np.eye(n)):
+            for t in (n + 1, n + 2):
+                assert app_b2.ext.index_sets(n, t) == [] or len(app_b2.ext.index_sets(n, t)) == 0
+                for kw in ({}, {"literal": True}, {"right_u": True}):
+                    c = cmp(M, t, **kw)
+                    assert c.ok and c.err == 0.0, (n, t, kw, c)
