@@ -154,3 +154,34 @@ def test_subspace_cmp_is_vacuously_true_where_the_exterior_power_is_empty():
                 for kw in ({}, {"literal": True}, {"right_u": True}):
                     c = cmp(M, t, **kw)
                     assert c.ok and c.err == 0.0, (n, t, kw, c)
+
+
+def test_prop_cmp_reports_the_family_sizes_and_positions_of_non_square_families():
+    """``app_b2._prop_cmp(V, W)`` on n x t integer families with n > t: the reported n is the ambient dimension
+    (rows), t the family size (columns), 'proportional' whether the Plücker vectors are parallel (sympy rank of
+    [p; q] <= 1), dim(E ∩ F) = 2t - rank[V W] (sympy), E=F iff that is t, and err 0 (the printed iff holds)."""
+    import sympy as sp
+
+    from theory.claims import app_b2
+
+    rng = np.random.default_rng(11)
+    for n, t in ((3, 1), (4, 2), (5, 2), (5, 3), (6, 4)):
+        for mode in ("same", "share", "random"):
+            V = rng.integers(-2, 3, (n, t))
+            while sp.Matrix(V).rank() < t:
+                V = rng.integers(-2, 3, (n, t))
+            if mode == "same":
+                W = V @ np.triu(rng.integers(1, 3, (t, t)))  # upper triangular, non-zero diagonal: same span
+            elif mode == "share":
+                W = V.copy()
+                W[:, 0] = rng.integers(-2, 3, n)
+            else:
+                W = rng.integers(-2, 3, (n, t))
+            cmp = app_b2._prop_cmp(V, W)
+            p = [sp.Matrix(V[list(I), :]).det() for I in __import__("itertools").combinations(range(n), t)]
+            q = [sp.Matrix(W[list(I), :]).det() for I in __import__("itertools").combinations(range(n), t)]
+            meet = 2 * t - sp.Matrix(np.hstack([V, W])).rank()
+            assert cmp.detail["n"] == n and cmp.detail["t"] == t, cmp.detail
+            assert cmp.detail["proportional"] == (sp.Matrix([p, q]).rank() <= 1), (n, t, mode)
+            assert cmp.detail["dim(E ∩ F)"] == meet and cmp.detail["E=F"] == (meet == t), (n, t, mode)
+            assert cmp.err == 0.0 and cmp.ok
