@@ -65,3 +65,65 @@ def test_c6_limit_power_is_the_z_test_power_against_the_haar_truth():
             (out.power, want)
         if lim is None:
             assert within(abs(out.power - 2 * norm.sf(crit)), 64 * np.finfo(float).eps * (1 + crit**2), "level")
+
+
+# -- Appendix E.1: the minimal counterexample and the analytic-path strategy -------------------------------
+
+def test_e1_minimal_true_jdot_is_the_gradient_flow_derivative():
+    """``_e1_minimal``: n = 1, L = 2, L(J) = J, J = w2 d w1. Gradient flow w1' = -dJ/dw1 = -d w2,
+    w2' = -dJ/dw2 = -d w1, so Jdot = d (w2' w1 + w2 w1') = -d^2 (w1^2 + w2^2) (sympy, from the definition);
+    the printed Lemma E.1 gives -(M2 d M2 + M1 M1) with M1 = d w1, M2 = w2."""
+    import sympy as sp
+
+    from theory.claims import app_e
+
+    w1, w2, d = sp.symbols("w1 w2 d")
+    J = w2 * d * w1
+    dw1, dw2 = -sp.diff(J, w1), -sp.diff(J, w2)
+    true = sp.diff(J, w1) * dw1 + sp.diff(J, w2) * dw2
+    printed = -(w2 * d * w2 + (d * w1) * (d * w1))
+    out = app_e._e1_minimal()
+    loc = {"w1": w1, "w2": w2, "d": d}
+    assert sp.simplify(sp.sympify(out["true"], locals=loc) - true) == 0
+    assert sp.simplify(sp.sympify(out["printed"], locals=loc) - printed) == 0
+    assert sp.simplify(sp.sympify(out["printed_minus_true"], locals=loc) - (printed - true)) == 0
+
+
+def test_analytic_path_tie_cases_start_at_a_tie():
+    """``_analytic_path``: with ``tie`` the first two branches start equal (s0[1] == s0[0], the crossing at t = 0);
+    without it s0 is the drawn distinct values; X0, Y0 orthogonal, Kx, Ky skew, len(c) = min(rows, cols)."""
+    from hypothesis import HealthCheck, given, settings
+
+    from theory.claims import app_e
+
+    seen = set()
+
+    @settings(max_examples=40, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(app_e._analytic_path())
+    def run(p):
+        s0, k = np.asarray(p["s0"], float), min(p["X0"].shape[0], p["Y0"].shape[0])
+        assert len(s0) == k and len(p["c"]) == k
+        eps = np.finfo(float).eps
+        for M in (p["X0"], p["Y0"]):
+            assert within(np.max(np.abs(M.T @ M - np.eye(len(M)))), 16 * len(M) * eps, "orth")
+        for K in (p["Kx"], p["Ky"]):
+            assert np.array_equal(K, -K.T)
+        if p["tie"]:
+            assert k >= 2 and s0[1] == s0[0]
+        else:
+            assert len(set(s0.tolist())) == k
+        seen.add(bool(p["tie"]))
+
+    run()
+    assert seen == {True, False}
+
+
+def test_d6_eq2_states_that_s_l_is_invertible():
+    """lem-d.6/eq2 uses S_L^{-1}: its hypotheses name S_L's invertibility (s_{n,L} > 0) besides Theorem D.1's."""
+    from checks.model import REGISTRY
+    from theory.claims import app_d
+
+    c = REGISTRY["lem-d.6/eq2"]
+    assert tuple(c.hypotheses[:len(app_d.THM_D1_HYP)]) == tuple(app_d.THM_D1_HYP)
+    assert any("invertible" in h and "s_{n,L} > 0" in h for h in c.hypotheses)
