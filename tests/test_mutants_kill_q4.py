@@ -233,3 +233,44 @@ def test_fig2_fig3_fig9_foils_change_only_the_constant_and_it_is_their_statement
                 assert within(abs(fc(k, n) - w), 4 * EPS * abs(w), f"{cid} {f.statement} k={k}")
             if f.nearest:
                 assert f.unit == "relative" and within(abs(fc(1, n) / dd(1) - 1 - f.size), 4 * EPS, "size")
+
+
+# -- Figure 4 (trained panel, MNIST): the initialisation reference is the trained networks' own architecture --
+
+def test_fig4_mnist_init_population_matches_the_claims_networks(monkeypatch):
+    """_fig4_mnist compares the trained networks with independent networks at initialisation of the claim's
+    hypotheses (square FGLN n = 128, L = 10, p = 0.5, read from the registered claim's text), as many as
+    mnist_config's 'population', and passes that population unchanged to _fig4_outcome with the run's stats."""
+    import re
+
+    from checks.model import Context
+
+    c = REGISTRY["fig-4/trained"]
+    assert c.check is fig_training._fig4_mnist
+    hyp = re.search(r"n = (\d+), L = (\d+), p = ([0-9.]+)", c.hypotheses[0])
+    n, L, p = int(hyp.group(1)), int(hyp.group(2)), float(hyp.group(3))
+    ctx = Context(claim_id="fig-4/trained")
+    calls, pop = [], np.arange(6.0).reshape(3, 2)
+    sentinel_stats, sentinel_out = object(), object()
+
+    def fake_pop(cx, *args, **kw):
+        calls.append((cx, args, kw))
+        return pop
+
+    def fake_outcome(cx, stats, pp, setting, **kw):
+        assert cx is ctx and stats is sentinel_stats and pp is pop and setting == "S" and kw == {"plot": False}
+        return sentinel_out
+
+    def fake_mnist(cx, decide, **kw):
+        assert cx is ctx and kw == {"plot": False}
+        return decide(cx, sentinel_stats, "S", **kw)
+
+    monkeypatch.setattr(fig_training, "init_population", fake_pop)
+    monkeypatch.setattr(fig_training, "_fig4_outcome", fake_outcome)
+    monkeypatch.setattr(fig_training, "_mnist_outcome", fake_mnist)
+    assert fig_training._fig4_mnist(ctx, plot=False) is sentinel_out
+    assert len(calls) == 1
+    cx, args, kw = calls[0]
+    got = dict(zip(("n", "L", "p", "count", "K_max"), args), **kw)
+    assert cx is ctx and got.get("K_max", 30) == 30
+    assert (got["n"], got["L"], got["p"], got["count"]) == (n, L, p, fig_training.mnist_config(ctx)["population"])
