@@ -59,3 +59,29 @@ def test_block_svals_forced_splits_triangular_det_and_top(case):
     cols = np.log(np.linalg.norm(rn * np.exp(logt - top)[None, :], axis=0).max()) + top
     slack = 64 * m * EPS * (abs(cols) + 1.0)
     assert cols - slack <= got[0] <= cols + 0.5 * np.log(m) + slack
+
+
+# ----------------------------------------------------------------------------------------------
+# products: Benettin estimates of gated products whose rank collapses (rows dead in every sample are
+# dropped, so the recorded factor is narrower than n): (1/L) sum_l log|R_l[i,i]| of finite Gaussian
+# draws is finite or -inf (a zero pivot), never +inf, and entries beyond the rank of J_L are -inf.
+# ----------------------------------------------------------------------------------------------
+def test_benettin_beyond_rank_is_minus_inf():
+    import torch
+
+    saw_narrow = False
+    for seed in range(3):
+        kw = dict(n=5, depths=[2, 6], batch=4, p=0.3, sigma=1.0, conditioned=False)
+        b = products.lyapunov_estimates(gen=torch.Generator().manual_seed(seed), **kw)
+        s = products.log_svals(gen=torch.Generator().manual_seed(seed), **kw)
+        assert b.shape == s.shape == (2, 4, 5)
+        assert not torch.isposinf(b).any() and not torch.isnan(b).any()
+        assert not torch.isposinf(s).any() and not torch.isnan(s).any()
+        # a sample has at most as many finite Benettin entries as the widest live factor; the last
+        # columns are -inf wherever no sample kept that many live rows
+        finite_cols = torch.isfinite(b).any(dim=1)  # (depth, n)
+        for d in range(2):
+            k = int(finite_cols[d].sum())
+            assert bool(finite_cols[d, :k].all()) and not bool(finite_cols[d, k:].any())
+            saw_narrow |= k < 5
+    assert saw_narrow
