@@ -177,3 +177,68 @@ def test_R_identity_normalised_error_is_its_definition(monkeypatch, Ls, rate, of
     assert cmp.tol == al.REMAINDER_CONST
     assert within(abs(cmp.detail["rounding_floor"] - floor), tol(1, scale=floor))
     assert np.array_equal(np.asarray(cmp.detail["max|R_ii - 1|"]), np.asarray(diags))
+
+
+# ----------------------------------------------------------------------------------------------
+# sec6: the constant rule's resolution scan
+# ----------------------------------------------------------------------------------------------
+def test_const_resolution_scan_is_its_definition(monkeypatch):
+    """_const_resolution scans d = CONST_SLIP 2^-k (k = 0..8, both signs, stopping at the first power below
+    RESOLUTION_POWER) and reports, per d, P(refute) = max over pairs of P(est - z se > gross) at the estimated mean
+    and se (normal approximation), gross = half the smallest wrong-constant slope of the unscaled statistic; the
+    value is the largest over both signs of the smallest d still refuted. With a fake statistic whose mean grows
+    linearly in |scale - 1| every number is recomputed here from the definition (mpmath normal tail)."""
+    from theory.claims import sec6
+
+    alts = {(0, 1): 1.3, (1, 0): 0.8, (2, 1): 1.1}
+    coef = {(0, 1): (9.0, 0.12), (1, 0): (6.0, 0.2), (2, 1): (7.5, 0.15)}
+    seen = []
+
+    def fake(data, consts, cols, exponent, const, scale):
+        seen.append((exponent, const, scale))
+        d = abs(scale - 1.0)
+        return [(i, j, a * d * (1.0 if scale >= 1 else 1.3), s, alts[(i, j)] * (1.0 + 5.0 * d), 100)
+                for (i, j), (a, s) in coef.items()]
+
+    monkeypatch.setattr(sec6, "_const_stats", fake)
+    z = 2.4
+    val, how = sec6._const_resolution(None, None, None, z)
+    assert seen[0] == (1.0, "rows", 1.0)
+    gross = 0.5 * min(alts.values())
+
+    def sf(x):
+        with mp.workdps(30):
+            return float(0.5 * mp.erfc(mp.mpf(x) / mp.sqrt(2)))
+
+    want_tried, worst = [], 0.0
+    for side in (1, -1):
+        smallest = math.inf
+        for k in range(9):
+            d = 0.5 * 2.0 ** -k
+            m = 1.0 if side > 0 else 1.3
+            pw = max(sf((gross - a * d * m) / s + z) for a, s in coef.values())
+            want_tried.append((side * d, pw))
+            if pw < 0.9:
+                break
+            smallest = d
+        worst = max(worst, smallest)
+    assert val == worst
+    got = [tuple(float(x) for x in item.split(":")) for item in how.split(": ", 1)[1].split(", ")]
+    assert len(got) == len(want_tried)
+    for (gd, gp), (wd, wp) in zip(got, want_tried):
+        assert within(abs(gd - wd), 5e-5 * abs(wd)), (gd, wd)  # printed with 4 significant digits
+        assert within(abs(gp - wp), 5e-4 + tol(16, scale=1.0)), (gp, wp)  # printed with 3 decimals
+
+
+def test_rem63_statements_carry_the_remarks_definitions():
+    """Remark 6.3's three limits are printed with the remark's opening and its closing sentence that defines
+    Sigma_C and T_C (the Cholesky factorisation): every claim stated from the remark's head ends with that tail."""
+
+    from checks.model import REGISTRY
+    from theory.claims import sec6
+
+    hits = [c for c in REGISTRY.values() if c.statement.startswith(sec6.STATEMENT_63_HEAD)]
+    assert len(hits) >= 3
+    for c in hits:
+        assert c.statement.rstrip().endswith(sec6.STATEMENT_63_TAIL.rstrip()), c.id
+    assert "T_C is lower-triangular with unit diagonal" in sec6.STATEMENT_63_TAIL
