@@ -274,3 +274,47 @@ def test_fig4_mnist_init_population_matches_the_claims_networks(monkeypatch):
     got = dict(zip(("n", "L", "p", "count", "K_max"), args), **kw)
     assert cx is ctx and got.get("K_max", 30) == 30
     assert (got["n"], got["L"], got["p"], got["count"]) == (n, L, p, fig_training.mnist_config(ctx)["population"])
+
+
+# -- Figure 7: R^2 of inexact fits, from its definition -------------------------------------------------------
+
+def test_fig7_r2_of_inexact_fits_is_one_minus_sse_over_sst(monkeypatch):
+    """Runs whose s_1 is the printed iterate (a = 2 - 2/L) plus a visible perturbation, so no C fits exactly:
+    each run's R^2 is 1 - SSE/SST of the best C on the check's grid, SSE of the iterate written out step by step
+    (tests.conftest.fig7_iterate) against s_1(1..T), SST of s_1 about its mean; reported rounded to 4 decimals
+    (so compared to half a unit of the 4th decimal), and their mean in the summary to 3 decimals."""
+    from types import SimpleNamespace
+
+    from checks.model import Context
+    from tests.conftest import fig7_iterate
+
+    ctx = Context(claim_id="fig-7")
+    cfg = fig_training.g1_config(ctx)
+    L, lr = cfg["L"], cfg["lr7"]
+    a = 2 - 2 / L
+    grid = fig_training._c_grid(lr, L, "free")
+    rng = np.random.default_rng(17)
+    T, runs, want = 40, [], []
+    for i in range(4):
+        g = -np.exp(-np.arange(T) / 12.0) * (1 + 0.2 * rng.standard_normal(T))
+        C = float(grid[np.argmin(np.abs(grid + (0.003 + 0.001 * i)))])
+        s1 = fig7_iterate(0.3 + 0.05 * i, g, C, a)
+        s1 = s1 + 0.1 * np.ptp(s1) * np.sin(np.arange(T + 1) * (0.7 + 0.1 * i))
+        s1[0] = 0.3 + 0.05 * i
+        runs.append((None, SimpleNamespace(svals=np.stack([s1, 0.5 * s1[::-1]], 1), g1=g, steps=np.arange(T + 1))))
+        sst = float(np.sum((s1 - s1.mean()) ** 2))
+        best = math.inf
+        for c in grid:
+            with np.errstate(all="ignore"):
+                tr = fig7_iterate(s1[0], g, float(c), a)
+            if np.all(np.isfinite(tr)) and np.all(tr[1:] > 0) and np.all(tr <= 1e6):
+                best = min(best, float(np.sum((tr[1:] - s1[1:]) ** 2)))
+        want.append(1 - best / sst)
+    assert 0.0 < min(want) and max(want) < 0.999
+    monkeypatch.setattr(fig_training, "g1_runs", lambda cx, kind="main": runs)
+    out = fig_training._fig7_check(ctx, plot=False)
+    got = out.evidence["R2_by_run"]
+    assert len(got) == len(want)
+    for gv, wv in zip(got, want):
+        assert within(abs(gv - wv), 0.5e-4 + 64 * T * EPS, "R^2 (4 decimals)")
+    assert f"mean R^2 = {np.mean(want):.3f} (min {np.min(want):.3f})" in out.summary, out.summary
