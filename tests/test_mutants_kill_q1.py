@@ -85,3 +85,31 @@ def test_benettin_beyond_rank_is_minus_inf():
             assert bool(finite_cols[d, :k].all()) and not bool(finite_cols[d, k:].any())
             saw_narrow |= k < 5
     assert saw_narrow
+
+
+# ----------------------------------------------------------------------------------------------
+# lyapunov.remainder_mc: the eigenvalue fallback (taken where Cholesky reports indefiniteness) computes the
+# same log det(I + Y^T Y) as the Cholesky path, sample by sample: force the fallback on a chosen subset.
+# ----------------------------------------------------------------------------------------------
+def test_remainder_mc_fallback_matches_cholesky_path(monkeypatch):
+    import torch
+
+    from theory import lyapunov
+
+    log_s = np.array([[0.0, -0.5, -1.0, -3.0], [1.0, 0.2, -0.4, -2.0], [0.5, 0.0, -5.0, -6.0]])
+    want = lyapunov.remainder_mc(log_s, 2, torch.Generator().manual_seed(9), draws=5)
+    real = torch.linalg.cholesky_ex
+
+    def flaky(m, *a, **k):
+        ch, info = real(m, *a, **k)
+        info = info.clone()
+        info[0, 1] = 1
+        info[2, 0] = 1
+        info[2, 4] = 1
+        return ch, info
+
+    monkeypatch.setattr(torch.linalg, "cholesky_ex", flaky)
+    got = lyapunov.remainder_mc(log_s, 2, torch.Generator().manual_seed(9), draws=5)
+    assert got.shape == want.shape == (3,)
+    bound = 64 * 4 * EPS * (np.abs(want).max() + 1.0)
+    assert np.max(np.abs(got - want)) <= bound, (got, want)
