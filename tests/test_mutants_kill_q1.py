@@ -113,3 +113,50 @@ def test_remainder_mc_fallback_matches_cholesky_path(monkeypatch):
     assert got.shape == want.shape == (3,)
     bound = 64 * 4 * EPS * (np.abs(want).max() + 1.0)
     assert np.max(np.abs(got - want)) <= bound, (got, want)
+
+
+# ----------------------------------------------------------------------------------------------
+# fgln.rem72_diagnostics: the factored first-order sum of Remark 7.2 rebuilt from plain SVDs (the products
+# T^- V_A^T and U_B T^+ do not depend on the SVDs' column signs; A_{L+1} = B_1 = I take J's own bases).
+# ----------------------------------------------------------------------------------------------
+def _rem72_factored_reference(Ms, Mdots):
+    L, n = len(Ms), Ms[0].shape[0]
+
+    def chain(a, b):  # M_b ... M_a, identity when a > b
+        P = np.eye(n)
+        for l in range(a, b + 1):
+            P = Ms[l - 1] @ P
+        return P
+
+    U, _, Vt = np.linalg.svd(chain(1, L))
+    V = Vt.T
+    out = np.zeros(n)
+    for l in range(1, L + 1):
+        A, B = chain(l + 1, L), chain(1, l - 1)
+        if l == L:
+            Ua, sa, VaT = U, np.ones(n), U.T
+        else:
+            Ua, sa, VaT = np.linalg.svd(A)
+        if l == 1:
+            Ub, sb, Vb = V, np.ones(n), V
+        else:
+            Ub, sb, VbT = np.linalg.svd(B)
+            Vb = VbT.T
+        Tm = np.tril((U.T @ Ua) * sa[None, :] / sa[:, None])
+        Tp = np.triu(sb[:, None] * (Vb.T @ V) / sb[None, :])
+        out += np.diag(Tm @ VaT @ Mdots[l - 1] @ Ub @ Tp)
+    return out
+
+
+@pytest.mark.parametrize("L", [2, 3, 4])
+def test_rem72_factored_sum_matches_plain_svd_reference(L):
+    from theory import fgln
+
+    rng = np.random.default_rng(40 + L)
+    Ms = fgln.rem72_chain(3, L, [0.6, 0.0, -0.8], rng, eta=0.05, last_orthogonal=False)
+    Mdots = [rng.standard_normal((3, 3)) for _ in Ms]
+    d = fgln.rem72_diagnostics(Ms, Mdots, offsets=fgln.FACTOR_COUNT_72)
+    want = _rem72_factored_reference(Ms, Mdots)
+    kappa = max(np.linalg.cond(m) for m in Ms) ** L
+    bound = 64 * L * EPS * kappa * (np.abs(want).max() + sum(np.linalg.norm(m, 2) for m in Mdots))
+    assert np.max(np.abs(d["factored_sum"] - want)) <= bound, (d["factored_sum"], want, bound)
