@@ -185,3 +185,18 @@ def test_prop_cmp_reports_the_family_sizes_and_positions_of_non_square_families(
             assert cmp.detail["proportional"] == (sp.Matrix([p, q]).rank() <= 1), (n, t, mode)
             assert cmp.detail["dim(E ∩ F)"] == meet and cmp.detail["E=F"] == (meet == t), (n, t, mode)
             assert cmp.err == 0.0 and cmp.ok
+
+
+def test_orth_cmp_is_symmetric_in_the_two_families():
+    """``app_b2._orth_cmp(V, W)``: the angle between E and F (|<v∧, w∧>| / (|v∧| |w∧|) vs the principal cosines)
+    is symmetric in E, F, and so must be its rounding budget, which grows with the conditioning of either family:
+    swapping V and W (one well-, one ill-conditioned) gives the same err to rounding and the same tolerance."""
+    from theory.claims import app_b2
+
+    V = np.array([[1, 0], [0, 1], [0, 0], [1, 1]], dtype=np.int64)
+    for W in (np.array([[40, 39], [1, 1], [0, 1], [0, 0]], dtype=np.int64),
+              np.array([[30, 31], [0, 1], [1, 0], [2, 2]], dtype=np.int64)):
+        a, b = app_b2._orth_cmp(V, W), app_b2._orth_cmp(W, V)
+        assert np.linalg.cond(W.astype(float)) > 10 * np.linalg.cond(V.astype(float))
+        assert a.tol == b.tol, (a.tol, b.tol)
+        assert within(abs(a.err - b.err), a.tol, "swap"), (a.err, b.err)
