@@ -127,3 +127,22 @@ def test_d6_eq2_states_that_s_l_is_invertible():
     c = REGISTRY["lem-d.6/eq2"]
     assert tuple(c.hypotheses[:len(app_d.THM_D1_HYP)]) == tuple(app_d.THM_D1_HYP)
     assert any("invertible" in h and "s_{n,L} > 0" in h for h in c.hypotheses)
+
+
+def test_d6_eq2_scaled_middle_factor_error_is_its_exact_size():
+    """``cmp_eq2(scale=s)`` (the const-slip foil, middle factor scaled by s): C - s P D P^T = (1 - s) C + s (C - P D P^T),
+    so its relative size max|.| / max|C| is |1 - s| up to s x (the printed identity's own error, err at s = 1)."""
+    from hypothesis import HealthCheck, given, settings
+
+    from theory.claims import app_d
+
+    @settings(max_examples=2, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(app_d.cases(zero_tail=False))
+    def run(inp):
+        e1 = app_d.cmp_eq2(**inp).err
+        for s in (0.5, math.sqrt(2.0), 1.5, 3.0):
+            es = app_d.cmp_eq2(**inp, scale=s).err
+            assert within(abs(es - abs(1.0 - s)), (1.0 + s) * e1 + 8 * np.finfo(float).eps, "scaled"), (s, es, e1)
+
+    run()
