@@ -217,3 +217,22 @@ def test_fixed_inputs_decide_a_foil_before_the_search():
     out = foil(Context("lem-c.7/conclusion"))
     assert out.status is Status.REFUTED and out.evidence["fixed_case"] == 0
     assert check.replay(out.counterexample).ok  # the stored input replays through the printed comparison
+
+
+def test_lemma_c5_formula_check_works_at_any_global_mpmath_precision(monkeypatch):
+    """lem-c.5/formula compares two 30-digit evaluations; its differences must be taken at 30 digits too, not at
+    whatever mpmath.mp.dps another module left (app_e sets 40 at import; mpmath's default is 15, at which a
+    difference taken outside workdps(30) loses ~1e-16 and the printed form came out refuted)."""
+    import mpmath
+
+    from theory.claims import app_c
+
+    class _Ctx:
+        def memo(self, key, fn):
+            return fn()
+
+    for dps in (15, 40):
+        monkeypatch.setattr(mpmath.mp, "dps", dps)
+        out = app_c._lem_c5_formula(_Ctx())
+        assert out.status.value == "verified", (dps, out.summary)
+        assert out.evidence["max_abs_diff_mp"] < 1e-25  # 30 digits: ~1e-29 (the check's own threshold)

@@ -1122,7 +1122,9 @@ def _c5_cells():
                 for r in sorted({1, max(1, n // 2), n}):
                     lib = lyapunov.gamma(n, p, sigma, r)
                     lams = [mpmath.mpf(0)] + [_mp_lam(i, n, p, sigma, r) for i in range(1, r + 1)]
-                    cells.extend((n, p, sigma, r, i, lams[i] - lams[i - 1], float(lib[i - 1])) for i in range(1, r + 1))
+                    with mpmath.workdps(30):  # the difference at 30 digits, not at whatever mp.dps is in force
+                        cells.extend((n, p, sigma, r, i, +(lams[i] - lams[i - 1]), float(lib[i - 1]))
+                                     for i in range(1, r + 1))
     return cells
 
 
@@ -1132,7 +1134,8 @@ def _lem_c5_formula(ctx, *, gamma=_mp_gamma) -> Outcome:
     worst, worst_lib = 0.0, 0.0
     for n, p, sigma, r, i, diff, lib in cells:
         g = gamma(i, n, p, sigma, r)
-        worst = max(worst, float(abs(diff - g)))
+        with mpmath.workdps(30):  # 30 digits whatever the global precision (another module may have changed it)
+            worst = max(worst, float(abs(diff - g)))
         worst_lib = max(worst_lib, float(abs(lib - g)) / max(1.0, float(abs(g))))
     # 30-digit evaluations of the same sums in two arrangements: differences are ~1e-29; the library is float64
     ok = worst < 1e-25 and worst_lib < 1e-12
