@@ -144,3 +144,35 @@ def sec6_constant_ladder(seed: int, S: int, K_of):
         data[m] = (R, s, None)
         consts[m] = (T, Ti)
     return data, consts
+
+
+def tiny_context(claim_id: str):
+    """A claim Context on the quick profile's code path at a small budget: every int budget capped at 40, every
+    list cut to its first 3 entries (unit tests that run a whole check cheaply)."""
+    from checks.model import Context
+
+    class _Tiny(Context):
+        def pick(self, **per_profile):
+            v = super().pick(**per_profile)
+            if isinstance(v, list):
+                return v[:3]
+            return min(v, 40) if isinstance(v, int) else v
+
+    return _Tiny(claim_id)
+
+
+def synthetic_rungs(r, R_of, sJ_of=None, a=(0.0, 0.5, 1.2, 1.9), Ls=(10, 20, 30), K=2.0):
+    """Section 6 ladder rungs with log s = -L a, eps = K rho (rho = the largest ratio s_{i+1}/s_i, i <= r);
+    R_of(log_s, eps) and sJ_of(eps) give the rung's R and s_J/s_A."""
+    import numpy as np
+    from types import SimpleNamespace
+
+    a = np.asarray(a, float)
+    out = []
+    for L in Ls:
+        ls = -L * a
+        rho = float(np.max(np.exp(ls[1:r + 1] - ls[:r])))
+        eps = K * rho
+        s6 = SimpleNamespace(R=R_of(ls, eps), sJ_over_sA=None if sJ_of is None else sJ_of(eps))
+        out.append(SimpleNamespace(L=L, rho=rho, eps=eps, log_s=ls, s6=s6))
+    return out

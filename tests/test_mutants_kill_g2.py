@@ -23,7 +23,7 @@ import sympy as sp
 from checks.model import REGISTRY, Context
 from checks.property import PropertyCheck
 from checks.tolerance import tol
-from tests.conftest import within
+from tests.conftest import tiny_context, within
 from theory import gate_law, subadditive
 from theory.claims import app_b, app_b2, app_c, app_c2
 from theory.claims._appendix_c import _FixedThen
@@ -200,14 +200,6 @@ def test_c7_rows_min_defect_is_the_closed_form_minimum_over_the_grid(monkeypatch
 
 # -- Appendix C.2: the subadditivity curves --------------------------------------------------------
 
-class _TinyCtx(Context):
-    """The quick profile's code path at a small budget: every int budget capped, every list cut to 3."""
-
-    def pick(self, **per_profile):
-        v = super().pick(**per_profile)
-        if isinstance(v, list):
-            return v[:3]
-        return min(v, 40) if isinstance(v, int) else v
 
 
 def test_subadditivity_curves_are_the_defects_of_the_drawn_products():
@@ -218,7 +210,7 @@ def test_subadditivity_curves_are_the_defects_of_the_drawn_products():
     from checks import stats
     from theory.claims._appendix_c import _layers
 
-    ctx = _TinyCtx("app-c.2/subadditivity")
+    ctx = tiny_context("app-c.2/subadditivity")
     data = app_c2._subadditivity_data(ctx)
     assert data["ps"] == [1, 2, 4] and data["batch"] == 40
     assert [law["law"] for law in data["laws"]] == [name for _, name, _ in app_c2._SUB_SPECS]
@@ -762,7 +754,7 @@ def test_c6_curves_are_log_ratios_of_compound_matrices():
     from checks import stats
     from checks.strategies import haar_orthogonal_np
 
-    ctx = _TinyCtx("lem-c.6/limit")
+    ctx = tiny_context("lem-c.6/limit")
     data = app_c2._c6_data(ctx, "haar")
     n, m = data["n"], data["m"]
     rng = ctx.rng("haar")

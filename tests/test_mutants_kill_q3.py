@@ -8,19 +8,10 @@ import mpmath as mp
 import numpy as np
 from scipy.stats import norm
 
-from checks.model import Context
-from tests.conftest import within
+from tests.conftest import tiny_context, within
 from theory.claims import app_c2
 
 
-class _TinyCtx(Context):
-    """The quick profile's code path at a small budget: every int budget capped, every list cut to 3."""
-
-    def pick(self, **per_profile):
-        v = super().pick(**per_profile)
-        if isinstance(v, list):
-            return v[:3]
-        return min(v, 40) if isinstance(v, int) else v
 
 
 def _e_log_det_minor(t, n):
@@ -36,7 +27,7 @@ def test_c6_limit_power_is_the_z_test_power_against_the_haar_truth():
     power sf(crit - |f_t - m_t|/se_t) + cdf(-crit - |f_t - m_t|/se_t), m_t = E log|det Ω^{t,t}| (its own
     closed form here), f_t the foil's limit; for the printed limit f_t = m_t, so the power is the level 2 sf(crit).
     The prediction column is f_t and the '-d_t(n)' column is m_t."""
-    ctx = _TinyCtx("lem-c.6/limit")
+    ctx = tiny_context("lem-c.6/limit")
     limits = [None,
               lambda t, n: -t * app_c2._d_closed(1, n),
               lambda t, n: -app_c2._d_closed(t + 1, n),

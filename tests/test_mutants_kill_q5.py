@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from types import SimpleNamespace
 
 import mpmath as mp
 import numpy as np
@@ -17,7 +16,7 @@ import pytest
 
 from checks.model import Context, Status
 from checks.tolerance import tol
-from tests.conftest import within
+from tests.conftest import synthetic_rungs, within
 from theory.claims import sec5
 
 EPS = float(np.finfo(np.float64).eps)
@@ -121,15 +120,6 @@ def test_def52_acceptance_table_one_minus_bound():
 # ----------------------------------------------------------------------------------------------
 # sec6: cmp_R_identity on synthetic rungs
 # ----------------------------------------------------------------------------------------------
-def _rungs(r, R_of, Ls, a=(0.0, 0.5, 1.2, 1.9), K=2.0):
-    a = np.asarray(a, float)
-    out = []
-    for L in Ls:
-        ls = -L * a
-        rho = float(np.max(np.exp(ls[1:r + 1] - ls[:r])))
-        eps = K * rho
-        out.append(SimpleNamespace(L=L, rho=rho, eps=eps, log_s=ls, s6=SimpleNamespace(R=R_of(ls, eps), sJ_over_sA=None)))
-    return out
 
 
 @pytest.mark.parametrize("Ls", [(10, 20, 30), (40, 60, 70)])
@@ -156,7 +146,7 @@ def test_R_identity_normalised_error_is_its_definition(monkeypatch, Ls, rate, of
                         R[i, j] = off[i, j] * K * math.exp(-abs(ls[i] - ls[j]))
         return R
 
-    rungs = _rungs(r, R_of, Ls, K=K)
+    rungs = synthetic_rungs(r, R_of, Ls=Ls, K=K)
     monkeypatch.setattr(sec6, "_ladder6", lambda *a_, **k: (None, K, rungs))
     cmp = sec6.cmp_R_identity(None, None, r, [0.0, 0.5, 1.2, 1.9], "exp", rate=rate)
     floor = tol(5, kappa=K) / al.REMAINDER_CONST

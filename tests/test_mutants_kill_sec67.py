@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import mpmath
 import numpy as np
 import pytest
-from conftest import sec6_constant_ladder, within
+from conftest import sec6_constant_ladder, synthetic_rungs, within
 
 from checks.tolerance import tol
 
@@ -22,18 +22,6 @@ EPS64 = float(np.finfo(np.float64).eps)
 # ------------------------------------------------------------------------------------------------
 
 
-def _rungs(r, R_of, sJ_of=None, a=(0.0, 0.5, 1.2, 1.9), Ls=(10, 20, 30), K=2.0):
-    """Rungs with log s = -L a, eps = K rho (rho = the largest ratio s_{i+1}/s_i, i <= r); R_of(log_s, eps) and
-    sJ_of(eps) give the rung's R and s_J/s_A."""
-    a = np.asarray(a, float)
-    out = []
-    for L in Ls:
-        ls = -L * a
-        rho = float(np.max(np.exp(ls[1:r + 1] - ls[:r])))
-        eps = K * rho
-        s6 = SimpleNamespace(R=R_of(ls, eps), sJ_over_sA=None if sJ_of is None else sJ_of(eps))
-        out.append(SimpleNamespace(L=L, rho=rho, eps=eps, log_s=ls, s6=s6))
-    return out
 
 
 def test_unravel_remainder_is_relative_to_the_constant(monkeypatch):
@@ -60,7 +48,7 @@ def test_unravel_remainder_is_relative_to_the_constant(monkeypatch):
                     R[i, j] = K(i, j) * math.exp(lr) * (1 + c[i, j] * eps)
         return R
 
-    rungs = _rungs(r, R_of)
+    rungs = synthetic_rungs(r, R_of)
     pred = SimpleNamespace(T=T, Tinv=Ti, Sigma=np.ones(r))
     monkeypatch.setattr(sec6, "_ladder6", lambda *a, **k: (pred, 2.0, rungs))
     cmp = sec6.cmp_unravel(None, None, r, None, "exp")
@@ -80,7 +68,7 @@ def test_sigma_sqrt_diagonal_foil_cols_gram(monkeypatch):
     B = np.array([[2.0, 0.5, -0.3], [0.1, 1.5, 0.7], [-0.4, 0.2, 3.0]])
     base = np.sum(B * B, axis=0)[:r]  # diag(B^T B), column norms squared, from the definition
     c = np.array([0.3, -0.8])
-    rungs = _rungs(r, lambda ls, eps: np.eye(r), sJ_of=lambda eps: np.sqrt(base) * (1 + c * eps))
+    rungs = synthetic_rungs(r, lambda ls, eps: np.eye(r), sJ_of=lambda eps: np.sqrt(base) * (1 + c * eps))
     pred = SimpleNamespace(Sigma=np.ones(r))
     monkeypatch.setattr(sec6, "_ladder6", lambda *a, **k: (pred, 2.0, rungs))
     cmp = sec6.cmp_sigma_sqrt(None, B, r, None, "exp", gram="cols", pivots=False)
