@@ -8,7 +8,6 @@ rounding floor matters and where it does not."""
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 
 import mpmath as mp
 import numpy as np
@@ -25,41 +24,8 @@ EPS = float(np.finfo(np.float64).eps)
 # ----------------------------------------------------------------------------------------------
 # Independent references (exact rationals, mpmath)
 # ----------------------------------------------------------------------------------------------
-def _binom_pmf(n: int, t: int, p: Fraction) -> Fraction:
-    return math.comb(n, t) * p ** t * (1 - p) ** (n - t)
-
-
-def _acc(n: int, r: int, p: Fraction) -> Fraction:
-    return sum((_binom_pmf(n, t, p) for t in range(max(r, 0), n + 1)), Fraction(0))
-
-
-def _gamma_ref(n, p, sigma, r):
-    """Remark 5.4 in mpmath: gamma_i = ln(sqrt(2) sigma) + 1/2 sum_{t>=r} P(rk = t | rk >= r) psi((t - i + 1)/2)."""
-    pf = Fraction(p).limit_denominator(10 ** 6)
-    with mp.workdps(30):
-        a = _acc(n, r, pf)
-        den = mp.mpf(a.numerator) / a.denominator
-        out = []
-        for i in range(1, r + 1):
-            s = mp.mpf(0)
-            for t in range(r, n + 1):
-                w = _binom_pmf(n, t, pf)
-                s += mp.mpf(w.numerator) / w.denominator * mp.digamma(mp.mpf(t - i + 1) / 2)
-            out.append(float(mp.log(mp.sqrt(2) * sigma) + s / (2 * den)))
-    return np.array(out)
-
-
-def _synthetic_ladders(monkeypatch, c1, noise):
-    """Exact ladders: log s_i = L gamma_i + i c1 +- i noise (alternating over the batch, so the mean is exact)."""
-    batch = 64
-    sign = np.where(np.arange(batch) % 2 == 0, 1.0, -1.0)
-    lads = {}
-    for cfg in sec5._configs(Context("cor-5.6")):
-        gam = _gamma_ref(cfg.n, cfg.p, cfg.sigma, cfg.r)
-        lads[cfg] = {L: np.stack([L * g + (i + 1) * c1 + noise * (i + 1) * sign for i, g in enumerate(gam)], axis=1)
-                     for L in (12, 16, 24, 32, 48)}
-    monkeypatch.setattr(sec5, "_ladders", lambda ctx: (lads, batch))
-    return lads
+# Remark 5.4 in mpmath, P(rank >= r) exactly, and exact synthetic ladders: shared with the g5 tests
+from test_mutants_kill_g5 import _acc, _binom_pmf, _gamma_ref, _synthetic_ladders  # noqa: E402
 
 
 # ----------------------------------------------------------------------------------------------
