@@ -56,25 +56,8 @@ def test_fig4_slopes_of_the_claim_and_its_foils_are_their_definitions():
 
 # -- Figure 4 (initialization panel): the summary of a refuted panel ------------------------------------------
 
-class _FCtx:
-    """The context methods _fig4 calls, quick sizes; ctx.t a fixed critical value."""
-
-    def __init__(self, crit=4.0):
-        self.crit, self._memo = crit, {}
-
-    def pick(self, quick=None, **_):
-        return quick
-
-    def t(self, comparisons=1, dof=1):
-        return self.crit
-
-    def memo(self, name, f):
-        if name not in self._memo:
-            self._memo[name] = f()
-        return self._memo[name]
-
-    def seed_for(self, name):
-        return len(name)
+# the context methods _fig4 calls (quick sizes, ctx.t a fixed critical value): shared with the h2 tests
+from test_mutants_kill_h2 import _FCtx  # noqa: E402
 
 
 def _run_fig4(monkeypatch, shift):
