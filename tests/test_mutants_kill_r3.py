@@ -1,0 +1,173 @@
+"""Mutation survivors of the seed-6 sample in fig_training.py and sec7.py (issue 17, part 6, round r, helper 3).
+
+Each test recomputes what a helper is defined to be from its definition, independently of the package's
+own helpers: the refined exponent of least misfit next to a non-finite neighbour (fig_training.best_exponent),
+the MNIST outcome's per-network statistics read from the right weights, its per-setting evidence and its
+verdict merge (fig_training._mnist_outcome), and Remark 7.2's deep-chain diagnostics against the chain and the
+derivative drawn from the claim's stream (sec7._deep72). Float tolerances come from float64 eps, the sizes and
+the conditioning involved.
+"""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from checks.model import Context, Outcome, Status
+from checks.tolerance import tol
+from tests.conftest import within
+from theory import fgln
+from theory.claims import fig_training as ft
+from theory.claims import sec7
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+# ---------------------------------------------------------------------------------------------
+# fig_training.best_exponent: the grid point where a neighbour of the minimum is not finite
+# ---------------------------------------------------------------------------------------------
+def test_best_exponent_falls_back_to_the_grid_point_next_to_a_non_finite_neighbour():
+    """A parabola needs both neighbours: with either one +inf (no finite iterate, _misfit_grid) the grid
+    point itself; with both finite the exact vertex of a quadratic misfit, on either side of the grid point."""
+    exps = np.round(np.arange(0.0, 3.01, 0.25), 2)
+    h = 0.25
+    for a0 in (1.3, 1.2, 0.6, 2.1):  # vertex right and left of the nearest grid point
+        y = 2.0 * (exps - a0) ** 2 + 0.5
+        j = int(np.argmin(y))
+        assert 0 < j < exps.size - 1
+        got = ft.best_exponent(exps, y)
+        # 3-point vertex of an exact quadratic = a0; rounding of y_i (size <= 2 * 9) over den = 4 h^2
+        assert within(abs(got - a0), tol(8, kappa=float(np.max(y)) / (4 * h * h), scale=h), f"vertex {a0}")
+        for side in (j - 1, j + 1):
+            yy = y.copy()
+            yy[side] = math.inf
+            assert ft.best_exponent(exps, yy) == exps[j], (a0, side)
+    # a minimum at either end stays there, even with a non-finite neighbour elsewhere
+    y = (exps + 1.0) ** 2
+    y[3] = math.inf
+    assert ft.best_exponent(exps, y) == exps[0]
+    assert ft.best_exponent(exps, (exps - 9.0) ** 2) == exps[-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# fig_training._mnist_outcome: statistics of the initial and of the trained network, evidence, merge
+# ---------------------------------------------------------------------------------------------
+def _chain(Ws, ds, upto):
+    """B_upto = D_{upto-1} W_{upto-1} ... D_1 W_1 for 2 <= upto <= L, J = W_L D_{L-1} ... D_1 W_1 for upto = L + 1,
+    multiplied out plainly with dense gate matrices."""
+    L = len(Ws)
+    M = np.eye(Ws[0].shape[1])
+    for l in range(1, min(upto, L + 1)):
+        M = Ws[l - 1] @ M
+        if l < L:
+            M = np.diag(ds[l - 1]) @ M
+    return M
+
+
+def _fake_runs(rng, n=10, L=3):
+    ds = [np.array([1.0, 1, 0, 1, 1, 1, 1, 0, 1, 1]), np.array([1.0, 0, 1, 1, 1, 1, 0, 1, 1, 1])]
+    runs = []
+    for i in range(2):
+        Ws0 = [rng.standard_normal((n, n)) / math.sqrt(n) for _ in range(L)]
+        # trained: a different spectrum (not a rescaling of Ws0), so init and trained statistics differ
+        Ws = [w + np.diag(np.linspace(3.0, 0.5, n)) for w in Ws0]
+        runs.append(SimpleNamespace(Ws0=Ws0, Ws=Ws, ds=ds, acc=0.8 + 0.05 * i, test_acc=0.7 + 0.1 * i))
+    return runs
+
+
+@pytest.mark.parametrize("other_status", [Status.SUPPORTED, Status.REFUTED])
+def test_mnist_outcome_reads_init_and_trained_statistics_from_the_right_weights(monkeypatch, other_status):
+    pytest.importorskip("kornia")
+    rng = np.random.default_rng(6)
+    primary, other = ft.MNIST_PRIMARY, "other setting"
+    runs = {primary: _fake_runs(rng), other: _fake_runs(rng)}
+    monkeypatch.setattr(ft, "_mnist_runs", lambda ctx: runs)
+    ctx = Context(claim_id="fig-4/r3-test")
+    # decide is called once per setting, in the order of the runs' dict
+    stats_all = {}
+
+    def decide_wrap(ctx_, stats, setting, plot=True, **kw):
+        k = next(k for k, v in runs.items() if k not in stats_all)
+        stats_all[k] = (stats, plot, kw, setting)
+        st = Status.SUPPORTED if k == primary else other_status
+        return Outcome(st, f"{k} summary", evidence={"tests": [k]}, power=0.9)
+
+    out = ft._mnist_outcome(ctx, decide_wrap, plot=True, extra=7)
+    assert set(stats_all) == {primary, other}
+    assert stats_all[primary][1] is True and stats_all[other][1] is False  # only the primary setting plots
+    assert stats_all[primary][2] == {"extra": 7} and stats_all[other][2] == {"extra": 7}
+    assert stats_all[primary][3] == ft.mnist_setting_text(ctx)
+    L = 3
+    for k, v in runs.items():
+        stats = stats_all[k][0]
+        assert len(stats) == len(v)
+        for st, r in zip(stats, v):
+            assert st["rank_J"] == 8 and st["K"] == 8  # gates of rank 8
+            for tag, W in (("init", r.Ws0), ("trained", r.Ws)):
+                for row, upto in zip(st[tag]["logs_B"], range(2, L + 2)):
+                    M = _chain(W, r.ds, upto)
+                    s = np.linalg.svd(M, compute_uv=False)[:8]
+                    wmax = max(np.abs(w).max() for w in W)
+                    # products of <= 3 factors of size n, then an SVD: relative error ~ n eps cond(s_k)
+                    err = np.abs(np.exp(row) - s)
+                    assert within(err, tol(10, kappa=float(s[0] / s[-1]), scale=float(s[0]) * max(1.0, wmax),
+                                           kernels=L + 1), f"{k} {tag} B_{upto}")
+                assert np.array_equal(st[tag]["logs_J"], st[tag]["logs_B"][-1])
+            # the statistics of the two networks differ (the trained weights carry another spectrum)
+            assert np.max(np.abs(st["init"]["logs_J"] - st["trained"]["logs_J"])) > 0.1
+    # evidence: accuracies by setting, the verdicts, the other settings' tests
+    assert out.evidence["accuracy"][primary] == {"train (un-augmented subset)": round((0.8 + 0.85) / 2, 4),
+                                                 "test (2000 images)": round((0.7 + 0.8) / 2, 4)}
+    assert out.evidence["verdict_by_training_setting"] == {primary: "supported", other: other_status.value}
+    assert out.evidence["tests_by_training_setting"] == {other: [other]}
+    if other_status is Status.SUPPORTED:
+        assert out.status is Status.SUPPORTED and out.power == 0.9
+        assert out.summary == f"{primary} summary (the same verdict with {other})"
+    else:
+        assert out.status is Status.INCONCLUSIVE and out.power is None
+        assert out.summary.startswith("verdict depends on the training setting") and out.summary.endswith(
+            f"{primary} summary")
+
+
+def test_mnist_outcome_without_data_is_not_executable(monkeypatch):
+    monkeypatch.setattr(ft, "_mnist_runs", lambda ctx: "no MNIST here")
+    out = ft._mnist_outcome(Context(claim_id="fig-4/r3-test"), lambda *a, **k: pytest.fail("decided"))
+    assert out.status is Status.NOT_EXECUTABLE and out.summary == "no MNIST here"
+
+
+# ---------------------------------------------------------------------------------------------
+# sec7._deep72: each row is the diagnostics of the drawn chain with the drawn derivative
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("b_shift", [0, 1])
+def test_deep72_rows_are_the_chain_and_its_derivative_drawn_from_the_stream(b_shift):
+    ctx = Context(claim_id="rem-7.2/r3-test")
+    out = sec7._deep72(ctx, b_shift)
+    assert sorted(out) == [4, 16]
+    rng = ctx.rng("rem72-deep")  # the same stream, redrawn: the inputs, not the computation
+    n = len(sec7.DEEP_GAMMAS)
+    for L in (4, 16):
+        rows = out[L]
+        assert len(rows) == 40
+        for d in rows:
+            Ms = fgln.rem72_chain(n, L, sec7.DEEP_GAMMAS, rng, sec7.DEEP_ETA, last_orthogonal=False)
+            Md = [rng.standard_normal((n, n)) for _ in range(L)]
+            J = np.linalg.multi_dot(Ms[::-1])  # M_L ... M_1
+            U, s, Vt = np.linalg.svd(J)
+            # product rule: Jdot = sum_l M_L..M_{l+1} Mdot_l M_{l-1}..M_1
+            Jdot = np.zeros((n, n))
+            for l in range(L):
+                left = np.eye(n) if l == L - 1 else np.linalg.multi_dot([np.eye(n)] + Ms[l + 1:][::-1])
+                right = np.eye(n) if l == 0 else np.linalg.multi_dot([np.eye(n)] + Ms[:l][::-1])
+                Jdot += left @ Md[l] @ right
+            sdot = np.einsum("ik,ij,jk->k", U, Jdot, Vt.T)
+            scale = float(np.prod([np.linalg.norm(M, 2) for M in Ms]))
+            t = tol(n * L, kappa=float(s[0] / s[-1]), scale=scale)
+            assert d["L"] == L and d["offsets"] == tuple(fgln.FACTOR_COUNT_72)
+            assert within(np.abs(d["s"] - s), t, "s")
+            dscale = scale * sum(np.linalg.norm(x, 2) for x in Md) / min(np.linalg.norm(M, -2) for M in Ms)
+            assert within(np.abs(d["sdot"] - sdot), tol(n * L, kappa=float(s[0] / s[-1]), scale=dscale), "sdot")
+            assert within(abs(d["jdot_norm"] - np.linalg.norm(Jdot, 2)), tol(n * L, scale=dscale), "|Jdot|")
+            assert np.array_equal(d["scale"], d["term_scale"])
