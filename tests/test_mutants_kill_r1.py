@@ -17,6 +17,7 @@ import torch
 
 from checks.tolerance import tol
 from tests.conftest import tiny_context, within
+from theory import alignment as al
 from theory import fgln
 from theory.claims import app_a, app_c2
 from theory.claims._networks import chain_tol, torch_fgln_grads
@@ -130,3 +131,81 @@ def test_subadditivity_equality_case_is_not_a_negative_defect(monkeypatch):
                 assert within(abs(row["d(p,q)"]), t, "d(p,p) = 0"), (i, p, row)
                 assert within(abs(row["u_2p"] - u2p), t, "u_2p") and within(abs(row["u_p (J_p)"] - up1), t, "u_p")
                 assert within(abs(row["u_p (J'_p)"] - up2), t, "u_p'")
+
+
+# -- theory.alignment: eig_float64, leading_minor_ratios, k_eff, rho_of, min_gap ------------------
+
+def _mp_eig_sym(X, dps=40):
+    """Eigenpairs of a symmetric matrix in mpmath (independent of LAPACK)."""
+    import mpmath as mp
+
+    with mp.workdps(dps):
+        E, Q = mp.eigsy(mp.matrix(X.tolist()))
+        return [float(e) for e in E], np.array([[float(Q[a, b]) for b in range(X.shape[0])] for a in range(X.shape[0])])
+
+
+def test_eig_float64_is_the_ordered_sign_fixed_eigh_of_S_C_S():
+    """eig_float64(log_s, C): eigenvalues of X = S C S ordered by decreasing |w| (negative eigenvalues of an
+    indefinite C included), eigenvectors orthonormal (unscaled), with V[i, i] >= 0, and each pair (w_i, V_i)
+    matches the mpmath eigenpair of X to the float64 Davis-Kahan resolution."""
+    rng = np.random.default_rng(11)
+    n = 4
+    for ls, C in ((np.array([0.0, -0.3, -0.9, -1.4]), None), (np.array([0.5, 0.2, -0.1, -2.0]), "indef")):
+        B = rng.standard_normal((n, n))
+        C = B @ B.T + 0.5 * np.eye(n) if C is None else np.diag([3.0, -2.0, 1.0, -0.5]) + 0.1 * (B + B.T)
+        s = np.exp(ls)
+        X = np.outer(s, s) * C
+        X = (X + X.T) / 2
+        w, V = al.eig_float64(ls, C)
+        ew, EV = _mp_eig_sym(X)
+        order = np.argsort(-np.abs(ew), kind="stable")
+        ew, EV = np.array(ew)[order], EV[:, order]
+        EV = EV * np.where(np.diag(EV) < 0, -1.0, 1.0)[None, :]
+        normX = float(np.max(np.abs(ew)))
+        assert np.all(np.diff(np.abs(w)) <= 0), w
+        assert within(float(np.max(np.abs(w - ew))), tol(n, kernels=3, scale=normX)), (w, ew)
+        assert within(float(np.max(np.abs(V.T @ V - np.eye(n)))), tol(n, kernels=3))
+        assert np.all(np.diag(V) >= 0)
+        res = al.float64_resolution(np.abs(w), n)
+        for i in range(n):
+            assert within(float(np.max(np.abs(V[:, i] - EV[:, i]))), res[i] + tol(n, kernels=3)), (i, V, EV)
+
+
+def test_leading_minor_ratios_exact_rationals_every_r():
+    """ell_i = det C^{i,i} / det C^{i-1,i-1} for i = 1..r and every r <= n, against exact rational
+    determinants (sympy) of the float64 entries; a zero leading minor gives nan for the next ratio only."""
+    from fractions import Fraction
+
+    import sympy as sp
+
+    rng = np.random.default_rng(12)
+    n = 5
+    B = rng.standard_normal((n, n))
+    C = B @ B.T + np.eye(n)
+    M = sp.Matrix(n, n, lambda a, b: sp.Rational(Fraction(float(C[a, b]))))
+    dets = [sp.Integer(1)] + [M[:i, :i].det() for i in range(1, n + 1)]
+    want = [float(dets[i] / dets[i - 1]) for i in range(1, n + 1)]
+    for r in range(1, n + 1):
+        got = al.leading_minor_ratios(C, r)
+        assert got.shape == (r,)
+        assert within(float(np.max(np.abs(got - want[:r]) / np.abs(want[:r]))), 4 * EPS), (r, got, want)
+    got = al.leading_minor_ratios(np.array([[0.0, 1.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 3.0]]), 3)
+    assert got[0] == 0.0 and math.isnan(got[1]) and got[2] == 3.0  # det C^{3,3} / det C^{2,2} = -3 / -1
+
+
+def test_k_eff_rho_of_min_gap_from_definitions():
+    """k_eff = max(1, ||C||_2 / min_i |ell_i|), rho_of = max_{i<=r} s_{i+1}/s_i, min_gap = min_{i<=r} a_{i+1}-a_i
+    (inf gaps from s = 0 ignored), each against a direct computation."""
+    C = np.array([[4.0, 2.0, 0.0], [2.0, 5.0, 1.0], [0.0, 1.0, 3.0]])
+    ell = [4.0, 16.0 / 4.0, (4.0 * (15.0 - 1.0) - 2.0 * 6.0) / 16.0]  # 4, 4, 44/16
+    lam = max(np.linalg.eigvalsh(C))
+    for r in (1, 2, 3):
+        assert within(abs(al.k_eff(C, r) - lam / min(ell[:r])), tol(3, kernels=3, scale=lam)), r
+    assert al.k_eff(np.eye(3) * 0.5, 2) == 1.0
+    ls = np.array([0.0, -0.5, -0.7, -3.0])
+    for r in (1, 2, 3):
+        want = max(math.exp(ls[k + 1] - ls[k]) for k in range(r))
+        assert within(abs(al.rho_of(ls, r) - want), 4 * EPS * want), r
+    a = np.array([0.0, 1.5, 2.0, math.inf, math.inf])
+    assert al.min_gap(a, 1) == 1.5 and al.min_gap(a, 2) == 0.5 and al.min_gap(a, 3) == 0.5
+    assert al.min_gap(np.array([0.0, math.inf, math.inf]), 1) == math.inf
