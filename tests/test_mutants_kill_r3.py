@@ -45,6 +45,10 @@ def test_best_exponent_falls_back_to_the_grid_point_next_to_a_non_finite_neighbo
             yy = y.copy()
             yy[side] = math.inf
             assert ft.best_exponent(exps, yy) == exps[j], (a0, side)
+        for far in (j - 2, j + 2, j + 3):  # a non-finite misfit outside the three points does not matter
+            yy = y.copy()
+            yy[far] = math.inf
+            assert ft.best_exponent(exps, yy) == got, (a0, far)
     # a minimum at either end stays there, even with a non-finite neighbour elsewhere
     y = (exps + 1.0) ** 2
     y[3] = math.inf
