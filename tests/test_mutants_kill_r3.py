@@ -177,3 +177,53 @@ def test_deep72_rows_are_the_chain_and_its_derivative_drawn_from_the_stream(b_sh
             assert within(np.abs(d["sdot"] - sdot), tol(n * L, kappa=float(s[0] / s[-1]), scale=dscale), "sdot")
             assert within(abs(d["jdot_norm"] - np.linalg.norm(Jdot, 2)), tol(n * L, scale=dscale), "|Jdot|")
             assert np.array_equal(d["scale"], d["term_scale"])
+
+
+# ---------------------------------------------------------------------------------------------
+# fig_training.increment_exponent: the least-squares slope over exactly the usable steps
+# ---------------------------------------------------------------------------------------------
+def _slope_by_definition(s, g):
+    """Least-squares slope of log(-(s_{t+1} - s_t) / g_t) on log s_t over the steps t with (s_{t+1} - s_t) g_t < 0,
+    |g_t| > 1e-3 max_t |g_t| (max over the steps t < len(s) - 1) and s_t > 0, from the normal equations."""
+    T = len(s) - 1
+    gmax = max(abs(float(g[t])) for t in range(T))
+    xs, ys = [], []
+    for t in range(T):
+        d = float(s[t + 1]) - float(s[t])
+        if d * float(g[t]) < 0 and abs(float(g[t])) > 1e-3 * gmax and float(s[t]) > 0:
+            xs.append(math.log(float(s[t])))
+            ys.append(math.log(-d / float(g[t])))
+    if len(xs) < 3:
+        return math.nan, xs
+    x, y = np.array(xs), np.array(ys)
+    xc = x - x.mean()
+    return float(np.sum(xc * (y - y.mean())) / np.sum(xc * xc)), xs
+
+
+def test_increment_exponent_is_the_slope_over_exactly_the_usable_steps():
+    rng = np.random.default_rng(17)
+    for trial in range(30):
+        T = int(rng.integers(8, 40))
+        s = np.exp(rng.normal(0.0, 0.7, T + 1))
+        s[rng.random(T + 1) < 0.1] *= -1.0  # a few non-positive s_t: excluded
+        g = rng.normal(0.0, 1.0, T + (trial % 2))  # one gradient per step, or one more (the last is unused)
+        # gradients just inside and just outside the 1e-3 threshold, the threshold set by the largest
+        gmax = float(np.max(np.abs(g[:T])))
+        for t, f in zip(rng.choice(T, size=min(4, T), replace=False), (1.05e-3, 0.95e-3, 1.2e-3, 0.8e-3)):
+            g[t] = np.sign(g[t]) * f * gmax
+        want, xs = _slope_by_definition(s, g)
+        got = ft.increment_exponent(s, g)
+        if math.isnan(want):
+            assert math.isnan(got), trial
+            continue
+        spread = float(np.ptp(xs))
+        yscale = 1.0 + max(abs(math.log(abs(float(v)))) for v in np.diff(s)) + math.log(1e3)
+        assert within(abs(got - want), tol(T, kappa=(1.0 + float(np.max(np.abs(xs)))) ** 2 / spread ** 2,
+                                         scale=yscale, kernels=4), f"slope {trial}")
+    # exactly three usable steps suffice, two do not (the other steps go the wrong way)
+    s = np.array([1.0, 0.9, 0.7, 0.6, 0.65, 0.7])
+    g = np.array([1.0, 2.0, 0.5, 1.0, 1.0, 0.0])
+    want, xs = _slope_by_definition(s, g)
+    assert len(xs) == 3 and within(abs(ft.increment_exponent(s, g) - want), tol(8, scale=10.0, kappa=100.0), "3 steps")
+    g[2] = -0.5
+    assert math.isnan(ft.increment_exponent(s, g))
