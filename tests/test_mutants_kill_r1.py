@@ -209,3 +209,39 @@ def test_k_eff_rho_of_min_gap_from_definitions():
     a = np.array([0.0, 1.5, 2.0, math.inf, math.inf])
     assert al.min_gap(a, 1) == 1.5 and al.min_gap(a, 2) == 0.5 and al.min_gap(a, 3) == 0.5
     assert al.min_gap(np.array([0.0, math.inf, math.inf]), 1) == math.inf
+
+
+# -- Lemma C.4: the -oo branch's evidence and the per-test predictions ----------------------------
+
+def test_c4_minus_infinity_rows_and_predictions_from_definitions():
+    """_lem_c4: one row per config with r < n, for i = r + 1, carrying P(rk D = r) of an (r, p)-gate (binomial
+    conditioned on rank >= r, computed here with exact fractions) and the frequency of rank r among the drawn
+    layers; one z-test per (config, i <= r) whose prediction is lam(i, n, p, sigma, r) for the lam passed."""
+    from fractions import Fraction
+
+    from theory.claims import app_c
+
+    def fake_lam(i, n, p, sigma, r):  # a distinct, recognisable value per (i, config)
+        return 1000 * n + 100 * r + 10 * i + p
+
+    from theory.claims._appendix_c import _layers
+
+    ctx = tiny_context("lem-c.4")
+    out = app_c._lem_c4(ctx, lam=fake_lam)
+    rows = out.evidence["tests"]
+    want_preds = [fake_lam(i, n, p, s, r) for n, p, s, r in app_c._C4_CFGS for i in range(1, r + 1)]
+    assert [row["prediction"] for row in rows] == want_preds
+    minus = out.evidence["minus_infinity"]
+    cfgs = [c for c in app_c._C4_CFGS if c[3] < c[0]]
+    assert [row["config"] for row in minus] == [list(c) for c in cfgs]
+    for row, (n, p, sigma, r) in zip(minus, cfgs):
+        q = Fraction(p).limit_denominator(10)
+        terms = {t: math.comb(n, t) * q ** t * (1 - q) ** (n - t) for t in range(r, n + 1)}
+        want = float(terms[r] / sum(terms.values()))
+        assert row["i"] == r + 1
+        assert within(abs(row["P(wedge_i = 0) >= P(rk D = r)"] - want), 4 * EPS * want), (row, want)
+        # the frequency of rank r (number of nonzero rows of the layer) among the same draws (same stream)
+        k = app_c._C4_CFGS.index((n, p, sigma, r))
+        y = _layers(ctx.torch_generator(f"layers-{k}"), 40, 1, n, r, p, sigma)[:, 0].numpy()
+        rank = np.array([np.linalg.matrix_rank(m) for m in y])
+        assert row["sampler frequency of rk D = r"] == float(np.mean(rank == r)), (row, np.mean(rank == r))
