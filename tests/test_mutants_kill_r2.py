@@ -163,7 +163,9 @@ def test_def52_law_power_unsaturated_from_noncentral_chi_square_and_forbidden_ma
     """def-5.2/law's power on laws near the truth, where it is neither 0 nor 1 (so every factor of it counts): per
     case, lambda = m sum_{allowed} (P_true - P)^2 / P and the power is the noncentral chi-square tail beyond the
     chi2(df) quantile at alpha / #cases (mpmath: Poisson mixture of regularized incomplete gammas); a law that
-    forbids a pattern the truth allows has power 1 - (1 - P_true(forbidden))^m. The check's power is the largest."""
+    forbids a pattern the truth allows has power 1 - (1 - P_true(forbidden))^m. The check's power is the largest.
+    On draws with the true pattern frequencies each row's chi2, p-value and counts are recomputed from the
+    definitions, and the verdict is SUPPORTED iff every case has no forbidden draw and p > alpha / #cases."""
     mp.mp.dps = 30
     try:
         for m, eps, forbid in ((20000, Fraction(1, 60), False), (400, Fraction(0), True)):
@@ -177,14 +179,29 @@ def test_def52_law_power_unsaturated_from_noncentral_chi_square_and_forbidden_ma
                 return {pt: ((1 - eps) * w + eps / len(sup) if w > 0 else Fraction(0)) for pt, w in t.items()}
 
             ctx = Context("def-5.2/law")
-            ctx.cache[("def-5.2/law", "draws")] = (m, [_exact_draws(m, truth[c]) for c in sec5._LAW_CASES])
+            draws = [_exact_draws(m, truth[c]) for c in sec5._LAW_CASES]
+            ctx.cache[("def-5.2/law", "draws")] = (m, draws)
             out = sec5._def52_law(ctx, law=law)
             thr = ctx.alpha / len(sec5._LAW_CASES)
-            powers = []
-            for (n, r, p) in sec5._LAW_CASES:
+            powers, passing = [], True
+            for (n, r, p), d, row in zip(sec5._LAW_CASES, draws, out.evidence["rows"]):
                 pred, t = law(n, r, p), truth[(n, r, p)]
                 keep = [pt for pt in pred if pred[pt] > 0]
                 bad = sum(t[pt] for pt in pred if pred[pt] == 0)
+                # the row: Pearson chi2 over the allowed patterns, its p-value (df = #allowed - 1), draws elsewhere
+                cnt = {pt: 0 for pt in pred}
+                for u, k in zip(*np.unique(d, axis=0, return_counts=True)):
+                    cnt[tuple(int(x) for x in u)] += int(k)
+                obs, tot = sum(cnt[pt] for pt in keep), sum(pred[pt] for pt in keep)
+                chi2 = sum((cnt[pt] - obs * pred[pt] / tot) ** 2 / (obs * pred[pt] / tot) for pt in keep)
+                pv = mp.gammainc(mp.mpf(len(keep) - 1) / 2, mp.mpf(chi2.numerator) / chi2.denominator / 2,
+                                 regularized=True)
+                nbad = sum(cnt[pt] for pt in pred if pred[pt] == 0)
+                assert (row["n"], row["r"], row["p"]) == (n, r, str(p))
+                assert row["patterns predicted possible"] == len(keep) and row["draws on impossible patterns"] == nbad
+                assert within(abs(row["chi2"] - float(chi2)), tol(2 ** n, scale=float(chi2) + 1, kernels=4), "chi2")
+                assert within(abs(row["p_value"] - float(pv)), tol(2 ** n, scale=1.0, kernels=64), "p-value")
+                passing = passing and nbad == 0 and float(pv) > thr
                 if bad > 0:
                     powers.append(1 - (1 - mp.mpf(bad.numerator) / bad.denominator) ** m)
                     continue
@@ -192,6 +209,7 @@ def test_def52_law_power_unsaturated_from_noncentral_chi_square_and_forbidden_ma
                 df = len(keep) - 1
                 powers.append(_mp_ncx2_sf(_mp_chi2_isf(thr, df), df, mp.mpf(lam.numerator) / lam.denominator)
                               if lam > 0 else mp.mpf(0))
+            assert out.status is (Status.SUPPORTED if passing else Status.REFUTED)
             want = float(max(powers))
             assert 0.05 < want < 0.95, (m, want)  # the design: an unsaturated power
             assert within(abs(out.power - want), tol(16, scale=1.0, kernels=64), (m, out.power, want))
