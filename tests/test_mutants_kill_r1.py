@@ -231,6 +231,21 @@ def test_c4_minus_infinity_rows_and_predictions_from_definitions():
     rows = out.evidence["tests"]
     want_preds = [fake_lam(i, n, p, s, r) for n, p, s, r in app_c._C4_CFGS for i in range(1, r + 1)]
     assert [row["prediction"] for row in rows] == want_preds
+    # each estimate is the mean (SE ddof=1) of log ||Y e_1 ^ ... ^ Y e_i|| = (1/2) log det(Y_i^T Y_i), Y_i the
+    # first i columns of the drawn layer (same generator stream), recomputed with numpy
+    it = iter(rows)
+    for k, (n, p, sigma, r) in enumerate(app_c._C4_CFGS):
+        y = _layers(ctx.torch_generator(f"layers-{k}"), 40, 1, n, r, p, sigma)[:, 0].double().numpy()
+        for i in range(1, r + 1):
+            row = next(it)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lw = np.array([0.5 * np.linalg.slogdet(m[:, :i].T @ m[:, :i])[1] for m in y])
+            assert row["name"] == f"n={n},p={p},sigma={sigma},r={r}: lambda_{i}"
+            scale = float(np.max(np.abs(lw))) + 1.0
+            kappa = max(float(np.linalg.cond(m[:, :i])) for m in y)
+            assert within(abs(row["estimate"] - lw.mean()), tol(n, kernels=4, kappa=kappa, scale=scale)), (row, lw.mean())
+            se = lw.std(ddof=1) / math.sqrt(lw.size)
+            assert within(abs(row["se"] - se), tol(n, kernels=4, kappa=kappa, scale=scale)), (row, se)
     minus = out.evidence["minus_infinity"]
     cfgs = [c for c in app_c._C4_CFGS if c[3] < c[0]]
     assert [row["config"] for row in minus] == [list(c) for c in cfgs]
@@ -245,3 +260,20 @@ def test_c4_minus_infinity_rows_and_predictions_from_definitions():
         y = _layers(ctx.torch_generator(f"layers-{k}"), 40, 1, n, r, p, sigma)[:, 0].numpy()
         rank = np.array([np.linalg.matrix_rank(m) for m in y])
         assert row["sampler frequency of rk D = r"] == float(np.mean(rank == r)), (row, np.mean(rank == r))
+
+
+def test_float64_resolution_is_inverse_to_each_eigenvalues_own_gap():
+    """float64_resolution(sig, n) = c n eps max|sig| / gap_i with gap_i = min_{k != i} |sig_i - sig_k| (Davis-Kahan):
+    res_i gap_i is the same number for every i (the constant c is a tolerance, not pinned here), it scales
+    linearly in n and is invariant under sig -> 3 sig (norm and gaps scale alike), a lone eigenvalue has no gap (resolution 0), and a tie gives no resolution."""
+    sig = np.array([10.0, 7.0, 6.5, 1.0, 0.25])
+    gaps = np.array([3.0, 0.5, 0.5, 0.75, 0.75])
+    res = al.float64_resolution(sig, 5)
+    c = res * gaps / (5 * EPS * 10.0)
+    assert within(float(np.max(np.abs(c - c[0]))), 8 * EPS * c[0]) and c[0] >= 1.0, c
+    assert within(float(np.max(np.abs(al.float64_resolution(sig, 10) - 2 * res))), 8 * EPS * float(np.max(res)))
+    assert within(float(np.max(np.abs(al.float64_resolution(3 * sig, 5) - res))),
+                  8 * EPS * float(np.max(res)))
+    assert np.array_equal(al.float64_resolution(np.array([4.0]), 1), np.array([0.0]))
+    tie = al.float64_resolution(np.array([2.0, 2.0, 1.0]), 3)
+    assert tie[0] > 1e250 and tie[1] > 1e250 and within(abs(tie[2] - c[0] * 3 * EPS * 2.0 / 1.0), 8 * EPS * tie[2])
