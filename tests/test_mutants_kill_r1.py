@@ -277,3 +277,41 @@ def test_float64_resolution_is_inverse_to_each_eigenvalues_own_gap():
     assert np.array_equal(al.float64_resolution(np.array([4.0]), 1), np.array([0.0]))
     tie = al.float64_resolution(np.array([2.0, 2.0, 1.0]), 3)
     assert tie[0] > 1e250 and tie[1] > 1e250 and within(abs(tie[2] - c[0] * 3 * EPS * 2.0 / 1.0), 8 * EPS * tie[2])
+
+
+def test_subadditivity_verdict_reads_the_last_p_and_the_negative_count(monkeypatch):
+    """_subadditivity on given data: one z-test per (law, i) of d(p,p) at the LAST p (estimate, se) against
+    limit(i, n); rows carry limit(i, n) and d_i(n); the evidence sums the laws' negative-defect counts, and any
+    negative defect refutes (d(p,q) >= 0 pathwise), whatever the z-tests say."""
+    from checks import Status
+    from theory.claims._appendix_c import _d_closed
+
+    ps = [1, 2, 4]
+
+    def data_with(negs):
+        laws = []
+        for (cfg, name, ii), neg in zip(app_c2._SUB_SPECS, negs):
+            curve = {i: [{"p=q": p, "d(p,q)": (_d_closed(i, cfg.n) + 5.0 if p != ps[-1] else _d_closed(i, cfg.n)),
+                          "se": 0.01 * (1 + p)} for p in ps] for i in ii}
+            laws.append({"law": name, "n": cfg.n, "curve": curve, "negative_defects": neg})
+        return {"batch": 40, "ps": ps, "laws": laws}
+
+    def fake_limit(i, n):
+        return _d_closed(i, n) + (0.001 if i == 1 else 0.0)
+
+    for negs, want in (((0, 0), True), ((0, 2), False), ((1, 0), False)):
+        monkeypatch.setattr(app_c2, "_subadditivity_data", lambda ctx, negs=negs: data_with(negs))
+        out = app_c2._subadditivity(tiny_context("app-c.2/subadditivity"), limit=fake_limit)
+        assert out.evidence["negative_defects"] == sum(negs)
+        assert (out.status == Status.SUPPORTED) == want and (want or out.status == Status.REFUTED), (negs, out.status)
+        tests = out.evidence["tests"]
+        want_rows = [(cfg.n, i) for cfg, _, ii in app_c2._SUB_SPECS for i in ii]
+        assert len(tests) == len(want_rows) == len(out.evidence["curves"])
+        for t, row, (n, i) in zip(tests, out.evidence["curves"], want_rows):
+            assert t["estimate"] == _d_closed(i, n) and t["se"] == 0.01 * (1 + ps[-1])
+            assert t["prediction"] == fake_limit(i, n) and row["predicted limit"] == fake_limit(i, n)
+            assert row["d_i(n)"] == _d_closed(i, n) and row["i"] == i
+    # a limit off by 10 standard errors is inconsistent: refuted even with no negative defect
+    monkeypatch.setattr(app_c2, "_subadditivity_data", lambda ctx: data_with((0, 0)))
+    out = app_c2._subadditivity(tiny_context("app-c.2/subadditivity"), limit=lambda i, n: _d_closed(i, n) + 0.5)
+    assert out.status == Status.REFUTED
