@@ -227,3 +227,88 @@ def test_increment_exponent_is_the_slope_over_exactly_the_usable_steps():
     assert len(xs) == 3 and within(abs(ft.increment_exponent(s, g) - want), tol(8, scale=10.0, kappa=100.0), "3 steps")
     g[2] = -0.5
     assert math.isnan(ft.increment_exponent(s, g))
+
+
+# ---------------------------------------------------------------------------------------------
+# fgln.rem72_diagnostics: the factored sums for both readings of B (b_shift), with T^-, T^+ != I
+# ---------------------------------------------------------------------------------------------
+def _rem72_reference(Ms, Mdots, b_shift, first_order=True):
+    """Remark 7.2's sums from numpy SVDs, singular vectors of A_l sign-matched to U and of B_l to V (with T = I the
+    signs no longer cancel in V_A^T ... U_B):
+    factored: sum_l (T^-_{l+1} V_{A_{l+1}}^T Mdot_l U_{B_{l-b}} T^+_{l-b})_kk; first order: sum_l s_k(A_{l+1})
+    s_k(B_l) (T^-_{l+1} V_{A_{l+1}}^T Mdot_l U_{B_l} T^+_l)_kk; term scale sum_l s_k(A_{l+1}) s_k(B_l) ||Mdot_l||;
+    eps = largest entry above the diagonal of S_A^{-1} U^T U_A S_A or below it of S_B V_B^T V S_B^{-1}."""
+    L, n = len(Ms), Ms[0].shape[0]
+
+    def chain(a, b):  # M_b ... M_a, the identity when a > b
+        P = np.eye(n)
+        for l in range(a, b + 1):
+            P = Ms[l - 1] @ P
+        return P
+
+    U, s, Vt = np.linalg.svd(chain(1, L))
+    V = Vt.T
+    A, B, eps = {}, {}, 0.0
+    for l in range(1, L + 2):  # A_l = M_{l:L}, A_{L+1} = I (its basis: U)
+        Ua, sa, VaT = (U, np.ones(n), U.T) if l == L + 1 else np.linalg.svd(chain(l, L))
+        sg = np.where(np.sum(Ua * U, axis=0) < 0, -1.0, 1.0)  # u_{A,k} sign-matched to u_k
+        Ua, VaT = Ua * sg, VaT * sg[:, None]
+        X = (U.T @ Ua) * sa[None, :] / sa[:, None]
+        A[l] = (sa, VaT, np.tril(X) if first_order else np.eye(n))
+        eps = max(eps, float(np.max(np.abs(np.triu(X, 1)))))
+    for l in range(0, L + 1):  # B_l = M_{1:l-1}, B_0 = B_1 = I (its basis: V)
+        if l <= 1:
+            Ub, sb, Vb = V, np.ones(n), V
+        else:
+            Ub, sb, VbT = np.linalg.svd(chain(1, l - 1))
+            sg = np.where(np.sum(VbT.T * V, axis=0) < 0, -1.0, 1.0)  # v_{B,k} sign-matched to v_k
+            Ub, Vb = Ub * sg, VbT.T * sg
+        X = sb[:, None] * (Vb.T @ V) / sb[None, :]
+        B[l] = (sb, Ub, np.triu(X) if first_order else np.eye(n))
+        eps = max(eps, float(np.max(np.abs(np.tril(X, -1)))))
+    fac, first, scale = np.zeros(n), np.zeros(n), np.zeros(n)
+    for l in range(1, L + 1):
+        sa, VaT, Tm = A[l + 1]
+        sb, Ub, Tp = B[l]
+        _, Ubs, Tps = B[l - b_shift]
+        fac += np.diag(Tm @ VaT @ Mdots[l - 1] @ Ubs @ Tps)
+        first += sa * sb * np.diag(Tm @ VaT @ Mdots[l - 1] @ Ub @ Tp)
+        scale += sa * sb * np.linalg.norm(Mdots[l - 1], 2)
+    return s, fac, first, scale, eps
+
+
+@pytest.mark.parametrize("L", [2, 3, 5])
+def test_rem72_factored_sums_for_both_b_readings_match_a_plain_svd_reference(L):
+    rng = np.random.default_rng(700 + L)
+    n = 3
+    Ms = fgln.rem72_chain(n, L, [0.5, 0.1, -0.4], rng, eta=0.15, last_orthogonal=False)
+    Mdots = [rng.standard_normal((n, n)) for _ in Ms]
+    kappa = max(np.linalg.cond(m) for m in Ms) ** L
+    for b_shift in (0, 1):
+        for first_order in (True, False):
+            d = fgln.rem72_diagnostics(Ms, Mdots, offsets=fgln.FACTOR_COUNT_72, b_shift=b_shift,
+                                       first_order=first_order)
+            s, fac, first, scale, eps = _rem72_reference(Ms, Mdots, b_shift, first_order)
+            t = tol(n * (L + 2), kappa=kappa, scale=float(np.max(scale)) + float(np.max(np.abs(fac))),
+                    kernels=2 * L + 4)
+            assert within(np.abs(d["factored_sum"] - fac), t, f"factored b={b_shift} T={first_order}")
+            assert within(np.abs(d["first_order_sum"] - first), t, f"first order b={b_shift}")
+            assert within(np.abs(d["term_scale"] - scale), t, "term scale")
+            assert within(abs(d["eps"] - eps), tol(n * (L + 2), kappa=kappa, kernels=2 * L + 4), "eps")
+            # the printed prediction: e^{(1 + 1/L) delta} s^{1 - 1/L} times the factored sum, delta of the
+            # factor-count fit (log s(A_l) = (L - l + 1) gamma + delta, log s(B_l) = (l - 1) gamma + delta)
+            ls = np.arange(1, L + 1)
+            X = np.concatenate([np.stack([L - ls + 1.0, np.ones(L)], 1), np.stack([ls - 1.0, np.ones(L)], 1)])
+            Y = np.concatenate([np.log([np.linalg.svd(np.linalg.multi_dot([np.eye(n)] + Ms[l - 1:][::-1]),
+                                                      compute_uv=False) for l in ls]),
+                                np.log([np.linalg.svd(np.linalg.multi_dot([np.eye(n), np.eye(n)] + Ms[:l - 1][::-1]),
+                                                      compute_uv=False) for l in ls])])
+            delta = np.linalg.lstsq(X, Y, rcond=None)[0][1]
+            want = np.exp((1 + 1 / L) * delta) * s ** (1 - 1 / L) * fac
+            assert within(np.abs(d["printed"] - want), tol(n * (L + 2), kappa=kappa * 10,
+                                                           scale=float(np.max(np.abs(want))) + 1.0,
+                                                           kernels=2 * L + 6), "printed")
+    # the two readings differ once T^+ != I (eta > 0): the test above tells them apart
+    d0 = fgln.rem72_diagnostics(Ms, Mdots, offsets=fgln.FACTOR_COUNT_72, b_shift=0)
+    d1 = fgln.rem72_diagnostics(Ms, Mdots, offsets=fgln.FACTOR_COUNT_72, b_shift=1)
+    assert np.max(np.abs(d0["factored_sum"] - d1["factored_sum"])) > 1e-3 * np.max(np.abs(d0["factored_sum"]))
