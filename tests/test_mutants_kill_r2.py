@@ -273,3 +273,43 @@ def test_e2_first_skips_ties_and_singular_jacobians_as_passing():
         for v in ("printed", "gram_side", "unsquared"):
             cm = app_e._cmp_e2_first(Ws, ds, rng.standard_normal((3, 3)), variant=v)
             assert "skipped" in cm.detail and cm.ok and cm.err == 0.0 and cm.tol > 0, (v, cm)
+
+
+def test_e2_first_displays_are_their_formulas_for_every_variant():
+    """The displays of _cmp_e2_first from their definitions (A_l = W_L D_{L-1} ... W_{l+1} D_l, B_l = D_{l-1}
+    W_{l-1} ... D_1 W_1, J = U S V^T): first = -diag(sum_l U^T A_l A_l^T G X_l V) with X_l = B_l^T B_l (printed,
+    'unsquared') or B_l B_l^T ('gram_side'); second = -diag(sum_l U^T P_l U U^T G V V^T Q_l V) with P_l = A_l A_l^T,
+    Q_l = B_l^T B_l (printed, 'gram_side') or their square roots U_a S_a U_a^T, V_b S_b V_b^T ('unsquared')."""
+    rng = np.random.default_rng(11)
+    for n, L, c in [(2, 2, 1.0), (3, 3, 1.5), (3, 2, 0.7)]:
+        Ws, ds, G = _net(rng, n, L, c)
+        A, B = [], []
+        for l in range(L):  # 0-based l: A_l = W_{L-1} D_{L-2} ... W_{l+1} D_l, B_l = D_{l-1} W_{l-1} ... D_0 W_0
+            M = np.eye(n)
+            for k in range(L - 1, l, -1):
+                M = M @ Ws[k] @ np.diag(ds[k - 1])
+            A.append(M)
+            N = np.eye(n)
+            for k in range(l):
+                N = np.diag(ds[k]) @ Ws[k] @ N
+            B.append(N)
+        J = A[0] @ Ws[0] @ B[0]
+        U, s, Vt = np.linalg.svd(J)
+        V = Vt.T
+
+        def half(X):  # (X X^T)^{1/2} by an SVD of X
+            u, sv, _ = np.linalg.svd(X)
+            return (u * sv) @ u.T
+
+        scale = sum(np.linalg.norm(a, 2) ** 2 * np.linalg.norm(b, 2) ** 2 for a, b in zip(A, B)) * np.linalg.norm(G, 2)
+        kappa = float(s[0] / np.min(s[:-1] - s[1:]))
+        t = tol(n, kappa=kappa, scale=scale, kernels=2 * L + 8)
+        for v in ("printed", "gram_side", "unsquared"):
+            cm = app_e._cmp_e2_first(Ws, ds, G, variant=v)
+            X = [b @ b.T if v == "gram_side" else b.T @ b for b in B]
+            first = -np.diag(sum(U.T @ a @ a.T @ G @ x @ V for a, x in zip(A, X)))
+            P = [half(a) if v == "unsquared" else a @ a.T for a in A]
+            Q = [half(b.T) if v == "unsquared" else b.T @ b for b in B]
+            second = -np.diag(sum(U.T @ p @ U @ (U.T @ G @ V) @ V.T @ q @ V for p, q in zip(P, Q)))
+            assert within(np.abs(np.asarray(cm.detail["first_display"]) - first), t, (v, "first"))
+            assert within(np.abs(np.asarray(cm.detail["second_display"]) - second), t, (v, "second"))
