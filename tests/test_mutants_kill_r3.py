@@ -312,3 +312,57 @@ def test_rem72_factored_sums_for_both_b_readings_match_a_plain_svd_reference(L):
     d0 = fgln.rem72_diagnostics(Ms, Mdots, offsets=fgln.FACTOR_COUNT_72, b_shift=0)
     d1 = fgln.rem72_diagnostics(Ms, Mdots, offsets=fgln.FACTOR_COUNT_72, b_shift=1)
     assert np.max(np.abs(d0["factored_sum"] - d1["factored_sum"])) > 1e-3 * np.max(np.abs(d0["factored_sum"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# fig_training._fig7_check: the per-run evidence lists are the statistics, at their stated precision
+# ---------------------------------------------------------------------------------------------
+def _open_loop_r2(s, g, a, grid):
+    """1 - min_C SSE / SST of s(t+1) = s(t) + C s(t)^a g(t) from s(0), every C of the grid at once; an iterate
+    that leaves (0, 1e6] or is not finite has SSE = inf."""
+    x = np.full(grid.size, float(s[0]))
+    sse, bad = np.zeros(grid.size), np.zeros(grid.size, dtype=bool)
+    with np.errstate(all="ignore"):
+        for t in range(len(s) - 1):
+            x = x + grid * np.power(x, a) * g[t]
+            bad |= ~np.isfinite(x) | (x <= 0) | (x > 1e6)
+            x = np.where(bad, s[0], x)
+            sse += (x - s[t + 1]) ** 2
+    sse[bad] = np.inf
+    return 1.0 - float(np.min(sse)) / float(np.sum((s - np.mean(s)) ** 2))
+
+
+def test_fig7_evidence_lists_are_the_per_run_statistics_rounded(monkeypatch):
+    from tests.conftest import fig7_iterate
+
+    ctx = Context(claim_id="fig-7")
+    cfg = ft.g1_config(ctx)
+    L, lr = cfg["L"], cfg["lr7"]
+    rng = np.random.default_rng(77)
+    runs = []
+    for i in range(4):
+        T = 40
+        g = -np.exp(-np.arange(T) / 12.0) * (1 + 0.2 * rng.standard_normal(T))
+        s1 = fig7_iterate(0.3 + 0.05 * i, g, -(0.003 + 0.001 * i), 1.3) * (1 + 0.01 * rng.standard_normal(T + 1))
+        runs.append((None, SimpleNamespace(svals=np.stack([s1, 0.5 * s1[::-1]], 1), g1=g, steps=np.arange(T + 1))))
+    monkeypatch.setattr(ft, "g1_runs", lambda ctx_, kind="main": runs)
+    out = ft._fig7_check(ctx, plot=False)
+    ev = out.evidence
+    grid = ft._c_grid(lr, L, "free")
+    a = 2 - 2 / L
+    for key, want, dec in (("increment_exponent_by_run",
+                            [_slope_by_definition(r.svals[:, 0], r.g1)[0] for _, r in runs], 3),
+                           ("R2_by_run", [_open_loop_r2(r.svals[:, 0], r.g1, a, grid) for _, r in runs], 4)):
+        got = ev[key]
+        assert len(got) == len(runs)
+        for v, w in zip(got, want):
+            assert v == round(v, dec), (key, v)  # the stated precision, no more
+            # rounding to dec decimals of a value equal to w up to rounding (tolerance beyond the half-unit)
+            assert within(abs(v - w) - 0.5 * 10.0 ** -dec, tol(len(runs[0][1].g1), scale=100.0), key)
+    exps = np.round(np.arange(0.0, 3.01, 0.25), 2)
+    r2 = ev["mean_R2_by_exponent (C fitted)"]
+    assert list(r2) == [f"{e:g}" for e in exps]
+    for e in (1.0, 1.25, 1.5):
+        w = float(np.mean([_open_loop_r2(r.svals[:, 0], r.g1, e, grid) for _, r in runs]))
+        v = r2[f"{e:g}"]
+        assert v == round(v, 4) and within(abs(v - w) - 0.5e-4, tol(40, scale=100.0), f"mean R2 at a = {e}")
