@@ -343,7 +343,7 @@ def test_fig7_evidence_lists_are_the_per_run_statistics_rounded(monkeypatch):
     for i in range(4):
         T = 40
         g = -np.exp(-np.arange(T) / 12.0) * (1 + 0.2 * rng.standard_normal(T))
-        s1 = fig7_iterate(0.3 + 0.05 * i, g, -(0.003 + 0.001 * i), 1.3) * (1 + 0.01 * rng.standard_normal(T + 1))
+        s1 = fig7_iterate(0.3 + 0.05 * i, g, -(0.1 + 0.02 * i), 1.3) * (1 + 0.003 * rng.standard_normal(T + 1))
         runs.append((None, SimpleNamespace(svals=np.stack([s1, 0.5 * s1[::-1]], 1), g1=g, steps=np.arange(T + 1))))
     monkeypatch.setattr(ft, "g1_runs", lambda ctx_, kind="main": runs)
     out = ft._fig7_check(ctx, plot=False)
@@ -366,3 +366,11 @@ def test_fig7_evidence_lists_are_the_per_run_statistics_rounded(monkeypatch):
         w = float(np.mean([_open_loop_r2(r.svals[:, 0], r.g1, e, grid) for _, r in runs]))
         v = r2[f"{e:g}"]
         assert v == round(v, 4) and within(abs(v - w) - 0.5e-4, tol(40, scale=100.0), f"mean R2 at a = {e}")
+    # the exponent of least misfit by run: the vertex of the parabola through the best grid point and its
+    # neighbours of log(1 - R^2) over the exponents (numpy polyfit on three points), 3 decimals
+    for v, (_, r) in zip(ev["best_exponent_by_run (least open-loop misfit, C fitted)"], runs):
+        m = np.log([1.0 - _open_loop_r2(r.svals[:, 0], r.g1, e, grid) for e in exps])
+        j = int(np.argmin(m))
+        assert 0 < j < exps.size - 1  # runs that move (|C| / (lr L) ~ 0.5): an interior minimum near a = 1.3
+        c2, c1, _ = np.polyfit(exps[j - 1:j + 2], m[j - 1:j + 2], 2)
+        assert v == round(v, 3) and within(abs(v + c1 / (2 * c2)) - 0.5e-3, tol(40, scale=1e4), "best exponent")
