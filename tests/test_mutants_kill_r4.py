@@ -1,0 +1,213 @@
+"""Mutation-kill checks, round r, helper 4 (theory.claims.app_c, theory.claims.app_c2).
+
+- ``app_c._c1_data`` / ``_c1_corrected`` (Theorem C.1, corrected limit form): the exact exponents each law's
+  fits are tested against (Newman's closed form for Ginibre, Remark 5.4 for (2, 0.5, 1)-layers with
+  gamma_i = -oo beyond the rank, the sorted means for the diagonal law), the per-depth spreads, the fitted
+  ladder limit (recomputed from the mean curve of (1/L) log s_i), and what the foils predict (the reversed
+  order reads the -oo entries beyond the rank). The ladder is replaced by a cheap synthetic one.
+- ``app_c._mp_gamma`` / ``_mp_lam`` at p = 1 (every gate open): the rank weights concentrate on t = n and
+  Lemma C.5 reduces to Newman's Ginibre exponents ln(sqrt 2 sigma) + psi((n-i+1)/2)/2.
+- ``app_c2._c7_reduction_corrected`` (Lemma C.7's corrected reduction): the evidence numbers
+  max_{p,q} v_{p+q} - v_p - v_q (v_L = u_L + (L-1)d + offset d) and min_{p,q} d'(p,q) + lower d, recomputed by
+  brute force in exact rationals from u_L = aL + d + c f(L), and the verdict, for the printed constants and
+  the foils' ones.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import mpmath
+import numpy as np
+import pytest
+from scipy.special import binom, digamma
+
+from checks import Status, stats
+from tests.conftest import tiny_context, within
+from checks.tolerance import tol
+from theory.claims import _ladder, app_c, app_c2
+
+EPS = float(np.finfo(np.float64).eps)
+
+
+# -- Theorem C.1 (corrected): the exact exponents and the fits -------------------------------------
+
+def _newman(n, sigma):
+    """Ginibre exponents gamma_i = ln(sigma) + (ln 2 + psi((n-i+1)/2)) / 2, i = 1..n (Newman)."""
+    return np.array([math.log(sigma) + (math.log(2.0) + digamma((n - i + 1) / 2)) / 2 for i in range(1, n + 1)])
+
+
+def _remark_5_4(n, p, sigma, r):
+    """gamma_i = ln(sqrt 2 sigma) + sum_{t=r}^n w_t psi((t-i+1)/2) / (2 sum w_t), w_t = C(n,t) p^t (1-p)^(n-t)."""
+    ts = range(r, n + 1)
+    w = np.array([binom(n, t) * p ** t * (1 - p) ** (n - t) for t in ts])
+    return np.array([math.log(math.sqrt(2.0) * sigma)
+                     + sum(wt * digamma((t - i + 1) / 2) for wt, t in zip(w, ts)) / (2 * w.sum())
+                     for i in range(1, r + 1)])
+
+
+def _fake_ladder(ctx, name, cfg, depths, batch):
+    """(batch, n) 'log singular values' with (1/L) log s_k = c_k + b_k/L + noise/L, c_k distinct per law."""
+    rng = np.random.default_rng(1000 * cfg.n + int(100 * cfg.p) + cfg.r)
+    c = -np.arange(cfg.n) * (0.7 if cfg.p == 1.0 else 0.9) + 0.1 * cfg.r
+    b = 0.3 * np.arange(1, cfg.n + 1)
+    return {L: L * c[None, :] + b[None, :] + rng.standard_normal((batch, cfg.n)) for L in depths}
+
+
+def _c1_ctx():
+    """The quick profile's code path with the batch capped at 40 (every depth kept: the diagonal law's fit
+    has three coefficients)."""
+    from checks.model import Context
+
+    class _Small(Context):
+        def pick(self, **per_profile):
+            v = super().pick(**per_profile)
+            return min(v, 40) if isinstance(v, int) else v
+
+    return _Small("thm-c.1/existence")
+
+
+@pytest.fixture
+def c1(monkeypatch):
+    monkeypatch.setattr(_ladder, "ladder", _fake_ladder)
+    ctx = _c1_ctx()
+    return ctx, app_c._c1_data(ctx)
+
+
+def test_c1_exact_exponents_per_law_and_minus_infinity_beyond_the_rank(c1):
+    _, data = c1
+    want = {"Ginibre (p = 1)": (np.array(_newman(4, 1.0)), 4),
+            "(2, 0.5, 1)-layers": (np.concatenate([_remark_5_4(4, 0.5, 1.0, 2), [-np.inf, -np.inf]]), 2),
+            "diagonal lognormal law": (np.array([1.0, 0.5, 0.0]), 3)}
+    seen = {}
+    for name, gam, i, f, sd in data["fits"]:
+        g, r = want[name]
+        gam = np.asarray(gam, dtype=float)
+        assert gam.shape == g.shape, name
+        fin = np.isfinite(g)
+        assert np.array_equal(np.isfinite(gam), fin) and np.all(gam[~fin] == -np.inf), (name, gam)
+        assert within(float(np.max(np.abs(gam[fin] - g[fin]))), tol(8, scale=float(np.max(np.abs(g[fin]))) + 1,
+                                                                      kernels=4), name)
+        seen.setdefault(name, []).append(i)
+    assert seen == {k: list(range(1, r + 1)) for k, (_, r) in want.items()}
+
+
+def test_c1_fits_and_spreads_are_from_column_i_over_L(c1):
+    ctx, data = c1
+    assert len(data["depths"]) >= 3 and data["batch"] >= 2
+    for name, gam, i, f, sd in data["fits"]:
+        if name == "diagonal lognormal law":
+            lad = app_c._diag_ladder(_c1_ctx().rng("diag"), data["depths"], data["batch"])
+        else:
+            cfg = next(c for c, nm in app_c._C1_LAWS if nm == name)
+            lad = _fake_ladder(ctx, "thm-5.3", cfg, data["depths"], data["batch"])
+        Ls = sorted(lad)
+        y = [lad[L][:, i - 1] / L for L in Ls]
+        assert within(max(abs(a - float(np.std(v))) for a, v in zip(sd, y)), tol(data["batch"], scale=1.0), name)
+        mean = np.array([v.mean() for v in y])
+        se = np.array([v.std(ddof=1) / math.sqrt(v.size) for v in y])
+        ref = _ladder.fit(np.array(Ls, float), mean, se, ctx.alpha, order=1 if name != "diagonal lognormal law" else 2)
+        assert f.order == ref.order if hasattr(ref, "order") else True
+        assert within(abs(float(f.coef[0]) - float(ref.coef[0])), tol(data["batch"] * len(Ls), scale=float(
+            np.max(np.abs(mean))) + 1, kernels=8), (name, i))
+
+
+def test_diag_ladder_is_sorted_partial_sums_of_shifted_normals():
+    depths, batch = [3, 5], 7
+    got = app_c._diag_ladder(np.random.default_rng(11), depths, batch)
+    rng = np.random.default_rng(11)
+    for L in depths:
+        z = rng.standard_normal((batch, L, 3))
+        want = np.array([sorted([sum(app_c._C1_DIAG_MU[k] + z[b, j, k] for j in range(L)) for k in range(3)],
+                                reverse=True) for b in range(batch)])
+        assert got[L].shape == (batch, 3)
+        assert within(float(np.max(np.abs(got[L] - want))), tol(L, scale=float(np.max(np.abs(want))) + 1), L)
+
+
+def test_c1_corrected_rows_and_foil_predictions(c1, monkeypatch):
+    ctx, data = c1
+    foils = {"printed": lambda g: g, "cumsum": np.cumsum, "reversed": lambda g: np.asarray(g)[::-1],
+             "shifted": lambda g: np.append(np.asarray(g)[1:], -np.inf)}
+    for label, pred in foils.items():
+        ctx2 = _c1_ctx()
+        out = app_c._c1_corrected(ctx2, predict=pred)
+        rows = out.evidence["tests"]
+        assert len(rows) == len(data["fits"])
+        for row, (name, gam, i, f, sd) in zip(rows, data["fits"]):
+            g = np.asarray(gam, dtype=float)
+            want = {"printed": g[i - 1], "cumsum": g[:i].sum(), "reversed": g[len(g) - i],
+                    "shifted": g[i] if i < len(g) else -np.inf}[label]
+            assert row["gamma_i (exact)"] == g[i - 1], (label, name, i)
+            if np.isinf(want):
+                assert row["prediction"] == want, (label, name, i, row["prediction"])
+            else:
+                assert within(abs(row["prediction"] - want), tol(i, scale=abs(want) + 1), (label, name, i))
+            assert row["estimate"] == float(f.coef[0]) and row["se"] == float(f.se(0))
+    # the reversed-order foil reads gamma_4, gamma_3 of the rank-2 layers law: -oo (the wedge vanishes)
+    out = app_c._c1_corrected(_c1_ctx(), predict=foils["reversed"])
+    lay = [r for r in out.evidence["tests"] if r["name"].startswith("(2, 0.5, 1)-layers")]
+    assert [r["prediction"] for r in lay] == [-np.inf, -np.inf]
+    assert out.status is Status.REFUTED
+
+
+# -- Lemma C.4 / C.5 at p = 1 -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n,sigma", [(1, 1.0), (3, 0.5), (6, 2.0)])
+def test_mp_gamma_and_lam_at_p_one_are_newman(n, sigma):
+    """p = 1: w_t = 0 for t < n and w_n = 1 (0^0 = 1), so gamma_i is Newman's, for every rank r <= n (the
+    sum over t >= r keeps only t = n); lambda_i = sum_{k<=i} gamma_k."""
+    g = _newman(n, sigma)
+    for r in sorted({1, max(1, n // 2), n}):
+        for i in range(1, r + 1):
+            got = float(app_c._mp_gamma(i, n, 1.0, sigma, r))
+            assert within(abs(got - g[i - 1]), tol(n, scale=abs(g[i - 1]) + 1, kernels=4), (n, r, i))
+            lam = float(app_c._mp_lam(i, n, 1.0, sigma, r))
+            assert within(abs(lam - g[:i].sum()), tol(n * i, scale=float(np.abs(g[:i]).sum()) + 1, kernels=4),
+                          (n, r, i))
+
+
+@pytest.mark.parametrize("n,p,sigma,r", [(5, 0.3, 0.7, 2), (4, 0.93, 30.0, 4), (9, 0.5, 0.01, 1)])
+def test_mp_gamma_matches_remark_5_4_in_float64(n, p, sigma, r):
+    g = _remark_5_4(n, p, sigma, r)
+    for i in range(1, r + 1):
+        got = float(app_c._mp_gamma(i, n, p, sigma, r))
+        assert within(abs(got - g[i - 1]), tol(n, scale=abs(g[i - 1]) + 10, kernels=4), (i,))
+
+
+# -- Lemma C.7, corrected reduction ---------------------------------------------------------------------
+
+_F = {"inv": lambda L: Fraction(1, L), "inv-neg": lambda L: Fraction(-1, L), "geom": lambda L: Fraction(1, 2 ** L)}
+
+
+def _brute(row, offset, lower):
+    a, d, c, g, f = row["a"], row["d"], row["c"], row["grid"], _F[row["family"]]
+    u = [None] + [a * L + d + c * f(L) + (L - 1) * d for L in range(1, 2 * g + 1)]  # u'_L
+    v = [None] + [u[L] + offset * d for L in range(1, 2 * g + 1)]
+    sub = max(v[p + q] - v[p] - v[q] for p in range(1, g + 1) for q in range(1, g + 1))
+    lb = min(u[p] + u[q] - u[p + q] for p in range(1, g + 1) for q in range(1, g + 1)) + lower * d
+    return sub, lb
+
+
+@pytest.mark.parametrize("offset,lower", [(Fraction(1), Fraction(1)), (Fraction(0), Fraction(1)),
+                                          (Fraction(1), Fraction(1, 2)), (Fraction(2, 3), Fraction(2, 3)),
+                                          (Fraction(3, 2), Fraction(5, 4))])
+def test_c7_reduction_corrected_numbers_and_verdict_by_brute_force(offset, lower):
+    ctx = tiny_context("lem-c.7/reduction")
+    src = app_c2._c7_reduction_rows(tiny_context("lem-c.7/reduction"))
+    out = app_c2._c7_reduction_corrected(ctx, offset=offset, lower=lower)
+    rows = out.evidence["rows"]
+    assert len(rows) == len(src) == 9
+    any_bad = False
+    for r, s in zip(rows, src):
+        sub, lb = _brute(s, offset, lower)
+        assert (r["family"], r["a"], r["d"], r["c"]) == (s["family"], float(s["a"]), float(s["d"]), float(s["c"]))
+        assert r["max v_{p+q}-v_p-v_q"] == float(sub), (s, offset, r["max v_{p+q}-v_p-v_q"], sub)
+        assert r["min d'(p,q) + lower*d"] == float(lb), (s, lower, r["min d'(p,q) + lower*d"], lb)
+        any_bad |= sub > 0 or lb < 0
+    assert out.status is (Status.REFUTED if any_bad else Status.VERIFIED)
+    if offset == lower == 1:
+        assert out.status is Status.VERIFIED  # the printed correction holds on every family
+    if any_bad:
+        assert len(out.counterexample["rows"]) == sum(
+            1 for s in src if (lambda sl: sl[0] > 0 or sl[1] < 0)(_brute(s, offset, lower)))
