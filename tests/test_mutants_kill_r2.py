@@ -262,6 +262,9 @@ def test_unravel_error_includes_slope_deviation_over_eps_plus_rounding_floor(mon
     rem2 = max(abs(K(*pq) * c[pq]) * h / (1 + abs(K(*pq))) for pq in pairs) / (e2 + floor)
     want = max(rem2, slope_dev / (e3 + floor))
     assert slope_dev / (e3 + floor) > 1e3 * rem2
+    # the per-rung remainder at the perturbed rung, relative to 1 + |K_ij| (y = R / ratio: a few roundings of |K|)
+    assert within(abs(cmp.detail["remainder"][1] - rem2 * (e2 + floor)), tol(r * r, scale=4.0, kernels=4),
+                  "remainder")
     assert within(abs(cmp.detail["max_slope_deviation"] - slope_dev), 256 * EPS * 150 / min(abs(x) for x in d.values()),
                   "slope deviation")
     assert within(abs(cmp.err - want), 256 * EPS * 150 / min(abs(x) for x in d.values()) / (e3 + floor), "err")
