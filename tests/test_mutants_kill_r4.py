@@ -302,3 +302,22 @@ def test_c3_check_foils_and_case_split_decisions():
     mism = out.evidence["exact_rank_mismatches"]
     want_m = [{"n": a, "t": b, "i": c, "rank of first i columns": d} for a, b, c, d in exact if (d >= c) == (c > b - 1)]
     assert mism == want_m[:len(mism)] and len(mism) == min(5, len(want_m)) and out.status is Status.REFUTED
+
+
+@pytest.mark.parametrize("family,a,d,c,p,q", [("inv-neg", "0", "1", "1/4", 1, 1), ("inv-neg", "2", "3", "1", 2, 5),
+                                              ("inv", "1/2", "1", "1/3", 3, 1), ("geom", "0", "2", "5", 1, 2)])
+def test_c7_reduction_replay_defects_by_hand(family, a, d, c, p, q):
+    """d(p,q) = u_p + u_q - u_{p+q} for u_L = aL + d + c f(L); after u'_L = u_L + (L-1)d the defect is
+    d(p,q) - d, and the replay's error is its violation of d' >= 0: max(0, d - d(p,q))."""
+    A, D, C = Fraction(a), Fraction(d), Fraction(c)
+
+    def u(L):
+        return A * L + D + C * _F[family](L)
+
+    orig = u(p) + u(q) - u(p + q)
+    new = (u(p) + (p - 1) * D) + (u(q) + (q - 1) * D) - (u(p + q) + (p + q - 1) * D)
+    assert new == orig - D
+    cmp = app_c2._c7_reduction_replay({"family": family, "a": a, "d": d, "c": c, "p": p, "q": q})
+    assert cmp.detail["d(p,q) original"] == float(orig) and cmp.detail["d'(p,q) after shift"] == float(new)
+    assert cmp.err == float(max(Fraction(0), -new)) and cmp.tol == 0.0
+    assert cmp.ok is (new >= 0)
