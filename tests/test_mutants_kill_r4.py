@@ -321,3 +321,57 @@ def test_c7_reduction_replay_defects_by_hand(family, a, d, c, p, q):
     assert cmp.detail["d(p,q) original"] == float(orig) and cmp.detail["d'(p,q) after shift"] == float(new)
     assert cmp.err == float(max(Fraction(0), -new)) and cmp.tol == 0.0
     assert cmp.ok is (new >= 0)
+
+
+# -- Proposition 4.5: every printed right side of _step_values, with general (not 0/1) gates ------------
+
+def test_step_values_every_side_from_explicit_products():
+    """_step_values(Ws, G, l, (Ms, Mdot, g)) for 1-based l = 1..L-1 on a rectangular network with real gates
+    (so D^2 != D and a dropped or doubled gate shows) and an arbitrary Mdot: each left side is its product of
+    M_{l}, M_{l+1}, Mdot_l, Mdot_{l+1}; each printed right side is its expression in X = M_{1:l} G^T M_{l+1:L}
+    (lines 1-3 of the display, -X, -X^T), built here from explicit products (M_{l+2:L} = I past the end)."""
+    from theory.claims import app_a
+
+    rng = np.random.default_rng(404)
+    ns = [3, 4, 2, 5, 3]
+    L = len(ns) - 1
+    Ws = [rng.standard_normal((ns[k + 1], ns[k])) for k in range(L)]
+    g = [np.ones(ns[0])] + [rng.uniform(0.4, 1.9, ns[k]) for k in range(1, L)] + [np.ones(ns[L])]
+    D = [np.diag(x) for x in g]
+    M = [None] + [D[k] @ Ws[k - 1] @ D[k - 1] for k in range(1, L + 1)]  # 1-based
+    Md = [None] + [rng.standard_normal((ns[k], ns[k - 1])) for k in range(1, L + 1)]
+    G = rng.standard_normal((ns[L], ns[0]))
+
+    def prod(a, b, dim):  # M_{a:b} = M_b ... M_a
+        P = np.eye(dim)
+        for k in range(a, b + 1):
+            P = M[k] @ P
+        return P
+
+    terms = ([M[k] for k in range(1, L + 1)], [Md[k] for k in range(1, L + 1)], g)
+    scale = math.prod(max(np.linalg.norm(W, 2), 1.0) for W in Ws) * 2.0 ** L * max(1.0, np.linalg.norm(G, 2))
+    t = tol(max(ns), scale=scale, kernels=12)
+    for l in range(1, L):
+        v = app_a._step_values(Ws, G, l, terms)
+        pre, suf1, suf2 = prod(1, l, ns[0]), prod(l + 1, L, ns[l]), prod(l + 2, L, ns[l + 1])
+        X = pre @ G.T @ suf1
+        want = {
+            "mdot_next_T_m_next": (Md[l + 1].T @ M[l + 1], {
+                "line1": -D[l] @ (D[l + 1] @ suf2.T @ G @ pre.T).T @ D[l + 1] @ D[l + 1] @ Ws[l] @ D[l],
+                "line2": -D[l] @ pre @ G.T @ suf2 @ D[l + 1] @ Ws[l] @ D[l],
+                "line3": -X}),
+            "m_mdot_T": (M[l] @ Md[l].T, {"printed": -X}),
+            "m_next_T_mdot_next": (M[l + 1].T @ Md[l + 1], {"printed": -X.T}),
+            "mdot_m_T": (Md[l] @ M[l].T, {"printed": -X.T}),
+            "delta_dot": (Md[l + 1].T @ M[l + 1] + M[l + 1].T @ Md[l + 1] - Md[l] @ M[l].T - M[l] @ Md[l].T,
+                          {"printed": np.zeros((ns[l], ns[l]))}),
+            "delta_dot_sign_slip": (Md[l + 1].T @ M[l + 1] - M[l + 1].T @ Md[l + 1] - Md[l] @ M[l].T - M[l] @ Md[l].T,
+                                    {"printed": np.zeros((ns[l], ns[l]))}),
+        }
+        assert set(v) == set(want)
+        for name, (lhs, rhs) in want.items():
+            glhs, grhs = v[name]
+            assert np.shape(glhs) == lhs.shape and within(np.abs(glhs - lhs), t, (l, name))
+            assert set(grhs) == set(rhs), (l, name)
+            for key, val in rhs.items():
+                assert np.shape(grhs[key]) == val.shape and within(np.abs(grhs[key] - val), t, (l, name, key))
