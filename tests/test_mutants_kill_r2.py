@@ -269,6 +269,8 @@ def test_unravel_error_includes_slope_deviation_over_eps_plus_rounding_floor(mon
                   "slope deviation")
     assert within(abs(cmp.err - want), 256 * EPS * 150 / min(abs(x) for x in d.values()) / (e3 + floor), "err")
     assert cmp.tol == al.REMAINDER_CONST and not cmp.ok
+    # the fit rows name the pairs 1-based: all r (r - 1) of them (r = 3: six rows)
+    assert sorted((f["i"], f["j"]) for f in cmp.detail["fits"]) == [(i + 1, j + 1) for i, j in pairs]
 
 
 def test_unravel_without_pairs_passes(monkeypatch):
@@ -281,13 +283,18 @@ def test_unravel_without_pairs_passes(monkeypatch):
 
 
 def test_e2_first_skips_ties_and_singular_jacobians_as_passing():
-    """_cmp_e2_first needs simple nonzero singular values of J: on J = 2 Q (Q orthogonal: all singular values tie)
-    and on a rank-deficient J it reports 'skipped' with err 0 <= tol (a pass), for every display variant."""
+    """_cmp_e2_first needs simple nonzero singular values of J, both relative to s_1 (s_n <= 1e-8 s_1 or a gap <=
+    1e-6 s_1: skipped): on J = 2 Q (Q orthogonal: all singular values tie), on a rank-deficient J, on J with s_3 =
+    1e-12 s_1, and on J with singular values (1, 1 - 1e-7, 1e-3) (a tie relative to s_1, not to s_3) it reports
+    'skipped' with err 0 <= tol (a pass), for every display variant."""
     rng = np.random.default_rng(7)
     Q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    Q2, _ = np.linalg.qr(rng.standard_normal((3, 3)))
     W0 = rng.standard_normal((3, 3))
     W0[2] = 0.0
-    for Ws, ds in (([2.0 * Q], []), ([Q, Q.T], [np.array([1.0, 1.0, 1.0])]), ([W0, Q], [np.array([1.0, -2.0, 0.5])])):
+    nets = [([2.0 * Q], []), ([Q, Q.T], [np.array([1.0, 1.0, 1.0])]), ([W0, Q], [np.array([1.0, -2.0, 0.5])]),
+            ([(Q * np.array([1.0, 0.5, 1e-12])) @ Q2.T], []), ([(Q * np.array([1.0, 1.0 - 1e-7, 1e-3])) @ Q2.T], [])]
+    for Ws, ds in nets:
         for v in ("printed", "gram_side", "unsquared"):
             cm = app_e._cmp_e2_first(Ws, ds, rng.standard_normal((3, 3)), variant=v)
             assert "skipped" in cm.detail and cm.ok and cm.err == 0.0 and cm.tol > 0, (v, cm)
