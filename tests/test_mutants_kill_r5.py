@@ -162,12 +162,14 @@ def test_check_quoted_summaries_are_recomputed_from_the_draws(monkeypatch):
     S = 40
     qs = [q for _, _, q in fa.FIG6]
     centres = {fa.F6_PRIMARY: (0.26, 0.49, 0.90),         # two of three, one draw
-               "tight | full | |A_ij| | float64": qs,     # all three, as one draw and as mean
+               "tight | full | |A_ij| | float64": [q + 0.003 for q in qs],  # all three, one draw and mean (by the rounding)
                "wide | 10x10 block | |A_ij|^2 | float64": (0.32, 0.43, 0.78),   # all three as one draw only
+               "wide2 | 32x32 block | |A_ij| | float64": (0.20, 0.55, 0.90),  # all three as one draw only
                "two | 16x16 block | |A_ij| | float32": (0.26, 0.70, 0.84),     # two of three
                "one | full | |A_ij|^2 | float32": (0.26, 0.70, 0.60),          # one of three
                "x | full | signed | float64": qs}         # never counted
     sds = {fa.F6_PRIMARY: 0.003, "tight | full | |A_ij| | float64": 0.002, "wide | 10x10 block | |A_ij|^2 | float64": 0.1,
+           "wide2 | 32x32 block | |A_ij| | float64": 0.1,
            "two | 16x16 block | |A_ij| | float32": 0.003, "one | full | |A_ij|^2 | float32": 0.003,
            "x | full | signed | float64": 0.002}
     rho = {}
@@ -188,22 +190,30 @@ def test_check_quoted_summaries_are_recomputed_from_the_draws(monkeypatch):
         def rep(qq, x):
             m, sd = float(np.mean(x)), float(np.std(x, ddof=1))
             one, avg = tq * sd * math.sqrt(1 + 1 / S) + 0.005, tq * sd / math.sqrt(S) + 0.005
-            return m, sd, abs(qq - m) <= one, abs(qq - m) <= avg
+            return m, sd, abs(qq - m) <= one, abs(qq - m) <= avg, one
 
         out = fa._check_quoted(L, l, q)(ctx)
         ev = out.evidence
         assert ev["samples"] == S and ev["t_crit"] == tq and (ev["L"], ev["l"], ev["quoted"]) == (L, l, q)
         for k in centres:
-            m, sd, one, mean = rep(q, rho[(L, l)][k])
+            m, sd, one, mean, _ = rep(q, rho[(L, l)][k])
             t = ev["readings"][k]
             assert t["defined_draws"] == S and t["single draw"] == one and t["mean"] == mean, k
             assert within(abs(t["rho_mean"] - m), 4 * EPS, k) and within(abs(t["sd_per_draw"] - sd), 64 * EPS * sd, k)
         assert ev["valid readings reproducing it (single draw)"] == [k for k in valid if rep(q, rho[(L, l)][k])[2]]
         assert ev["valid readings reproducing it (mean)"] == [k for k in valid if rep(q, rho[(L, l)][k])[3]]
         per = {k: [rep(q3, rho[(L3, l3)][k]) for L3, l3, q3 in fa.FIG6] for k in valid}
-        assert set(ev["readings consistent with all three quoted numbers (one draw; their intervals)"]) == \
-            {k for k in valid if all(r[2] for r in per[k])} == {"tight | full | |A_ij| | float64",
-                                                              "wide | 10x10 block | |A_ij|^2 | float64"}
+        all3 = ev["readings consistent with all three quoted numbers (one draw; their intervals)"]
+        assert list(all3) == [k for k in valid if all(r[2] for r in per[k])] == [
+            "tight | full | |A_ij| | float64", "wide | 10x10 block | |A_ij|^2 | float64",
+            "wide2 | 32x32 block | |A_ij| | float64"]
+        for k, ivs in all3.items():
+            want = [[r[0] - r[4], r[0] + r[4]] for r in per[k]]
+            assert np.max(np.abs(np.array(ivs) - np.array(want))) <= 0.005 + 4 * EPS, k
+        # the summary shows the first two readings' intervals at 2 digits, then ' ...'
+        shown = "; ".join(f"{k}: " + ", ".join(f"[{a:.2f}, {b:.2f}]" for a, b in all3[k]) for k in list(all3)[:2])
+        assert f"consistent with all three quoted numbers in one draw: 3 ({shown} ...); as a mean: " \
+               "['tight | full | |A_ij| | float64']" in out.summary, out.summary
         assert ev["readings reproducing all three quoted numbers as their mean"] == \
             [k for k in valid if all(r[3] for r in per[k])] == ["tight | full | |A_ij| | float64"]
         two = {k: [q3 for (_, _, q3), r in zip(fa.FIG6, per[k]) if r[2]] for k in valid
