@@ -210,6 +210,7 @@ def test_check_quoted_summaries_are_recomputed_from_the_draws(monkeypatch):
         for k, ivs in all3.items():
             want = [[r[0] - r[4], r[0] + r[4]] for r in per[k]]
             assert np.max(np.abs(np.array(ivs) - np.array(want))) <= 0.005 + 4 * EPS, k
+            assert all(round(x, 2) == x for pair in ivs for x in pair), k  # the caption's 2 digits
         # the summary shows the first two readings' intervals at 2 digits, then ' ...'
         shown = "; ".join(f"{k}: " + ", ".join(f"[{a:.2f}, {b:.2f}]" for a, b in all3[k]) for k in list(all3)[:2])
         assert f"consistent with all three quoted numbers in one draw: 3 ({shown} ...); as a mean: " \
