@@ -1,4 +1,9 @@
-"""Mutation-kill checks, round r, helper 4 (theory.claims.app_c, theory.claims.app_c2).
+"""Mutation-kill checks, round r, helper 4 (theory.claims.app_a, theory.claims.app_c, theory.claims.app_c2).
+
+- ``app_a._step_values`` (Proposition 4.5): every left side and every printed right side (display lines 1-3,
+  -X, -X^T, 0) from explicit products, with real (not 0/1) gates so a dropped or doubled gate shows.
+- ``app_c._c3_check`` (Lemma C.3) on synthetic memoised data: rows, quadrature rows, exact-rank split,
+  foils, power and summary numbers.
 
 - ``app_c._c1_data`` / ``_c1_corrected`` (Theorem C.1, corrected limit form): the exact exponents each law's
   fits are tested against (Newman's closed form for Ginibre, Remark 5.4 for (2, 0.5, 1)-layers with
@@ -10,7 +15,7 @@
 - ``app_c2._c7_reduction_corrected`` (Lemma C.7's corrected reduction): the evidence numbers
   max_{p,q} v_{p+q} - v_p - v_q (v_L = u_L + (L-1)d + offset d) and min_{p,q} d'(p,q) + lower d, recomputed by
   brute force in exact rationals from u_L = aL + d + c f(L), and the verdict, for the printed constants and
-  the foils' ones.
+  the foils' ones; ``_c7_reduction_replay``'s defects by hand.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from scipy.special import binom, digamma
 from checks import Status, stats
 from tests.conftest import tiny_context, within
 from checks.tolerance import tol
-from theory.claims import _ladder, app_c, app_c2
+from theory.claims import _ladder, app_a, app_c, app_c2
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -330,7 +335,6 @@ def test_step_values_every_side_from_explicit_products():
     (so D^2 != D and a dropped or doubled gate shows) and an arbitrary Mdot: each left side is its product of
     M_{l}, M_{l+1}, Mdot_l, Mdot_{l+1}; each printed right side is its expression in X = M_{1:l} G^T M_{l+1:L}
     (lines 1-3 of the display, -X, -X^T), built here from explicit products (M_{l+2:L} = I past the end)."""
-    from theory.claims import app_a
 
     rng = np.random.default_rng(404)
     ns = [3, 4, 2, 5, 3]
