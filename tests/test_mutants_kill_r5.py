@@ -70,6 +70,16 @@ def test_closed_cmp_is_the_definition_with_its_derived_tolerance_and_symmetric_i
             want = tol(n * n, scale=n * n * (1.0 / (a * b) + 1.0 / a**2 + 1.0 / b**2), kernels=4)
             assert within(abs(c.tol - want), 32 * EPS * want, f"tol n={n}")
             assert c.ok
+            # a foil's parts are evaluated on M itself: the printed parts reproduce rho, a sign-flipped numerator -rho
+            c2 = app_f._closed_cmp(M, parts=app_f._printed_parts)
+            assert c2.tol == c.tol and c2.ok and within(abs(c2.detail["closed_form"] - r), c.tol, "printed parts")
+
+            def flipped(q, mass):
+                num, dx, dy = app_f._printed_parts(q, mass)
+                return -num, dx, dy
+
+            c3 = app_f._closed_cmp(M, parts=flipped)
+            assert within(abs(c3.err - 2 * abs(r)), 2 * c.tol, "flipped numerator")
         if trial % 2 == 0:
             assert sy > 4 * sx  # the three scale terms differ, so dropping or changing any one moves tol
         assert within(abs(app_f._closed_cmp(A).tol - app_f._closed_cmp(A.T).tol),
