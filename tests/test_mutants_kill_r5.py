@@ -288,3 +288,32 @@ def test_fig4_keeps_exactly_the_products_of_rank_at_least_30_at_every_depth(monk
     for t, l in zip(out.evidence["top-K sums"], ells):
         est = float(np.mean(data[l][0][want_keep, :K].sum(1) - l * g.sum() + 0.02 * K))
         assert within(abs(t["estimate"] - est), 256 * EPS * (abs(est) + l * abs(g).sum()), f"top-K l={l}")
+
+
+def test_fig4_violations_evidence_lists_the_first_20_in_k_l_order(monkeypatch):
+    """With every mean curve shifted far above its band, every (k, l) band test rejects (K x 10 of them, plus the
+    exact identities): the evidence lists the first 20 violations, in the order k = 1's bands at l = 10, ..., 100, k = 1's
+    exact identity at l = 100, then k = 2's bands at l = 10, 20, ...; the summary counts them all."""
+    from test_mutants_kill_h2 import _FCtx
+
+    ctx = _FCtx()
+    K, p, m, N = 30, 0.5, fig_depth._batch(ctx), fig_depth.N
+    ells = list(range(10, 101, 10))
+    g = np.array([fig_depth._gamma(k, p) for k in range(1, K + 1)])
+    rng = np.random.default_rng(19)
+    data = {}
+    for l in ells:
+        z = rng.standard_normal((m, K))
+        extra = l * np.array([fig_depth._gamma(k, p) for k in (K + 1, K + 2)]) - 1.0
+        data[l] = (np.column_stack([l * g + 50.0 + 0.003 * z, np.tile(extra, (m, 1))]), None)
+    monkeypatch.setattr(fig_depth, "_data", lambda cx, pp: data)
+    monkeypatch.setattr(fig_depth, "_remainders", lambda cx, d, e, KK, keep: {
+        ll: {k: np.zeros(int(keep.sum())) for k in range(KK + 1)} for ll in e})
+    out = fig_depth._fig4(ctx)
+    assert out.status is Status.REFUTED
+    v = out.evidence["violations"]
+    assert len(v) == 20
+    assert [(x["k"], x["l"], x["test"]) for x in v] == \
+        [(1, l, "band") for l in ells] + [(1, 100, "exact identity")] + [(2, l, "band") for l in ells[:9]]
+    n_total = int(out.summary.split(" tests reject")[0])
+    assert n_total >= K * len(ells) + K + len(ells)  # every band, every exact identity and every top-K sum
