@@ -188,28 +188,48 @@ def test_check_quoted_summaries_are_recomputed_from_the_draws(monkeypatch):
         for k, c in centres.items():
             z = rng.standard_normal(S)
             rho[(L, l)][k] = c[i] + sds[k] * (z - z.mean()) / z.std(ddof=1)
+        # a reading defined on 4 draws only (near q at the first panel), and one on 2 (exactly q: still no interval)
+        z = np.array([-1.5, -0.5, 0.5, 1.5])
+        rho[(L, l)]["few | 64x64 block | |A_ij| | float64"] = np.r_[(qs[0] if i == 0 else 0.1) + 0.003 * z,
+                                                                    np.full(S - 4, np.nan)]
+        rho[(L, l)]["none | 64x64 block | |A_ij|^2 | float64"] = np.r_[[qs[i]] * 2, np.full(S - 2, np.nan)]
     rot = {(L, l): rho[(L, l)][fa.F6_PRIMARY] + 0.3 * (i == 1) for i, (L, l, _) in enumerate(fa.FIG6)}
     data = {"rho": rho, "unresolved": {(L, l): {"unresolved columns (U_J, U_A; max over draws)": [1, 2],
                                                "rho after rotating them": rot[(L, l)]} for L, l, _ in fa.FIG6}}
     monkeypatch.setattr(fa, "_fig6_data", lambda ctx: (S, data))
+    centres = {**centres, "few | 64x64 block | |A_ij| | float64": None, "none | 64x64 block | |A_ij|^2 | float64": None}
     valid = [k for k in centres if "signed" not in k]
     for L, l, q in fa.FIG6:
         ctx = Context(claim_id=f"fig-6/quoted-{q:.2f}")
         tq = ctx.t(1, S - 1)
 
         def rep(qq, x):
+            """(mean, sd, one draw?, mean?, one-draw half width, mean's half width, defined draws)."""
+            x = np.asarray(x)[np.isfinite(x)]
+            if x.size < 3:
+                return math.nan, math.nan, False, False, math.nan, math.nan, x.size
             m, sd = float(np.mean(x)), float(np.std(x, ddof=1))
-            one, avg = tq * sd * math.sqrt(1 + 1 / S) + 0.005, tq * sd / math.sqrt(S) + 0.005
-            return m, sd, abs(qq - m) <= one, abs(qq - m) <= avg, one
+            one, avg = tq * sd * math.sqrt(1 + 1 / x.size) + 0.005, tq * sd / math.sqrt(x.size) + 0.005
+            return m, sd, abs(qq - m) <= one, abs(qq - m) <= avg, one, avg, x.size
 
         out = fa._check_quoted(L, l, q)(ctx)
         ev = out.evidence
         assert ev["samples"] == S and ev["t_crit"] == tq and (ev["L"], ev["l"], ev["quoted"]) == (L, l, q)
         for k in centres:
-            m, sd, one, mean, _ = rep(q, rho[(L, l)][k])
+            m, sd, one, mean, h1, h2, size = rep(q, rho[(L, l)][k])
             t = ev["readings"][k]
-            assert t["defined_draws"] == S and t["single draw"] == one and t["mean"] == mean, k
+            assert t["defined_draws"] == size and t["single draw"] == one and t["mean"] == mean, k
+            if size < 3:  # too few defined draws for an interval: reproduces nothing
+                assert t == {"defined_draws": size, "single draw": False, "mean": False}, k
+                continue
             assert within(abs(t["rho_mean"] - m), 4 * EPS, k) and within(abs(t["sd_per_draw"] - sd), 64 * EPS * sd, k)
+            assert within(np.abs(np.array(t["single_draw_interval"]) - [m - h1, m + h1]), 16 * EPS, f"one {k}")
+            assert within(np.abs(np.array(t["mean_interval"]) - [m - h2, m + h2]), 16 * EPS, f"mean {k}")
+        if out.status is Status.REFUTED:  # the replay recomputes the primary reading's one-draw comparison
+            m, _, _, _, h1, _, _ = rep(q, rho[(L, l)][fa.F6_PRIMARY])
+            c = fa._replay_quoted(out.counterexample)
+            assert within(abs(c.err - abs(q - m)), 8 * EPS, "replay err") and within(abs(c.tol - h1), 16 * EPS, "tol")
+            assert not c.ok and c.detail["quoted"] == q and (c.detail["L"], c.detail["l"]) == (L, l)
         assert ev["valid readings reproducing it (single draw)"] == [k for k in valid if rep(q, rho[(L, l)][k])[2]]
         assert ev["valid readings reproducing it (mean)"] == [k for k in valid if rep(q, rho[(L, l)][k])[3]]
         per = {k: [rep(q3, rho[(L3, l3)][k]) for L3, l3, q3 in fa.FIG6] for k in valid}
