@@ -133,3 +133,10 @@ def test_dense_kernel_deep_products_match_the_batched_path_and_the_lyapunov_expo
         gam = 0.5 * (math.log(2.0) + float(mp.digamma((n - k + 1) / 2))) + math.log(sigma)
         sd = 0.5 * math.sqrt(float(mp.psi(1, (n - k + 1) / 2)))  # sd of log chi_{n-k+1}
         assert abs(float(dense.benettin[-1, :, k - 1].mean()) - gam) < 8 * sd / math.sqrt(batch * depth), k
+
+
+def test_rem63_sigma_replay_validates_the_stored_case():
+    """A stored case with increasing s (decreasing a) is no separated family: log_s_sequence must refuse it."""
+    ce = {**sec6.CE63, "a": np.array([1.0, 0.0])}
+    with pytest.raises(ValueError, match="non-decreasing"):
+        sec6.rem63_sigma_replay(ce)
