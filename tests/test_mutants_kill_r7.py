@@ -76,7 +76,8 @@ def test_rem63_sigma_replay_prints_r_ratios_pivots_roots_and_their_gap(case):
 # ----- gate_law.pattern_law: the rank-conditioned pattern law, and its documented n <= 16 limit ----------------
 
 @pytest.mark.parametrize("n,r,p", [(1, 1, Fraction(1, 3)), (3, 1, Fraction(1, 2)), (4, 2, Fraction(2, 5)),
-                                   (5, 3, Fraction(3, 4)), (4, 0, Fraction(1, 7))])
+                                   (5, 3, Fraction(3, 4)), (4, 0, Fraction(1, 7)),
+                                   (3, 1, Fraction(1)), (2, 0, 1.0)])
 def test_pattern_law_is_bernoulli_conditioned_on_rank_at_least_r(n, r, p):
     law = gate_law.pattern_law(n, r, p)
     pats = list(itertools.product((0, 1), repeat=n))
@@ -85,7 +86,9 @@ def test_pattern_law_is_bernoulli_conditioned_on_rank_at_least_r(n, r, p):
     for pat in pats:
         t = sum(pat)
         want = p ** t * (1 - p) ** (n - t) / z if t >= r else Fraction(0)
-        assert law[pat] == want, pat
+        assert law[pat] == want, pat  # p = 1: all mass on the all-ones pattern (0^0 = 1)
+    if p == 1:
+        assert law[(1,) * n] == 1 and sum(law.values()) == 1
 
 
 def test_pattern_law_accepts_n_16_and_rejects_n_17():
