@@ -143,3 +143,53 @@ def test_rem63_sigma_replay_validates_the_stored_case():
     ce = {**sec6.CE63, "a": np.array([1.0, 0.0])}
     with pytest.raises(ValueError, match="non-decreasing"):
         sec6.rem63_sigma_replay(ce)
+
+
+# ----- lyapunov: int_0^x erfcx (quadrature + integrated asymptotic tail) and the K = 1 remainder bound ------------
+
+QUAD_EPSREL = 1e-11  # the accuracy _erfcx_integral_log requests from scipy's quad (its documented error level)
+
+
+def _erfcx_integral_ref(log_x: float) -> mp.mpf:
+    """int_0^x erfcx(u) du at 30 digits: mpmath quadrature up to 2000, beyond it the asymptotic series
+    erfcx(u) = sum_m (-1)^m (2m-1)!! / (2u^2)^m / (u sqrt(pi)) integrated term by term (8 terms; a different
+    cut and truncation than the code's)."""
+    with mp.workdps(30):
+        f = lambda u: mp.erfc(u) * mp.exp(u * u)
+        lx = mp.mpf(log_x)
+        cut = mp.mpf(2000)
+        x = mp.exp(lx)
+        pts = [0, 0.5, 2, 10, 50, 200, 1000, 2000]
+        if x <= cut:
+            return mp.quad(f, [p for p in pts if p < x] + [x])
+        head = mp.quad(f, pts)
+
+        def tail(lu):  # antiderivative of the series, in log u
+            s = lu
+            for m in range(1, 9):
+                s += (-1) ** m * mp.fac2(2 * m - 1) / mp.mpf(2) ** m * (-mp.exp(-2 * m * lu) / (2 * m))
+            return s
+        return head + (tail(lx) - tail(mp.log(cut))) / mp.sqrt(mp.pi)
+
+
+@pytest.mark.parametrize("log_x", [math.log(0.3), math.log(4.0), math.log(999.0), math.log(1000.0),
+                                   math.log(1001.0), math.log(5e3), math.log(1e6), 300.0, 1e4])
+def test_erfcx_integral_log_matches_mpmath_on_both_sides_of_the_cut(log_x):
+    from theory import lyapunov as ly
+
+    got = ly._erfcx_integral_log(log_x)
+    ref = float(_erfcx_integral_ref(log_x))
+    assert within(abs(got - ref), 4 * QUAD_EPSREL * abs(ref) + tol(1, scale=abs(ref)), f"log_x={log_x}")
+
+
+def test_remainder_bound_1_is_sqrt_pi_times_the_integral_up_to_a_over_sqrt2():
+    from theory import lyapunov as ly
+
+    ls1 = np.array([0.0, 2.0, -3.0, 1.0, 5.0])
+    lbh = np.array([-1.0, 2.5, 5.0, -math.inf, 5.0 + 2000.0])
+    got = ly.remainder_bound_1(ls1, lbh)
+    assert got.shape == ls1.shape and got[3] == 0.0  # rank-1 J: rho = 0
+    for i in (0, 1, 2, 4):
+        la = lbh[i] - ls1[i] - math.log(2.0) / 2  # log(a / sqrt 2)
+        ref = float(mp.sqrt(mp.pi) * _erfcx_integral_ref(la))
+        assert within(abs(got[i] - ref), 4 * QUAD_EPSREL * ref + tol(1, scale=ref), f"i={i}")
