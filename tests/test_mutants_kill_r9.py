@@ -1,0 +1,134 @@
+"""Round r9 mutation kills: theory/wedge.py::log_wedge_columns (against Gram determinants, every batch rank,
+square and wide) and theory/claims/_ladder.py::_brackets (every Bracket field recomputed from its definition)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import within
+
+EPS = np.finfo(np.float64).eps
+
+
+def _ref_log_wedge(y: np.ndarray, i: int) -> np.ndarray:
+    """(1/2) log det(Y_i^T Y_i) by Gram determinant in long double per matrix; -inf where i > rows."""
+    y = np.asarray(y, dtype=np.float64)
+    flat = y.reshape(-1, *y.shape[-2:])
+    out = []
+    for a in flat:
+        if i > a.shape[0]:
+            out.append(-np.inf)
+            continue
+        g = a[:, :i].T @ a[:, :i]
+        sign, ld = np.linalg.slogdet(g)
+        out.append(0.5 * ld if sign > 0 else -np.inf)
+    return np.array(out).reshape(y.shape[:-2])
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (3, 4, 4), (2, 3, 4, 4), (2, 1, 3, 5, 5), (3, 2, 4), (2, 3, 2, 4)])
+def test_log_wedge_columns_matches_gram_determinant_every_batch_rank(shape):
+    from theory.wedge import log_wedge_columns
+
+    rng = np.random.default_rng(91)
+    y = rng.standard_normal(shape)
+    rows, cols = shape[-2:]
+    for i in range(1, cols + 1):
+        got = log_wedge_columns(y, i)
+        ref = _ref_log_wedge(y, i)
+        assert np.shape(got) == shape[:-2], (shape, i, np.shape(got))
+        if i > rows:
+            assert np.all(np.isneginf(got)), (shape, i, got)
+            continue
+        # Gram condition number of Gaussian columns is modest: slogdet error ~ i * n * eps * cond
+        cond = max(np.linalg.cond(a[:, :i].T @ a[:, :i]) for a in y.reshape(-1, rows, cols))
+        assert within(np.abs(got - ref), 8 * i * rows * EPS * cond + 8 * EPS * np.abs(ref), "log_wedge"), (shape, i)
+    for bad in (0, cols + 1):
+        with pytest.raises(ValueError):
+            log_wedge_columns(y, bad)
+
+
+def test_log_wedge_columns_dependent_columns_are_minus_inf_and_scaling():
+    from theory.wedge import log_wedge_columns
+
+    y = np.zeros((2, 3, 3))
+    y[0] = np.eye(3) * np.array([2.0, 3.0, 5.0])
+    y[1, :, 0] = [1.0, 2.0, 0.0]
+    y[1, :, 1] = [2.0, 4.0, 0.0]  # column 2 = 2 * column 1
+    y[1, :, 2] = [0.0, 0.0, 7.0]
+    for i, want0 in ((1, np.log(2.0)), (2, np.log(6.0)), (3, np.log(30.0))):
+        got = log_wedge_columns(y, i)
+        assert got.shape == (2,)
+        assert within(abs(got[0] - want0), 8 * EPS * abs(want0) + 8 * EPS, "diag")
+        if i == 1:
+            assert within(abs(got[1] - 0.5 * np.log(5.0)), 16 * EPS, "col1")
+        else:
+            assert got[1] == -np.inf or got[1] < np.log(EPS) + 5, got[1]
+
+
+def _bracket_data(n=4, batch=14, seed=3):
+    rng = np.random.default_rng(seed)
+    ls = -np.sort(-rng.standard_normal((batch, n)) * 1.5, axis=1) + 0.5
+    lr = ls + rng.standard_normal((batch, n)) * 0.3
+    ls[:3, 2:] = -np.inf  # rank 2 samples: kept at K <= 2, dropped at K = 3
+    lr[:3, 2:] = -np.inf
+    ls[3, 1:] = -np.inf  # rank 1: kept at K = 1 only
+    lr[3, 1:] = -np.inf
+    return ls, lr
+
+
+def _skew(x):
+    x = np.asarray(x, dtype=np.float64)
+    d = x - x.mean()
+    return float(np.mean(d ** 3) / np.mean(d ** 2) ** 1.5)
+
+
+def _mse(x):
+    x = np.asarray(x, dtype=np.float64)
+    return float(x.mean()), float(np.sqrt(np.sum((x - x.mean()) ** 2) / (x.size - 1) / x.size))
+
+
+def _check_brackets(data, Ks, draws, seed=5, name="r9net", label="cfgX, L=3"):
+    from checks.model import derive_seed
+    from theory import lyapunov
+    from theory.claims import _ladder
+
+    ls, lr = data
+    got = _ladder._brackets(seed, name, label, data, Ks, draws)
+    want_K = [K for K in Ks if np.isfinite(ls[:, K - 1]).sum() >= 8]
+    assert [b.K for b in got] == want_K
+    for b in got:
+        K = b.K
+        keep = np.isfinite(ls[:, K - 1])
+        assert b.label == label and b.m == int(keep.sum())
+        g = torch.Generator().manual_seed(derive_seed(seed, "bracket:" + name, label, K))
+        v, rho = lyapunov.offset_bracket(ls[keep], lr[keep], K, g, draws=draws)
+        gr = torch.Generator().manual_seed(derive_seed(seed, "remainder:" + name, label, K))
+        rem = lyapunov.remainder_mc(ls[keep], K, gr, draws=draws)
+        # v from its definition (not from offset_bracket)
+        v_def = ls[keep][:, :K].sum(1) - lr[keep][:, :K].sum(1)
+        assert within(np.abs(v - v_def), 8 * K * EPS * (1 + np.abs(ls[keep][:, :K]).sum(1)), "v")
+        u = v_def + rem
+        scale = 1 + np.abs(u).max() + np.abs(rho).max()
+        tol = 64 * EPS * scale
+        for field, ref in (("v", _mse(v_def)), ("w", _mse(v_def + rho)), ("u", _mse(u)), ("slack", _mse(rho - rem))):
+            mean, se = getattr(b, field), getattr(b, field + "_se")
+            assert within(abs(mean - ref[0]), tol, field), (field, K, mean, ref)
+            assert within(abs(se - ref[1]), tol, field + "_se"), (field, K, se, ref)
+        sk_ref = _skew(u) if np.ptp(u) > 0 else 0.0
+        assert within(abs(b.u_skew - sk_ref), 1e3 * EPS * (1 + abs(sk_ref)), "skew"), (K, b.u_skew, sk_ref)
+    return got
+
+
+def test_brackets_every_field_from_its_definition():
+    got = _check_brackets(_bracket_data(), (1, 2, 3), draws=3)
+    assert [b.m for b in got] == [14, 13, 10]
+
+
+def test_brackets_skew_with_constant_offset():
+    # every sample identical: v is constant, so the skewness of v + R is that of R alone (nonzero)
+    ls = np.repeat(np.array([[1.0, 0.2, -0.4]]), 12, axis=0)
+    lr = np.repeat(np.array([[0.7, 0.1, -0.9]]), 12, axis=0)
+    got = _check_brackets((ls, lr), (1, 2), draws=2)
+    assert all(b.u_skew != 0.0 for b in got)
