@@ -1,0 +1,120 @@
+"""Round r10 mutation kills: app_d's conjugated-block targets and sec6.check_products' diagonal-decrease
+evidence and foil power, each compared with an independent computation from its definition."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import norm
+
+from checks.model import REGISTRY, Context
+from checks.tolerance import EPS64 as EPS
+from tests.conftest import within
+from theory.claims import app_d, sec6
+
+
+# ----- app_d._TARGETS: T_C, T_C^{-1}, T_C^{-T}, T_C^T -----------------------------------------------------
+
+def test_app_d_targets_are_t_its_inverse_and_their_transposes():
+    """For a non-symmetric stand-in T (so a missing or extra transpose shows), each target is its definition:
+    T, Tinv, Tinv^T and T^T; and on a real prediction Tinv is T's inverse (unit lower triangular T)."""
+    rng = np.random.default_rng(10)
+    T = np.tril(rng.standard_normal((4, 4)), -1) + np.eye(4)
+    Tinv = np.linalg.inv(T)
+
+    class P:
+        pass
+    p = P()
+    p.T, p.Tinv = T, Tinv
+    want = {"T": T, "Tinv": Tinv, "TinvT": Tinv.T, "TT": T.T}
+    assert set(app_d._TARGETS) == set(want)
+    for k, ref in want.items():
+        assert np.array_equal(np.asarray(app_d._TARGETS[k](p)), ref), k
+    A = rng.standard_normal((5, 5))
+    C = A @ A.T + 5 * np.eye(5)
+    pred = app_d.al.predict(C, 3)
+    got = {k: np.asarray(f(pred), float) for k, f in app_d._TARGETS.items()}
+    t = 64 * EPS * np.linalg.cond(C[:3, :3])
+    assert np.array_equal(got["TT"], got["T"].T) and np.array_equal(got["TinvT"], got["Tinv"].T)
+    assert within(np.max(np.abs(got["TinvT"] @ got["TT"] - np.eye(3))), t, "TinvT TT = I")
+    assert within(np.max(np.abs(got["T"] @ got["Tinv"] - np.eye(3))), t, "T Tinv = I")
+    # T is the unit lower factor of C^{rr} = T diag T^T
+    assert within(np.max(np.abs(np.diag(got["T"]) - 1)), t, "unit diag")
+    assert not np.any(np.triu(got["T"], 1)) and not np.any(np.tril(got["TT"], -1))
+
+
+# ----- sec6.check_products: 1 - R_ii decrease and the exponent foils' power ---------------------------------
+
+def _slow_products(monkeypatch, const_est):
+    """Synthetic product data whose singular-value ratios decay slowly with m (the no-alignment slope ~0.01 per
+    gap), so an exponent foil's rate power stays small; the constant statistic stubbed to (const_est, 0.5, 2)."""
+    rng = np.random.default_rng(11)
+    S, n = 40, sec6.PROD_N
+    ms = sorted({2, *sec6.RATE_DEPTHS, *sec6.CONST_DEPTHS})
+    base = np.sort(np.exp(rng.standard_normal((S, n))), axis=1)[:, ::-1]
+    data = {}
+    for m in ms:
+        R = rng.standard_normal((S, n, n)) * 0.3
+        # diagonal |R_ii| grows with m (toward alignment), off-diagonal noise
+        R[:, np.arange(n), np.arange(n)] = np.clip(1 - 2.0 / m + 0.05 * rng.standard_normal((S, n)), -1, 1)
+        s = base * np.exp(-0.01 * m * np.arange(n))[None, :] * np.exp(1e-3 * rng.standard_normal((S, n)))
+        data[m] = (R, np.sort(s, axis=1)[:, ::-1])
+    monkeypatch.setattr(sec6, "_const_stats",
+                        lambda *a, **k: [(i, j, const_est, 0.5, 2.0, S) for (i, j) in sec6.PAIRS])
+
+    def ctx():
+        c = Context("thm-6.1/products")
+        c.cache[(c.claim_id, "products")] = (S, data, None, None)
+        return c
+    return ctx, data, S
+
+
+def _ratio(s, i, j):
+    return s[:, i] / s[:, j] if j < i else s[:, j] / s[:, i]
+
+
+def test_products_diag_decrease_is_the_paired_mean_of_one_minus_abs_r_ii(monkeypatch):
+    """diag_decrease: per sample mean over i < r of (1 - |R_ii|) at the shallowest depth minus the same at the
+    deepest rate depth; its mean, SE (ddof 1) and z."""
+    mk, data, S = _slow_products(monkeypatch, 1.2)
+    out = sec6.check_products(mk())
+    dec = out.evidence["diag_decrease"]
+    r, d0, d1 = sec6.PROD_R, min(data), sec6.RATE_DEPTHS[-1]
+    per = lambda m: np.mean([1 - abs(data[m][0][:, i, i]) for i in range(r)], axis=0)
+    d = per(d0) - per(d1)
+    est, se = d.mean(), d.std(ddof=1) / np.sqrt(S)
+    key = f"mean(1-R_ii) at m={d0} minus at m={d1}"
+    t = 16 * S * EPS
+    assert within(abs(dec[key] - est), t, "mean") and within(abs(dec["se"] - se), t, "se")
+    assert within(abs(dec["z"] - est / se), t * (1 + abs(est) / se) / se, "z")
+    assert est > 0  # the synthetic alignment grows with m
+
+
+def test_exponent_foils_power_has_no_constant_rows(monkeypatch):
+    """An exponent foil (scale 1, constants 'rows') keeps the printed constants: its power is the rate rows'
+    largest two-sided power only; the constant rows (stubbed to est 10, se 0.5, alt 2: power ~1) must not enter."""
+    mk, data, S = _slow_products(monkeypatch, 10.0)
+    c = REGISTRY["thm-6.1/products"]
+    foils = [f.check for f in c.foils if set(getattr(f.check, "keywords", {})) == {"exponent"}]
+    assert sorted(f.keywords["exponent"] for f in foils) == [-1.0, 2.0]
+    x = np.array(sec6.RATE_DEPTHS, float)
+    slope = lambda y: np.array([np.polyfit(x, row, 1)[0] for row in y])
+    for check in foils:
+        e = check.keywords["exponent"]
+        ctx = mk()
+        out = check(ctx)
+        ref, alts, tmax = [], [], 0.0
+        for (i, j) in sec6.PAIRS:
+            lr = np.stack([np.log(_ratio(data[m][1], i, j)) for m in sec6.RATE_DEPTHS], 1)
+            ly = np.stack([np.log(np.abs(data[m][0][:, i, j])) for m in sec6.RATE_DEPTHS], 1)
+            st = slope(ly - e * lr)
+            alt = slope(-lr).mean()
+            alts.append(alt)
+            ref.append(((e - 1) * alt, st.std(ddof=1) / np.sqrt(S)))
+            tmax = max(tmax, 64 * S * EPS * (1 + np.max(np.abs(ly)) + abs(e) * np.max(np.abs(lr))))
+        z = float(norm.isf(ctx.alpha / (2 * (2 * len(sec6.PAIRS) + 1))))
+        gross = 0.5 * min(alts)
+        assert gross > 0
+        pw = max(float(norm.sf((gross - mu) / se + z) + norm.cdf((-gross - mu) / se - z)) for mu, se in ref)
+        assert pw < 0.5  # the stubbed constant rows would give ~1
+        se_min = min(se for _, se in ref)
+        darg = tmax * (1 + (gross + max(abs(mu) for mu, _ in ref)) / se_min) / se_min
+        assert within(abs(out.power - pw), darg + 8 * EPS, "power")
