@@ -88,6 +88,39 @@ def test_products_diag_decrease_is_the_paired_mean_of_one_minus_abs_r_ii(monkeyp
     assert est > 0  # the synthetic alignment grows with m
 
 
+def test_products_margins_flags_and_status_follow_their_definitions(monkeypatch):
+    """Margins are 20% / 50% of the smallest named-alternative slope (rate: no alignment; constant: wrong
+    constant); a rate row is within its margin when |est| + z se <= 0.2 alt and grossly beyond when |est| - z se >
+    0.5 alt, a constant row one-sided (est +- z se); the status is refuted on any gross row or a significant
+    increase of 1 - R_ii, supported when every row is within and the decrease significant, else inconclusive."""
+    from checks.model import Status
+    for const_est in (-3.0, 0.3, 1.2, 10.0):
+        mk, data, S = _slow_products(monkeypatch, const_est)
+        ctx = mk()
+        out = sec6.check_products(ctx)
+        ev = out.evidence
+        z = float(norm.isf(ctx.alpha / (2 * (2 * len(sec6.PAIRS) + 1))))
+        rate, const = ev["rate_tests"], ev["constant_tests"]
+        alt_r = min(rw["no-alignment alternative slope"] for rw in rate)
+        alt_c = min(rw["wrong-constant alternative slope"] for rw in const)
+        assert alt_c == 2.0 and [rw["estimate"] for rw in const] == [const_est] * len(sec6.PAIRS)
+        assert [rw["se"] for rw in const] == [0.5] * len(sec6.PAIRS)
+        for k, v in (("rate_margin", 0.2 * alt_r), ("rate_gross", 0.5 * alt_r), ("constant_margin", 0.2 * alt_c),
+                     ("constant_gross", 0.5 * alt_c)):
+            assert within(abs(ev[k] - v), 4 * EPS * abs(v), k)
+        for rw in rate:
+            assert rw["within_margin"] is bool(abs(rw["estimate"]) + z * rw["se"] <= 0.2 * alt_r)
+            assert rw["beyond_gross"] is bool(abs(rw["estimate"]) - z * rw["se"] > 0.5 * alt_r)
+        for rw in const:
+            assert rw["within_margin"] is bool(const_est + z * 0.5 <= 0.4)
+            assert rw["beyond_gross"] is bool(const_est - z * 0.5 > 1.0)
+        zd = ev["diag_decrease"]["z"]
+        rows = rate + const
+        want = (Status.REFUTED if any(rw["beyond_gross"] for rw in rows) or zd < -z else
+                Status.SUPPORTED if all(rw["within_margin"] for rw in rows) and zd > z else Status.INCONCLUSIVE)
+        assert out.status is want, const_est
+
+
 def test_exponent_foils_power_has_no_constant_rows(monkeypatch):
     """An exponent foil (scale 1, constants 'rows') keeps the printed constants: its power is the rate rows'
     largest two-sided power only; the constant rows (stubbed to est 10, se 0.5, alt 2: power ~1) must not enter."""
