@@ -132,3 +132,41 @@ def test_brackets_skew_with_constant_offset():
     lr = np.repeat(np.array([[0.7, 0.1, -0.9]]), 12, axis=0)
     got = _check_brackets((ls, lr), (1, 2), draws=2)
     assert all(b.u_skew != 0.0 for b in got)
+
+
+@pytest.mark.parametrize("kmax,m", [(5, 6), (5, 3), (4, 4)])
+def test_bartlett_r_structure_and_moments(kmax, m):
+    """R of QR of a (kmax x m) Gaussian with rows >= k zero (Bartlett): R_ii^2 ~ chi^2_{k-i} (i < min(k, m)),
+    R_ij ~ N(0, 1) above the diagonal in rows < k, everything else zero; the moments checked at 6 SE."""
+    from theory.products import _bartlett_r, _Draws
+
+    bsz = 3000
+    draws = _Draws(1234 + kmax * 10 + m, torch.device("cpu"), 1)
+    k = torch.arange(bsz) % (kmax + 1)  # every rank 0..kmax
+    r = _bartlett_r(draws, k, kmax, m)
+    mn = min(kmax, m)
+    assert r.shape == (bsz, mn, m) and r.dtype == torch.float64
+    r = r.numpy()
+    kk = k.numpy()
+    assert np.all(np.tril(r, -1) == 0)
+    rows = np.arange(mn)
+    live = rows[None, :] < kk[:, None]  # (bsz, mn)
+    assert np.all(r[~live] == 0)
+    diag = r[:, rows, rows]
+    assert np.all(diag[live] > 0)
+    for kv in range(1, kmax + 1):
+        sel = kk == kv
+        for i in range(min(kv, mn)):
+            x2 = diag[sel, i] ** 2
+            df = kv - i
+            se = np.sqrt(2 * df / x2.size)
+            assert abs(x2.mean() - df) < 6 * se, (kmax, m, kv, i, x2.mean(), df)
+    up = np.triu(np.ones((mn, m), bool), 1)
+    off = r[:, up]  # (bsz, #upper)
+    rowid = np.nonzero(up)[0]
+    mask = rowid[None, :] < kk[:, None]
+    vals = off[mask]
+    assert np.all(off[~mask] == 0)
+    if vals.size:
+        assert abs(vals.mean()) < 6 / np.sqrt(vals.size)
+        assert abs((vals ** 2).mean() - 1) < 6 * np.sqrt(2 / vals.size)
