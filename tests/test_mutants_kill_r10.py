@@ -67,6 +67,31 @@ def _slow_products(monkeypatch, const_est):
     return ctx, data, S
 
 
+def _aligned_products(monkeypatch, deltas, const_est):
+    """Data where R_ij = ratio_ij * exp(delta_k m + small noise) for pair k (the rate statistic estimates delta_k,
+    SE ~1e-3) and the gaps of log s grow by 0.2 per layer (no-alignment slope 0.2 per index gap): the deltas
+    straddle the 20% / 50% margins; the constant statistic stubbed to (const_est, 0.5, 2)."""
+    rng = np.random.default_rng(12)
+    S, n = 40, sec6.PROD_N
+    ms = sorted({2, *sec6.RATE_DEPTHS, *sec6.CONST_DEPTHS})
+    data = {}
+    for m in ms:
+        s = np.exp(-0.2 * m * np.arange(n))[None, :] * np.ones((S, 1))
+        R = rng.standard_normal((S, n, n)) * 0.1
+        R[:, np.arange(n), np.arange(n)] = 1 - 1.0 / m + 0.01 * rng.standard_normal((S, n))
+        for (i, j), dl in zip(sec6.PAIRS, deltas):
+            R[:, i, j] = _ratio(s, i, j) * np.exp(dl * m + 0.1 * rng.standard_normal(S))
+        data[m] = (R, s)
+    monkeypatch.setattr(sec6, "_const_stats",
+                        lambda *a, **k: [(i, j, const_est, 0.5, 2.0, S) for (i, j) in sec6.PAIRS])
+
+    def ctx():
+        c = Context("thm-6.1/products")
+        c.cache[(c.claim_id, "products")] = (S, data, None, None)
+        return c
+    return ctx, data, S
+
+
 def _ratio(s, i, j):
     return s[:, i] / s[:, j] if j < i else s[:, j] / s[:, i]
 
@@ -94,8 +119,15 @@ def test_products_margins_flags_and_status_follow_their_definitions(monkeypatch)
     0.5 alt, a constant row one-sided (est +- z se); the status is refuted on any gross row or a significant
     increase of 1 - R_ii, supported when every row is within and the decrease significant, else inconclusive."""
     from checks.model import Status
-    for const_est in (-3.0, 0.3, 1.2, 10.0):
-        mk, data, S = _slow_products(monkeypatch, const_est)
+    z0 = float(norm.isf(Context("thm-6.1/products").alpha / (2 * (2 * len(sec6.PAIRS) + 1))))
+    deltas = (0.0, 0.036, 0.043, 0.09, 0.105, 0.13)
+    seen = set()
+    ests = (0.4 - 0.5 * z0 - 0.1, 0.4 - 0.5 * z0 + 0.08, 1.0 + 0.5 * z0 + 0.2, 10.0, 1.2)
+    for const_est, data_kind in [(c, k) for c in ests for k in ("slow", "aligned", "aligned-within")]:
+        if data_kind == "slow":
+            mk, data, S = _slow_products(monkeypatch, const_est)
+        else:
+            mk, data, S = _aligned_products(monkeypatch, deltas if data_kind == "aligned" else (0.0,) * 6, const_est)
         ctx = mk()
         out = sec6.check_products(ctx)
         ev = out.evidence
@@ -119,6 +151,8 @@ def test_products_margins_flags_and_status_follow_their_definitions(monkeypatch)
         want = (Status.REFUTED if any(rw["beyond_gross"] for rw in rows) or zd < -z else
                 Status.SUPPORTED if all(rw["within_margin"] for rw in rows) and zd > z else Status.INCONCLUSIVE)
         assert out.status is want, const_est
+        seen.add(out.status)
+    assert seen == {Status.REFUTED, Status.SUPPORTED, Status.INCONCLUSIVE}
 
 
 def test_exponent_foils_power_has_no_constant_rows(monkeypatch):
