@@ -170,3 +170,53 @@ def test_bartlett_r_structure_and_moments(kmax, m):
     if vals.size:
         assert abs(vals.mean()) < 6 / np.sqrt(vals.size)
         assert abs((vals ** 2).mean() - 1) < 6 * np.sqrt(2 / vals.size)
+
+
+def test_offset_bracket_rho_from_its_definition():
+    """rho = (1/2) E log det(I + beta (S G)^{-1} (S G)^{-T}), beta = sum_{i>K} s_i^2, recomputed per draw with the
+    same Gaussians (K >= 2), by quadrature over g ~ N(0, 1) at K = 1, and 0 where nothing lies beyond K."""
+    from scipy import integrate
+
+    from theory import lyapunov
+
+    rng = np.random.default_rng(17)
+    bsz, n, draws = 5, 5, 4
+    ls = -np.sort(-rng.standard_normal((bsz, n)), axis=1)
+    lr = ls + 0.2 * rng.standard_normal((bsz, n))
+    ls[0, 4] = -np.inf  # a sample of rank 4 (still rank >= K for every K below)
+    lr[0, 4] = -np.inf
+    for K in (2, 3, 4):
+        g = torch.Generator().manual_seed(40 + K)
+        v, rho = lyapunov.offset_bracket(ls, lr, K, g, draws=draws)
+        assert within(np.abs(v - (ls[:, :K].sum(1) - lr[:, :K].sum(1))), 16 * K * EPS * (1 + np.abs(ls).max()), "v")
+        gg = torch.randn(bsz, draws, K, K, generator=torch.Generator().manual_seed(40 + K), dtype=torch.float64).numpy()
+        for b in range(bsz):
+            rest = ls[b, K:]
+            beta = float(np.sum(np.exp(2 * rest[np.isfinite(rest)])))
+            if beta == 0:
+                assert rho[b] == 0.0
+                continue
+            s = np.exp(ls[b, :K])
+            vals = []
+            for d in range(draws):
+                sg = gg[b, d] * s[None, :]  # G S: the same law as S G^T (G and G^T are equal in law)
+                a = np.linalg.inv(sg)
+                vals.append(0.5 * np.linalg.slogdet(np.eye(K) + beta * a @ a.T)[1])
+            ref = float(np.mean(vals))
+            cond = max(np.linalg.cond(gg[b, d]) for d in range(draws)) * s.max() / s.min()
+            assert within(abs(rho[b] - ref), 64 * K * EPS * cond ** 2 * (1 + abs(ref)), "rho"), (K, b, rho[b], ref)
+    # K = 1: rho = (1/2) E log(1 + a^2 / g^2), a^2 = beta / s_1^2, by quadrature
+    v, rho = lyapunov.offset_bracket(ls, lr, 1, torch.Generator().manual_seed(3), draws=2)
+    for b in range(bsz):
+        a2 = float(np.sum(np.exp(2 * (ls[b, 1:][np.isfinite(ls[b, 1:])] - ls[b, 0]))))
+        f = lambda x: 0.5 * np.log1p(a2 / x ** 2) * np.exp(-x * x / 2) * np.sqrt(2 / np.pi)
+        ref, err = integrate.quad(f, 0, np.inf, limit=200, epsabs=0, epsrel=1e-12)
+        assert within(abs(rho[b] - ref), 64 * EPS * (1 + ref) + 2 * err, "rho K=1"), (b, rho[b], ref)
+    # K = n = 1: nothing beyond K, rho = 0 exactly
+    v, rho = lyapunov.offset_bracket(ls[:, :1], lr[:, :1], 1, torch.Generator().manual_seed(3), draws=2)
+    assert np.all(rho == 0.0) and within(np.abs(v - (ls[:, 0] - lr[:, 0])), 4 * EPS * (1 + np.abs(ls[:, 0])), "v")
+    v, rho = lyapunov.offset_bracket(ls[1:], lr[1:], n, torch.Generator().manual_seed(3), draws=2)
+    assert np.all(rho == 0.0)
+    for bad in (0, n + 1, 1.0):
+        with pytest.raises(ValueError):
+            lyapunov.offset_bracket(ls, lr, bad, torch.Generator().manual_seed(3), draws=2)
