@@ -185,3 +185,31 @@ def test_exponent_foils_power_has_no_constant_rows(monkeypatch):
         se_min = min(se for _, se in ref)
         darg = tmax * (1 + (gross + max(abs(mu) for mu, _ in ref)) / se_min) / se_min
         assert within(abs(out.power - pw), darg + 8 * EPS, "power")
+
+
+# ----- app_c2._c7_reduction_rows: the shifted defect's minimum by brute force and in closed form ------------
+
+def test_c7_reduction_rows_min_shifted_defect_is_the_remainders_defect():
+    """u_L = aL + d + f(L) shifted by (L-1)d has d'(p,q) = f(p) + f(q) - f(p+q) (a and d cancel): its minimum over
+    the p, q in 1..g grid is 3c/(2g) for f = c/L (at p = q = g), -3c/2 for f = -c/L (p = q = 1) and
+    c(2^{1-g} - 4^{-g}) for f = c 2^-L (p = q = g); the rows list the 3 families x 3 (a, d, c) in order, with g."""
+    from fractions import Fraction as Fr
+
+    from tests.conftest import tiny_context
+    from theory.claims import app_c2
+
+    ctx = tiny_context("lem-c.7/reduction")
+    g = ctx.pick(quick=24, full=49)
+    rows = app_c2._c7_reduction_rows(ctx)
+    f = {"inv": lambda c, L: c / L, "inv-neg": lambda c, L: -c / L, "geom": lambda c, L: c / 2 ** L}
+    closed = {"inv": lambda c: Fr(3, 2) * c / g, "inv-neg": lambda c: -Fr(3, 2) * c,
+              "geom": lambda c: c * (Fr(2) / 2 ** g - Fr(1) / 4 ** g)}
+    adc = [(Fr(0), Fr(1), Fr(1, 4)), (Fr(0), Fr(1), Fr(1, 2)), (Fr(2), Fr(3), Fr(1))]
+    want = [(k, a, d, c) for k in ("inv", "inv-neg", "geom") for a, d, c in adc]
+    assert [(r["family"], r["a"], r["d"], r["c"]) for r in rows] == want
+    for r in rows:
+        k, a, d, c = r["family"], r["a"], r["d"], r["c"]
+        u = lambda L: a * L + d + f[k](c, L) + (L - 1) * d
+        brute = min(u(p) + u(q) - u(p + q) for p in range(1, g + 1) for q in range(1, g + 1))
+        assert isinstance(r["min d'"], Fr) and r["min d'"] == brute == closed[k](c), r
+        assert r["grid"] == g
