@@ -213,3 +213,72 @@ def test_c7_reduction_rows_min_shifted_defect_is_the_remainders_defect():
         brute = min(u(p) + u(q) - u(p + q) for p in range(1, g + 1) for q in range(1, g + 1))
         assert isinstance(r["min d'"], Fr) and r["min d'"] == brute == closed[k](c), r
         assert r["grid"] == g
+
+
+# ----- sec5._thm53_ordering: per-gap tests, CI-below-0 flags, status and foil power -------------------------
+
+def test_thm53_ordering_rows_status_and_power_follow_their_definitions(monkeypatch):
+    """With the ladders stubbed and each (cfg, i) fit set to (estimate, se): the test of gap i compares the
+    estimate with gamma_{i+1} - gamma_i (lyapunov.gamma, i = 1..r-1), flags ci_upper_below_0 iff est + z se < 0,
+    and the claim holds iff every gap is consistent with its CI below 0; a foil's power is the largest two-sided
+    power at delta = its predicted gap minus the true one."""
+    from checks.model import REGISTRY, Status
+    from theory import lyapunov
+    from theory.claims import sec5
+
+    class Fit:
+        def __init__(self, c, s):
+            self.coef, self._s = np.array([c]), s
+
+        def se(self, k):
+            assert k == 0
+            return self._s
+
+    ctx0 = Context("thm-5.3/ordering")
+    cfgs = [c for c in sec5._configs(ctx0) if c.r >= 2]
+    assert cfgs
+    monkeypatch.setattr(sec5, "_ladders", lambda ctx: ({c: {} for c in cfgs}, 7))
+    monkeypatch.setattr(sec5, "_ladder_method", lambda batch, lads: "stub")
+    gap = {(c, i): float(np.diff(lyapunov.gamma(c.n, c.p, c.sigma, c.r))[i - 1]) for c in cfgs for i in range(1, c.r)}
+    assert all(v < 0 for v in gap.values())
+    claim = REGISTRY["thm-5.3/ordering"]
+    seen = set()
+    for mode in ("truth", "shifted", "upper"):
+        fits = {}
+        for k, (key, g) in enumerate(sorted(gap.items(), key=lambda kv: (kv[0][0].label(), kv[0][1]))):
+            se = 0.05 * abs(g) + 1e-3
+            est = {"truth": g, "shifted": g + (4 * se if k == 0 else 0.0),
+                   "upper": (-0.5 * se if k == 0 else g)}[mode]
+            fits[key] = (Fit(est, se),)
+        for check in [claim.check] + [f.check for f in claim.foils]:
+            ctx = Context("thm-5.3/ordering")
+            ctx.cache[(ctx.claim_id, "logratio")] = fits
+            z = ctx.z(len(fits))
+            out = check(ctx)
+            kw = getattr(check, "keywords", {})
+            # the foils scale the predicted gaps by a constant factor (0, 1.5, 2); read it off one gap
+            g0 = float(np.diff(sec5._gammas(cfgs[0]))[0])
+            fac = float(kw["gaps"](cfgs[0])[0]) / g0 if kw else 1.0
+            rows = out.evidence["tests"]
+            assert len(rows) == len(fits)
+            ok, powers = True, []
+            for rw, (key, (f,)) in zip(rows, fits.items()):
+                est, se = f.coef[0], f.se(0)
+                pred = fac * gap[key]
+                assert rw["estimate"] == est and rw["se"] == se
+                assert within(abs(rw["prediction"] - pred), 8 * EPS * abs(gap[key]), "pred")
+                assert rw["ci_upper_below_0"] is bool(est + z * se < 0)
+                cons = abs(est - rw["prediction"]) <= z * se
+                assert rw["consistent"] is bool(cons)
+                ok &= cons and est + z * se < 0
+                d = abs(pred - gap[key])
+                powers.append(float(norm.sf(z - d / se) + norm.cdf(-z - d / se)))
+            grid_pos = out.evidence["closed_form_min_gap"] > 0
+            assert grid_pos is (fac > 0)
+            assert (out.status is Status.SUPPORTED) is bool(ok and grid_pos), (mode, kw)
+            if grid_pos:
+                assert within(abs(out.power - max(powers)), 64 * EPS, "power")
+            else:
+                assert out.power == 1.0
+            seen.add(out.status)
+    assert seen == {Status.SUPPORTED, Status.REFUTED}
