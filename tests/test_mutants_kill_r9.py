@@ -255,3 +255,23 @@ def test_compound_and_log_ratio_c6_from_definitions():
         log_ratio_c6(np.array([1.0, 0.0, 0.0, 0.0]), omega, b, 2)
     with pytest.raises(ValueError):
         log_ratio_c6(a, omega, np.array([1.0, 1.0, 0.0, 0.0]), 3)
+
+
+def test_log_ratio_c6_accepts_rank_exactly_t():
+    """Assumption (a) of Lemma C.6 is a_t, b_t > 0 only: a_{t+1} = b_{t+1} = 0 is allowed (the ratio is then the
+    norm of the single top-left t x t minor of Ω), and t = n is allowed."""
+    from theory.wedge import log_ratio_c6
+
+    rng = np.random.default_rng(31)
+    n = 4
+    omega = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    for t in (1, 2, 3):
+        a = np.array([3.0, 2.0, 1.0, 0.5])
+        b = np.array([2.0, 1.5, 1.0, 0.7])
+        a[t:] = 0.0
+        b[t:] = 0.0
+        ref = np.log(abs(np.linalg.det(omega[:t, :t])))
+        got = log_ratio_c6(a, omega, b, t)
+        assert within(abs(got - ref), 64 * t * n * EPS * (1 + abs(ref)) / abs(np.linalg.det(omega[:t, :t])), "c6 rank t")
+    got = log_ratio_c6(np.ones(n), omega, np.ones(n), n)
+    assert within(abs(got), 64 * n * EPS, "c6 t=n")  # |det Ω| = 1
