@@ -276,6 +276,12 @@ def test_thm53_ordering_rows_status_and_power_follow_their_definitions(monkeypat
             grid_pos = out.evidence["closed_form_min_gap"] > 0
             assert grid_pos is (fac > 0)
             assert (out.status is Status.SUPPORTED) is bool(ok and grid_pos), (mode, kw)
+            if out.status is Status.SUPPORTED:
+                # resolution: the worst (z + z_0.9) se / |true gap| over the tests
+                worst = max((z + norm.isf(0.1)) * f.se(0) / abs(gap[key]) for key, (f,) in fits.items())
+                assert within(abs(out.resolution.value - worst), 64 * EPS * worst, "resolution")
+            else:
+                assert out.resolution is None
             if grid_pos:
                 assert within(abs(out.power - max(powers)), 64 * EPS, "power")
             else:
