@@ -275,3 +275,34 @@ def test_log_ratio_c6_accepts_rank_exactly_t():
         assert within(abs(got - ref), 64 * t * n * EPS * (1 + abs(ref)) / abs(np.linalg.det(omega[:t, :t])), "c6 rank t")
     got = log_ratio_c6(np.ones(n), omega, np.ones(n), n)
     assert within(abs(got), 64 * n * EPS, "c6 t=n")  # |det Ω| = 1
+
+
+def test_remainder_mc_from_its_definition():
+    """R = (1/2) E log det(I + Y^T Y), Y = S_c G_c (S_K G_K)^{-1}, with the same n x K Gaussians per draw (numpy,
+    unscaled products); 0 at K = n; rank-deficient tails (-inf beyond the rank) contribute nothing."""
+    from theory import lyapunov
+
+    rng = np.random.default_rng(37)
+    bsz, n, draws = 4, 5, 3
+    ls = -np.sort(-rng.standard_normal((bsz, n)), axis=1)
+    ls[0, 3:] = -np.inf
+    for K in (1, 2, 3):
+        got = lyapunov.remainder_mc(ls, K, torch.Generator().manual_seed(60 + K), draws=draws)
+        g = torch.randn(bsz, draws, n, K, generator=torch.Generator().manual_seed(60 + K), dtype=torch.float64).numpy()
+        assert got.shape == (bsz,)
+        for b in range(bsz):
+            s = np.exp(ls[b])
+            vals, conds = [], []
+            for d in range(draws):
+                sg = s[:, None] * g[b, d]
+                y = sg[K:] @ np.linalg.inv(sg[:K])
+                vals.append(0.5 * np.linalg.slogdet(np.eye(K) + y.T @ y)[1])
+                conds.append(np.linalg.cond(sg[:K]))
+            ref = float(np.mean(vals))
+            assert within(abs(got[b] - ref), 64 * K * n * EPS * max(conds) * (1 + abs(ref)), "R"), (K, b, got[b], ref)
+    assert np.all(lyapunov.remainder_mc(ls[1:], n, torch.Generator().manual_seed(1), draws=2) == 0.0)
+    for bad in (0, n + 1):
+        with pytest.raises(ValueError):
+            lyapunov.remainder_mc(ls, bad, torch.Generator().manual_seed(1), draws=2)
+    with pytest.raises(ValueError):
+        lyapunov.remainder_mc(ls, 4, torch.Generator().manual_seed(1), draws=2)  # sample 0 has rank 3 < K
