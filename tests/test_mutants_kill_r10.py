@@ -57,14 +57,7 @@ def _slow_products(monkeypatch, const_est):
         R[:, np.arange(n), np.arange(n)] = np.clip(1 - 2.0 / m + 0.05 * rng.standard_normal((S, n)), -1, 1)
         s = base * np.exp(-0.01 * m * np.arange(n))[None, :] * np.exp(1e-3 * rng.standard_normal((S, n)))
         data[m] = (R, np.sort(s, axis=1)[:, ::-1])
-    monkeypatch.setattr(sec6, "_const_stats",
-                        lambda *a, **k: [(i, j, const_est, 0.5, 2.0, S) for (i, j) in sec6.PAIRS])
-
-    def ctx():
-        c = Context("thm-6.1/products")
-        c.cache[(c.claim_id, "products")] = (S, data, None, None)
-        return c
-    return ctx, data, S
+    return _stub_products(monkeypatch, data, S, const_est)
 
 
 def _aligned_products(monkeypatch, deltas, const_est):
@@ -82,6 +75,12 @@ def _aligned_products(monkeypatch, deltas, const_est):
         for (i, j), dl in zip(sec6.PAIRS, deltas):
             R[:, i, j] = _ratio(s, i, j) * np.exp(dl * m + 0.1 * rng.standard_normal(S))
         data[m] = (R, s)
+    return _stub_products(monkeypatch, data, S, const_est)
+
+
+def _stub_products(monkeypatch, data, S, const_est):
+    """A claim Context factory whose cached thm-6.1/products draws are ``data``, with the constant statistic
+    stubbed to (const_est, SE 0.5, alternative slope 2) for every pair."""
     monkeypatch.setattr(sec6, "_const_stats",
                         lambda *a, **k: [(i, j, const_est, 0.5, 2.0, S) for (i, j) in sec6.PAIRS])
 
