@@ -1,0 +1,44 @@
+"""Round r11: kills for survivors in app_c (_c3_split_replay) and app_f (_extreme_cmp)."""
+import math
+
+import mpmath
+import numpy as np
+
+from theory.claims import app_c, app_f
+
+EPS = np.finfo(np.float64).eps
+
+
+def _c3_ref(i, t, sigma):
+    # E log||Y e_1 ∧...∧ Y e_i|| for i <= t: (i/2) ln(2 sigma^2) + (1/2) sum_{k<=i} psi((t-k+1)/2), in mpmath
+    return float(mpmath.mpf(i) / 2 * mpmath.log(2 * mpmath.mpf(sigma) ** 2)
+                 + sum(mpmath.digamma(mpmath.mpf(t - k + 1) / 2) for k in range(1, i + 1)) / 2)
+
+
+def test_c3_split_replay_err_is_printed_minus_truth():
+    # i <= r and i <= t: both branches finite and equal, so the replay's error must be ~0 (not |printed|)
+    for i, t, r, sigma in ((2, 3, 3, 1.0), (1, 4, 2, 0.3), (3, 5, 4, 2.0)):
+        ref = _c3_ref(i, t, sigma)
+        cmp = app_c._c3_split_replay({"n": t, "t": t, "r": r, "i": i, "sigma": sigma})
+        scale = 1 + abs(ref) + i * abs(math.log(2 * sigma ** 2))
+        assert abs(cmp.detail["printed"] - ref) <= 64 * i * EPS * scale
+        assert abs(cmp.detail["true (i <= t branch)"] - ref) <= 64 * i * EPS * scale
+        assert abs(ref) > 1e3 * 64 * i * EPS * scale  # a nonzero value: err = |printed| would be caught
+        assert cmp.err <= 128 * i * EPS * scale
+        assert cmp.ok
+    # the listed counterexample: printed -inf (i > r), truth finite -> infinite error, refuted
+    cmp = app_c._c3_split_replay(app_c._c3_split_cex())
+    assert cmp.detail["printed"] == -np.inf and np.isfinite(cmp.detail["true (i <= t branch)"])
+    assert cmp.err == math.inf and not cmp.ok
+
+
+def test_extreme_cmp_support_is_one_based():
+    rng = np.random.default_rng(11)
+    for n in (2, 3, 4):
+        for _ in range(5):
+            a = (rng.random((n, n)) < 0.5).astype(float)
+            a[rng.integers(n), rng.integers(n)] = 1.0
+            sup = [(i + 1, j + 1) for i in range(n) for j in range(n) if a[i, j] != 0]
+            got = app_f._extreme_cmp(a).detail["support_1_based"]
+            assert [tuple(x) for x in got] == sup
+            assert all(1 <= i <= n and 1 <= j <= n for i, j in got)
