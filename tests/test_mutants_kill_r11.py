@@ -42,3 +42,31 @@ def test_extreme_cmp_support_is_one_based():
             got = app_f._extreme_cmp(a).detail["support_1_based"]
             assert [tuple(x) for x in got] == sup
             assert all(1 <= i <= n and 1 <= j <= n for i, j in got)
+
+
+def test_cmp_tail_remainder_is_relative_to_one_plus_K():
+    # |e_j^T u_i s_i/s_j - K_{j,i}| / (1 + |K_{j,i}|), recomputed from the rungs; K_{j,i} large so the
+    # denominator matters
+    from theory.claims import app_d
+    C = np.array([[1.0, 8.0, -5.0], [8.0, 100.0, 3.0], [-5.0, 3.0, 50.0]])
+    r, a, kind = 1, np.array([0.0, 0.7, 1.5]), "exp"
+    cmp = app_d.cmp_tail(C, r, a, kind)
+    K = np.asarray(cmp.detail["K_tail"])
+    # derived K = C_21 T^{-T} Sigma^{-1}: for r = 1, c_{j1} / c_{11}
+    assert np.allclose(K[:, 0], C[1:, 0] / C[0, 0], rtol=64 * EPS, atol=0)
+    _, _, rungs = app_d._ladder(C, r, a, kind)
+    ref = []
+    for rg in rungs:
+        ls = rg.log_s
+        w = 0.0
+        for jj in range(r, 3):
+            for i in range(r):
+                y = rg.eig.U[jj, i] * math.exp(ls[i] - ls[jj])
+                w = max(w, abs(y - K[jj - r, i]) / (1 + abs(K[jj - r, i])))
+        ref.append(w)
+    got = cmp.detail["remainder"]
+    assert len(got) == len(ref)
+    for g, e in zip(got, ref):
+        assert abs(g - e) <= 1e3 * EPS * (1 + e) * (1 + float(np.max(np.abs(K))))
+    # and the mutant-sensitive part: at least one rung's unnormalised residual differs by the factor 1 + |K|
+    assert max(ref) > 0
