@@ -27,3 +27,36 @@ def test_rem42_rank_floor_uses_only_factors_of_the_product():
     for W3 in (1e-30 * np.eye(3), np.eye(3), 1e30 * np.eye(3)):
         c = sec4._cmp_rem42([W1, W2, W3], ds)
         assert np.isfinite(c.err) and c.err <= c.tol, (c.err, c.detail)
+
+
+def test_sec7_minimal_no_relation_case_is_consistent():
+    """The stored counterexample's n is the size of its layer values and target (n = 2, the issue's case)."""
+    from theory.claims import sec7
+    c = sec7.MINIMAL_NO_RELATION
+    assert c["n"] == len(c["a"]) == len(c["target"]) == len(sec7.DIAG_A) == 2
+    assert all(len(row) == c["n"] for row in c["target"])
+    assert c["L"] in sec7.DIAG_LS and c["d"] in sec7.DIAG_GATES
+
+
+def test_sec7_gated_chain_bases_and_singular_values():
+    """gated_chain: Haar outer bases Q_0, Q_L (W_1^T W_1 and W_L W_L^T not diagonal), diagonal gates, and the
+    documented singular values s_k(J) = e^{L gamma_k + delta_k} (relation family), e^{L gamma_k} / gate (no-relation
+    family), from an SVD of the product, not from the builder."""
+    from theory import fgln
+    from theory.claims import sec7
+    gam = np.array([0.4, -0.3, 0.1])
+    dl = np.array([0.2, -0.5, 0.3])
+    n = len(gam)
+    for L in (2, 3, 5):
+        for kw, want in (({"deltas": dl}, np.exp(L * gam + dl)), ({"gate": 2.0}, np.exp(L * gam) / 2.0)):
+            Ws, ds = sec7.gated_chain(n, L, gam, np.random.default_rng(100 + L), **kw)
+            assert len(Ws) == L and len(ds) == L - 1
+            assert all(w.shape == (n, n) for w in Ws) and all(d.shape == (n,) for d in ds)
+            eps = np.finfo(float).eps
+            for G in (Ws[0].T @ Ws[0], Ws[-1] @ Ws[-1].T):
+                off = G - np.diag(np.diag(G))
+                assert np.max(np.abs(off)) > np.sqrt(eps) * np.max(np.abs(G)), G  # Haar, not a signed permutation
+            J = fgln.pprod(fgln.layers_left(Ws, ds), 1, L)
+            s = np.linalg.svd(J, compute_uv=False)
+            t = 8 * (L + 2) * n * eps
+            assert np.allclose(s, np.sort(want)[::-1], rtol=t, atol=0), (s, want)
