@@ -60,3 +60,13 @@ def test_sec7_gated_chain_bases_and_singular_values():
             s = np.linalg.svd(J, compute_uv=False)
             t = 8 * (L + 2) * n * eps
             assert np.allclose(s, np.sort(want)[::-1], rtol=t, atol=0), (s, want)
+
+
+def test_rem42_rank_bound_uses_only_the_path_up_to_l():
+    """rank(M_{1:l}) is bounded by the widths and gate ranks on the path 1..l only: a later narrow layer (width 1)
+    or a later zero gate must not lower the bound of a full-rank earlier product (that would give err = inf)."""
+    rng = np.random.default_rng(7)
+    Ws = [rng.standard_normal((3, 3)), rng.standard_normal((3, 3)), rng.standard_normal((1, 3))]
+    for ds in ([np.ones(3), np.ones(3)], [np.ones(3), np.array([1., 0., 0.])]):
+        c = sec4._cmp_rem42(Ws, ds)
+        assert np.isfinite(c.err) and c.err <= c.tol, (c.err, c.detail)
