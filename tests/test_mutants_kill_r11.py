@@ -30,6 +30,10 @@ def test_c3_split_replay_err_is_printed_minus_truth():
     cmp = app_c._c3_split_replay(app_c._c3_split_cex())
     assert cmp.detail["printed"] == -np.inf and np.isfinite(cmp.detail["true (i <= t branch)"])
     assert cmp.err == math.inf and not cmp.ok
+    # i > r and i > t: both -inf, the two branches agree -> zero error
+    cmp = app_c._c3_split_replay({"n": 3, "t": 2, "r": 2, "i": 3, "sigma": 1.0})
+    assert cmp.detail["printed"] == -np.inf and cmp.detail["true (i <= t branch)"] == -np.inf
+    assert cmp.err == 0.0 and cmp.ok
 
 
 def test_extreme_cmp_support_is_one_based():
