@@ -203,6 +203,35 @@ class _FCtx:
         return len(name)
 
 
+def fig4_frame(seed):
+    """The fixed part of a synthetic Figure 4 run: a fresh _FCtx, K = 30 modes at p = 1/2, its batch m and width N,
+    the depths l = 10, ..., 100, gamma_k and d_k - d_(k-1) for k = 1..K, and a generator seeded with ``seed``."""
+    from theory import lyapunov
+    from theory.claims import fig_depth
+
+    ctx = _FCtx()
+    K, p, m, N = 30, 0.5, fig_depth._batch(ctx), fig_depth.N
+    g = np.array([fig_depth._gamma(k, p) for k in range(1, K + 1)])
+    dk = np.array([lyapunov.d(k, N) - lyapunov.d(k - 1, N) for k in range(1, K + 1)])
+    return ctx, K, p, m, N, list(range(10, 101, 10)), g, dk, np.random.default_rng(seed)
+
+
+def fig4_std_normal(rng, m, K):
+    """An m x K standard normal draw with every column shifted and scaled to sample mean 0 and SD 1 exactly."""
+    z = rng.standard_normal((m, K))
+    return (z - z.mean(0)) / z.std(0, ddof=1)
+
+
+def fig4_curves(l, y, p):
+    """The rows _fig4 reads at depth l: log s_k(B_l) for k = 1..K (``y``, m x K) and modes K+1, K+2 appended
+    (l gamma_k - 1: never read)."""
+    from theory.claims import fig_depth
+
+    K = y.shape[1]
+    extra = l * np.array([fig_depth._gamma(k, p) for k in (K + 1, K + 2)]) - 1.0
+    return np.column_stack([y, np.tile(extra, (len(y), 1))])
+
+
 def test_fig4_rows_and_resolution_are_computed_from_the_curves(monkeypatch):
     """_fig4 on synthetic log s_k(B_l) = l gamma_k + c_k(l) + noise (exactly mean-zero noise, remainders stubbed to
     R_k = 0.02 k) with c_k(100) = d_k - d_(k-1) - 0.02 and c_1(l), c_K(l) shifted by +/- delta(l) (delta(100) = 0),
@@ -217,25 +246,18 @@ def test_fig4_rows_and_resolution_are_computed_from_the_curves(monkeypatch):
     from theory import lyapunov
     from theory.claims import fig_depth
 
-    ctx = _FCtx()
-    K, p, m, N = 30, 0.5, fig_depth._batch(ctx), fig_depth.N
-    ells = list(range(10, 101, 10))
-    g = np.array([fig_depth._gamma(k, p) for k in range(1, K + 1)])
-    dk = np.array([lyapunov.d(k, N) - lyapunov.d(k - 1, N) for k in range(1, K + 1)])
-    rng = np.random.default_rng(5)
+    ctx, K, p, m, N, ells, g, dk, rng = fig4_frame(5)
     noise_scale = np.where(np.arange(K) == 0, 0.3, 0.003)
     data = {}
     for l in ells:
-        z = rng.standard_normal((m, K))
-        z = (z - z.mean(0)) / z.std(0, ddof=1)
+        z = fig4_std_normal(rng, m, K)
         c = dk - 0.02  # R_k - R_(k-1) = 0.02 (the remainder stub below)
         # k = 1 just outside its band [0, d_1] by half a critical SE at l = 10 (above) and l = 20 (below): the
         # one-sided band tests must not reject; k = K takes up the shift (its band is wide enough)
         half = 0.5 * ctx.crit * noise_scale[0] / math.sqrt(m)
         delta = {10: half, 20: -lyapunov.d(1, N) - half}.get(l, -0.3 * lyapunov.d(1, N) * (100 - l) / 90)
         c[0], c[K - 1] = c[0] + delta, c[K - 1] - delta
-        extra = l * np.array([fig_depth._gamma(k, p) for k in (K + 1, K + 2)]) - 1.0  # modes past K: never read
-        data[l] = (np.column_stack([l * g + c + noise_scale * z, np.tile(extra, (m, 1))]), None)
+        data[l] = (fig4_curves(l, l * g + c + noise_scale * z, p), None)
     def fake_data(cx, pp):
         assert cx is ctx and pp == p
         return data

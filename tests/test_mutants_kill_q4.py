@@ -56,29 +56,22 @@ def test_fig4_slopes_of_the_claim_and_its_foils_are_their_definitions():
 
 # -- Figure 4 (initialization panel): the summary of a refuted panel ------------------------------------------
 
-# the context methods _fig4 calls (quick sizes, ctx.t a fixed critical value): shared with the h2 tests
-from test_mutants_kill_h2 import _FCtx  # noqa: E402
+# a synthetic Figure 4 run (the context _fig4 calls, depths, exponents, exact-moment noise, modes past K): shared with the h2 tests
+from test_mutants_kill_h2 import fig4_curves, fig4_frame, fig4_std_normal  # noqa: E402
 
 
 def _run_fig4(monkeypatch, shift):
     """_fig4 on synthetic log s_k(B_l) = l gamma_k + d_k - d_(k-1) - 0.02 + small exactly-standardised noise,
     remainders R_k = 0.02 k (so every band, exact test and top-K sum holds), plus shift[(k, l)] added."""
-    ctx = _FCtx()
-    K, p, m, N = 30, 0.5, fig_depth._batch(ctx), fig_depth.N
-    ells = list(range(10, 101, 10))
-    g = np.array([fig_depth._gamma(k, p) for k in range(1, K + 1)])
-    dk = np.array([lyapunov.d(k, N) - lyapunov.d(k - 1, N) for k in range(1, K + 1)])
-    rng = np.random.default_rng(11)
+    ctx, K, p, m, _, ells, g, dk, rng = fig4_frame(11)
     data = {}
     for l in ells:
-        z = rng.standard_normal((m, K))
-        z = (z - z.mean(0)) / z.std(0, ddof=1)
+        z = fig4_std_normal(rng, m, K)
         c = dk - 0.02
         for (k, ll), s in shift.items():
             if ll == l:
                 c[k - 1] += s
-        extra = l * np.array([fig_depth._gamma(k, p) for k in (K + 1, K + 2)]) - 1.0
-        data[l] = (np.column_stack([l * g + c + 0.003 * z, np.tile(extra, (m, 1))]), None)
+        data[l] = (fig4_curves(l, l * g + c + 0.003 * z, p), None)
     monkeypatch.setattr(fig_depth, "_data", lambda cx, pp: data)
     monkeypatch.setattr(fig_depth, "_remainders", lambda cx, d, e, KK, keep: {
         l: {k: np.full(int(keep.sum()), 0.02 * k) for k in range(KK + 1)} for l in e})

@@ -268,20 +268,13 @@ def test_fig4_keeps_exactly_the_products_of_rank_at_least_30_at_every_depth(monk
     """_fig4 tests only the products whose 30th log singular value is finite at every l (rank >= 30): a product of
     rank exactly 30 (log s_31 = -inf) is kept, one of rank 29 at a single depth is dropped (everywhere), and the
     remainders, means and the reported count are over the kept products."""
-    from test_mutants_kill_h2 import _FCtx
+    from test_mutants_kill_h2 import fig4_curves, fig4_frame, fig4_std_normal
 
-    ctx = _FCtx()
-    K, p, m, N = 30, 0.5, fig_depth._batch(ctx), fig_depth.N
-    ells = list(range(10, 101, 10))
-    g = np.array([fig_depth._gamma(k, p) for k in range(1, K + 1)])
-    dk = np.array([lyapunov.d(k, N) - lyapunov.d(k - 1, N) for k in range(1, K + 1)])
-    rng = np.random.default_rng(17)
+    ctx, K, p, m, _, ells, g, dk, rng = fig4_frame(17)
     data = {}
     for l in ells:
-        z = rng.standard_normal((m, K))
-        z = (z - z.mean(0)) / z.std(0, ddof=1)
-        extra = l * np.array([fig_depth._gamma(k, p) for k in (K + 1, K + 2)]) - 1.0
-        y = np.column_stack([l * g + dk - 0.02 + 0.003 * z, np.tile(extra, (m, 1))])
+        z = fig4_std_normal(rng, m, K)
+        y = fig4_curves(l, l * g + dk - 0.02 + 0.003 * z, p)
         y[0, K:] = -np.inf  # rank 30 at every l: kept
         if l == 50:
             y[1, K - 1:] = -np.inf  # rank 29 at l = 50: dropped
@@ -314,18 +307,13 @@ def test_fig4_violations_evidence_lists_the_first_20_in_k_l_order(monkeypatch):
     """With every mean curve shifted far above its band, every (k, l) band test rejects (K x 10 of them, plus the
     exact identities): the evidence lists the first 20 violations, in the order k = 1's bands at l = 10, ..., 100, k = 1's
     exact identity at l = 100, then k = 2's bands at l = 10, 20, ...; the summary counts them all."""
-    from test_mutants_kill_h2 import _FCtx
+    from test_mutants_kill_h2 import fig4_curves, fig4_frame
 
-    ctx = _FCtx()
-    K, p, m, N = 30, 0.5, fig_depth._batch(ctx), fig_depth.N
-    ells = list(range(10, 101, 10))
-    g = np.array([fig_depth._gamma(k, p) for k in range(1, K + 1)])
-    rng = np.random.default_rng(19)
+    ctx, K, p, m, _, ells, g, _, rng = fig4_frame(19)
     data = {}
     for l in ells:
         z = rng.standard_normal((m, K))
-        extra = l * np.array([fig_depth._gamma(k, p) for k in (K + 1, K + 2)]) - 1.0
-        data[l] = (np.column_stack([l * g + 50.0 + 0.003 * z, np.tile(extra, (m, 1))]), None)
+        data[l] = (fig4_curves(l, l * g + 50.0 + 0.003 * z, p), None)
     monkeypatch.setattr(fig_depth, "_data", lambda cx, pp: data)
     monkeypatch.setattr(fig_depth, "_remainders", lambda cx, d, e, KK, keep: {
         ll: {k: np.zeros(int(keep.sum())) for k in range(KK + 1)} for ll in e})
