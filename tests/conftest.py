@@ -107,6 +107,17 @@ def pytest_sessionfinish(session):
         session.config.get_terminal_writer().line(f"--claims-report not written: {exc}", red=True)
 
 
+def plain_chain(Ms, a: int, b: int, dim: int):
+    """M_b ... M_a (1-based) multiplied out one factor at a time, the dim x dim identity when a > b: the tests'
+    reference for partial products of a chain."""
+    import numpy as np
+
+    P = np.eye(dim)
+    for l in range(a, b + 1):
+        P = Ms[l - 1] @ P
+    return P
+
+
 def fig7_iterate(s0: float, g, C: float, a: float):
     """s(t+1) = s(t) + C s(t)^a g(t) from s(0) = s0: the process of Figure 7, written out step by step (the
     tests' reference for fig_training's fits)."""

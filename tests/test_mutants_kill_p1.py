@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.conftest import plain_chain
 from theory import dynamics, fgln, products, samplers
 
 
@@ -305,13 +306,6 @@ def _brute(Ws, ds):
     return D, two, left
 
 
-def _chain(Ms, a, b, dim):
-    P = np.eye(dim)
-    for l in range(a, b + 1):
-        P = Ms[l - 1] @ P
-    return P
-
-
 def _scale(Ws, ds):
     s = 1.0
     for w in Ws:
@@ -327,7 +321,7 @@ def test_fgln_products_match_explicit_diagonal_matrices(masked):
     L = len(Ws)
     D, two, left = _brute(Ws, ds)
     sc = _scale(Ws, ds) ** 2
-    J = _chain([D[l] @ Ws[l - 1] for l in range(1, L)] + [Ws[-1]], 1, L, Ws[0].shape[1])
+    J = plain_chain([D[l] @ Ws[l - 1] for l in range(1, L)] + [Ws[-1]], 1, L, Ws[0].shape[1])
     _close(fgln.jacobian(Ws, ds), J, sc)
     for got, want in zip(fgln.layers_two_sided(Ws, ds), two):
         _close(got, want, sc)
@@ -344,7 +338,7 @@ def test_fgln_products_match_explicit_diagonal_matrices(masked):
                 assert np.array_equal(fgln.pprod(two, a, b), np.eye(dim)), (a, b)
                 assert np.array_equal(fgln.pprod(two, a, b, dim=7), np.eye(7))
             elif a >= 1:
-                _close(fgln.pprod(two, a, b), _chain(two, a, b, dims_in[a - 1]), sc)
+                _close(fgln.pprod(two, a, b), plain_chain(two, a, b, dims_in[a - 1]), sc)
     A, B = fgln.prefix_suffix(Ws, ds)
     for l in range(1, L + 1):
         Aw = np.eye(Ws[-1].shape[0])
@@ -400,16 +394,16 @@ def test_fgln_gradients_and_jdot_match_autograd(masked):
     D, two, left = _brute(Ws, ds)
     n0, nL = Ws[0].shape[1], Ws[-1].shape[0]
     for l, got in enumerate(fgln.grad_lemma_a1(Ws, ds, G), start=1):
-        suf = _chain(two, l + 1, L, two[l - 1].shape[0])
-        pre = _chain(two, 1, l - 1, n0)
+        suf = plain_chain(two, l + 1, L, two[l - 1].shape[0])
+        pre = plain_chain(two, 1, l - 1, n0)
         _close(got, D[l] @ suf.T @ G @ pre.T, sf)
         if masked:
             _close(got, auto[l - 1], sf)
     for k, s in [(1, 0), (2, 0), (1, 1), (3, 1)]:
         want = np.zeros((nL, n0))
         for l in range(1, L + 1):
-            suf = _chain(left, l + 1, L, left[l - 1].shape[0])
-            pre = _chain(left, 1, min(l - 1 + s, L), n0)
+            suf = plain_chain(left, l + 1, L, left[l - 1].shape[0])
+            pre = plain_chain(left, 1, min(l - 1 + s, L), n0)
             want -= suf @ np.linalg.matrix_power(D[l], k) @ suf.T @ G @ pre.T @ pre
         _close(fgln.jdot_e1_sum(Ws, ds, G, gate_power=k, prefix_shift=s), want, sf * _scale(Ws, ds) ** 2)
     _close(fgln.jdot_lemma_e1(Ws, ds, G), fgln.jdot_e1_sum(Ws, ds, G, gate_power=1), 0.0)

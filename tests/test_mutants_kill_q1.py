@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.conftest import plain_chain
 from theory import products
 
 EPS = np.finfo(np.float64).eps
@@ -122,11 +123,8 @@ def test_remainder_mc_fallback_matches_cholesky_path(monkeypatch):
 def _rem72_factored_reference(Ms, Mdots):
     L, n = len(Ms), Ms[0].shape[0]
 
-    def chain(a, b):  # M_b ... M_a, identity when a > b
-        P = np.eye(n)
-        for l in range(a, b + 1):
-            P = Ms[l - 1] @ P
-        return P
+    def chain(a, b):  # M_b ... M_a, the identity when a > b
+        return plain_chain(Ms, a, b, n)
 
     U, _, Vt = np.linalg.svd(chain(1, L))
     V = Vt.T

@@ -18,7 +18,7 @@ import pytest
 
 from checks.model import Context, Outcome, Status
 from checks.tolerance import tol
-from tests.conftest import within
+from tests.conftest import plain_chain, within
 from theory import fgln
 from theory.claims import fig_training as ft
 from theory.claims import sec7
@@ -241,10 +241,7 @@ def _rem72_reference(Ms, Mdots, b_shift, first_order=True):
     L, n = len(Ms), Ms[0].shape[0]
 
     def chain(a, b):  # M_b ... M_a, the identity when a > b
-        P = np.eye(n)
-        for l in range(a, b + 1):
-            P = Ms[l - 1] @ P
-        return P
+        return plain_chain(Ms, a, b, n)
 
     U, s, Vt = np.linalg.svd(chain(1, L))
     V = Vt.T
