@@ -224,6 +224,22 @@ def dask_setup(worker=None) -> None:
     # terminal after the one 'interrupted' line. Task failures reach the client as exceptions, not logs.
     for name in ("distributed", "tornado"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    # The same in-worker client, collected after the worker's event loop has closed, tries to close itself
+    # from Client.__del__ and fails ("IOLoop is closed"); Python prints that through sys.unraisablehook, not
+    # logging: 10 lines of traceback after Ctrl-C, depending on which of the two finishes first.
+    sys.unraisablehook = _quiet_unraisable
+
+
+def _quiet_unraisable(unraisable) -> None:
+    """sys.unraisablehook of a local:N worker process: drop only Client.__del__'s 'IOLoop is closed' (the
+    client of a task cut off by the cluster's shutdown, see dask_setup); pass anything else to Python's hook."""
+    from distributed import Client
+
+    exc = unraisable.exc_value
+    if (unraisable.object is Client.__del__ and isinstance(exc, RuntimeError)
+            and "IOLoop is closed" in str(exc)):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _dask_mapper(fn, items):

@@ -250,3 +250,39 @@ def test_ctrl_c_under_a_local_cluster_prints_at_most_a_couple_of_lines(tmp_path)
     assert len(after) <= 2 and "Traceback" not in "".join(after), "".join(after)
     assert any(l.startswith("interrupted") for l in after), "".join(after)
     assert stopped < 60
+
+
+# A worker's own client (worker_client), collected after the worker's event loop has closed, prints a
+# 10-line "Exception ignored in: Client.__del__ ... IOLoop is closed" through sys.unraisablehook; which of the
+# two finishes first is a race, so the Ctrl-C test above saw it only now and then (CI, 2026-12-07).
+_LOOP_GONE = """
+import gc, sys
+from distributed import Client
+from distributed.utils import LoopRunner
+if sys.argv[1] == "worker":
+    from checks import dask_runner
+    dask_runner.dask_setup()
+runner = LoopRunner(asynchronous=False)
+runner.start()
+c = Client.__new__(Client)  # a running client whose loop is gone, as in a worker after the cluster's shutdown
+c._Client__loop, c.status, c._asynchronous, c._periodic_callbacks, c._timeout = runner.loop, "running", False, {}, 1
+c._loop_runner = runner
+runner.stop()
+del c
+class Other:
+    def __del__(self):
+        raise ValueError("an unrelated error in __del__")
+Other()
+gc.collect()
+"""
+
+
+@pytest.mark.parametrize("where", ["plain", "worker"])
+def test_a_worker_drops_only_the_closed_loop_client_finaliser(where):
+    """In a worker process (dask_setup ran) the closed-loop Client.__del__ is silent; any other unraisable
+    error still prints. Without dask_setup, the same client prints its traceback: the test reproduces it."""
+    out = subprocess.run([sys.executable, "-c", _LOOP_GONE, where], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "an unrelated error in __del__" in out.stderr, out.stderr
+    assert ("IOLoop is closed" in out.stderr) == (where == "plain"), out.stderr
