@@ -42,7 +42,7 @@ def test_block_svals_forced_splits_diagonal_exact(case):
     assert np.max(np.abs(got - want)) <= bound, np.max(np.abs(got - want))
 
 
-@pytest.mark.parametrize("case", [0, 3])  # decreasing scales: the regime of the docstring's error analysis
+@pytest.mark.parametrize("case", range(4))  # decreasing, increasing, shuffled: forced splits sort first
 def test_block_svals_forced_splits_triangular_det_and_top(case):
     logt = _ramps()[case]
     m = logt.size

@@ -256,6 +256,31 @@ def test_final_svd_forced_split_of_wide_blocks_vs_mpmath():
                   tol(math.sqrt(n), kappa=np.linalg.cond(nm)) + tol(1, scale=np.abs(ref).max()), "final svd")
 
 
+@pytest.mark.parametrize("order", ["increasing", "shuffled"])
+def test_final_svd_forced_split_of_unsorted_scales_vs_mpmath(order):
+    # _block_svals' contract: logt need not be sorted. Scales that RISE across a forced split once
+    # lost the large block (m = 101, logt = 15 i - 1500: top log sv 0.47 vs the largest column's 1.15),
+    # because the cut dropped the coupling R[:c, c:] t[c:] with the larger t on the dropped side.
+    # 12-nat steps over 60 indices (710 nats > MAX_BLOCK_NATS, no natural cut). Reference: mpmath SVD
+    # of R diag(e^logt) at 360 digits.
+    rng = np.random.default_rng(5)
+    n = 60
+    lt = 12.0 * np.arange(n) - 400.0
+    if order == "shuffled":
+        lt = rng.permutation(lt)
+    rn = np.triu(0.3 * rng.standard_normal((n, n)), 1) + np.diag(rng.choice([-1.0, 1.0], n))
+    eng = P._block_svals(lt.copy(), rn.copy())
+    with mp.workdps(360):
+        x = mp.matrix(rn.tolist()) * mp.diag([mp.exp(mp.mpf(float(v))) for v in lt])
+        ref = np.sort([float(mp.log(v)) for v in mp.svd_r(x, compute_uv=False)])[::-1]
+    # a forced cut (scales sorted, gap g = 12 nats) drops a coupling of relative size <= e^-g kappa(R);
+    # singular values move by its square (4e-7 here); the old cut on unsorted scales is off by 0.68
+    kappa = np.linalg.cond(rn)
+    forced = (math.exp(-12.0) * kappa) ** 2
+    assert within(np.max(np.abs(eng - ref)),
+                  tol(math.sqrt(n), kappa=kappa) + tol(1, scale=np.abs(ref).max()) + forced, "unsorted")
+
+
 def test_bartlett_fast_path_two_sample():
     # The fast path samples R directly (valid by right-orthogonal invariance). Two-sample checks
     # against the exact QR path on the same settings: means of log s_1, log s_r and of the rank

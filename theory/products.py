@@ -254,29 +254,36 @@ def _block_svals(logt: np.ndarray, rn: np.ndarray) -> np.ndarray:
     pre_min = np.minimum.accumulate(logt)
     suf_max = np.maximum.accumulate(logt[::-1])[::-1]
     natural = (np.flatnonzero(pre_min[:-1] - suf_max[1:] > CUT_NATS) + 1).tolist()
-    cuts = [0]
-    for b in natural + [m]:
-        # Forced split (rare: hundreds of nats spread over sub-CUT_NATS gaps): the block's range
-        # would underflow dgejsv's column scaling; cut at the first index where it exceeds
-        # MAX_BLOCK_NATS, and again from there.
-        a = cuts[-1]
-        while b - a > 1:
-            seg = logt[a:b]
-            over = np.flatnonzero(np.maximum.accumulate(seg) - np.minimum.accumulate(seg)
-                                  > MAX_BLOCK_NATS)
-            if over.size == 0:
-                break
-            a += int(over[0])
-            cuts.append(a)
-        cuts.append(b)
     out = []
-    for a, b in zip(cuts, cuts[1:]):
-        if b - a == 1:
-            out.append(logt[a] + math.log(abs(rn[a, a])))
-            continue
-        top = logt[a:b].max()
-        x = np.asfortranarray(rn[a:b, a:b] * np.exp(logt[a:b] - top)[None, :])
-        out.extend(_openblas.jacobi_log_svals(x) + top)
+    for a, b in zip([0] + natural, natural + [m]):
+        lt, r = logt[a:b], rn[a:b, a:b]
+        if lt.max() - lt.min() > MAX_BLOCK_NATS:
+            # Forced split (rare: hundreds of nats spread over sub-CUT_NATS gaps): the block's range
+            # would underflow dgejsv's column scaling. A cut drops the coupling R[:c, c:] t[c:], small
+            # only where the later scales are the smaller ones, so first order the columns by
+            # decreasing scale: R diag(t) P = (R P) diag(t[p]) and R P = Q R2 (QR; rounding
+            # eps * kappa(R), as dgejsv's), so s(R diag(t)) = s(R2 diag(t[p])) with t[p] decreasing.
+            # Then cut where the range from the block's start exceeds MAX_BLOCK_NATS (coupling
+            # ~e^-gap across the cut, effect second order in it).
+            order = np.argsort(-lt, kind="stable")
+            lt, r = lt[order], np.linalg.qr(r[:, order], mode="r")
+            cuts, c = [0], 0
+            while True:
+                over = np.flatnonzero(lt[c] - lt[c:] > MAX_BLOCK_NATS)
+                if over.size == 0:
+                    break
+                c += int(over[0])
+                cuts.append(c)
+            pieces = zip(cuts, cuts[1:] + [b - a])
+        else:
+            pieces = [(0, b - a)]
+        for i, j in pieces:
+            if j - i == 1:
+                out.append(lt[i] + math.log(abs(r[i, i])))
+                continue
+            top = lt[i:j].max()
+            x = np.asfortranarray(r[i:j, i:j] * np.exp(lt[i:j] - top)[None, :])
+            out.extend(_openblas.jacobi_log_svals(x) + top)
     return np.sort(np.asarray(out, dtype=np.float64))[::-1]
 
 
