@@ -116,7 +116,7 @@ def _status_fraction(a):
 def test_check_extremes_enumeration_matches_brute_force_and_stored_case_decides(monkeypatch):
     """app-f/extremes: for n = 2, 3 every nonzero 0/1 support is enumerated (2^(n^2) - 1 of them) and each kind of
     failure of 'rho = 1 iff diagonally supported, rho = -1 iff antidiagonally supported' counted as brute force
-    finds it; the verdict is REFUTED exactly when the stored matrix is a counterexample with rho = +1 (mpmath), and
+    finds it; the verdict is REFUTED exactly when the stored matrix is a counterexample with rho = +-1 (mpmath), and
     the evidence's mpmath_rho is that rho (not a sigma)."""
     ctx = Context(claim_id="app-f/extremes")
     out = app_f._check_extremes(ctx)
@@ -149,7 +149,10 @@ def test_check_extremes_enumeration_matches_brute_force_and_stored_case_decides(
     for A, status in (([[0, 1, 0], [0, 0, 1], [0, 0, 0]], Status.REFUTED),
                       ([[0, 0, 0], [2, 0, 0], [0, 0, 0], ], Status.VERIFIED),
                       ([[1, 0, 0], [0, 2, 0], [0, 0, 0]], Status.VERIFIED),
-                      ([[0, 0, 0], [3, 0, 0], [0, 0, 1]], Status.REFUTED)):
+                      ([[0, 0, 0], [3, 0, 0], [0, 0, 1]], Status.REFUTED),
+                      # rho = -1 off the antidiagonal (once read VERIFIED: the check only knew rho = +1)
+                      ([[0, 1, 0], [1, 0, 0], [0, 0, 0]], Status.REFUTED),
+                      ([[0, 0, 1], [0, 0, 0], [4, 0, 0]], Status.VERIFIED)):
         monkeypatch.setattr(app_f, "EXTREME_CE", {"A": A})
         out = app_f._check_extremes(ctx)
         assert out.status is status, A

@@ -474,9 +474,11 @@ def _check_extremes(ctx) -> Outcome:
                 examples.setdefault(key, a.tolist())
         rows.append({"n": n, **counts})
     cmp = _extreme_cmp(np.array(EXTREME_CE["A"]))
-    # independent confirmation of rho = 1 for the stored counterexample: mpmath and float Pearson
+    # independent confirmation of the stored counterexample's rho = +1 or -1 (the exact status) by mpmath's
+    # Pearson from the definition at 50 digits, rounded to float64 (within an ulp of +-1)
     mp = _mp_rho(np.array(EXTREME_CE["A"], dtype=float))
-    refuted = not cmp.ok and mp is not None and abs(mp[0] - 1) < 1e-40 + 1e-15
+    sign = {"+1": 1.0, "-1": -1.0}.get(cmp.detail["rho_exact"])
+    refuted = not cmp.ok and mp is not None and sign is not None and abs(mp[0] - sign) < 1e-40 + 1e-15
     return Outcome(Status.REFUTED if refuted else Status.VERIFIED,
                    "A with A_11 = A_32 = 1 (n = 3) has ρ = 1 exactly (Y = (X+1)/2) but is not diagonally supported; "
                    "diag(1, 0) is diagonally supported but ρ is undefined",
