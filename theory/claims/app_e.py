@@ -150,20 +150,35 @@ claim(
 # ---------------------------------------------------------------------------------------------
 # Lemma E.2
 # ---------------------------------------------------------------------------------------------
-mp.mp.dps = 40
-_H = mp.mpf("1e-15")
+# The references below run at 40 digits, set locally (mp.workdps), never globally: a global mp.dps set at
+# import changed the precision of every other module's mpmath code, depending on import order.
+_E2_DPS = 40
+with mp.workdps(_E2_DPS):
+    _H = mp.mpf("1e-15")
 
 
+def _at_e2_dps(fn):
+    """Run ``fn`` with mpmath at _E2_DPS digits (restored afterwards)."""
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        with mp.workdps(_E2_DPS):
+            return fn(*args, **kwargs)
+    return wrapped
+
+
+@_at_e2_dps
 def _mp_svals(A) -> list:
     s = mp.svd_r(mp.matrix(A.tolist()) if not isinstance(A, mp.matrix) else A, compute_uv=False)
     return sorted([s[i] for i in range(s.rows)], reverse=True)
 
 
+@_at_e2_dps
 def _mp_path_svals(J0, J1, t):
     A = mp.matrix(J0.tolist()) + t * mp.matrix(J1.tolist())
     return _mp_svals(A)
 
 
+@_at_e2_dps
 def _mp_sdot(J0, J1, side: str = "central", h=None):
     """Derivative of the ordered singular values of J0 + t J1 at t = 0 by 40-digit differences."""
     h = _H if h is None else mp.mpf(h)
@@ -214,6 +229,7 @@ def _analytic_path(draw):
             "Ky": _skew(cols, rng), "s0": s0, "c": rng.standard_normal(k), "tie": tie}
 
 
+@_at_e2_dps
 def _mp_path_jdot(X0, Y0, Kx, Ky, s0, c) -> np.ndarray:
     """dJ/dt at t = 0 of the analytic path, by a 40-digit central difference (independent of the lemma)."""
     rows, cols = X0.shape[0], Y0.shape[0]
@@ -568,6 +584,7 @@ def _sq_net_distinct(draw):
     return {"Ws": Ws, "ds": ds, "G": G}
 
 
+@_at_e2_dps
 def _cmp_e2_first(Ws, ds, G, *, variant: str = "printed") -> Comparison:
     """Both displays vs a 40-digit reference. ``variant`` (foils): 'gram_side' puts B_l B_l^T in the first
     display, 'unsquared' puts S_A, S_B (not their squares) in the second."""
