@@ -186,6 +186,16 @@ def _depth_tests(deep, errors, modes, z):
     return tests, per_L
 
 
+def _depth_failures(tests, exact_ok: bool):
+    """The depth tests that reject (growth with L or median size above C_SIZE) and the power of the whole
+    decision: a foil rejected by the deterministic eps = 0 comparison is rejected with probability 1, else by
+    any failing test (each at its measured effect)."""
+    failing = [t for t in tests if t["grows"] or t["too_large"]]
+    power = stats.power_any([0.0 if exact_ok else 1.0] + [max(t["power_if_it_grows_as_measured"],
+                                                               t["power_if_too_large_as_measured"]) for t in failing])
+    return failing, power
+
+
 def _resolved_everywhere(deep):
     return [k for k in range(len(DEEP_GAMMAS)) if all(d["resolved"][k] for ds_ in deep.values() for d in ds_)]
 
@@ -471,16 +481,13 @@ def _prop71_corrected_check(ctx, *, dexp: float = 0.0, cexp=None, power=None, te
     errors = lambda d: np.abs(predict(d, d["delta"]) - d["sdot"]) / d["scale"]
     ks = [0] if modes == "top" else _resolved_everywhere(deep)
     tests, per_L = _depth_tests(deep, errors, ks, ctx.z(len(ks)))
-    grows = [t for t in tests if t["grows"] or t["too_large"]]
     sym = ctx.memo("sympy71", _sympy_gated_cases)
     sym_ok = all(v["law - actual (offset family, general gates e^delta)"] == "0" for v in sym.values())
     exact_ok = worst <= 1.0
-    ok = exact_ok and not grows and sym_ok
+    failing, power_ = _depth_failures(tests, exact_ok)
+    ok = exact_ok and not failing and sym_ok
     masked = ctx.memo("masked71", lambda: [_random_regime(ctx, L, 16, ctx.pick(quick=3, full=10))
                                            for L in ctx.pick(quick=[16], full=[16, 64])])
-    # a foil rejected by the deterministic eps = 0 comparison is rejected with probability 1
-    power_ = stats.power_any([0.0 if exact_ok else 1.0] + [max(t["power_if_it_grows_as_measured"],
-                                                               t["power_if_too_large_as_measured"]) for t in grows])
     lo, hi = min(deep), max(deep)
     max_delta = max(max(abs(x) for x in r["delta"]) for r in table if r["family"] == "G")
     return Outcome(
@@ -1145,9 +1152,9 @@ def _rem72_corrected_check(ctx, *, b_shift: int = 0, power=_rem72_power, dexp: f
     ks = [k for k in _resolved_everywhere(deep) if k < n - 1]
     tests, per_L = _depth_tests(deep, errors, ks, ctx.z(len(ks)))
     last, _ = _depth_tests(deep, errors, [k for k in _resolved_everywhere(deep) if k == n - 1], ctx.z(1))
-    grows = [t for t in tests if t["grows"] or t["too_large"]]
     exact_ok = worst <= 1.0 and delta_exact <= delta_tol
-    ok = exact_ok and not grows
+    failing, power_ = _depth_failures(tests, exact_ok)
+    ok = exact_ok and not failing
     lo, hi = min(deep), max(deep)
     return Outcome(
         Status.SUPPORTED if ok else Status.REFUTED,
@@ -1187,8 +1194,7 @@ def _rem72_corrected_check(ctx, *, b_shift: int = 0, power=_rem72_power, dexp: f
         # the figure is drawn for the statement only: foils and the resolution scan re-decide on the same draws
         figures={"error_vs_eps": _figure(deep, errors, "Rem 7.2 (factor-count (i), B_l): deep regime")}
         if (b_shift, dexp, power) == (0, 0.0, _rem72_power) else {},
-        power=stats.power_any([0.0 if exact_ok else 1.0] + [max(t["power_if_it_grows_as_measured"],
-                                                                t["power_if_too_large_as_measured"]) for t in grows]),
+        power=power_,
     )
 
 
