@@ -278,7 +278,11 @@ def test_correction_per_index_evidence_is_the_control_variate_mean_at_the_deepes
 
 # ----- sec4: rem-4.2's comparison is relative to max(s_1^2, 1) in the rescaled units -------------------------
 
-@pytest.mark.parametrize("W,rel", [(np.ones((5, 5)), 1.0), (np.diag([1.0, 0.5]), 0.25)])
+# the same two at 2^-600 (the Gram matrix underflows to 0) and 2^600 (it overflows): without the exact
+# power-of-two rescaling neither slip would be seen (r12's open survivor: frexp(peak)[1] -> [0])
+@pytest.mark.parametrize("W,rel", [(np.ones((5, 5)), 1.0), (np.diag([1.0, 0.5]), 0.25),
+                                   (np.ldexp(np.ones((5, 5)), -600), 1.0),
+                                   (np.ldexp(np.diag([1.0, 0.5]), 600), 0.25)])
 def test_rem42_flags_a_singular_value_square_off_by_its_tolerance_relative_to_s1_squared(monkeypatch, W, rel):
     """_cmp_rem42 rescales P by 2^-e2 (peak entry in [1/2, 1)) and compares the squared singular values with the
     Gram eigenvalues relative to max(s_1^2, 1) there, against 4 kernels of rounding. An SVD whose s_1 is off by
