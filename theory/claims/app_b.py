@@ -158,7 +158,12 @@ def _rank_q(rows: list[list]) -> int:
     return int(dm.rank())
 
 
-def _mp_singular_values(m: np.ndarray, dps: int = 40) -> list:
+# Digits of the mpmath references: the singular values and every product of them (hold it with
+# mpmath.workdps(MP_DPS) where mpf values are combined; the global precision is never relied on).
+MP_DPS = 40
+
+
+def _mp_singular_values(m: np.ndarray, dps: int = MP_DPS) -> list:
     """Singular values of the float64 matrix ``m`` (taken exactly) by mpmath at ``dps`` digits."""
     with mpmath.workdps(dps):
         s = mpmath.svd_r(mpmath.matrix(m.tolist()), compute_uv=False)
@@ -1112,7 +1117,8 @@ def _power_svd_cmp(power, index_list, scale_fn):
         # index set counts as a predicted 0)
         direct = np.sort(np.linalg.svd(power(M, t), compute_uv=False))[::-1]
         smp = _mp_singular_values(M)
-        prods = sorted((float(value(smp, I)) for I in idx), reverse=True)
+        with mpmath.workdps(MP_DPS):
+            prods = sorted((float(value(smp, I)) for I in idx), reverse=True)
         prods = np.array(prods + [0.0] * (len(full) - len(prods)))
         sv_err = float(np.max(np.abs(direct - prods)))
         tols = {"orth": tol(len(full) + n, kernels=2 * t),
@@ -1313,7 +1319,8 @@ def _top_cmp(power, top_value, top_index):
         vI = uI if eigen else _column_of_power(power, Vt.T, I, n, t)
         big = power(M, t)
         smp = _mp_singular_values(M)
-        val = float(value(smp, t))
+        with mpmath.workdps(MP_DPS):
+            val = float(value(smp, t))
         norm_direct = float(np.linalg.svd(big, compute_uv=False)[0]) if big.size else 0.0
         scale = float(s[0]) ** t
         e1 = abs(norm_direct - val)

@@ -26,7 +26,7 @@ from checks.property import PropertyCheck
 from checks.tolerance import cond, tol
 from theory import exterior as ext
 from theory import tensor as ten
-from theory.claims.app_b import (EXACTLY_READING, SECTION, STRESS, STRESS_WORDS, SVD_READING, _FIXED_M4,
+from theory.claims.app_b import (EXACTLY_READING, MP_DPS, SECTION, STRESS, STRESS_WORDS, SVD_READING, _FIXED_M4,
     _FIXED_WEDGE, _FIXED_WHY_WEDGE, _automorphism_claim, _entry_printed, _exact_plucker, _exactly_check, _fixed_then,
     _matrix_and_family, _maxabs, _mp_singular_values, _nrm, _panel_summary, _power_svd_cmp, _prod, _rank_q,
     _run_symbolic, _sI_sum, _skewed, _square_one, _square_pair, _subspace_cmp, _svd_check, _symbolic_check, _symmat,
@@ -850,7 +850,8 @@ def _rem_b5_cmp(M, *, value=lambda smp, t: mpmath.fprod(smp[:t])) -> Comparison:
     worst, wt, info = 0.0, 1.0, {}
     for t in range(1, n + 1):
         top = float(np.linalg.svd(ext.exterior_power(M, t), compute_uv=False)[0])
-        val = float(value(smp, t))
+        with mpmath.workdps(MP_DPS):
+            val = float(value(smp, t))
         e, tl = abs(top - val), _tol_wedge(n, t, s0**t)
         if e / tl > worst / wt:
             worst, wt, info = e, tl, {"t": t, "norm": top, "predicted": val}

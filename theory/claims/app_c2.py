@@ -77,8 +77,11 @@ def _c7_rows(ctx):
             if kind == "inv-neg":
                 c = d / 2  # d(p,q) >= d - 2c + c/(p+q) >= 0 needs d >= 2c: the boundary case
             u = subadditive.family(kind, a, d, c)
-            vals = [None] + [u(k) for k in range(1, 2 * g + 1)]  # u_1..u_2g (Fractions, or mpmath for the irrational families)
-            dmin = min(float(vals[p] + vals[q] - vals[p + q]) for p in range(1, g + 1) for q in range(1, g + 1))
+            # u_1..u_2g (Fractions, or mpmath for the irrational families, evaluated and differenced at 40
+            # digits: d(p, q) cancels, and the d >= 0 boundary case must not depend on the global precision)
+            with mpmath.workdps(40):
+                vals = [None] + [u(k) for k in range(1, 2 * g + 1)]
+                dmin = min(float(vals[p] + vals[q] - vals[p + q]) for p in range(1, g + 1) for q in range(1, g + 1))
             cs = _q(c)
             scale = (lambda v: sp.Integer(0)) if cs == 0 else (lambda v: cs * v)  # c = 0: u_L = aL + d exactly
             u_lim = _q(a) + scale(ell)
