@@ -70,3 +70,22 @@ def test_rem42_rank_bound_uses_only_the_path_up_to_l():
     for ds in ([np.ones(3), np.ones(3)], [np.ones(3), np.array([1., 0., 0.])]):
         c = sec4._cmp_rem42(Ws, ds)
         assert np.isfinite(c.err) and c.err <= c.tol, (c.err, c.detail)
+
+
+def test_def43_tolerance_covers_the_largest_mode_chain():
+    """Definition 4.3's check forms every mode's chain; its rounding tolerance is that of the largest one (here
+    mode 1, gates 2), not mode 0's (gates 0): the all-zero first mode must not shrink it."""
+    from theory.claims._networks import chain_tol
+
+    rng = np.random.default_rng(3)
+    n, L = 6, 4
+    Ws = [3 * rng.standard_normal((n, n)) for _ in range(L)]
+    modes = {0: [np.zeros(n) for _ in range(L - 1)], 1: [np.full(n, 2.0) for _ in range(L - 1)]}
+    H = np.zeros((2, n))
+    H[0, 0] = 1.0
+    X = rng.standard_normal((n, 6))
+    X[0] = np.abs(X[0]) + 0.1  # H x > 0 in the first functional: every sample is in mode 1
+    c = sec4._cmp_def43(Ws, modes, H, X)
+    scale = max(np.max(np.abs(X)), 1.0)
+    assert c.ok and c.tol == max(chain_tol(Ws, modes[m]) for m in (0, 1)) * scale * 8
+    assert c.tol > chain_tol(Ws, modes[0]) * scale * 8
