@@ -222,8 +222,9 @@ def test_scaled_basis_foils_perturb_the_gram_matrix_by_their_declared_relative_s
 # ---------------------------------------------------------------------------------------------------
 
 def test_c5_cells_cover_every_i_up_to_r_with_consecutive_differences(monkeypatch):
-    def fake_lam(i, n, p, sigma, r):
-        return mp.mpf(i) ** 2 * (1 + p) + n * sigma + r / 7
+    def fake_lam(i, n, p, sigma, r):  # at 30 digits, as the real _mp_lam: independent of the global precision
+        with mp.workdps(30):
+            return mp.mpf(i) ** 2 * (1 + p) + n * sigma + r / 7
 
     monkeypatch.setattr(app_c, "_mp_lam", fake_lam)
     monkeypatch.setattr(lyapunov, "gamma", lambda n, p, sigma, r: np.array([1000.0 * n + r + k for k in range(r)]))
@@ -234,7 +235,9 @@ def test_c5_cells_cover_every_i_up_to_r_with_consecutive_differences(monkeypatch
     assert keys == want_keys
     for n, p, s, r, i, diff, lib in cells:
         prev = fake_lam(i - 1, n, p, s, r) if i > 1 else mp.mpf(0)
-        assert diff == fake_lam(i, n, p, s, r) - prev, (n, p, s, r, i)
+        with mp.workdps(30):  # the difference _c5_cells takes, at its 30 digits
+            want = fake_lam(i, n, p, s, r) - prev
+        assert diff == want, (n, p, s, r, i)
         assert lib == 1000.0 * n + r + (i - 1)
 
 
