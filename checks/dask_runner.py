@@ -232,12 +232,12 @@ def dask_setup(worker=None) -> None:
 
 def _quiet_unraisable(unraisable) -> None:
     """sys.unraisablehook of a local:N worker process: drop only Client.__del__'s 'IOLoop is closed' (the
-    client of a task cut off by the cluster's shutdown, see dask_setup); pass anything else to Python's hook."""
-    from distributed import Client
-
-    exc = unraisable.exc_value
-    if (unraisable.object is Client.__del__ and isinstance(exc, RuntimeError)
-            and "IOLoop is closed" in str(exc)):
+    client of a task cut off by the cluster's shutdown, see dask_setup); pass anything else to Python's hook.
+    It may run while the interpreter shuts down, so it imports nothing and matches the finaliser by name."""
+    fn, exc = unraisable.object, unraisable.exc_value
+    if (getattr(fn, "__qualname__", None) == "Client.__del__"
+            and getattr(fn, "__module__", None) == "distributed.client"
+            and isinstance(exc, RuntimeError) and "IOLoop is closed" in str(exc)):
         return
     sys.__unraisablehook__(unraisable)
 
