@@ -810,7 +810,10 @@ def product_spectrum(*, n: int, depths: Sequence[int], batch: int, p: float, sig
     (Definition 5.2, rejection-conditioned gates) if ``conditioned`` else unconditioned p-gated
     Ginibre layers; ``p = 1`` means no gating. float64 on ``gen.device``; the final blocked Jacobi
     SVD of each requested depth runs on the CPU. Draws are a deterministic function of ``gen``'s
-    state and ``chunk`` (one seed per chunk is drawn from ``gen``), not of ``workers``.
+    state and ``chunk`` (one seed per chunk is drawn from ``gen``), not of ``workers``. A QR block
+    always ends at a requested depth, so the values at one depth can move in their last digits
+    (~1e-12 relative, a block's rounding) when other depths are requested too; the same depths,
+    seed and ``chunk`` give bit-identical output.
 
     ``method="qr"`` (default) multiplies every layer into the orthogonal factor: it uses nothing
     but the definition of the layers. ``method="bartlett"`` is a fast path that samples each
