@@ -247,9 +247,7 @@ def test_final_svd_forced_split_of_wide_blocks_vs_mpmath():
     lt = np.log(np.abs(np.diag(r)))
     nm = r / np.abs(np.diag(r))[:, None]
     eng = P.log_svals_graded(torch.tensor(lt)[None], torch.tensor(nm)[None], torch.tensor([n]))[0]
-    with mp.workdps(360):
-        sv = mp.svd_r(mp.matrix(r.tolist()), compute_uv=False)
-        ref = np.sort([float(mp.log(x)) for x in sv])[::-1]
+    ref = mp_log_svals([r], 360)
     # only the final step: relative accuracy eps kappa(N) (dgejsv), N the scale-free factor; sqrt(n)
     # as in _log_tol
     assert within(np.max(np.abs(eng.numpy() - ref)),
@@ -262,7 +260,7 @@ def test_final_svd_forced_split_of_unsorted_scales_vs_mpmath(order):
     # lost the large block (m = 101, logt = 15 i - 1500: top log sv 0.47 vs the largest column's 1.15),
     # because the cut dropped the coupling R[:c, c:] t[c:] with the larger t on the dropped side.
     # 12-nat steps over 60 indices (710 nats > MAX_BLOCK_NATS, no natural cut). Reference: mpmath SVD
-    # of R diag(e^logt) at 360 digits.
+    # of R diag(e^logt) at 360 digits (theory.reference).
     rng = np.random.default_rng(5)
     n = 60
     lt = 12.0 * np.arange(n) - 400.0
@@ -270,9 +268,7 @@ def test_final_svd_forced_split_of_unsorted_scales_vs_mpmath(order):
         lt = rng.permutation(lt)
     rn = np.triu(0.3 * rng.standard_normal((n, n)), 1) + np.diag(rng.choice([-1.0, 1.0], n))
     eng = P._block_svals(lt.copy(), rn.copy())
-    with mp.workdps(360):
-        x = mp.matrix(rn.tolist()) * mp.diag([mp.exp(mp.mpf(float(v))) for v in lt])
-        ref = np.sort([float(mp.log(v)) for v in mp.svd_r(x, compute_uv=False)])[::-1]
+    ref = mp_log_svals([np.diag(np.exp(lt)), rn], 360)  # R diag(e^logt); e^logt rounded: relative eps per column
     # a forced cut (scales sorted, gap g = 12 nats) drops a coupling of relative size <= e^-g kappa(R);
     # singular values move by its square (4e-7 here); the old cut on unsorted scales is off by 0.68
     kappa = np.linalg.cond(rn)
@@ -333,19 +329,6 @@ def _engine_layers(seed, n, L, bsz, p):
     return out
 
 
-def mp_chain_log_svals(layers, dps, n):
-    """mpmath log singular values of layers[-1] @ ... @ layers[0] (rectangular chain), padded
-    with -inf to n (the chain's extra dimensions are zero rows/columns)."""
-    with mp.workdps(dps):
-        j = mp.matrix(layers[0].tolist())
-        for g in layers[1:]:
-            j = mp.matrix(g.tolist()) * j
-        sv = mp.svd_r(j, compute_uv=False)
-        floor = max(sv) * mp.mpf(10) ** (-(dps - 20))
-        out = [float(mp.log(x)) if x > floor else -np.inf for x in sv]
-    return np.concatenate([np.sort(out)[::-1], np.full(n - len(out), -np.inf)])
-
-
 # Blocked generated path (block=None -> DEFAULT_BLOCK layers per QR) vs mpmath on the engine's own
 # layers, at the strongly graded sizes (spreads ~200 and ~650 nats) and a gated case (ranks drop
 # inside blocks: the kmin bookkeeping). Tolerance: _log_tol over the engine's blocks (2 layers, or
@@ -367,7 +350,7 @@ def test_blocked_generated_path_matches_mpmath(n, L, p, dps, bsz, kernel, monkey
     seed = 4242 + n
 
     chains = [[g[b] for g in _engine_layers(seed, n, L, bsz, p)] for b in range(bsz)]
-    refs = [mp_chain_log_svals(c, dps, n) for c in chains]
+    refs = [mp_log_svals(c, dps, pad_to=n) for c in chains]  # zero rows/columns of the chain: -inf
 
     def err(block):
         s, _, rank = P._stream_chunk(n=n, depths=[L], bsz=bsz, p=p, sigma=1.0,
